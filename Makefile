@@ -1,0 +1,113 @@
+# taskscope — eBPF observer of async runtimes.
+#
+#   make            build build/taskscope
+#   make deps       install the Debian packages the build and tests need
+#   make demo       build, start the bundled demo service, report on it
+#   make test       deps + build + unit tests + end-to-end tests (root)
+#   make bench      overhead benchmark (not part of test)
+#   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
+
+OUTPUT := build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= cc
+ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
+
+CFLAGS ?= -g -O2
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -std=gnu11
+INCLUDES := -I$(OUTPUT) -Ibpf -Iuser -Icli -Iusdt
+LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
+BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
+
+USER_SRCS := $(wildcard user/*.c)
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+CLI_SRCS := $(wildcard cli/*.c)
+CLI_OBJS := $(patsubst cli/%.c,$(OUTPUT)/cli/%.o,$(CLI_SRCS))
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+
+DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
+	libiberty-dev libncurses-dev systemtap-sdt-dev bpftrace pkg-config \
+	make gcc python3 tmux procps binutils elfutils \
+	librust-tokio-dev librust-async-std-dev librust-futures-dev
+
+ifeq ($(V),1)
+	Q =
+	msg =
+else
+	Q = @
+	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.PHONY: all deps demo test unit e2e targets bench clean vmlinux
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+all: $(OUTPUT)/taskscope
+
+$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/cli $(OUTPUT)/tests:
+	$(Q)mkdir -p $@
+
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c bpf/taskscope.h $(wildcard bpf/*.bpf.h) vmlinux/vmlinux.h | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ivmlinux -Ibpf \
+		-Wall -Werror -c $< -o $@
+
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/taskscope.h $(BPF_SKELS) | $(OUTPUT)/user
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(wildcard user/*.h) $(BPF_SKELS) | $(OUTPUT)/cli
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+
+$(OUTPUT)/taskscope: $(USER_OBJS) $(CLI_OBJS)
+	$(call msg,BINARY,$@)
+	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(USER_OBJS) | $(OUTPUT)/tests
+	$(call msg,TEST,$@)
+	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests/unit $< $(USER_OBJS) $(LDLIBS) -o $@
+
+# Installs only what is missing, so a prepared machine pays nothing.
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@command -v cargo >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo rustc >/dev/null; }
+
+targets:
+	$(call msg,CARGO,tests/targets)
+	$(Q)cd tests/targets && cargo build --release --quiet
+
+unit: $(UNIT_BINS)
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all targets
+	$(Q)tests/demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all targets unit
+	$(Q)tests/run.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all targets
+	$(Q)bench/run.sh
+
+clean:
+	rm -rf $(OUTPUT)

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The kernel/user contract: map keys, map values and task states.
+ * Included by bpf/*.bpf.c (after vmlinux.h) and by user space; it includes
+ * nothing and uses fixed-width types only, so both sides see one layout.
+ */
+#ifndef TASKSCOPE_H
+#define TASKSCOPE_H
+
+#define TS_MAX_TASKS		32768
+#define TS_MAX_WORKERS		4096
+#define TS_MAX_PROCS		1024
+#define TS_HIST_SLOTS		24	/* log2(poll duration in us), last slot is open-ended */
+
+enum ts_task_state {
+	TS_TASK_IDLE = 0,	/* waiting for a wake */
+	TS_TASK_SCHEDULED = 1,	/* woken, not yet polled */
+	TS_TASK_RUNNING = 2,	/* inside a poll */
+	TS_TASK_DONE = 3,	/* deallocated (or completed) */
+};
+
+/* Which probe a uprobe_multi cookie / attach slot stands for. */
+enum ts_probe_kind {
+	TS_PROBE_POLL = 1,
+	TS_PROBE_POLL_RET = 2,
+	TS_PROBE_WAKE_BY_VAL = 3,
+	TS_PROBE_WAKE_BY_REF = 4,
+	TS_PROBE_DEALLOC = 5,
+};
+
+/* Global event counters, a per-CPU array indexed by these. */
+enum ts_counter {
+	TS_CNT_POLLS = 0,
+	TS_CNT_WAKES,
+	TS_CNT_DEALLOCS,
+	TS_CNT_SCHED_SWITCH,	/* switches that touched a worker thread */
+	TS_CNT_TASK_INSERTS,	/* new task entries; minus live entries = LRU evictions */
+	TS_CNT_TASK_INSERT_FAIL,
+	TS_CNT_WORKER_INSERT_FAIL,
+	TS_CNT_NESTED_POLL,	/* poll entered while the thread was already polling */
+	TS_CNT_MAX,
+};
+
+/* A task is a tokio task header address in a process. */
+struct ts_task_key {
+	uint32_t tgid;
+	uint32_t pad;
+	uint64_t header;
+};
+
+struct ts_task_stats {
+	uint64_t first_seen_ns;		/* bpf_ktime_get_ns() clock */
+	uint64_t last_transition_ns;	/* entered the current state */
+	uint64_t wake_ns;		/* last wake that scheduled the task */
+	uint64_t polls;
+	uint64_t busy_ns;
+	uint64_t scheduled_ns;		/* sum of wake -> poll start */
+	uint64_t idle_ns;		/* sum of poll end -> wake */
+	uint64_t wakes;
+	uint64_t self_wakes;		/* woken by the thread currently polling it */
+	uint64_t max_poll_ns;
+	uint64_t max_scheduled_ns;
+	uint64_t poll_fn;		/* cookie of the raw::poll instance: future type */
+	uint32_t state;			/* enum ts_task_state */
+	uint32_t last_worker_tid;
+	uint32_t generation;		/* bumped when a dealloc'd address is reused */
+	uint32_t lost_wakes;		/* wakes pending when the task was deallocated */
+	uint32_t hist[TS_HIST_SLOTS];	/* poll durations, log2 microseconds */
+};
+
+/* Per worker thread (any thread that polled a task), keyed by tid. */
+struct ts_worker_state {
+	uint32_t tgid;
+	uint32_t depth;			/* polls in progress on this thread */
+	uint64_t header;		/* task being polled, 0 when none */
+	uint64_t poll_start_ns;
+	uint64_t offcpu_start_ns;	/* 0 while on CPU */
+	uint64_t offcpu_in_poll_ns;	/* off-CPU time within the current poll */
+	uint64_t polls;
+	uint64_t busy_ns;		/* completed polls */
+	uint64_t offcpu_poll_total_ns;	/* off-CPU time inside completed polls */
+	uint64_t max_poll_ns;
+	uint64_t max_poll_offcpu_ns;	/* off-CPU time of that longest poll */
+	uint64_t max_poll_header;	/* task of that longest poll */
+	uint64_t first_seen_ns;
+};
+
+#endif /* TASKSCOPE_H */
