@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * The kernel/user contract: map keys, map values and task states.
- * Included by bpf/*.bpf.c (after vmlinux.h) and by user space; it includes
+ * Included by the BPF programs (after vmlinux.h) and by user space; it includes
  * nothing and uses fixed-width types only, so both sides see one layout.
  */
 #ifndef TASKSCOPE_H

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Task state machine for tokio, fed by uprobes on the task vtable and waker
+ * functions and by sched_switch. Everything is aggregated here; user space
+ * only reads the maps.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "taskscope.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* tokio 1.24 Header.state bits (runtime/task/state.rs). */
+#define TOKIO_COMPLETE	(1ULL << 1)
+#define TOKIO_NOTIFIED	(1ULL << 2)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TS_MAX_TASKS);
+	__type(key, struct ts_task_key);
+	__type(value, struct ts_task_stats);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TS_MAX_WORKERS);
+	__type(key, u32);
+	__type(value, struct ts_worker_state);
+} workers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, TS_CNT_MAX);
+	__type(key, u32);
+	__type(value, u64);
+} counters SEC(".maps");
+
+static __always_inline void count(u32 which)
+{
+	u64 *c = bpf_map_lookup_elem(&counters, &which);
+
+	if (c)
+		*c += 1;
+}
+
+static __always_inline u32 log2_slot(u64 us)
+{
+	u32 slot = 0;
+
+	/* bounded loop: the verifier sees at most TS_HIST_SLOTS iterations */
+	for (int i = 0; i < TS_HIST_SLOTS - 1; i++) {
+		if (us <= 1)
+			break;
+		us >>= 1;
+		slot++;
+	}
+	return slot;
+}
+
+static __always_inline struct ts_task_stats *
+task_lookup_or_init(struct ts_task_key *key, u64 now)
+{
+	struct ts_task_stats *t, zero = {};
+
+	t = bpf_map_lookup_elem(&tasks, key);
+	if (t)
+		return t;
+	zero.first_seen_ns = now;
+	zero.last_transition_ns = now;
+	zero.state = TS_TASK_IDLE;
+	/* EEXIST means another CPU inserted it first: use that one */
+	bpf_map_update_elem(&tasks, key, &zero, BPF_NOEXIST);
+	t = bpf_map_lookup_elem(&tasks, key);
+	count(t ? TS_CNT_TASK_INSERTS : TS_CNT_TASK_INSERT_FAIL);
+	return t;
+}
+
+/* A dealloc'd header address can be handed to a new task by the allocator. */
+static __always_inline void task_reincarnate(struct ts_task_stats *t, u64 now)
+{
+	u32 gen = t->generation + 1;
+
+	__builtin_memset(t, 0, sizeof(*t));
+	t->generation = gen;
+	t->first_seen_ns = now;
+	t->last_transition_ns = now;
+}
+
+static __always_inline void poll_begin(u64 header, u64 cookie)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32;
+	struct ts_task_key key = { .tgid = tgid, .header = header };
+	struct ts_worker_state *w, wzero = {};
+	struct ts_task_stats *t;
+	u64 now = bpf_ktime_get_ns();
+
+	count(TS_CNT_POLLS);
+	w = bpf_map_lookup_elem(&workers, &tid);
+	if (!w) {
+		wzero.tgid = tgid;
+		wzero.first_seen_ns = now;
+		if (bpf_map_update_elem(&workers, &tid, &wzero, BPF_NOEXIST))
+			count(TS_CNT_WORKER_INSERT_FAIL);
+		w = bpf_map_lookup_elem(&workers, &tid);
+		if (!w)
+			return;
+	}
+	if (w->depth) {
+		/* block_on inside a task: keep the outer poll's accounting */
+		count(TS_CNT_NESTED_POLL);
+		w->depth++;
+		return;
+	}
+	w->depth = 1;
+	w->header = header;
+	w->poll_start_ns = now;
+	w->offcpu_start_ns = 0;
+	w->offcpu_in_poll_ns = 0;
+
+	t = task_lookup_or_init(&key, now);
+	if (!t)
+		return;
+	if (t->state == TS_TASK_DONE)
+		task_reincarnate(t, now);
+	if (t->state == TS_TASK_SCHEDULED) {
+		u64 waited = now - t->wake_ns;
+
+		t->scheduled_ns += waited;
+		if (waited > t->max_scheduled_ns)
+			t->max_scheduled_ns = waited;
+	} else if (t->state == TS_TASK_IDLE && t->polls) {
+		/* woken by a path we do not trace (e.g. spawn, defer) */
+		t->idle_ns += now - t->last_transition_ns;
+	}
+	t->state = TS_TASK_RUNNING;
+	t->last_transition_ns = now;
+	t->last_worker_tid = tid;
+	t->poll_fn = cookie;
+}
+
+static __always_inline void poll_end(void)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tid = (u32)pid_tgid;
+	struct ts_task_key key = { .tgid = pid_tgid >> 32 };
+	struct ts_worker_state *w;
+	struct ts_task_stats *t;
+	u64 now = bpf_ktime_get_ns(), dur, state_word = 0, header;
+	u32 slot;
+
+	w = bpf_map_lookup_elem(&workers, &tid);
+	if (!w || !w->depth)
+		return;	/* attached mid-poll: its start was not seen */
+	if (--w->depth)
+		return;
+	header = w->header;
+	dur = now - w->poll_start_ns;
+	w->header = 0;
+	w->polls++;
+	w->busy_ns += dur;
+	w->offcpu_poll_total_ns += w->offcpu_in_poll_ns;
+	if (dur > w->max_poll_ns) {
+		w->max_poll_ns = dur;
+		w->max_poll_offcpu_ns = w->offcpu_in_poll_ns;
+		w->max_poll_header = header;
+	}
+
+	key.header = header;
+	t = bpf_map_lookup_elem(&tasks, &key);
+	if (!t)
+		return;
+	t->polls++;
+	t->busy_ns += dur;
+	if (dur > t->max_poll_ns)
+		t->max_poll_ns = dur;
+	slot = log2_slot(dur / 1000);
+	if (slot < TS_HIST_SLOTS)
+		t->hist[slot]++;
+	/* completed and deallocated inside the poll: memory is gone */
+	if (t->state != TS_TASK_RUNNING)
+		return;
+	t->last_transition_ns = now;
+
+	/*
+	 * The header outlives the poll (the caller holds a reference), so the
+	 * state word says how the poll ended without a probe on each path.
+	 */
+	bpf_probe_read_user(&state_word, sizeof(state_word), (void *)header);
+	if (state_word & TOKIO_COMPLETE) {
+		t->state = TS_TASK_DONE;
+	} else if (state_word & TOKIO_NOTIFIED) {
+		t->state = TS_TASK_SCHEDULED;
+		t->wake_ns = now;
+	} else {
+		t->state = TS_TASK_IDLE;
+	}
+}
+
+static __always_inline void wake(u64 header)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tid = (u32)pid_tgid;
+	struct ts_task_key key = { .tgid = pid_tgid >> 32, .header = header };
+	struct ts_worker_state *w;
+	struct ts_task_stats *t;
+	u64 now = bpf_ktime_get_ns();
+
+	count(TS_CNT_WAKES);
+	t = task_lookup_or_init(&key, now);
+	if (!t)
+		return;
+	if (t->state == TS_TASK_DONE)
+		return;	/* waker outlived the task: tokio ignores it too */
+	t->wakes++;
+	w = bpf_map_lookup_elem(&workers, &tid);
+	if (w && w->depth && w->header == header)
+		t->self_wakes++;
+	if (t->state == TS_TASK_IDLE) {
+		if (t->polls)
+			t->idle_ns += now - t->last_transition_ns;
+		t->state = TS_TASK_SCHEDULED;
+		t->wake_ns = now;
+		t->last_transition_ns = now;
+	}
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tokio_poll, void *header)
+{
+	poll_begin((u64)header, bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(tokio_poll_ret)
+{
+	poll_end();
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tokio_wake, void *header)
+{
+	wake((u64)header);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tokio_dealloc, void *header)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ts_task_key key = { .tgid = pid_tgid >> 32, .header = (u64)header };
+	struct ts_task_stats *t;
+	u64 now = bpf_ktime_get_ns();
+
+	count(TS_CNT_DEALLOCS);
+	t = bpf_map_lookup_elem(&tasks, &key);
+	if (!t)
+		return 0;
+	/* woken, never polled again: whoever woke it waited for nothing */
+	if (t->state == TS_TASK_SCHEDULED)
+		t->lost_wakes++;
+	t->state = TS_TASK_DONE;
+	t->last_transition_ns = now;
+	return 0;
+}
+
+/*
+ * Off-CPU time inside a poll is a worker blocked by synchronous work.
+ * Only threads that already polled a task have an entry, so the common
+ * case is two failed hash lookups.
+ */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	u32 prev_tid = prev->pid, next_tid = next->pid;
+	struct ts_worker_state *w;
+	u64 now = bpf_ktime_get_ns();
+
+	w = bpf_map_lookup_elem(&workers, &prev_tid);
+	if (w && w->depth) {
+		w->offcpu_start_ns = now;
+		count(TS_CNT_SCHED_SWITCH);
+	}
+	w = bpf_map_lookup_elem(&workers, &next_tid);
+	if (w && w->depth && w->offcpu_start_ns) {
+		w->offcpu_in_poll_ns += now - w->offcpu_start_ns;
+		w->offcpu_start_ns = 0;
+	}
+	return 0;
+}

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "attach.h"
+#include "taskscope.h"
+#include "taskscope.skel.h"
+
+/*
+ * uprobe_multi (kernel >= 6.6) installs many probe sites with one link and
+ * filters on the process in the kernel: other processes mapping the same
+ * binary take no trap, and threads created later are covered, which a
+ * per-thread perf_event uprobe is not. libbpf 1.1 predates it, so the
+ * link is made with the raw syscall; these values are the kernel's UAPI.
+ */
+#define TS_BPF_TRACE_UPROBE_MULTI	48
+#define TS_BPF_F_UPROBE_MULTI_RETURN	1
+
+struct link_create_uprobe_multi {
+	uint32_t prog_fd;
+	uint32_t target_fd;
+	uint32_t attach_type;
+	uint32_t flags;
+	uint64_t path;
+	uint64_t offsets;
+	uint64_t ref_ctr_offsets;
+	uint64_t cookies;
+	uint32_t cnt;
+	uint32_t um_flags;
+	uint32_t pid;
+	uint32_t pad[9];	/* the rest of union bpf_attr stays zero */
+};
+
+static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets,
+			     const uint64_t *cookies, size_t cnt, bool ret, pid_t pid)
+{
+	struct link_create_uprobe_multi attr;
+	int fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.prog_fd = (uint32_t)prog_fd;
+	attr.attach_type = TS_BPF_TRACE_UPROBE_MULTI;
+	attr.path = (uint64_t)(uintptr_t)path;
+	attr.offsets = (uint64_t)(uintptr_t)offsets;
+	attr.cookies = (uint64_t)(uintptr_t)cookies;
+	attr.cnt = (uint32_t)cnt;
+	attr.um_flags = ret ? TS_BPF_F_UPROBE_MULTI_RETURN : 0;
+	attr.pid = (uint32_t)pid;
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	return vfprintf(stderr, fmt, args);
+}
+
+int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
+{
+	struct bpf_program *uprobes[4];
+	size_t i;
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	libbpf_set_print(verbose ? verbose_print : quiet_print);
+	b->skel = taskscope_bpf__open();
+	if (!b->skel)
+		return -errno ? -errno : -EINVAL;
+	uprobes[0] = b->skel->progs.tokio_poll;
+	uprobes[1] = b->skel->progs.tokio_poll_ret;
+	uprobes[2] = b->skel->progs.tokio_wake;
+	uprobes[3] = b->skel->progs.tokio_dealloc;
+	for (i = 0; i < 4; i++) {
+		bpf_program__set_expected_attach_type(uprobes[i],
+			(enum bpf_attach_type)TS_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_autoattach(uprobes[i], false);
+	}
+	err = taskscope_bpf__load(b->skel);
+	if (err)
+		goto cleanup;
+	b->sched_link = bpf_program__attach(b->skel->progs.sched_switch);
+	if (!b->sched_link) {
+		err = -errno;
+		goto cleanup;
+	}
+	return 0;
+cleanup:
+	ts_bpf__destroy(b);
+	return err ? err : -EINVAL;
+}
+
+void ts_bpf__destroy(struct ts_bpf *b)
+{
+	bpf_link__destroy(b->sched_link);
+	b->sched_link = NULL;
+	taskscope_bpf__destroy(b->skel);
+	b->skel = NULL;
+}
+
+int ts_bpf__map_fd(const struct ts_bpf *b, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(b->skel->obj, name);
+
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+void proc_links__detach(struct proc_links *links)
+{
+	int i;
+
+	for (i = 0; i < links->nfds; i++)
+		close(links->fds[i]);
+	links->nfds = 0;
+	links->nprobes = 0;
+}
+
+static int add_link(struct proc_links *links, int fd, size_t nsites)
+{
+	if (fd < 0)
+		return fd;
+	if (links->nfds >= (int)(sizeof(links->fds) / sizeof(links->fds[0]))) {
+		close(fd);
+		return -E2BIG;
+	}
+	links->fds[links->nfds++] = fd;
+	links->nprobes += nsites;
+	return 0;
+}
+
+int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
+			 struct proc_links *links)
+{
+	uint64_t *offs = NULL, *cookies = NULL, wake_offs[2], wake_cookies[2];
+	char path[64];
+	size_t i, n, nwake = 0;
+	int err;
+
+	memset(links, 0, sizeof(*links));
+	links->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = tb->npolls > tb->ndeallocs ? tb->npolls : tb->ndeallocs;
+	offs = calloc(n ? n : 1, sizeof(*offs));
+	cookies = calloc(n ? n : 1, sizeof(*cookies));
+	if (!offs || !cookies) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	/* the cookie is the poll instance's index: it names the future type */
+	for (i = 0; i < tb->npolls; i++) {
+		offs[i] = tb->polls[i].fn.file_off;
+		cookies[i] = i;
+	}
+	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll),
+						path, offs, cookies, tb->npolls, false, pid),
+		       tb->npolls);
+	if (err)
+		goto cleanup;
+	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
+						path, offs, cookies, tb->npolls, true, pid),
+		       tb->npolls);
+	if (err)
+		goto cleanup;
+
+	if (tb->wake_by_val.vaddr) {
+		wake_offs[nwake] = tb->wake_by_val.file_off;
+		wake_cookies[nwake++] = TS_PROBE_WAKE_BY_VAL;
+	}
+	if (tb->wake_by_ref.vaddr) {
+		wake_offs[nwake] = tb->wake_by_ref.file_off;
+		wake_cookies[nwake++] = TS_PROBE_WAKE_BY_REF;
+	}
+	if (nwake) {
+		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_wake),
+							path, wake_offs, wake_cookies, nwake,
+							false, pid), nwake);
+		if (err)
+			goto cleanup;
+	}
+
+	if (tb->ndeallocs) {
+		for (i = 0; i < tb->ndeallocs; i++) {
+			offs[i] = tb->deallocs[i].file_off;
+			cookies[i] = i;
+		}
+		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_dealloc),
+							path, offs, cookies, tb->ndeallocs,
+							false, pid), tb->ndeallocs);
+		if (err)
+			goto cleanup;
+	}
+cleanup:
+	free(offs);
+	free(cookies);
+	if (err)
+		proc_links__detach(links);
+	return err;
+}

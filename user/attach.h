@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Loading the BPF object and attaching it to target processes. */
+#ifndef TS_ATTACH_H
+#define TS_ATTACH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "tokio_binary.h"
+
+struct taskscope_bpf;
+
+/* The links of one attached process; closing them detaches. */
+struct proc_links {
+	pid_t pid;
+	int fds[8];
+	int nfds;
+	size_t nprobes;		/* probe sites installed */
+};
+
+struct ts_bpf {
+	struct taskscope_bpf *skel;
+	struct bpf_link *sched_link;
+};
+
+/* Opens and loads the BPF object and attaches the sched tracepoint. */
+int ts_bpf__open_load(struct ts_bpf *b, bool verbose);
+void ts_bpf__destroy(struct ts_bpf *b);
+
+/*
+ * Attaches the tokio probes of binary tb (as mapped by pid) to that process
+ * only, with uprobe_multi links filtered on pid. The kernel follows
+ * /proc/PID/exe, so a binary in another mount namespace works as well.
+ */
+int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
+			 struct proc_links *links);
+void proc_links__detach(struct proc_links *links);
+
+/* fd of a map by name ("tasks", "workers", "counters") */
+int ts_bpf__map_fd(const struct ts_bpf *b, const char *name);
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <libiberty/demangle.h>
+
+#include "demangle.h"
+
+static void copy_str(char *out, size_t len, const char *s, size_t n)
+{
+	if (!len)
+		return;
+	if (n >= len)
+		n = len - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
+bool ts_demangle(const char *mangled, char *out, size_t len)
+{
+	char buf[4096], *dm;
+	const char *dot;
+	size_t n;
+
+	/*
+	 * LLVM appends `.llvm.<hash>` to promoted local symbols. Legacy Rust
+	 * mangling uses ".." for "::" itself, so only that suffix is cut.
+	 */
+	dot = strstr(mangled, ".llvm.");
+	n = dot ? (size_t)(dot - mangled) : strlen(mangled);
+	if (dot) {
+		copy_str(buf, sizeof(buf), mangled, n);
+		mangled = buf;
+	}
+	dm = rust_demangle(mangled, 0);
+	if (!dm)
+		dm = cplus_demangle(mangled, DMGL_PARAMS | DMGL_ANSI);
+	if (!dm) {
+		copy_str(out, len, mangled, strlen(mangled));
+		return false;
+	}
+	copy_str(out, len, dm, strlen(dm));
+	free(dm);
+	return true;
+}
+
+bool ts_name_is(const char *demangled, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (strncmp(demangled, path, n))
+		return false;
+	return demangled[n] == '\0' || !strncmp(demangled + n, "::<", 3) ||
+	       demangled[n] == '<';
+}
+
+/* Index just past the generic argument that starts at s[i], at depth 0. */
+static size_t skip_generic_arg(const char *s, size_t i)
+{
+	int depth = 0;
+
+	for (; s[i]; i++) {
+		if (s[i] == '<' || s[i] == '(' || s[i] == '[')
+			depth++;
+		else if (s[i] == '>' || s[i] == ')' || s[i] == ']') {
+			if (depth == 0)
+				return i;
+			depth--;
+		} else if (s[i] == ',' && depth == 0)
+			return i;
+	}
+	return i;
+}
+
+bool ts_cell_future_type(const char *drop_glue, char *out, size_t len)
+{
+	static const char cell[] = "tokio::runtime::task::core::Cell<";
+	const char *p = strstr(drop_glue, cell);
+	size_t end;
+
+	if (!p)
+		return false;
+	p += sizeof(cell) - 1;
+	end = skip_generic_arg(p, 0);
+	if (!end || (p[end] != ',' && p[end] != '>'))
+		return false;
+	copy_str(out, len, p, end);
+	return true;
+}
+
+static bool strip_suffix(char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	if (n < m || strcmp(s + n - m, suffix))
+		return false;
+	s[n - m] = '\0';
+	return true;
+}
+
+/* Replaces every occurrence of `what` in s (in place, result no longer). */
+static void replace_all(char *s, size_t cap, const char *what, const char *with)
+{
+	char tmp[1024];
+	size_t wl = strlen(what), o = 0;
+	const char *p = s;
+
+	while (*p && o + 1 < sizeof(tmp)) {
+		if (!strncmp(p, what, wl)) {
+			size_t k = strlen(with);
+
+			if (o + k >= sizeof(tmp))
+				break;
+			memcpy(tmp + o, with, k);
+			o += k;
+			p += wl;
+		} else {
+			tmp[o++] = *p++;
+		}
+	}
+	tmp[o] = '\0';
+	copy_str(s, cap, tmp, o);
+}
+
+void ts_readable_future_name(const char *type, char *out, size_t len)
+{
+	static const char *const env_suffixes[] = {
+		"::{{closure}}", "::{closure#0}", "::{async_fn_env#0}",
+		"::{async_block_env#0}",
+	};
+	char buf[1024];
+	size_t i;
+
+	copy_str(buf, sizeof(buf), type, strlen(type));
+	/* an async fn's state machine is the closure/env directly inside it */
+	for (i = 0; i < sizeof(env_suffixes) / sizeof(env_suffixes[0]); i++)
+		if (strip_suffix(buf, env_suffixes[i]))
+			break;
+	replace_all(buf, sizeof(buf), "{{closure}}", "{async block}");
+	replace_all(buf, sizeof(buf), "{closure#0}", "{async block}");
+	replace_all(buf, sizeof(buf), "{async_block_env#0}", "{async block}");
+	copy_str(out, len, buf, strlen(buf));
+}

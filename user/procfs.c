@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "procfs.h"
+
+bool proc_exists(pid_t pid)
+{
+	char path[64];
+
+	if (pid <= 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	return access(path, F_OK) == 0;
+}
+
+int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+	FILE *f;
+	size_t n;
+
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, (int)len, f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	n = strlen(buf);
+	if (n && buf[n - 1] == '\n')
+		buf[n - 1] = '\0';
+	return 0;
+}
+
+int proc_exe_path(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	n = readlink(path, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+int proc_maps__read(pid_t pid, struct proc_maps *maps)
+{
+	char path[64], line[4096];
+	struct proc_mapping *v = NULL, *nv;
+	size_t n = 0, cap = 0;
+	FILE *f;
+
+	maps->v = NULL;
+	maps->n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		struct proc_mapping m = {};
+		unsigned long long start, end, off;
+		char perms[8], file[4096] = "";
+		int consumed = 0;
+
+		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end,
+			   perms, &off, &consumed) < 4)
+			continue;
+		if (sscanf(line + consumed, " %4095[^\n]", file) != 1)
+			file[0] = '\0';
+		m.start = start;
+		m.end = end;
+		m.offset = off;
+		snprintf(m.perms, sizeof(m.perms), "%s", perms);
+		snprintf(m.path, sizeof(m.path), "%s", file);
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			nv = realloc(v, cap * sizeof(*v));
+			if (!nv) {
+				free(v);
+				fclose(f);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = m;
+	}
+	fclose(f);
+	maps->v = v;
+	maps->n = n;
+	return 0;
+}
+
+void proc_maps__free(struct proc_maps *maps)
+{
+	free(maps->v);
+	maps->v = NULL;
+	maps->n = 0;
+}
+
+int proc_maps__load_bias(const struct proc_maps *maps, const char *exe_path,
+			 uint64_t elf_vaddr, uint64_t elf_offset, uint64_t *bias)
+{
+	size_t i;
+
+	/*
+	 * The mapping whose file range holds the segment's file offset gives
+	 * the segment's runtime address: start + (elf_offset - map_offset).
+	 */
+	for (i = 0; i < maps->n; i++) {
+		const struct proc_mapping *m = &maps->v[i];
+		uint64_t len = m->end - m->start;
+
+		if (strcmp(m->path, exe_path) != 0)
+			continue;
+		if (elf_offset < m->offset || elf_offset >= m->offset + len)
+			continue;
+		*bias = m->start + (elf_offset - m->offset) - elf_vaddr;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int proc_threads(pid_t pid, pid_t *tids, int max)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)) && n < max) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		tids[n++] = atoi(de->d_name);
+	}
+	closedir(d);
+	return n;
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	FILE *f;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	/* comm may hold spaces and parentheses: fields restart after the last ')' */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EIO;
+	p += 2;
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &start) != 1)
+		return -EIO;
+	*ticks = start;
+	return 0;
+}
+
+ssize_t proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
+{
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
+	ssize_t n;
+
+	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+	if (n < 0)
+		return -errno;
+	return n;
+}
+
+int proc_read_u64(pid_t pid, uint64_t addr, uint64_t *val)
+{
+	ssize_t n = proc_read_mem(pid, addr, val, sizeof(*val));
+
+	if (n < 0)
+		return (int)n;
+	return n == sizeof(*val) ? 0 : -EFAULT;
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Read-only views of a target process: /proc files and its memory. */
+#ifndef TS_PROCFS_H
+#define TS_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct proc_mapping {
+	uint64_t start, end;
+	uint64_t offset;	/* file offset of start */
+	char perms[5];		/* "r-xp" */
+	char path[256];		/* "" for anonymous */
+};
+
+struct proc_maps {
+	struct proc_mapping *v;
+	size_t n;
+};
+
+bool proc_exists(pid_t pid);
+/* The command name (comm) of pid, or of thread tid when tid > 0. */
+int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
+/* Target of /proc/PID/exe, as the process sees it (inside its root). */
+int proc_exe_path(pid_t pid, char *buf, size_t len);
+int proc_maps__read(pid_t pid, struct proc_maps *maps);
+void proc_maps__free(struct proc_maps *maps);
+/*
+ * Runtime address minus ELF virtual address for the file at exe_path as
+ * mapped in the process (PIE load bias). Matches the mapping by path;
+ * returns -ENOENT when the file is not mapped.
+ */
+int proc_maps__load_bias(const struct proc_maps *maps, const char *exe_path,
+			 uint64_t elf_vaddr, uint64_t elf_offset, uint64_t *bias);
+/* Thread ids of pid; returns count (<= max) or -errno. */
+int proc_threads(pid_t pid, pid_t *tids, int max);
+/* Process start time in clock ticks since boot (stat field 22). */
+int proc_start_ticks(pid_t pid, uint64_t *ticks);
+
+/*
+ * Reads target memory without stopping or writing to it
+ * (process_vm_readv). Returns bytes read (a short read when a page is
+ * unmapped mid-range) or -errno.
+ */
+ssize_t proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len);
+/* All-or-nothing 8-byte read. */
+int proc_read_u64(pid_t pid, uint64_t addr, uint64_t *val);
+
+#endif

@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "task_model.h"
+
+void ts_process__free(struct ts_process *p)
+{
+	free(p->tasks);
+	free(p->workers);
+	p->tasks = NULL;
+	p->workers = NULL;
+	p->ntasks = p->nworkers = 0;
+}
+
+struct ts_task *ts_process__add_task(struct ts_process *p)
+{
+	struct ts_task *nv = realloc(p->tasks, (p->ntasks + 1) * sizeof(*nv));
+
+	if (!nv)
+		return NULL;
+	p->tasks = nv;
+	memset(&nv[p->ntasks], 0, sizeof(*nv));
+	return &nv[p->ntasks++];
+}
+
+struct ts_task *ts_process__find_task(struct ts_process *p, uint64_t header)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++)
+		if (p->tasks[i].header == header)
+			return &p->tasks[i];
+	return NULL;
+}
+
+struct ts_worker *ts_process__add_worker(struct ts_process *p)
+{
+	struct ts_worker *nv = realloc(p->workers, (p->nworkers + 1) * sizeof(*nv));
+
+	if (!nv)
+		return NULL;
+	p->workers = nv;
+	memset(&nv[p->nworkers], 0, sizeof(*nv));
+	return &nv[p->nworkers++];
+}
+
+struct ts_worker *ts_process__find_worker(struct ts_process *p, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].tid == tid)
+			return &p->workers[i];
+	return NULL;
+}
+
+double ts_process__poll_rate(const struct ts_process *p)
+{
+	uint64_t polls = 0;
+	size_t i;
+
+	for (i = 0; i < p->nworkers; i++)
+		polls += p->workers[i].st.polls;
+	if (!p->observed_ns)
+		return 0;
+	return (double)polls * 1e9 / (double)p->observed_ns;
+}
+
+const char *ts_task_state_name(enum ts_task_state s)
+{
+	switch (s) {
+	case TS_TASK_IDLE:
+		return "idle";
+	case TS_TASK_SCHEDULED:
+		return "scheduled";
+	case TS_TASK_RUNNING:
+		return "running";
+	case TS_TASK_DONE:
+		return "done";
+	}
+	return "?";
+}

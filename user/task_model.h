@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The task model of one observed process: BPF aggregates merged with what
+ * memory says of tasks no probe has seen. Plain structs, so the stall
+ * rules and the views can be tested without BPF or a process.
+ */
+#ifndef TS_TASK_MODEL_H
+#define TS_TASK_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "taskscope.h"
+
+struct ts_task {
+	uint64_t header;
+	uint64_t tokio_id;		/* 0 when unknown */
+	char name[256];			/* readable future type, "" when unknown */
+	char future_type[512];
+	uint64_t poll_fn_vaddr;		/* ELF vaddr of its raw::poll, 0 unknown */
+	enum ts_task_state state;
+	bool seen_by_probe;		/* any probe fired for it */
+	bool in_memory;			/* found live in memory at the end */
+	bool state_from_memory;		/* no probe: state is the header's word */
+	uint64_t state_word;
+	/* ns in the current state; a lower bound when since_attach is set */
+	uint64_t in_state_ns;
+	bool since_attach;		/* in this state since before we attached */
+	struct ts_task_stats st;	/* zero when !seen_by_probe */
+};
+
+struct ts_worker {
+	uint32_t tid;
+	char comm[32];
+	bool seen_by_probe;
+	struct ts_worker_state st;
+	uint64_t current_poll_ns;	/* running poll's age at snapshot, 0 none */
+};
+
+struct ts_process {
+	pid_t pid;
+	char comm[64];
+	char exe[4096];
+	char runtime[32];		/* "tokio" */
+	char runtime_version[32];
+	bool has_debuginfo;
+	char debuginfo_note[256];	/* what is missing, "" when nothing */
+	uint64_t observed_ns;		/* observation window */
+	uint64_t snapshot_ns;		/* CLOCK_MONOTONIC at the snapshot */
+	uint64_t attach_ns;
+	size_t nprobes;
+	uint64_t counters[TS_CNT_MAX];
+	uint64_t tasks_evicted;		/* LRU drops: tasks lost from the map */
+	uint64_t mem_bytes_scanned;
+	bool mem_scan_truncated;
+	size_t nworker_threads;		/* runtime worker threads */
+	struct ts_task *tasks;
+	size_t ntasks;
+	struct ts_worker *workers;
+	size_t nworkers;
+};
+
+void ts_process__free(struct ts_process *p);
+/* Adds a zeroed task and returns it (NULL on ENOMEM). */
+struct ts_task *ts_process__add_task(struct ts_process *p);
+struct ts_task *ts_process__find_task(struct ts_process *p, uint64_t header);
+struct ts_worker *ts_process__add_worker(struct ts_process *p);
+struct ts_worker *ts_process__find_worker(struct ts_process *p, uint32_t tid);
+/* Polls per second over the window. */
+double ts_process__poll_rate(const struct ts_process *p);
+
+const char *ts_task_state_name(enum ts_task_state s);
+
+#endif

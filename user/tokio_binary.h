@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What a tokio binary offers to observe, read from its ELF file alone:
+ * probe points (raw::poll / raw::dealloc instances, waker functions),
+ * task vtables and the future type each one polls, the tokio version.
+ */
+#ifndef TS_TOKIO_BINARY_H
+#define TS_TOKIO_BINARY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A function in the binary: ELF virtual address and file offset. */
+struct elf_func {
+	uint64_t vaddr;
+	uint64_t file_off;
+	uint64_t size;
+};
+
+/* tokio 1.24 `raw::Vtable` (runtime/task/raw.rs); see tokio_binary.c. */
+struct tokio_vtable {
+	uint64_t vaddr;			/* ELF vaddr of the Vtable */
+	int poll_idx;			/* index into tokio_binary.polls */
+	uint64_t dealloc_vaddr;
+	uint64_t scheduler_offset;	/* from the header, bytes */
+	uint64_t id_offset;
+	uint64_t trailer_offset;
+};
+
+struct tokio_poll_fn {
+	struct elf_func fn;
+	char future_type[512];	/* full Rust type, "" when unknown */
+	char name[256];		/* readable name, "" when unknown */
+};
+
+struct tokio_binary {
+	char path[4096];
+	bool has_symtab;
+	bool has_debuginfo;	/* .debug_info present in the file itself */
+	char build_id[64];	/* hex, "" when none */
+	char version[32];	/* "1.24.2", "" when not found */
+	struct tokio_poll_fn *polls;
+	size_t npolls;
+	struct elf_func *deallocs;
+	size_t ndeallocs;
+	struct elf_func wake_by_val, wake_by_ref;	/* vaddr 0 when absent */
+	struct tokio_vtable *vtables;
+	size_t nvtables;
+	/* PT_LOAD of the data holding the vtables, to find it in memory */
+	uint64_t vtable_seg_vaddr, vtable_seg_offset;
+};
+
+/*
+ * Scans the ELF at path. Returns 0 with tb filled, -ENOENT/-EIO... when the
+ * file can't be read, -ENOEXEC when it is not an ELF, -ESRCH when it holds
+ * no tokio task symbols (check has_symtab to tell "stripped" apart).
+ */
+int tokio_binary__load(struct tokio_binary *tb, const char *path);
+void tokio_binary__free(struct tokio_binary *tb);
+/* Index of the poll instance at ELF vaddr, or -1. */
+int tokio_binary__poll_index(const struct tokio_binary *tb, uint64_t vaddr);
+/* Vtable at ELF vaddr, or NULL. */
+const struct tokio_vtable *tokio_binary__vtable(const struct tokio_binary *tb,
+						uint64_t vaddr);
+
+#endif

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "procfs.h"
+#include "tokio_tasks.h"
+
+#define SCAN_CHUNK		(1u << 20)
+#define SCAN_BUDGET		(2ULL << 30)	/* bytes read at most */
+#define OWNED_WALK_MAX		200000
+
+struct vt_addr {
+	uint64_t addr;	/* runtime address */
+	int idx;	/* into tb->vtables */
+};
+
+struct task_vec {
+	struct mem_task *v;
+	size_t n, cap;
+};
+
+static int cmp_vt_addr(const void *a, const void *b)
+{
+	const struct vt_addr *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static int cmp_mem_task(const void *a, const void *b)
+{
+	const struct mem_task *x = a, *y = b;
+
+	return (x->header > y->header) - (x->header < y->header);
+}
+
+bool tokio_state_plausible(uint64_t state_word)
+{
+	uint64_t refs = state_word >> TOKIO_STATE_REF_SHIFT;
+
+	/*
+	 * A live task is referenced (the owned list holds one) and a ref
+	 * count beyond millions is some other word that happens to sit
+	 * 16 bytes before a vtable pointer.
+	 */
+	return refs >= 1 && refs < (1ULL << 24);
+}
+
+static int lookup_vt(const struct vt_addr *v, size_t n, uint64_t addr)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (v[mid].addr < addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && v[lo].addr == addr ? v[lo].idx : -1;
+}
+
+static int read_task(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
+		     size_t nvts, uint64_t header, struct mem_task *t)
+{
+	uint64_t hdr[TOKIO_HDR_SIZE / 8];
+	const struct tokio_vtable *vt;
+	int idx;
+
+	if (proc_read_mem(pid, header, hdr, sizeof(hdr)) != sizeof(hdr))
+		return -EFAULT;
+	idx = lookup_vt(vts, nvts, hdr[TOKIO_HDR_VTABLE / 8]);
+	if (idx < 0 || !tokio_state_plausible(hdr[TOKIO_HDR_STATE / 8]))
+		return -EFAULT;
+	vt = &tb->vtables[idx];
+	memset(t, 0, sizeof(*t));
+	t->header = header;
+	t->state_word = hdr[TOKIO_HDR_STATE / 8];
+	t->owner_id = hdr[TOKIO_HDR_OWNER_ID / 8];
+	t->vtable_idx = idx;
+	if (vt->id_offset >= TOKIO_HDR_SIZE && vt->id_offset < 4096)
+		proc_read_u64(pid, header + vt->id_offset, &t->tokio_id);
+	return 0;
+}
+
+static int push_task(struct task_vec *tv, const struct mem_task *t)
+{
+	if (tv->n == tv->cap) {
+		size_t cap = tv->cap ? tv->cap * 2 : 64;
+		struct mem_task *nv = realloc(tv->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		tv->v = nv;
+		tv->cap = cap;
+	}
+	tv->v[tv->n++] = *t;
+	return 0;
+}
+
+static bool have_task(const struct task_vec *tv, uint64_t header)
+{
+	size_t i;
+
+	for (i = 0; i < tv->n; i++)
+		if (tv->v[i].header == header)
+			return true;
+	return false;
+}
+
+static bool scannable(const struct proc_mapping *m)
+{
+	if (strcmp(m->perms, "rw-p"))
+		return false;
+	/* task cells are heap allocations: brk heap or anonymous arenas */
+	return m->path[0] == '\0' || !strcmp(m->path, "[heap]");
+}
+
+static int scan_region(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
+		       size_t nvts, const struct proc_mapping *m, uint64_t *buf,
+		       struct task_vec *tv, struct mem_scan_stats *st)
+{
+	uint64_t lo_vt = vts[0].addr, hi_vt = vts[nvts - 1].addr, addr;
+	int err;
+
+	for (addr = m->start; addr < m->end; addr += SCAN_CHUNK) {
+		size_t len = m->end - addr < SCAN_CHUNK ? m->end - addr : SCAN_CHUNK;
+		ssize_t got;
+		size_t i;
+
+		if (st->bytes_scanned + len > SCAN_BUDGET) {
+			st->truncated = true;
+			return 0;
+		}
+		got = proc_read_mem(pid, addr, buf, len);
+		if (got <= 0)
+			continue;	/* unmapped meanwhile: the next region still counts */
+		st->bytes_scanned += (uint64_t)got;
+		for (i = 0; i < (size_t)got / 8; i++) {
+			uint64_t w = buf[i], header;
+			struct mem_task t;
+
+			if (w < lo_vt || w > hi_vt)
+				continue;
+			if (lookup_vt(vts, nvts, w) < 0)
+				continue;
+			st->candidates++;
+			header = addr + i * 8 - TOKIO_HDR_VTABLE;
+			if (read_task(pid, tb, vts, nvts, header, &t))
+				continue;
+			err = push_task(tv, &t);
+			if (err)
+				return err;
+		}
+	}
+	return 0;
+}
+
+/*
+ * OwnedTasks links every task of a runtime through Trailer.owned
+ * (linked_list::Pointers, #[repr(C)] { prev, next }) at trailer_offset.
+ * Walking it finds tasks whose memory the scan did not cover.
+ */
+static int walk_owned(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
+		      size_t nvts, struct task_vec *tv, struct mem_scan_stats *st)
+{
+	size_t start_n = tv->n, i, steps = 0;
+	int dir, err;
+
+	for (i = 0; i < start_n && steps < OWNED_WALK_MAX; i++) {
+		const struct tokio_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
+
+		for (dir = 0; dir < 2; dir++) {
+			uint64_t cur = tv->v[i].header;
+
+			while (steps++ < OWNED_WALK_MAX) {
+				struct mem_task t;
+				uint64_t next;
+
+				if (proc_read_u64(pid, cur + vt->trailer_offset + 8 * dir, &next))
+					break;
+				if (!next || next == tv->v[i].header)
+					break;
+				if (have_task(tv, next))
+					break;	/* the rest of this direction was seen */
+				if (read_task(pid, tb, vts, nvts, next, &t))
+					break;
+				err = push_task(tv, &t);
+				if (err)
+					return err;
+				st->from_owned_list++;
+				cur = next;
+				vt = &tb->vtables[t.vtable_idx];
+			}
+		}
+	}
+	return 0;
+}
+
+int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+			  struct mem_task **out, size_t *n, struct mem_scan_stats *st)
+{
+	struct task_vec tv = {};
+	struct proc_maps maps = {};
+	struct vt_addr *vts = NULL;
+	uint64_t *buf = NULL;
+	size_t i;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	memset(st, 0, sizeof(*st));
+	if (!tb->nvtables)
+		return -ENOENT;
+	vts = calloc(tb->nvtables, sizeof(*vts));
+	buf = malloc(SCAN_CHUNK);
+	if (!vts || !buf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < tb->nvtables; i++) {
+		vts[i].addr = tb->vtables[i].vaddr + bias;
+		vts[i].idx = (int)i;
+	}
+	qsort(vts, tb->nvtables, sizeof(*vts), cmp_vt_addr);
+
+	err = proc_maps__read(pid, &maps);
+	if (err)
+		goto cleanup;
+	for (i = 0; i < maps.n; i++) {
+		if (!scannable(&maps.v[i]))
+			continue;
+		st->regions++;
+		err = scan_region(pid, tb, vts, tb->nvtables, &maps.v[i], buf, &tv, st);
+		if (err)
+			goto cleanup;
+	}
+	err = walk_owned(pid, tb, vts, tb->nvtables, &tv, st);
+	if (err)
+		goto cleanup;
+	qsort(tv.v, tv.n, sizeof(*tv.v), cmp_mem_task);
+	*out = tv.v;
+	*n = tv.n;
+	tv.v = NULL;
+cleanup:
+	free(tv.v);
+	free(vts);
+	free(buf);
+	proc_maps__free(&maps);
+	return err;
+}
+
+int tokio_tasks__read(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+		      uint64_t header, struct mem_task *t)
+{
+	struct vt_addr *vts;
+	size_t i;
+	int err;
+
+	if (!tb->nvtables)
+		return -ENOENT;
+	vts = calloc(tb->nvtables, sizeof(*vts));
+	if (!vts)
+		return -ENOMEM;
+	for (i = 0; i < tb->nvtables; i++) {
+		vts[i].addr = tb->vtables[i].vaddr + bias;
+		vts[i].idx = (int)i;
+	}
+	qsort(vts, tb->nvtables, sizeof(*vts), cmp_vt_addr);
+	err = read_task(pid, tb, vts, tb->nvtables, header, t);
+	free(vts);
+	return err;
+}

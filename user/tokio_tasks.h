@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Finding tokio tasks in a live process's memory, read-only: a hung
+ * process fires no probe, so its tasks are found by their vtable pointer.
+ */
+#ifndef TS_TOKIO_TASKS_H
+#define TS_TOKIO_TASKS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tokio_binary.h"
+
+/* tokio 1.24 Header.state bits (runtime/task/state.rs) */
+#define TOKIO_STATE_RUNNING	(1ULL << 0)
+#define TOKIO_STATE_COMPLETE	(1ULL << 1)
+#define TOKIO_STATE_NOTIFIED	(1ULL << 2)
+#define TOKIO_STATE_JOIN_INTEREST (1ULL << 3)
+#define TOKIO_STATE_CANCELLED	(1ULL << 5)
+#define TOKIO_STATE_REF_SHIFT	6
+
+/* tokio 1.24 #[repr(C)] Header: state @0, queue_next @8, vtable @16, owner_id @24 */
+#define TOKIO_HDR_STATE		0
+#define TOKIO_HDR_VTABLE	16
+#define TOKIO_HDR_OWNER_ID	24
+#define TOKIO_HDR_SIZE		32
+
+struct mem_task {
+	uint64_t header;	/* runtime address */
+	uint64_t state_word;
+	uint64_t tokio_id;
+	uint64_t owner_id;
+	int vtable_idx;		/* index into tokio_binary.vtables */
+};
+
+struct mem_scan_stats {
+	uint64_t bytes_scanned;
+	uint64_t regions;
+	uint64_t candidates;	/* words equal to a vtable address */
+	uint64_t from_owned_list;	/* found by walking trailer.owned */
+	bool truncated;		/* hit the scan budget */
+};
+
+/*
+ * Finds every live task of process pid: scans its writable anonymous
+ * memory for headers whose vtable field holds one of tb's vtables
+ * (relocated by bias), validates each header, then walks the runtime's
+ * owned-task list from those found. Result sorted by header address.
+ */
+int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+			  struct mem_task **out, size_t *n, struct mem_scan_stats *st);
+/* Re-reads one header; -EFAULT when it is gone or no longer a task. */
+int tokio_tasks__read(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+		      uint64_t header, struct mem_task *t);
+/* True when a state word looks like a live task's. Pure. */
+bool tokio_state_plausible(uint64_t state_word);
+
+#endif
