@@ -14,7 +14,7 @@ CC ?= cc
 ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
 
 CFLAGS ?= -g -O2
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -Werror -D_GNU_SOURCE -std=gnu11
+CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror -D_GNU_SOURCE -std=gnu11
 INCLUDES := -I$(OUTPUT) -Ibpf -Iuser -Icli -Iusdt
 LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm
 

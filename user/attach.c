@@ -146,7 +146,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 {
 	uint64_t *offs = NULL, *cookies = NULL, wake_offs[2], wake_cookies[2];
 	char path[64];
-	size_t i, n, nwake = 0;
+	size_t i, n, npoll, nwake = 0;
 	int err;
 
 	memset(links, 0, sizeof(*links));
@@ -160,19 +160,29 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		goto cleanup;
 	}
 
-	/* the cookie is the poll instance's index: it names the future type */
-	for (i = 0; i < tb->npolls; i++) {
-		offs[i] = tb->polls[i].fn.file_off;
-		cookies[i] = i;
+	/*
+	 * The cookie is the poll instance's index: it names the future type.
+	 * Blocking-pool tasks are left out: a runtime worker itself runs
+	 * inside one, so its poll would enclose every task poll.
+	 */
+	for (i = 0, npoll = 0; i < tb->npolls; i++) {
+		if (tb->polls[i].blocking)
+			continue;
+		offs[npoll] = tb->polls[i].fn.file_off;
+		cookies[npoll++] = i;
+	}
+	if (!npoll) {
+		err = -ESRCH;
+		goto cleanup;
 	}
 	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll),
-						path, offs, cookies, tb->npolls, false, pid),
-		       tb->npolls);
+						path, offs, cookies, npoll, false, pid),
+		       npoll);
 	if (err)
 		goto cleanup;
 	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
-						path, offs, cookies, tb->npolls, true, pid),
-		       tb->npolls);
+						path, offs, cookies, npoll, true, pid),
+		       npoll);
 	if (err)
 		goto cleanup;
 

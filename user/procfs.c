@@ -74,10 +74,10 @@ int proc_maps__read(pid_t pid, struct proc_maps *maps)
 	while (fgets(line, sizeof(line), f)) {
 		struct proc_mapping m = {};
 		unsigned long long start, end, off;
-		char perms[8], file[4096] = "";
+		char perms[5], file[4096] = "";
 		int consumed = 0;
 
-		if (sscanf(line, "%llx-%llx %7s %llx %*s %*s%n", &start, &end,
+		if (sscanf(line, "%llx-%llx %4s %llx %*s %*s%n", &start, &end,
 			   perms, &off, &consumed) < 4)
 			continue;
 		if (sscanf(line + consumed, " %4095[^\n]", file) != 1)

@@ -202,7 +202,7 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 	GElf_Shdr sh;
 	size_t shstrndx, i;
 	Elf_Scn *symscn = NULL;
-	GElf_Shdr symsh;
+	GElf_Shdr symsh = {};
 
 	if (elf_getshdrstrndx(ec->elf, &shstrndx))
 		return -ENOEXEC;
@@ -376,6 +376,8 @@ static void name_from_dealloc(const struct elf_ctx *ec, int fd, uint64_t dealloc
 		if (!ts_cell_future_type(dm, p->future_type, sizeof(p->future_type)))
 			continue;
 		ts_readable_future_name(p->future_type, p->name, sizeof(p->name));
+		p->blocking = !strncmp(p->future_type, "tokio::runtime::blocking::task::BlockingTask<",
+				       strlen("tokio::runtime::blocking::task::BlockingTask<"));
 		return;
 	}
 }

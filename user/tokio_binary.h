@@ -32,6 +32,7 @@ struct tokio_poll_fn {
 	struct elf_func fn;
 	char future_type[512];	/* full Rust type, "" when unknown */
 	char name[256];		/* readable name, "" when unknown */
+	bool blocking;		/* spawn_blocking / worker launch: runs long by design */
 };
 
 struct tokio_binary {

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#ifndef TS_CLI_H
+#define TS_CLI_H
+
+#define TASKSCOPE_VERSION "0.1.0"
+
+/* Exit codes: scripts tell "stall found" from "could not look". */
+#define TS_EXIT_OK	0
+#define TS_EXIT_STALL	1
+#define TS_EXIT_ERROR	2
+
+int cmd_report(int argc, char **argv);
+int cmd_help(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+
+/* One line on stderr, prefixed "taskscope: ". */
+void ts_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Checks we may load BPF; prints the reason and returns false otherwise. */
+int ts_require_root(void);
+/* Parses a PID argument; returns -1 (after printing why) when invalid. */
+int ts_parse_pid(const char *s);
+
+#endif

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void ts_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("taskscope: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int ts_require_root(void)
+{
+	if (geteuid() != 0) {
+		ts_err("must run as root: loading BPF programs and uprobes needs "
+		       "CAP_BPF and CAP_PERFMON (try sudo)");
+		return 0;
+	}
+	return 1;
+}
+
+int ts_parse_pid(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v <= 0 || v > INT_MAX) {
+		ts_err("invalid PID '%s'", s);
+		return -1;
+	}
+	return (int)v;
+}

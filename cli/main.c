@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* taskscope COMMAND [OPTIONS]: dispatch, as bpftool does it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static const struct cmd {
+	const char *name;
+	int (*func)(int argc, char **argv);
+	const char *summary;
+} cmds[] = {
+	{ "report", cmd_report, "observe a process for a while, print its tasks and stalls" },
+	{ "help", cmd_help, "this text" },
+	{ "version", cmd_version, "print the version" },
+};
+
+int cmd_version(int argc, char **argv)
+{
+	printf("taskscope %s\n", TASKSCOPE_VERSION);
+	return 0;
+}
+
+int cmd_help(int argc, char **argv)
+{
+	size_t i;
+
+	printf("Usage: taskscope COMMAND [OPTIONS]\n\n"
+	       "An eBPF observer of async runtimes (tokio): what every task of a running\n"
+	       "process is doing, and which ones are stuck. Attaching never stops or writes\n"
+	       "to the target.\n\nCommands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		printf("  %-10s %s\n", cmds[i].name, cmds[i].summary);
+	printf("\nRun 'taskscope COMMAND --help' for a command's options.\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	size_t i;
+
+	if (argc < 2) {
+		cmd_help(0, NULL);
+		return TS_EXIT_ERROR;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return cmd_help(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
+		return cmd_version(argc - 1, argv + 1);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].func(argc - 1, argv + 1);
+	ts_err("unknown command '%s' (try 'taskscope help')", argv[1]);
+	return TS_EXIT_ERROR;
+}

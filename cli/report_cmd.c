@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* taskscope report -p PID: observe, detach, print tasks and stalls. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "observe.h"
+#include "report.h"
+#include "stall_rules.h"
+
+struct report_env {
+	int pid;
+	double duration_s;
+	bool json;
+	bool verbose;
+	uint64_t stall_ms;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N]\n\n"
+		"Attaches to a running tokio process, observes it, detaches, and prints its\n"
+		"tasks (state, polls, busy/scheduled/idle time, wakes) and the stalls found:\n"
+		"blocked workers, starved tasks, spinning tasks, lost wakes, long-idle tasks.\n"
+		"Tasks idle since before the attach are found in memory (read-only).\n\n"
+		"Options:\n"
+		"  -p, --pid PID        process to observe (required)\n"
+		"  -d, --duration SECS  how long to observe (default 2)\n"
+		"  -j, --json           JSON output (schema in README)\n"
+		"  -s, --stall-ms N     threshold for every stall rule (default 1000)\n"
+		"  -v, --verbose        libbpf debug output\n"
+		"  -h, --help           this text\n\n"
+		"Exit status: 0 nothing flagged, 1 a stall was flagged, 2 error.\n\n"
+		"Examples:\n"
+		"  sudo taskscope report -p 4242\n"
+		"  sudo taskscope report -p 4242 -d 5 --json | jq '.stalls'\n");
+}
+
+static int parse_args(int argc, char **argv, struct report_env *env)
+{
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "stall-ms", required_argument, NULL, 's' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char *end;
+	int c;
+
+	env->duration_s = 2.0;
+	env->stall_ms = 1000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:d:js:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			env->pid = ts_parse_pid(optarg);
+			if (env->pid < 0)
+				return -1;
+			break;
+		case 'd':
+			env->duration_s = strtod(optarg, &end);
+			if (*end || env->duration_s <= 0 || env->duration_s > 86400) {
+				ts_err("invalid duration '%s' (seconds, > 0)", optarg);
+				return -1;
+			}
+			break;
+		case 'j':
+			env->json = true;
+			break;
+		case 's':
+			env->stall_ms = strtoull(optarg, &end, 10);
+			if (*end || !env->stall_ms) {
+				ts_err("invalid --stall-ms '%s'", optarg);
+				return -1;
+			}
+			break;
+		case 'v':
+			env->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(TS_EXIT_OK);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		ts_err("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!env->pid) {
+		ts_err("report needs -p PID (see taskscope report --help)");
+		return -1;
+	}
+	return 0;
+}
+
+/* Sleeps for the window, watching for Ctrl-C and for the target's exit. */
+static int observe_window(const struct observed_proc *op, double seconds)
+{
+	uint64_t end = ts_now_ns() + (uint64_t)(seconds * 1e9);
+	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
+
+	while (!stop_requested && ts_now_ns() < end) {
+		nanosleep(&tick, NULL);
+		if (!observed_proc__alive(op))
+			return -ESRCH;
+	}
+	return 0;
+}
+
+int cmd_report(int argc, char **argv)
+{
+	struct report_env env = {};
+	struct observed_proc op = {};
+	struct ts_bpf bpf = {};
+	struct ts_process proc = {};
+	struct ts_rules_config cfg;
+	struct ts_finding *findings = NULL;
+	struct ts_report_opts ropts = {};
+	struct sigaction sa = { .sa_handler = on_signal };
+	char why[512];
+	int err, nf, ret = TS_EXIT_ERROR;
+	bool op_open = false;
+
+	if (parse_args(argc, argv, &env))
+		return TS_EXIT_ERROR;
+	if (!ts_require_root())
+		return TS_EXIT_ERROR;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+
+	err = observed_proc__open(&op, env.pid, why, sizeof(why));
+	if (err) {
+		ts_err("%s", why);
+		goto cleanup;
+	}
+	op_open = true;
+	err = ts_bpf__open_load(&bpf, env.verbose);
+	if (err) {
+		ts_err("loading BPF programs failed: %s (run with -v for libbpf's log)",
+		       strerror(-err));
+		goto cleanup;
+	}
+	err = observed_proc__attach(&op, &bpf, why, sizeof(why));
+	if (err) {
+		ts_err("%s", why);
+		goto cleanup;
+	}
+	err = observe_window(&op, env.duration_s);
+	if (err) {
+		ts_err("PID %d exited during observation", env.pid);
+		goto cleanup;
+	}
+	err = observed_proc__snapshot(&op, &bpf, true, &proc);
+	if (err) {
+		if (!observed_proc__alive(&op))
+			ts_err("PID %d exited during observation", env.pid);
+		else
+			ts_err("reading PID %d's tasks failed: %s", env.pid, strerror(-err));
+		goto cleanup;
+	}
+	/* detach before rendering: the target pays nothing past the window */
+	proc_links__detach(&op.links);
+	ts_bpf__destroy(&bpf);
+
+	ts_rules_config__default(&cfg);
+	cfg.stall_ns = env.stall_ms * 1000 * 1000;
+	nf = ts_rules__evaluate(&proc, &cfg, &findings);
+	if (nf < 0) {
+		ts_err("out of memory");
+		goto cleanup;
+	}
+	ropts.json = env.json;
+	ropts.stall_ns = cfg.stall_ns;
+	ts_report_write(stdout, &proc, findings, (size_t)nf, &ropts);
+	fflush(stdout);
+	ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;
+cleanup:
+	free(findings);
+	ts_process__free(&proc);
+	if (op_open)
+		observed_proc__close(&op);
+	ts_bpf__destroy(&bpf);
+	return ret;
+}

@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "observe.h"
+#include "procfs.h"
+
+#define MAX_THREADS 4096
+
+uint64_t ts_now_ns(void)
+{
+	struct timespec ts;
+
+	/* bpf_ktime_get_ns() is CLOCK_MONOTONIC: one clock on both sides */
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int compute_bias(struct observed_proc *op)
+{
+	struct proc_maps maps;
+	const struct elf_func *f = &op->tb.polls[0].fn;
+	int err;
+
+	err = proc_maps__read(op->pid, &maps);
+	if (err)
+		return err;
+	err = proc_maps__load_bias(&maps, op->exe, f->vaddr, f->file_off, &op->bias);
+	proc_maps__free(&maps);
+	return err;
+}
+
+int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen)
+{
+	char path[64];
+	int err;
+
+	memset(op, 0, sizeof(*op));
+	op->pid = pid;
+	if (!proc_exists(pid)) {
+		snprintf(why, whylen, "no process with PID %d", pid);
+		return -ESRCH;
+	}
+	proc_comm(pid, 0, op->comm, sizeof(op->comm));
+	err = proc_start_ticks(pid, &op->start_ticks);
+	if (!err)
+		err = proc_exe_path(pid, op->exe, sizeof(op->exe));
+	if (err) {
+		snprintf(why, whylen, "PID %d (%s): can't read /proc/%d: %s", pid, op->comm,
+			 pid, strerror(-err));
+		return err;
+	}
+	/* /proc/PID/exe opens the file even inside another mount namespace */
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	err = tokio_binary__load(&op->tb, path);
+	if (err == -ESRCH) {
+		if (!op->tb.has_symtab)
+			snprintf(why, whylen,
+				 "PID %d (%s): %s has no symbol table (stripped?): tokio's task "
+				 "functions can't be found; build without `strip`", pid,
+				 op->comm, op->exe);
+		else
+			snprintf(why, whylen,
+				 "PID %d (%s): %s has no supported async runtime (no tokio task "
+				 "symbols)", pid, op->comm, op->exe);
+		tokio_binary__free(&op->tb);
+		return err;
+	}
+	if (err) {
+		snprintf(why, whylen, "PID %d (%s): can't read %s: %s", pid, op->comm, op->exe,
+			 err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+		return err;
+	}
+	err = compute_bias(op);
+	if (err) {
+		snprintf(why, whylen, "PID %d (%s): %s is not mapped as expected", pid,
+			 op->comm, op->exe);
+		tokio_binary__free(&op->tb);
+		return err;
+	}
+	return 0;
+}
+
+int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, char *why,
+			  size_t whylen)
+{
+	int err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, &op->links);
+
+	if (err) {
+		if (!observed_proc__alive(op))
+			snprintf(why, whylen, "PID %d exited while attaching", op->pid);
+		else if (err == -EINVAL || err == -EOPNOTSUPP)
+			snprintf(why, whylen, "PID %d: attaching uprobes failed (%s): this kernel "
+				 "needs uprobe_multi links (Linux 6.6 or later)", op->pid,
+				 strerror(-err));
+		else
+			snprintf(why, whylen, "PID %d: attaching uprobes failed: %s", op->pid,
+				 strerror(-err));
+		return err;
+	}
+	op->attach_ns = ts_now_ns();
+	return 0;
+}
+
+bool observed_proc__alive(const struct observed_proc *op)
+{
+	uint64_t ticks;
+
+	return proc_start_ticks(op->pid, &ticks) == 0 && ticks == op->start_ticks;
+}
+
+void observed_proc__close(struct observed_proc *op)
+{
+	proc_links__detach(&op->links);
+	tokio_binary__free(&op->tb);
+}
+
+static void name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx)
+{
+	const struct tokio_poll_fn *pf;
+
+	if (poll_idx < 0 || (size_t)poll_idx >= op->tb.npolls)
+		return;
+	pf = &op->tb.polls[poll_idx];
+	t->poll_fn_vaddr = pf->fn.vaddr;
+	snprintf(t->name, sizeof(t->name), "%s", pf->name);
+	snprintf(t->future_type, sizeof(t->future_type), "%s", pf->future_type);
+}
+
+static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p,
+			  uint64_t *entries)
+{
+	int fd = ts_bpf__map_fd(bpf, "tasks");
+	struct ts_task_key key, next;
+	struct ts_task_stats st;
+	void *prev = NULL;
+
+	*entries = 0;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct ts_task *t;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;	/* evicted between the two calls */
+		(*entries)++;
+		if (key.tgid != (uint32_t)op->pid)
+			continue;
+		t = ts_process__add_task(p);
+		if (!t)
+			return -ENOMEM;
+		t->header = key.header;
+		t->st = st;
+		t->seen_by_probe = true;
+		t->state = (enum ts_task_state)st.state;
+		t->in_state_ns = p->snapshot_ns > st.last_transition_ns ?
+				 p->snapshot_ns - st.last_transition_ns : 0;
+		if (st.polls || st.state == TS_TASK_RUNNING)
+			name_task(op, t, (int)st.poll_fn);
+	}
+	return 0;
+}
+
+static int read_workers_map(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p)
+{
+	int fd = ts_bpf__map_fd(bpf, "workers");
+	uint32_t key, next;
+	struct ts_worker_state st;
+	void *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct ts_worker *w;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st) || st.tgid != (uint32_t)op->pid)
+			continue;
+		w = ts_process__add_worker(p);
+		if (!w)
+			return -ENOMEM;
+		w->tid = key;
+		w->st = st;
+		w->seen_by_probe = true;
+		if (st.depth && p->snapshot_ns > st.poll_start_ns)
+			w->current_poll_ns = p->snapshot_ns - st.poll_start_ns;
+		if (proc_comm(op->pid, (pid_t)key, w->comm, sizeof(w->comm)))
+			snprintf(w->comm, sizeof(w->comm), "(exited)");
+	}
+	return 0;
+}
+
+static void read_counters(struct ts_bpf *bpf, struct ts_process *p)
+{
+	int fd = ts_bpf__map_fd(bpf, "counters"), ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+	uint32_t k;
+	int c;
+
+	if (ncpu <= 0)
+		return;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	for (k = 0; k < TS_CNT_MAX; k++) {
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			p->counters[k] += vals[c];
+	}
+	free(vals);
+}
+
+static enum ts_task_state state_from_word(uint64_t w)
+{
+	if (w & TOKIO_STATE_COMPLETE)
+		return TS_TASK_DONE;
+	if (w & TOKIO_STATE_RUNNING)
+		return TS_TASK_RUNNING;
+	if (w & TOKIO_STATE_NOTIFIED)
+		return TS_TASK_SCHEDULED;
+	return TS_TASK_IDLE;
+}
+
+/* Tasks no probe saw are as old as the attach, at least. */
+static int merge_memory(struct observed_proc *op, struct ts_process *p)
+{
+	struct mem_scan_stats ms;
+	struct mem_task *mt = NULL;
+	size_t n = 0, i;
+	int err;
+
+	err = tokio_tasks__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
+	if (err)
+		return err;
+	p->mem_bytes_scanned = ms.bytes_scanned;
+	p->mem_scan_truncated = ms.truncated;
+	for (i = 0; i < n; i++) {
+		const struct tokio_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
+		struct ts_task *t = ts_process__find_task(p, mt[i].header);
+
+		if (op->tb.polls[vt->poll_idx].blocking)
+			continue;
+		if (t && t->state == TS_TASK_DONE) {
+			/* the allocator reused a finished task's cell */
+			memset(t, 0, sizeof(*t));
+			t->header = mt[i].header;
+		}
+		if (!t) {
+			t = ts_process__add_task(p);
+			if (!t) {
+				err = -ENOMEM;
+				break;
+			}
+			t->header = mt[i].header;
+		}
+		t->in_memory = true;
+		t->state_word = mt[i].state_word;
+		t->tokio_id = mt[i].tokio_id;
+		if (!t->name[0])
+			name_task(op, t, vt->poll_idx);
+		if (!t->seen_by_probe) {
+			t->state_from_memory = true;
+			t->state = state_from_word(mt[i].state_word);
+			t->since_attach = true;
+			t->in_state_ns = p->snapshot_ns - op->attach_ns;
+		}
+	}
+	free(mt);
+	return err;
+}
+
+static bool is_runtime_worker(const char *comm)
+{
+	return !strncmp(comm, "tokio-runtime-w", 15);
+}
+
+static void count_worker_threads(struct observed_proc *op, struct ts_process *p)
+{
+	pid_t tids[MAX_THREADS];
+	int n = proc_threads(op->pid, tids, MAX_THREADS), i;
+	size_t count = 0, k;
+
+	for (i = 0; i < n; i++) {
+		char comm[32];
+
+		if (proc_comm(op->pid, tids[i], comm, sizeof(comm)))
+			continue;
+		if (is_runtime_worker(comm))
+			count++;
+	}
+	/* a current_thread runtime polls on whatever thread calls block_on */
+	for (k = 0; k < p->nworkers; k++)
+		if (!is_runtime_worker(p->workers[k].comm) && p->workers[k].st.polls)
+			count++;
+	p->nworker_threads = count;
+}
+
+int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool scan_memory,
+			    struct ts_process *p)
+{
+	uint64_t entries = 0;
+	int err;
+
+	ts_process__free(p);
+	memset(p, 0, sizeof(*p));
+	p->pid = op->pid;
+	snprintf(p->comm, sizeof(p->comm), "%s", op->comm);
+	snprintf(p->exe, sizeof(p->exe), "%s", op->exe);
+	snprintf(p->runtime, sizeof(p->runtime), "tokio");
+	snprintf(p->runtime_version, sizeof(p->runtime_version), "%s",
+		 op->tb.version[0] ? op->tb.version : "unknown");
+	p->has_debuginfo = op->tb.has_debuginfo;
+	p->attach_ns = op->attach_ns;
+	p->nprobes = op->links.nprobes;
+	p->snapshot_ns = ts_now_ns();
+	p->observed_ns = p->snapshot_ns - op->attach_ns;
+
+	err = read_tasks_map(op, bpf, p, &entries);
+	if (!err)
+		err = read_workers_map(op, bpf, p);
+	if (err)
+		return err;
+	read_counters(bpf, p);
+	if (p->counters[TS_CNT_TASK_INSERTS] > entries)
+		p->tasks_evicted = p->counters[TS_CNT_TASK_INSERTS] - entries;
+	if (scan_memory) {
+		err = merge_memory(op, p);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	count_worker_threads(op, p);
+	return 0;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * One observed process: validate the target, attach, take snapshots of the
+ * task model (BPF maps merged with memory), detach.
+ */
+#ifndef TS_OBSERVE_H
+#define TS_OBSERVE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attach.h"
+#include "task_model.h"
+#include "tokio_binary.h"
+#include "tokio_tasks.h"
+
+struct observed_proc {
+	pid_t pid;
+	uint64_t start_ticks;		/* tells a reused PID apart */
+	char exe[4096];			/* as the process sees it */
+	char comm[64];
+	struct tokio_binary tb;
+	uint64_t bias;			/* runtime address - ELF vaddr */
+	struct proc_links links;
+	uint64_t attach_ns;
+};
+
+uint64_t ts_now_ns(void);
+
+/*
+ * Checks pid is a process we can observe and reads its binary. On failure
+ * returns -errno and writes one line for the user into why.
+ */
+int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen);
+int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, char *why,
+			  size_t whylen);
+/* Still the same process (not exited, PID not reused)? */
+bool observed_proc__alive(const struct observed_proc *op);
+/*
+ * Builds the model of the process from the BPF maps and, when scan_memory,
+ * from its memory (tasks no probe saw). p is freed and refilled.
+ */
+int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool scan_memory,
+			    struct ts_process *p);
+void observed_proc__close(struct observed_proc *op);
+
+#endif

@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+#define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
+
+void ts_fmt_cell_duration(uint64_t ns, char *buf, size_t len)
+{
+	if (!ns)
+		snprintf(buf, len, "-");
+	else if (ns >= 100ULL * 1000 * 1000 * 1000)
+		snprintf(buf, len, "%.0fs", (double)ns / 1e9);
+	else if (ns >= 1000ULL * 1000 * 1000)
+		snprintf(buf, len, "%.2fs", (double)ns / 1e9);
+	else if (ns >= 1000ULL * 1000)
+		snprintf(buf, len, "%.0fms", (double)ns / 1e6);
+	else
+		snprintf(buf, len, "%.0fus", (double)ns / 1e3);
+}
+
+void ts_json_str(FILE *out, const char *s)
+{
+	fputc('"', out);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			fprintf(out, "\\%c", c);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\t')
+			fputs("\\t", out);
+		else if (c < 0x20)
+			fprintf(out, "\\u%04x", c);
+		else
+			fputc(c, out);
+	}
+	fputc('"', out);
+}
+
+static int cmp_task(const void *a, const void *b, void *ctx)
+{
+	const struct ts_process *p = ctx;
+	const struct ts_task *x = &p->tasks[*(const size_t *)a];
+	const struct ts_task *y = &p->tasks[*(const size_t *)b];
+	bool xd = x->state == TS_TASK_DONE, yd = y->state == TS_TASK_DONE;
+
+	if (xd != yd)
+		return xd - yd;
+	if (!x->tokio_id != !y->tokio_id)
+		return !x->tokio_id - !y->tokio_id;
+	if (x->tokio_id != y->tokio_id)
+		return SPACESHIP(x->tokio_id, y->tokio_id);
+	return SPACESHIP(x->header, y->header);
+}
+
+size_t *ts_report_task_order(const struct ts_process *p)
+{
+	size_t *order = calloc(p->ntasks ? p->ntasks : 1, sizeof(*order)), i;
+
+	if (!order)
+		return NULL;
+	for (i = 0; i < p->ntasks; i++)
+		order[i] = i;
+	qsort_r(order, p->ntasks, sizeof(*order), cmp_task, (void *)p);
+	return order;
+}
+
+static uint64_t task_idle_ns(const struct ts_task *t)
+{
+	return t->st.idle_ns + (t->state == TS_TASK_IDLE ? t->in_state_ns : 0);
+}
+
+static void count_states(const struct ts_process *p, size_t counts[4])
+{
+	size_t i;
+
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	for (i = 0; i < p->ntasks; i++)
+		if (p->tasks[i].state <= TS_TASK_DONE)
+			counts[p->tasks[i].state]++;
+}
+
+static void write_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
+		       size_t nf, const struct ts_report_opts *o)
+{
+	size_t counts[4], i, *order = ts_report_task_order(p);
+	char obs[32];
+
+	count_states(p, counts);
+	ts_fmt_duration(p->observed_ns, obs, sizeof(obs));
+	fprintf(out, "PID %d (%s) %s\n", p->pid, p->comm, p->exe);
+	fprintf(out, "runtime: %s %s, %zu worker thread%s, %zu probe sites\n", p->runtime,
+		p->runtime_version, p->nworker_threads, p->nworker_threads == 1 ? "" : "s",
+		p->nprobes);
+	fprintf(out, "observed %s: %zu tasks (%zu running, %zu scheduled, %zu idle, %zu done), "
+		"%.0f polls/s, %llu tasks dropped from full maps\n", obs, p->ntasks,
+		counts[TS_TASK_RUNNING], counts[TS_TASK_SCHEDULED], counts[TS_TASK_IDLE],
+		counts[TS_TASK_DONE], ts_process__poll_rate(p),
+		(unsigned long long)p->tasks_evicted);
+	if (p->debuginfo_note[0])
+		fprintf(out, "note: %s\n", p->debuginfo_note);
+	if (p->mem_scan_truncated)
+		fprintf(out, "note: memory scan stopped at %llu MiB; tasks beyond it come only "
+			"from probes\n", (unsigned long long)(p->mem_bytes_scanned >> 20));
+
+	fprintf(out, "\n%6s %-32s %-9s %8s %8s %8s %9s %7s %6s %8s %7s\n", "ID", "TASK", "STATE",
+		"POLLS", "BUSY", "SCHED", "IDLE", "WAKES", "SELF", "MAXPOLL", "WORKER");
+	for (i = 0; order && i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[order[i]];
+		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16];
+
+		if (t->tokio_id)
+			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->tokio_id);
+		else
+			snprintf(id, sizeof(id), "-");
+		ts_fmt_cell_duration(t->st.busy_ns, busy, sizeof(busy));
+		ts_fmt_cell_duration(t->st.scheduled_ns, sched, sizeof(sched));
+		ts_fmt_cell_duration(task_idle_ns(t), idle + 2, sizeof(idle) - 2);
+		idle[0] = t->since_attach && t->state == TS_TASK_IDLE ? '>' : ' ';
+		idle[1] = t->since_attach && t->state == TS_TASK_IDLE ? '=' : ' ';
+		ts_fmt_cell_duration(t->st.max_poll_ns, maxp, sizeof(maxp));
+		if (t->st.last_worker_tid)
+			snprintf(worker, sizeof(worker), "%u", t->st.last_worker_tid);
+		else
+			snprintf(worker, sizeof(worker), "-");
+		fprintf(out, "%6s %-32.32s %-9s %8llu %8s %8s %9s %7llu %6llu %8s %7s\n", id,
+			t->name[0] ? t->name : "(unnamed)", ts_task_state_name(t->state),
+			(unsigned long long)t->st.polls, busy, sched, idle,
+			(unsigned long long)t->st.wakes, (unsigned long long)t->st.self_wakes,
+			maxp, worker);
+		if (o->detail)
+			o->detail(out, p, order[i], false, o->detail_ctx);
+	}
+
+	fprintf(out, "\n");
+	if (!nf) {
+		fprintf(out, "STALLS: none (threshold %.0f ms)\n", (double)o->stall_ns / 1e6);
+	} else {
+		fprintf(out, "STALLS (%zu, threshold %.0f ms)\n", nf, (double)o->stall_ns / 1e6);
+		for (i = 0; i < nf; i++)
+			fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f[i].kind), f[i].message);
+	}
+	free(order);
+}
+
+static void json_task(FILE *out, const struct ts_process *p, size_t idx,
+		      const struct ts_report_opts *o)
+{
+	const struct ts_task *t = &p->tasks[idx];
+	int k;
+
+	fprintf(out, "{\"id\":%llu,\"header\":\"0x%llx\",\"name\":",
+		(unsigned long long)t->tokio_id, (unsigned long long)t->header);
+	ts_json_str(out, t->name);
+	fprintf(out, ",\"future_type\":");
+	ts_json_str(out, t->future_type);
+	fprintf(out, ",\"poll_fn\":\"0x%llx\",\"state\":\"%s\",\"in_state_s\":%.6f,"
+		"\"since_attach\":%s,\"seen_by_probe\":%s,\"in_memory\":%s,"
+		"\"polls\":%llu,\"busy_s\":%.6f,\"scheduled_s\":%.6f,\"idle_s\":%.6f,"
+		"\"wakes\":%llu,\"self_wakes\":%llu,\"lost_wakes\":%u,\"max_poll_s\":%.6f,"
+		"\"max_scheduled_s\":%.6f,\"last_worker\":%u,\"poll_hist_log2_us\":[",
+		(unsigned long long)t->poll_fn_vaddr, ts_task_state_name(t->state),
+		(double)t->in_state_ns / 1e9, t->since_attach ? "true" : "false",
+		t->seen_by_probe ? "true" : "false", t->in_memory ? "true" : "false",
+		(unsigned long long)t->st.polls, (double)t->st.busy_ns / 1e9,
+		(double)t->st.scheduled_ns / 1e9, (double)task_idle_ns(t) / 1e9,
+		(unsigned long long)t->st.wakes, (unsigned long long)t->st.self_wakes,
+		t->st.lost_wakes, (double)t->st.max_poll_ns / 1e9,
+		(double)t->st.max_scheduled_ns / 1e9, t->st.last_worker_tid);
+	for (k = 0; k < TS_HIST_SLOTS; k++)
+		fprintf(out, "%s%u", k ? "," : "", t->st.hist[k]);
+	fprintf(out, "]");
+	if (o->detail)
+		o->detail(out, p, idx, true, o->detail_ctx);
+	fprintf(out, "}");
+}
+
+static void write_json(FILE *out, const struct ts_process *p, const struct ts_finding *f,
+		       size_t nf, const struct ts_report_opts *o)
+{
+	size_t counts[4], i, *order = ts_report_task_order(p);
+
+	count_states(p, counts);
+	fprintf(out, "{\"pid\":%d,\"comm\":", p->pid);
+	ts_json_str(out, p->comm);
+	fprintf(out, ",\"exe\":");
+	ts_json_str(out, p->exe);
+	fprintf(out, ",\"runtime\":{\"name\":");
+	ts_json_str(out, p->runtime);
+	fprintf(out, ",\"version\":");
+	ts_json_str(out, p->runtime_version);
+	fprintf(out, "},\"observed_s\":%.3f,\"worker_threads\":%zu,\"probe_sites\":%zu,"
+		"\"polls_per_s\":%.1f,\"tasks_dropped\":%llu,\"task_counts\":{\"running\":%zu,"
+		"\"scheduled\":%zu,\"idle\":%zu,\"done\":%zu},\"debuginfo\":{\"present\":%s,"
+		"\"note\":", (double)p->observed_ns / 1e9, p->nworker_threads, p->nprobes,
+		ts_process__poll_rate(p), (unsigned long long)p->tasks_evicted,
+		counts[TS_TASK_RUNNING], counts[TS_TASK_SCHEDULED], counts[TS_TASK_IDLE],
+		counts[TS_TASK_DONE], p->has_debuginfo ? "true" : "false");
+	ts_json_str(out, p->debuginfo_note);
+	fprintf(out, "},\"stall_threshold_ms\":%.0f,\"tasks\":[", (double)o->stall_ns / 1e6);
+	for (i = 0; order && i < p->ntasks; i++) {
+		if (i)
+			fputc(',', out);
+		json_task(out, p, order[i], o);
+	}
+	fprintf(out, "],\"workers\":[");
+	for (i = 0; i < p->nworkers; i++) {
+		const struct ts_worker *w = &p->workers[i];
+
+		fprintf(out, "%s{\"tid\":%u,\"comm\":", i ? "," : "", w->tid);
+		ts_json_str(out, w->comm);
+		fprintf(out, ",\"polls\":%llu,\"busy_s\":%.6f,\"offcpu_in_polls_s\":%.6f,"
+			"\"current_task\":\"0x%llx\",\"current_poll_s\":%.6f,\"max_poll_s\":%.6f}",
+			(unsigned long long)w->st.polls, (double)w->st.busy_ns / 1e9,
+			(double)w->st.offcpu_poll_total_ns / 1e9,
+			(unsigned long long)(w->st.depth ? w->st.header : 0),
+			(double)w->current_poll_ns / 1e9, (double)w->st.max_poll_ns / 1e9);
+	}
+	fprintf(out, "],\"stalls\":[");
+	for (i = 0; i < nf; i++) {
+		const struct ts_task *t = &p->tasks[f[i].task];
+
+		fprintf(out, "%s{\"kind\":\"%s\",\"task_id\":%llu,\"header\":\"0x%llx\",\"name\":",
+			i ? "," : "", ts_finding_kind_name(f[i].kind),
+			(unsigned long long)t->tokio_id, (unsigned long long)t->header);
+		ts_json_str(out, t->name);
+		fprintf(out, ",\"duration_s\":%.6f,\"at_least\":%s,\"in_progress\":%s,"
+			"\"offcpu_s\":%.6f,\"tid\":%u,\"count\":%llu,\"tasks\":%llu,\"message\":",
+			(double)f[i].duration_ns / 1e9, f[i].at_least ? "true" : "false",
+			f[i].in_progress ? "true" : "false", (double)f[i].offcpu_ns / 1e9, f[i].tid,
+			(unsigned long long)f[i].count, (unsigned long long)f[i].tasks);
+		ts_json_str(out, f[i].message);
+		fputc('}', out);
+	}
+	fprintf(out, "]}\n");
+	free(order);
+}
+
+void ts_report_write(FILE *out, const struct ts_process *p, const struct ts_finding *f,
+		     size_t nf, const struct ts_report_opts *opts)
+{
+	if (opts->json)
+		write_json(out, p, f, nf, opts);
+	else
+		write_text(out, p, f, nf, opts);
+}

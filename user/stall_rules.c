@@ -1,0 +1,338 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "stall_rules.h"
+
+#define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
+
+struct finding_vec {
+	struct ts_finding *v;
+	size_t n, cap;
+};
+
+void ts_rules_config__default(struct ts_rules_config *cfg)
+{
+	cfg->stall_ns = 1000ULL * 1000 * 1000;
+	/* a task that yields to itself runs its poll loop thousands of times a second */
+	cfg->spin_min_polls_per_s = 200;
+	cfg->spin_max_idle_ratio = 0.05;
+}
+
+const char *ts_finding_kind_name(enum ts_finding_kind k)
+{
+	switch (k) {
+	case TS_FIND_BLOCKED_WORKER:
+		return "blocked_worker";
+	case TS_FIND_STARVED:
+		return "starved";
+	case TS_FIND_SPINNING:
+		return "spinning";
+	case TS_FIND_LOST_WAKE:
+		return "lost_wake";
+	case TS_FIND_IDLE:
+		return "idle";
+	}
+	return "?";
+}
+
+void ts_fmt_duration(uint64_t ns, char *buf, size_t len)
+{
+	if (ns >= 100ULL * 1000 * 1000 * 1000)
+		snprintf(buf, len, "%.0f s", (double)ns / 1e9);
+	else if (ns >= 1000ULL * 1000 * 1000)
+		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
+	else if (ns >= 1000ULL * 1000)
+		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
+	else if (ns >= 1000)
+		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
+	else
+		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
+}
+
+static struct ts_finding *add(struct finding_vec *fv, enum ts_finding_kind kind, size_t task)
+{
+	if (fv->n == fv->cap) {
+		size_t cap = fv->cap ? fv->cap * 2 : 16;
+		struct ts_finding *nv = realloc(fv->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return NULL;
+		fv->v = nv;
+		fv->cap = cap;
+	}
+	memset(&fv->v[fv->n], 0, sizeof(fv->v[0]));
+	fv->v[fv->n].kind = kind;
+	fv->v[fv->n].task = task;
+	return &fv->v[fv->n++];
+}
+
+static const char *task_label(const struct ts_task *t, char *buf, size_t len)
+{
+	const char *name = t->name[0] ? t->name : "(unnamed)";
+
+	if (t->tokio_id)
+		snprintf(buf, len, "task %llu %s", (unsigned long long)t->tokio_id, name);
+	else
+		snprintf(buf, len, "task @0x%llx %s", (unsigned long long)t->header, name);
+	return buf;
+}
+
+static const struct ts_worker *worker_polling(const struct ts_process *p, uint64_t header)
+{
+	size_t i;
+
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].st.depth && p->workers[i].st.header == header)
+			return &p->workers[i];
+	return NULL;
+}
+
+static const struct ts_worker *worker_with_max(const struct ts_process *p, uint64_t header)
+{
+	const struct ts_worker *best = NULL;
+	size_t i;
+
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].st.max_poll_header == header &&
+		    (!best || p->workers[i].st.max_poll_ns > best->st.max_poll_ns))
+			best = &p->workers[i];
+	return best;
+}
+
+static int rule_blocked(const struct ts_process *p, const struct ts_rules_config *cfg,
+			struct finding_vec *fv)
+{
+	char label[320], d[32], off[32];
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		const struct ts_worker *w = NULL;
+		struct ts_finding *f;
+		uint64_t dur = 0, offcpu = 0;
+		bool running = false, at_least = false;
+
+		if (t->state == TS_TASK_RUNNING) {
+			w = worker_polling(p, t->header);
+			if (w) {
+				dur = w->current_poll_ns;
+				offcpu = w->st.offcpu_in_poll_ns;
+				if (w->st.offcpu_start_ns && p->snapshot_ns > w->st.offcpu_start_ns)
+					offcpu += p->snapshot_ns - w->st.offcpu_start_ns;
+				running = true;
+			} else if (t->state_from_memory) {
+				/* its poll began before we attached */
+				dur = t->in_state_ns;
+				running = at_least = true;
+			}
+		}
+		if (!running || dur < t->st.max_poll_ns) {
+			const struct ts_worker *mw = worker_with_max(p, t->header);
+
+			if (t->st.max_poll_ns > dur) {
+				dur = t->st.max_poll_ns;
+				running = false;
+				at_least = false;
+				w = mw;
+				offcpu = mw && mw->st.max_poll_ns == dur ? mw->st.max_poll_offcpu_ns : 0;
+			}
+		}
+		if (dur < cfg->stall_ns)
+			continue;
+		f = add(fv, TS_FIND_BLOCKED_WORKER, i);
+		if (!f)
+			return -ENOMEM;
+		f->duration_ns = dur;
+		f->at_least = at_least;
+		f->offcpu_ns = offcpu;
+		f->tid = w ? w->tid : t->st.last_worker_tid;
+		f->in_progress = running;
+		ts_fmt_duration(dur, d, sizeof(d));
+		ts_fmt_duration(offcpu, off, sizeof(off));
+		snprintf(f->message, sizeof(f->message),
+			 "%s: a poll %s %s%s on thread %u%s%s%s; the worker can't run other tasks "
+			 "meanwhile (blocking call in async code?)",
+			 task_label(t, label, sizeof(label)),
+			 running ? "has been running for" : "ran for", at_least ? ">= " : "", d,
+			 f->tid, offcpu || w ? ", " : "", offcpu || w ? off : "",
+			 offcpu || w ? " of it off-CPU" : "");
+	}
+	return 0;
+}
+
+static int rule_starved(const struct ts_process *p, const struct ts_rules_config *cfg,
+			struct finding_vec *fv)
+{
+	char label[320], d[32];
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		uint64_t waited = t->st.max_scheduled_ns;
+		bool now = false;
+		struct ts_finding *f;
+
+		if (t->state == TS_TASK_SCHEDULED && t->in_state_ns > waited) {
+			waited = t->in_state_ns;
+			now = true;
+		}
+		if (waited < cfg->stall_ns)
+			continue;
+		f = add(fv, TS_FIND_STARVED, i);
+		if (!f)
+			return -ENOMEM;
+		f->duration_ns = waited;
+		f->at_least = now && t->since_attach;
+		f->in_progress = now;
+		ts_fmt_duration(waited, d, sizeof(d));
+		snprintf(f->message, sizeof(f->message),
+			 "%s: woken but %s polled for %s%s: every worker was busy elsewhere",
+			 task_label(t, label, sizeof(label)), now ? "not yet" : "not",
+			 f->at_least ? ">= " : "", d);
+	}
+	return 0;
+}
+
+static int rule_spinning(const struct ts_process *p, const struct ts_rules_config *cfg,
+			 struct finding_vec *fv)
+{
+	char label[320];
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		uint64_t window, idle;
+		double rate;
+		struct ts_finding *f;
+
+		if (!t->seen_by_probe || t->state == TS_TASK_DONE || !t->st.polls)
+			continue;
+		window = p->snapshot_ns - (t->st.first_seen_ns > p->attach_ns ?
+					   t->st.first_seen_ns : p->attach_ns);
+		if (window < 200ULL * 1000 * 1000)
+			continue;	/* too short to judge */
+		rate = (double)t->st.polls * 1e9 / (double)window;
+		idle = t->st.idle_ns + (t->state == TS_TASK_IDLE ? t->in_state_ns : 0);
+		if (rate < (double)cfg->spin_min_polls_per_s ||
+		    (double)idle > cfg->spin_max_idle_ratio * (double)window)
+			continue;
+		f = add(fv, TS_FIND_SPINNING, i);
+		if (!f)
+			return -ENOMEM;
+		f->count = t->st.polls;
+		f->duration_ns = window;
+		snprintf(f->message, sizeof(f->message),
+			 "%s: %.0f polls/s, idle %.1f%% of the time, %llu of %llu wakes from itself: "
+			 "it reschedules itself without waiting for anything",
+			 task_label(t, label, sizeof(label)), rate,
+			 100.0 * (double)idle / (double)window,
+			 (unsigned long long)t->st.self_wakes, (unsigned long long)t->st.wakes);
+	}
+	return 0;
+}
+
+/* Many short-lived tasks of one type lose wakes alike: one finding per type. */
+static int rule_lost_wakes(const struct ts_process *p, struct finding_vec *fv)
+{
+	size_t i, k;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		struct ts_finding *f = NULL;
+
+		if (!t->st.lost_wakes)
+			continue;
+		for (k = 0; k < fv->n; k++)
+			if (fv->v[k].kind == TS_FIND_LOST_WAKE &&
+			    !strcmp(p->tasks[fv->v[k].task].name, t->name))
+				f = &fv->v[k];
+		if (!f) {
+			f = add(fv, TS_FIND_LOST_WAKE, i);
+			if (!f)
+				return -ENOMEM;
+		}
+		f->count += t->st.lost_wakes;
+		f->tasks++;
+	}
+	for (k = 0; k < fv->n; k++) {
+		struct ts_finding *f = &fv->v[k];
+
+		if (f->kind != TS_FIND_LOST_WAKE)
+			continue;
+		snprintf(f->message, sizeof(f->message),
+			 "%llu wake%s to %llu task%s of %s lost: woken, then dropped before "
+			 "being polled (runtime shut down or task aborted while scheduled)",
+			 (unsigned long long)f->count, f->count == 1 ? "" : "s",
+			 (unsigned long long)f->tasks, f->tasks == 1 ? "" : "s",
+			 p->tasks[f->task].name[0] ? p->tasks[f->task].name : "(unnamed)");
+	}
+	return 0;
+}
+
+static int rule_idle(const struct ts_process *p, const struct ts_rules_config *cfg,
+		     struct finding_vec *fv)
+{
+	char label[320], d[32];
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		struct ts_finding *f;
+
+		if (t->state != TS_TASK_IDLE || t->in_state_ns < cfg->stall_ns)
+			continue;
+		f = add(fv, TS_FIND_IDLE, i);
+		if (!f)
+			return -ENOMEM;
+		f->duration_ns = t->in_state_ns;
+		f->at_least = t->since_attach;
+		f->in_progress = true;
+		ts_fmt_duration(t->in_state_ns, d, sizeof(d));
+		snprintf(f->message, sizeof(f->message), "%s: idle for %s%s%s, waiting for a wake",
+			 task_label(t, label, sizeof(label)), t->since_attach ? ">= " : "", d,
+			 t->since_attach ? " (since before attach)" : "");
+	}
+	return 0;
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct ts_finding *x = a, *y = b;
+
+	if (x->kind != y->kind)
+		return SPACESHIP(x->kind, y->kind);
+	if (x->duration_ns != y->duration_ns)
+		return SPACESHIP(y->duration_ns, x->duration_ns);
+	if (x->count != y->count)
+		return SPACESHIP(y->count, x->count);
+	return SPACESHIP(x->task, y->task);
+}
+
+int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config *cfg,
+		       struct ts_finding **out)
+{
+	struct finding_vec fv = {};
+	int err;
+
+	err = rule_blocked(p, cfg, &fv);
+	if (!err)
+		err = rule_starved(p, cfg, &fv);
+	if (!err)
+		err = rule_spinning(p, cfg, &fv);
+	if (!err)
+		err = rule_lost_wakes(p, &fv);
+	if (!err)
+		err = rule_idle(p, cfg, &fv);
+	if (err) {
+		free(fv.v);
+		*out = NULL;
+		return err;
+	}
+	qsort(fv.v, fv.n, sizeof(*fv.v), cmp_finding);
+	*out = fv.v;
+	return (int)fv.n;
+}

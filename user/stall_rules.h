@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* Stall rules: what in a task model deserves a person's attention. Pure. */
+#ifndef TS_STALL_RULES_H
+#define TS_STALL_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task_model.h"
+
+enum ts_finding_kind {
+	TS_FIND_BLOCKED_WORKER,	/* a poll that ran past the threshold */
+	TS_FIND_STARVED,	/* woken but not polled for too long */
+	TS_FIND_SPINNING,	/* polled again and again, never idle */
+	TS_FIND_LOST_WAKE,	/* woken, then dropped without a poll */
+	TS_FIND_IDLE,		/* waiting for a wake longer than the threshold */
+};
+
+struct ts_rules_config {
+	uint64_t stall_ns;		/* --stall-ms */
+	uint64_t spin_min_polls_per_s;
+	double spin_max_idle_ratio;	/* idle time / time observed */
+};
+
+struct ts_finding {
+	enum ts_finding_kind kind;
+	size_t task;			/* index into ts_process.tasks */
+	uint64_t duration_ns;		/* how long (lower bound if at_least) */
+	bool at_least;			/* began before taskscope attached */
+	uint64_t offcpu_ns;		/* blocked worker: off-CPU inside the poll */
+	uint32_t tid;			/* blocked worker: the thread */
+	bool in_progress;		/* blocked worker: the poll is still running */
+	uint64_t count;			/* lost wakes / spinning polls */
+	uint64_t tasks;			/* lost wakes: tasks of this type */
+	char message[512];
+};
+
+void ts_rules_config__default(struct ts_rules_config *cfg);
+/*
+ * Evaluates every rule; findings are ordered by kind, then longest first.
+ * Returns the number of findings (>= 0) or -ENOMEM; *out is malloc'd.
+ */
+int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config *cfg,
+		       struct ts_finding **out);
+const char *ts_finding_kind_name(enum ts_finding_kind k);
+
+/* "1.50 s", "350 ms", "12 us": for messages and tables. */
+void ts_fmt_duration(uint64_t ns, char *buf, size_t len);
+
+#endif
