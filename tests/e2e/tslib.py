@@ -1,0 +1,97 @@
+"""Helpers for end-to-end tests: start a target, run taskscope, report checks.
+
+Every check prints one line, "PASS name" or "FAIL name: why"; tests/run.sh
+counts them. Nothing here decides a result by itself: a check compares what
+taskscope printed with what the target is known to do.
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+TASKSCOPE = os.path.join(ROOT, "build", "taskscope")
+TARGETS = os.path.join(ROOT, "tests", "targets", "target", "release")
+
+failures = 0
+
+
+def check(name, cond, why=""):
+    global failures
+    if cond:
+        print(f"PASS {name}", flush=True)
+    else:
+        failures += 1
+        print(f"FAIL {name}: {why}", flush=True)
+    return cond
+
+
+def finish():
+    sys.exit(1 if failures else 0)
+
+
+class Target:
+    """A test program started for one test; killed on exit."""
+
+    def __init__(self, name, path=None, settle=0.3):
+        self.name = name
+        path = path or os.path.join(TARGETS, name)
+        self.proc = subprocess.Popen([path], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     text=True, start_new_session=True)
+        line = self.proc.stdout.readline()
+        if not line.startswith("ready"):
+            self.kill()
+            raise RuntimeError(f"{name}: no ready line (got {line!r})")
+        self.pid = self.proc.pid
+        time.sleep(settle)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+
+def run(args, timeout=60, user=None):
+    cmd = [TASKSCOPE] + args
+    if user:
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def report(pid, duration=2, extra=()):
+    """taskscope report --json; returns (exit code, parsed JSON or None, stderr)."""
+    r = run(["report", "-p", str(pid), "-d", str(duration), "--json", *extra])
+    try:
+        data = json.loads(r.stdout) if r.stdout.strip() else None
+    except json.JSONDecodeError as e:
+        print(f"# bad JSON: {e}: {r.stdout[:500]!r}")
+        data = None
+    return r.returncode, data, r.stderr
+
+
+def tasks_named(data, name):
+    return [t for t in data["tasks"] if t["name"] == name]
+
+
+def stalls(data, kind, name=None):
+    return [s for s in data["stalls"] if s["kind"] == kind and (name is None or s["name"] == name)]
+
+
+def attached_links():
+    """uprobe_multi links and taskscope programs still in the kernel."""
+    out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True).stdout
+    progs = [p for p in json.loads(out or "[]")
+             if p.get("name") in ("tokio_poll", "tokio_poll_ret", "tokio_wake", "tokio_dealloc",
+                                  "sched_switch")]
+    return progs
