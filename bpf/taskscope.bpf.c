@@ -14,6 +14,13 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 /* tokio 1.24 Header.state bits (runtime/task/state.rs). */
 #define TOKIO_COMPLETE	(1ULL << 1)
 #define TOKIO_NOTIFIED	(1ULL << 2)
+#define TOKIO_HDR_VTABLE	16
+
+/*
+ * Offset of Vtable.id_offset, found by user space from the binary (0: do
+ * not read ids). The task Id tells a new task in a reused cell apart.
+ */
+const volatile __u64 vt_id_offset_slot = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -28,6 +35,13 @@ struct {
 	__type(key, u32);
 	__type(value, struct ts_worker_state);
 } workers SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TS_MAX_TYPES);
+	__type(key, struct ts_type_key);
+	__type(value, u64);
+} lost_wakes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -69,6 +83,7 @@ task_lookup_or_init(struct ts_task_key *key, u64 now)
 	zero.first_seen_ns = now;
 	zero.last_transition_ns = now;
 	zero.state = TS_TASK_IDLE;
+	zero.poll_fn = TS_POLL_UNKNOWN;
 	/* EEXIST means another CPU inserted it first: use that one */
 	bpf_map_update_elem(&tasks, key, &zero, BPF_NOEXIST);
 	t = bpf_map_lookup_elem(&tasks, key);
@@ -76,15 +91,47 @@ task_lookup_or_init(struct ts_task_key *key, u64 now)
 	return t;
 }
 
-/* A dealloc'd header address can be handed to a new task by the allocator. */
-static __always_inline void task_reincarnate(struct ts_task_stats *t, u64 now)
+/* Woken, then freed without another poll: whoever woke it waited for nothing. */
+static __always_inline void count_lost_wake(u32 tgid, struct ts_task_stats *t)
+{
+	struct ts_type_key k = { .tgid = tgid, .poll_idx = (u32)t->poll_fn };
+	u64 one = 1, *c;
+
+	t->lost_wakes++;
+	c = bpf_map_lookup_elem(&lost_wakes, &k);
+	if (c)
+		__sync_fetch_and_add(c, 1);
+	else
+		bpf_map_update_elem(&lost_wakes, &k, &one, BPF_NOEXIST);
+}
+
+/* A freed header address can be handed to a new task by the allocator. */
+static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, u64 now)
 {
 	u32 gen = t->generation + 1;
 
+	if (t->state == TS_TASK_SCHEDULED)
+		count_lost_wake(tgid, t);
 	__builtin_memset(t, 0, sizeof(*t));
 	t->generation = gen;
 	t->first_seen_ns = now;
 	t->last_transition_ns = now;
+}
+
+/* tokio's task Id: header -> vtable -> id_offset -> Id. */
+static __always_inline u64 read_task_id(u64 header)
+{
+	u64 vtable = 0, id_off = 0, id = 0;
+
+	if (!vt_id_offset_slot)
+		return 0;
+	if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(header + TOKIO_HDR_VTABLE)))
+		return 0;
+	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + vt_id_offset_slot)))
+		return 0;
+	if (id_off > 4096 || bpf_probe_read_user(&id, sizeof(id), (void *)(header + id_off)))
+		return 0;
+	return id;
 }
 
 static __always_inline void poll_begin(u64 header, u64 cookie)
@@ -94,7 +141,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	struct ts_task_key key = { .tgid = tgid, .header = header };
 	struct ts_worker_state *w, wzero = {};
 	struct ts_task_stats *t;
-	u64 now = bpf_ktime_get_ns();
+	u64 now = bpf_ktime_get_ns(), id;
 
 	count(TS_CNT_POLLS);
 	w = bpf_map_lookup_elem(&workers, &tid);
@@ -122,8 +169,16 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t = task_lookup_or_init(&key, now);
 	if (!t)
 		return;
-	if (t->state == TS_TASK_DONE)
-		task_reincarnate(t, now);
+	/*
+	 * A finished task is often freed inside its last poll by a direct
+	 * call (Harness::dealloc), which no probe sees; a cell reused for
+	 * another future type gives itself away by its poll instance.
+	 */
+	id = read_task_id(header);
+	if (t->state == TS_TASK_DONE || (t->polls && t->poll_fn != cookie) ||
+	    (id && t->task_id && id != t->task_id))
+		task_reincarnate(tgid, t, now);
+	t->task_id = id;
 	if (t->state == TS_TASK_SCHEDULED) {
 		u64 waited = now - t->wake_ns;
 
@@ -259,9 +314,8 @@ int BPF_KPROBE(tokio_dealloc, void *header)
 	t = bpf_map_lookup_elem(&tasks, &key);
 	if (!t)
 		return 0;
-	/* woken, never polled again: whoever woke it waited for nothing */
 	if (t->state == TS_TASK_SCHEDULED)
-		t->lost_wakes++;
+		count_lost_wake(key.tgid, t);
 	t->state = TS_TASK_DONE;
 	t->last_transition_ns = now;
 	return 0;

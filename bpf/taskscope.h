@@ -60,13 +60,23 @@ struct ts_task_stats {
 	uint64_t self_wakes;		/* woken by the thread currently polling it */
 	uint64_t max_poll_ns;
 	uint64_t max_scheduled_ns;
-	uint64_t poll_fn;		/* cookie of the raw::poll instance: future type */
+	uint64_t poll_fn;		/* raw::poll instance index (cookie), or TS_POLL_UNKNOWN */
+	uint64_t task_id;		/* tokio task Id, 0 when not read */
 	uint32_t state;			/* enum ts_task_state */
 	uint32_t last_worker_tid;
 	uint32_t generation;		/* bumped when a dealloc'd address is reused */
 	uint32_t lost_wakes;		/* wakes pending when the task was deallocated */
 	uint32_t hist[TS_HIST_SLOTS];	/* poll durations, log2 microseconds */
 };
+
+/* Lost wakes per future type: (process, raw::poll instance index). */
+struct ts_type_key {
+	uint32_t tgid;
+	uint32_t poll_idx;	/* TS_POLL_UNKNOWN when the task was never polled */
+};
+
+#define TS_POLL_UNKNOWN		0xffffffffu
+#define TS_MAX_TYPES		4096
 
 /* Per worker thread (any thread that polled a task), keyed by tid. */
 struct ts_worker_state {

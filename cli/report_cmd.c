@@ -154,7 +154,8 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	op_open = true;
-	err = ts_bpf__open_load(&bpf, env.verbose);
+	err = ts_bpf__open_load(&bpf, env.verbose,
+				op.tb.nvtables ? TOKIO_VT_ID_OFFSET_SLOT : 0);
 	if (err) {
 		ts_err("loading BPF programs failed: %s (run with -v for libbpf's log)",
 		       strerror(-err));

@@ -69,7 +69,7 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 	return vfprintf(stderr, fmt, args);
 }
 
-int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
+int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot)
 {
 	struct bpf_program *uprobes[4];
 	size_t i;
@@ -80,6 +80,7 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
 	b->skel = taskscope_bpf__open();
 	if (!b->skel)
 		return -errno ? -errno : -EINVAL;
+	b->skel->rodata->vt_id_offset_slot = vt_id_offset_slot;
 	uprobes[0] = b->skel->progs.tokio_poll;
 	uprobes[1] = b->skel->progs.tokio_poll_ret;
 	uprobes[2] = b->skel->progs.tokio_wake;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "tokio_binary.h"
@@ -24,8 +25,11 @@ struct ts_bpf {
 	struct bpf_link *sched_link;
 };
 
-/* Opens and loads the BPF object and attaches the sched tracepoint. */
-int ts_bpf__open_load(struct ts_bpf *b, bool verbose);
+/*
+ * Opens and loads the BPF object and attaches the sched tracepoint.
+ * vt_id_offset_slot: where tokio's Vtable keeps id_offset (0: ids unread).
+ */
+int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot);
 void ts_bpf__destroy(struct ts_bpf *b);
 
 /*

@@ -161,7 +161,8 @@ static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		t->state = (enum ts_task_state)st.state;
 		t->in_state_ns = p->snapshot_ns > st.last_transition_ns ?
 				 p->snapshot_ns - st.last_transition_ns : 0;
-		if (st.polls || st.state == TS_TASK_RUNNING)
+		t->tokio_id = st.task_id;
+		if (st.poll_fn != TS_POLL_UNKNOWN)
 			name_task(op, t, (int)st.poll_fn);
 	}
 	return 0;
@@ -191,6 +192,29 @@ static int read_workers_map(struct observed_proc *op, struct ts_bpf *bpf, struct
 			w->current_poll_ns = p->snapshot_ns - st.poll_start_ns;
 		if (proc_comm(op->pid, (pid_t)key, w->comm, sizeof(w->comm)))
 			snprintf(w->comm, sizeof(w->comm), "(exited)");
+	}
+	return 0;
+}
+
+static int read_lost_wakes(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p)
+{
+	int fd = ts_bpf__map_fd(bpf, "lost_wakes"), err;
+	struct ts_type_key key, next;
+	void *prev = NULL;
+	uint64_t n;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		const char *name = "";
+
+		key = next;
+		prev = &key;
+		if (key.tgid != (uint32_t)op->pid || bpf_map_lookup_elem(fd, &key, &n))
+			continue;
+		if (key.poll_idx < op->tb.npolls)
+			name = op->tb.polls[key.poll_idx].name;
+		err = ts_process__add_lost_wakes(p, name, n);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -225,6 +249,38 @@ static enum ts_task_state state_from_word(uint64_t w)
 	if (w & TOKIO_STATE_NOTIFIED)
 		return TS_TASK_SCHEDULED;
 	return TS_TASK_IDLE;
+}
+
+/*
+ * A task freed inside its own last poll (tokio calls Harness::dealloc
+ * directly) fires no dealloc probe: it is simply no longer in memory.
+ * One woken and then freed without a poll lost that wake.
+ */
+static void settle_vanished(struct observed_proc *op, struct ts_process *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++) {
+		struct ts_task *t = &p->tasks[i];
+		struct mem_task mt;
+
+		if (t->in_memory || !t->seen_by_probe || t->state == TS_TASK_DONE ||
+		    t->state == TS_TASK_RUNNING)
+			continue;
+		/* the scan may have stopped at its budget: ask the header itself */
+		if (!tokio_tasks__read(op->pid, &op->tb, op->bias, t->header, &mt) &&
+		    !(mt.state_word & TOKIO_STATE_COMPLETE)) {
+			t->in_memory = true;
+			t->tokio_id = mt.tokio_id;
+			continue;
+		}
+		if (t->state == TS_TASK_SCHEDULED) {
+			t->st.lost_wakes++;
+			ts_process__add_lost_wakes(p, t->name, 1);
+		}
+		t->state = TS_TASK_DONE;
+		t->in_state_ns = 0;
+	}
 }
 
 /* Tasks no probe saw are as old as the attach, at least. */
@@ -264,7 +320,10 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		t->tokio_id = mt[i].tokio_id;
 		if (!t->name[0])
 			name_task(op, t, vt->poll_idx);
-		if (!t->seen_by_probe) {
+		if (mt[i].state_word & TOKIO_STATE_COMPLETE) {
+			/* finished; the JoinHandle still holds the cell */
+			t->state = TS_TASK_DONE;
+		} else if (!t->seen_by_probe) {
 			t->state_from_memory = true;
 			t->state = state_from_word(mt[i].state_word);
 			t->since_attach = true;
@@ -272,6 +331,8 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		}
 	}
 	free(mt);
+	if (!err)
+		settle_vanished(op, p);
 	return err;
 }
 
@@ -324,6 +385,8 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	err = read_tasks_map(op, bpf, p, &entries);
 	if (!err)
 		err = read_workers_map(op, bpf, p);
+	if (!err)
+		err = read_lost_wakes(op, bpf, p);
 	if (err)
 		return err;
 	read_counters(bpf, p);

@@ -221,17 +221,18 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	}
 	fprintf(out, "],\"stalls\":[");
 	for (i = 0; i < nf; i++) {
-		const struct ts_task *t = &p->tasks[f[i].task];
+		const struct ts_task *t = f[i].task < p->ntasks ? &p->tasks[f[i].task] : NULL;
 
 		fprintf(out, "%s{\"kind\":\"%s\",\"task_id\":%llu,\"header\":\"0x%llx\",\"name\":",
 			i ? "," : "", ts_finding_kind_name(f[i].kind),
-			(unsigned long long)t->tokio_id, (unsigned long long)t->header);
-		ts_json_str(out, t->name);
+			(unsigned long long)(t ? t->tokio_id : 0),
+			(unsigned long long)(t ? t->header : 0));
+		ts_json_str(out, f[i].name);
 		fprintf(out, ",\"duration_s\":%.6f,\"at_least\":%s,\"in_progress\":%s,"
-			"\"offcpu_s\":%.6f,\"tid\":%u,\"count\":%llu,\"tasks\":%llu,\"message\":",
+			"\"offcpu_s\":%.6f,\"tid\":%u,\"count\":%llu,\"message\":",
 			(double)f[i].duration_ns / 1e9, f[i].at_least ? "true" : "false",
 			f[i].in_progress ? "true" : "false", (double)f[i].offcpu_ns / 1e9, f[i].tid,
-			(unsigned long long)f[i].count, (unsigned long long)f[i].tasks);
+			(unsigned long long)f[i].count);
 		ts_json_str(out, f[i].message);
 		fputc('}', out);
 	}

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,7 +54,8 @@ void ts_fmt_duration(uint64_t ns, char *buf, size_t len)
 		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
 }
 
-static struct ts_finding *add(struct finding_vec *fv, enum ts_finding_kind kind, size_t task)
+static struct ts_finding *add(struct finding_vec *fv, const struct ts_process *p,
+			      enum ts_finding_kind kind, size_t task)
 {
 	if (fv->n == fv->cap) {
 		size_t cap = fv->cap ? fv->cap * 2 : 16;
@@ -67,6 +69,8 @@ static struct ts_finding *add(struct finding_vec *fv, enum ts_finding_kind kind,
 	memset(&fv->v[fv->n], 0, sizeof(fv->v[0]));
 	fv->v[fv->n].kind = kind;
 	fv->v[fv->n].task = task;
+	if (task != SIZE_MAX)
+		snprintf(fv->v[fv->n].name, sizeof(fv->v[fv->n].name), "%s", p->tasks[task].name);
 	return &fv->v[fv->n++];
 }
 
@@ -143,7 +147,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		}
 		if (dur < cfg->stall_ns)
 			continue;
-		f = add(fv, TS_FIND_BLOCKED_WORKER, i);
+		f = add(fv, p, TS_FIND_BLOCKED_WORKER, i);
 		if (!f)
 			return -ENOMEM;
 		f->duration_ns = dur;
@@ -182,7 +186,7 @@ static int rule_starved(const struct ts_process *p, const struct ts_rules_config
 		}
 		if (waited < cfg->stall_ns)
 			continue;
-		f = add(fv, TS_FIND_STARVED, i);
+		f = add(fv, p, TS_FIND_STARVED, i);
 		if (!f)
 			return -ENOMEM;
 		f->duration_ns = waited;
@@ -220,7 +224,7 @@ static int rule_spinning(const struct ts_process *p, const struct ts_rules_confi
 		if (rate < (double)cfg->spin_min_polls_per_s ||
 		    (double)idle > cfg->spin_max_idle_ratio * (double)window)
 			continue;
-		f = add(fv, TS_FIND_SPINNING, i);
+		f = add(fv, p, TS_FIND_SPINNING, i);
 		if (!f)
 			return -ENOMEM;
 		f->count = t->st.polls;
@@ -238,37 +242,24 @@ static int rule_spinning(const struct ts_process *p, const struct ts_rules_confi
 /* Many short-lived tasks of one type lose wakes alike: one finding per type. */
 static int rule_lost_wakes(const struct ts_process *p, struct finding_vec *fv)
 {
-	size_t i, k;
+	size_t i;
 
-	for (i = 0; i < p->ntasks; i++) {
-		const struct ts_task *t = &p->tasks[i];
-		struct ts_finding *f = NULL;
+	for (i = 0; i < p->nlost; i++) {
+		const struct ts_lost_wakes *l = &p->lost[i];
+		struct ts_finding *f;
 
-		if (!t->st.lost_wakes)
+		if (!l->wakes)
 			continue;
-		for (k = 0; k < fv->n; k++)
-			if (fv->v[k].kind == TS_FIND_LOST_WAKE &&
-			    !strcmp(p->tasks[fv->v[k].task].name, t->name))
-				f = &fv->v[k];
-		if (!f) {
-			f = add(fv, TS_FIND_LOST_WAKE, i);
-			if (!f)
-				return -ENOMEM;
-		}
-		f->count += t->st.lost_wakes;
-		f->tasks++;
-	}
-	for (k = 0; k < fv->n; k++) {
-		struct ts_finding *f = &fv->v[k];
-
-		if (f->kind != TS_FIND_LOST_WAKE)
-			continue;
+		f = add(fv, p, TS_FIND_LOST_WAKE, SIZE_MAX);
+		if (!f)
+			return -ENOMEM;
+		f->count = l->wakes;
+		snprintf(f->name, sizeof(f->name), "%s", l->name);
 		snprintf(f->message, sizeof(f->message),
-			 "%llu wake%s to %llu task%s of %s lost: woken, then dropped before "
-			 "being polled (runtime shut down or task aborted while scheduled)",
-			 (unsigned long long)f->count, f->count == 1 ? "" : "s",
-			 (unsigned long long)f->tasks, f->tasks == 1 ? "" : "s",
-			 p->tasks[f->task].name[0] ? p->tasks[f->task].name : "(unnamed)");
+			 "%llu wake%s lost to tasks of %s: woken, then dropped before their next "
+			 "poll (runtime shut down or task aborted while scheduled)",
+			 (unsigned long long)l->wakes, l->wakes == 1 ? "" : "s",
+			 l->name[0] ? l->name : "(unnamed)");
 	}
 	return 0;
 }
@@ -285,7 +276,7 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 
 		if (t->state != TS_TASK_IDLE || t->in_state_ns < cfg->stall_ns)
 			continue;
-		f = add(fv, TS_FIND_IDLE, i);
+		f = add(fv, p, TS_FIND_IDLE, i);
 		if (!f)
 			return -ENOMEM;
 		f->duration_ns = t->in_state_ns;

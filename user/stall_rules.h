@@ -24,14 +24,14 @@ struct ts_rules_config {
 
 struct ts_finding {
 	enum ts_finding_kind kind;
-	size_t task;			/* index into ts_process.tasks */
+	size_t task;			/* index into ts_process.tasks, SIZE_MAX for a type */
+	char name[256];			/* the task's or the type's readable name */
 	uint64_t duration_ns;		/* how long (lower bound if at_least) */
 	bool at_least;			/* began before taskscope attached */
 	uint64_t offcpu_ns;		/* blocked worker: off-CPU inside the poll */
 	uint32_t tid;			/* blocked worker: the thread */
 	bool in_progress;		/* blocked worker: the poll is still running */
 	uint64_t count;			/* lost wakes / spinning polls */
-	uint64_t tasks;			/* lost wakes: tasks of this type */
 	char message[512];
 };
 

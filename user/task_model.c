@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,9 +10,11 @@ void ts_process__free(struct ts_process *p)
 {
 	free(p->tasks);
 	free(p->workers);
+	free(p->lost);
 	p->tasks = NULL;
 	p->workers = NULL;
-	p->ntasks = p->nworkers = 0;
+	p->lost = NULL;
+	p->ntasks = p->nworkers = p->nlost = 0;
 }
 
 struct ts_task *ts_process__add_task(struct ts_process *p)
@@ -65,6 +69,27 @@ double ts_process__poll_rate(const struct ts_process *p)
 	if (!p->observed_ns)
 		return 0;
 	return (double)polls * 1e9 / (double)p->observed_ns;
+}
+
+int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t n)
+{
+	struct ts_lost_wakes *nv;
+	size_t i;
+
+	for (i = 0; i < p->nlost; i++) {
+		if (!strcmp(p->lost[i].name, name)) {
+			p->lost[i].wakes += n;
+			return 0;
+		}
+	}
+	nv = realloc(p->lost, (p->nlost + 1) * sizeof(*nv));
+	if (!nv)
+		return -ENOMEM;
+	p->lost = nv;
+	memset(&nv[p->nlost], 0, sizeof(*nv));
+	snprintf(nv[p->nlost].name, sizeof(nv[p->nlost].name), "%s", name);
+	nv[p->nlost++].wakes = n;
+	return 0;
 }
 
 const char *ts_task_state_name(enum ts_task_state s)

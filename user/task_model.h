@@ -39,6 +39,12 @@ struct ts_worker {
 	uint64_t current_poll_ns;	/* running poll's age at snapshot, 0 none */
 };
 
+/* Wakes lost to tasks freed before their next poll, per future type. */
+struct ts_lost_wakes {
+	char name[256];
+	uint64_t wakes;
+};
+
 struct ts_process {
 	pid_t pid;
 	char comm[64];
@@ -60,6 +66,8 @@ struct ts_process {
 	size_t ntasks;
 	struct ts_worker *workers;
 	size_t nworkers;
+	struct ts_lost_wakes *lost;
+	size_t nlost;
 };
 
 void ts_process__free(struct ts_process *p);
@@ -70,6 +78,8 @@ struct ts_worker *ts_process__add_worker(struct ts_process *p);
 struct ts_worker *ts_process__find_worker(struct ts_process *p, uint32_t tid);
 /* Polls per second over the window. */
 double ts_process__poll_rate(const struct ts_process *p);
+/* Adds n lost wakes to the tally of future type name. */
+int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t n);
 
 const char *ts_task_state_name(enum ts_task_state s);
 

@@ -11,6 +11,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Where tokio 1.24's Vtable keeps id_offset (declaration order, checked per
+ * vtable in tokio_binary.c); the BPF side reads task Ids through it.
+ */
+#define TOKIO_VT_ID_OFFSET_SLOT	72
+
 /* A function in the binary: ELF virtual address and file offset. */
 struct elf_func {
 	uint64_t vaddr;
