@@ -118,6 +118,8 @@ static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, 
 	t->last_transition_ns = now;
 }
 
+static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now);
+
 /* tokio's task Id: header -> vtable -> id_offset -> Id. */
 static __always_inline u64 read_task_id(u64 header)
 {
@@ -155,10 +157,9 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 			return;
 	}
 	if (w->depth) {
-		/* block_on inside a task: keep the outer poll's accounting */
-		count(TS_CNT_NESTED_POLL);
-		w->depth++;
-		return;
+		/* no uretprobe: the previous poll on this thread ended by now */
+		count(TS_CNT_INFERRED_END);
+		poll_finish(w, tgid, now);
 	}
 	w->depth = 1;
 	w->header = header;
@@ -195,23 +196,22 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t->poll_fn = cookie;
 }
 
-static __always_inline void poll_end(void)
+#define TOKIO_RUNNING	(1ULL << 0)
+
+/*
+ * Ends the poll open on worker w at now. Called from the uretprobe when
+ * there is one (--mode full), else when the end is inferred: the same
+ * thread enters its next poll, or goes off-CPU while the task's RUNNING
+ * bit is already clear. One trap per poll instead of two.
+ */
+static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now)
 {
-	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 tid = (u32)pid_tgid;
-	struct ts_task_key key = { .tgid = pid_tgid >> 32 };
-	struct ts_worker_state *w;
+	struct ts_task_key key = { .tgid = tgid, .header = w->header };
 	struct ts_task_stats *t;
-	u64 now = bpf_ktime_get_ns(), dur, state_word = 0, header;
+	u64 dur = now - w->poll_start_ns, state_word = 0;
 	u32 slot;
 
-	w = bpf_map_lookup_elem(&workers, &tid);
-	if (!w || !w->depth)
-		return;	/* attached mid-poll: its start was not seen */
-	if (--w->depth)
-		return;
-	header = w->header;
-	dur = now - w->poll_start_ns;
+	w->depth = 0;
 	w->header = 0;
 	w->polls++;
 	w->busy_ns += dur;
@@ -219,10 +219,9 @@ static __always_inline void poll_end(void)
 	if (dur > w->max_poll_ns) {
 		w->max_poll_ns = dur;
 		w->max_poll_offcpu_ns = w->offcpu_in_poll_ns;
-		w->max_poll_header = header;
+		w->max_poll_header = key.header;
 	}
 
-	key.header = header;
 	t = bpf_map_lookup_elem(&tasks, &key);
 	if (!t)
 		return;
@@ -233,16 +232,17 @@ static __always_inline void poll_end(void)
 	slot = log2_slot(dur / 1000);
 	if (slot < TS_HIST_SLOTS)
 		t->hist[slot]++;
-	/* completed and deallocated inside the poll: memory is gone */
 	if (t->state != TS_TASK_RUNNING)
 		return;
 	t->last_transition_ns = now;
 
 	/*
-	 * The header outlives the poll (the caller holds a reference), so the
-	 * state word says how the poll ended without a probe on each path.
+	 * The state word says how the poll ended without a probe on each
+	 * path. A task that completed may already be freed (Harness::dealloc
+	 * runs inside the poll): then the word is garbage, and user space
+	 * settles the task when it is no longer found in memory.
 	 */
-	bpf_probe_read_user(&state_word, sizeof(state_word), (void *)header);
+	bpf_probe_read_user(&state_word, sizeof(state_word), (void *)key.header);
 	if (state_word & TOKIO_COMPLETE) {
 		t->state = TS_TASK_DONE;
 	} else if (state_word & TOKIO_NOTIFIED) {
@@ -251,6 +251,18 @@ static __always_inline void poll_end(void)
 	} else {
 		t->state = TS_TASK_IDLE;
 	}
+}
+
+static __always_inline void poll_end(void)
+{
+	u64 pid_tgid = bpf_get_current_pid_tgid();
+	u32 tid = (u32)pid_tgid;
+	struct ts_worker_state *w;
+
+	w = bpf_map_lookup_elem(&workers, &tid);
+	if (!w || !w->depth)
+		return;	/* attached mid-poll, or already inferred */
+	poll_finish(w, pid_tgid >> 32, bpf_ktime_get_ns());
 }
 
 static __always_inline void wake(u64 header)
@@ -336,8 +348,17 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 
 	w = bpf_map_lookup_elem(&workers, &prev_tid);
 	if (w && w->depth) {
-		w->offcpu_start_ns = now;
+		u64 state_word = TOKIO_RUNNING;
+
 		count(TS_CNT_SCHED_SWITCH);
+		/* prev is current: its memory is readable here */
+		bpf_probe_read_user(&state_word, sizeof(state_word), (void *)w->header);
+		if (state_word & TOKIO_RUNNING) {
+			w->offcpu_start_ns = now;
+		} else {
+			count(TS_CNT_INFERRED_END);
+			poll_finish(w, w->tgid, now);
+		}
 	}
 	w = bpf_map_lookup_elem(&workers, &next_tid);
 	if (w && w->depth && w->offcpu_start_ns) {

@@ -37,7 +37,7 @@ enum ts_counter {
 	TS_CNT_TASK_INSERTS,	/* new task entries; minus live entries = LRU evictions */
 	TS_CNT_TASK_INSERT_FAIL,
 	TS_CNT_WORKER_INSERT_FAIL,
-	TS_CNT_NESTED_POLL,	/* poll entered while the thread was already polling */
+	TS_CNT_INFERRED_END,	/* poll ends inferred (no uretprobe) */
 	TS_CNT_MAX,
 };
 
@@ -81,7 +81,7 @@ struct ts_type_key {
 /* Per worker thread (any thread that polled a task), keyed by tid. */
 struct ts_worker_state {
 	uint32_t tgid;
-	uint32_t depth;			/* polls in progress on this thread */
+	uint32_t depth;			/* 1 while a poll is open on this thread */
 	uint64_t header;		/* task being polled, 0 when none */
 	uint64_t poll_start_ns;
 	uint64_t offcpu_start_ns;	/* 0 while on CPU */

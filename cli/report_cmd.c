@@ -19,6 +19,7 @@ struct report_env {
 	double duration_s;
 	bool json;
 	bool verbose;
+	bool full;		/* --mode full: uretprobes for exact poll ends */
 	uint64_t stall_ms;
 };
 
@@ -32,7 +33,7 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N]\n\n"
+		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--mode M]\n\n"
 		"Attaches to a running tokio process, observes it, detaches, and prints its\n"
 		"tasks (state, polls, busy/scheduled/idle time, wakes) and the stalls found:\n"
 		"blocked workers, starved tasks, spinning tasks, lost wakes, long-idle tasks.\n"
@@ -42,6 +43,8 @@ static void usage(FILE *out)
 		"  -d, --duration SECS  how long to observe (default 2)\n"
 		"  -j, --json           JSON output (schema in README)\n"
 		"  -s, --stall-ms N     threshold for every stall rule (default 1000)\n"
+		"  -m, --mode MODE      default: one trap per poll, poll ends inferred;\n"
+		"                       full: adds a uretprobe per poll for exact durations\n"
 		"  -v, --verbose        libbpf debug output\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 nothing flagged, 1 a stall was flagged, 2 error.\n\n"
@@ -58,6 +61,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "json", no_argument, NULL, 'j' },
 		{ "stall-ms", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "mode", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -67,8 +71,16 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->duration_s = 2.0;
 	env->stall_ms = 1000;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:js:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:js:vm:h", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'm':
+			if (!strcmp(optarg, "full")) {
+				env->full = true;
+			} else if (strcmp(optarg, "default")) {
+				ts_err("invalid --mode '%s' (default or full)", optarg);
+				return -1;
+			}
+			break;
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
 			if (env->pid < 0)
@@ -161,7 +173,7 @@ int cmd_report(int argc, char **argv)
 		       strerror(-err));
 		goto cleanup;
 	}
-	err = observed_proc__attach(&op, &bpf, why, sizeof(why));
+	err = observed_proc__attach(&op, &bpf, env.full, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);
 		goto cleanup;

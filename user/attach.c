@@ -143,7 +143,7 @@ static int add_link(struct proc_links *links, int fd, size_t nsites)
 }
 
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
-			 struct proc_links *links)
+			 bool exact_poll_end, struct proc_links *links)
 {
 	uint64_t *offs = NULL, *cookies = NULL, wake_offs[2], wake_cookies[2];
 	char path[64];
@@ -181,11 +181,13 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		       npoll);
 	if (err)
 		goto cleanup;
-	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
-						path, offs, cookies, npoll, true, pid),
-		       npoll);
-	if (err)
-		goto cleanup;
+	if (exact_poll_end) {
+		err = add_link(links,
+			       uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
+						 path, offs, cookies, npoll, true, pid), npoll);
+		if (err)
+			goto cleanup;
+	}
 
 	if (tb->wake_by_val.vaddr) {
 		wake_offs[nwake] = tb->wake_by_val.file_off;

@@ -33,12 +33,17 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot
 void ts_bpf__destroy(struct ts_bpf *b);
 
 /*
+ * exact_poll_end adds a uretprobe on every raw::poll (--mode full): exact
+ * poll durations for a second trap per poll. Without it a poll ends at the
+ * thread's next poll or when it leaves the CPU with the task no longer
+ * RUNNING.
+ *
  * Attaches the tokio probes of binary tb (as mapped by pid) to that process
  * only, with uprobe_multi links filtered on pid. The kernel follows
  * /proc/PID/exe, so a binary in another mount namespace works as well.
  */
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
-			 struct proc_links *links);
+			 bool exact_poll_end, struct proc_links *links);
 void proc_links__detach(struct proc_links *links);
 
 /* fd of a map by name ("tasks", "workers", "counters") */

@@ -87,10 +87,10 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	return 0;
 }
 
-int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, char *why,
-			  size_t whylen)
+int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
+			  char *why, size_t whylen)
 {
-	int err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, &op->links);
+	int err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, exact_poll_end, &op->links);
 
 	if (err) {
 		if (!observed_proc__alive(op))
@@ -188,8 +188,19 @@ static int read_workers_map(struct observed_proc *op, struct ts_bpf *bpf, struct
 		w->tid = key;
 		w->st = st;
 		w->seen_by_probe = true;
-		if (st.depth && p->snapshot_ns > st.poll_start_ns)
-			w->current_poll_ns = p->snapshot_ns - st.poll_start_ns;
+		if (st.depth) {
+			uint64_t word = 0;
+
+			/*
+			 * Without a uretprobe an ended poll stays open until the
+			 * thread polls again or sleeps: the RUNNING bit tells.
+			 */
+			if (!proc_read_u64(op->pid, st.header, &word) &&
+			    !(word & TOKIO_STATE_RUNNING))
+				w->st.depth = 0;
+			else if (p->snapshot_ns > st.poll_start_ns)
+				w->current_poll_ns = p->snapshot_ns - st.poll_start_ns;
+		}
 		if (proc_comm(op->pid, (pid_t)key, w->comm, sizeof(w->comm)))
 			snprintf(w->comm, sizeof(w->comm), "(exited)");
 	}

@@ -34,8 +34,8 @@ uint64_t ts_now_ns(void);
  * returns -errno and writes one line for the user into why.
  */
 int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen);
-int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, char *why,
-			  size_t whylen);
+int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
+			  char *why, size_t whylen);
 /* Still the same process (not exited, PID not reused)? */
 bool observed_proc__alive(const struct observed_proc *op);
 /*
