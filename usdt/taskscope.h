@@ -66,14 +66,52 @@ extern "C" {
  * Is-enabled semaphores, one per probe per ELF object, as sys/sdt.h lays
  * them out: an unsigned short in .probes that the kernel increments for
  * every attached uprobe whose ref_ctr_offset names it (libbpf, bpftrace).
- * Weak so every translation unit may define them and the linker keeps one;
- * hidden so each shared object keeps its own, matching its own notes.
- * .probes is PROGBITS (initialised data), never .bss: the kernel finds the
- * counter through the file mapping.
+ *
+ * Defined in assembly so that every translation unit (and the Rust crate)
+ * can emit the same COMDAT group, of which the linker keeps one; hidden so
+ * each shared object keeps its own set, matching its own notes; weak in
+ * case two ABI versions (two groups) meet in one link.
+ *
+ * The group is page-aligned. The kernel finds a counter through the file
+ * mapping (ref_ctr_offset is a file offset) and, for a process that starts
+ * after the tracer attached, increments it in the first writable mapping of
+ * that file page. lld (rustc's default linker) starts the data segment on
+ * the file page where the RELRO segment ends, which is still writable at
+ * exec: the kernel then increments the RELRO copy and the program never
+ * sees it (measured, kernel 6.18). A page of its own avoids that, for up to
+ * 4 KiB of padding.
  */
+#define TASKSCOPE__SEMAPHORE_ASM(name)					\
+	".weak taskscope_" #name "_semaphore\n\t"			\
+	".hidden taskscope_" #name "_semaphore\n\t"			\
+	".type taskscope_" #name "_semaphore, @object\n\t"		\
+	".size taskscope_" #name "_semaphore, 2\n"			\
+	"taskscope_" #name "_semaphore:\n\t"				\
+	".2byte 0\n\t"
+
+#define TASKSCOPE__STR2(x)		#x
+#define TASKSCOPE__STR(x)		TASKSCOPE__STR2(x)
+
+__asm__(".pushsection .probes, \"awG\", @progbits, taskscope_semaphores_v"
+	TASKSCOPE__STR(TASKSCOPE_ABI_VERSION) ", comdat\n\t"
+	".balign 4096\n\t"
+	TASKSCOPE__SEMAPHORE_ASM(task_spawn)
+	TASKSCOPE__SEMAPHORE_ASM(poll_start)
+	TASKSCOPE__SEMAPHORE_ASM(poll_end)
+	TASKSCOPE__SEMAPHORE_ASM(wake)
+	TASKSCOPE__SEMAPHORE_ASM(task_drop)
+	TASKSCOPE__SEMAPHORE_ASM(resource_new)
+	TASKSCOPE__SEMAPHORE_ASM(wait_begin)
+	TASKSCOPE__SEMAPHORE_ASM(wait_end)
+	TASKSCOPE__SEMAPHORE_ASM(acquire)
+	TASKSCOPE__SEMAPHORE_ASM(release)
+	TASKSCOPE__SEMAPHORE_ASM(channel_len)
+	TASKSCOPE__SEMAPHORE_ASM(abi_version)
+	".popsection\n");
+
 #define TASKSCOPE__SEMAPHORE(name)					\
-	__attribute__((weak, visibility("hidden"), section(".probes")))	\
-	volatile unsigned short taskscope_##name##_semaphore = 0
+	extern __attribute__((visibility("hidden")))			\
+	volatile unsigned short taskscope_##name##_semaphore
 
 TASKSCOPE__SEMAPHORE(task_spawn);
 TASKSCOPE__SEMAPHORE(poll_start);

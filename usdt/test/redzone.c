@@ -113,8 +113,8 @@ static int trampoline_mapped(void)
 	return found;
 }
 
-/* Linker-defined start of the image: the runtime address of link address 0 in a PIE. */
-extern const unsigned char __executable_start[];
+/* The ELF header, i.e. where link address 0 of this PIE was loaded (ld and lld). */
+extern const unsigned char __ehdr_start[];
 
 int main(int argc, char **argv)
 {
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	printf("mode %s calls %" PRIu64 " corrupted_calls %" PRIu64
 	       " corrupted_words %" PRIu64 "\n", naive ? "naive" : "safe", n, calls, words);
 	for (i = 3; i < argc; i++) {
-		const unsigned char *site = __executable_start + strtoull(argv[i], NULL, 0);
+		const unsigned char *site = __ehdr_start + strtoull(argv[i], NULL, 0);
 
 		printf("site %s bytes %02x %02x %02x %02x %02x\n", argv[i],
 		       site[0], site[1], site[2], site[3], site[4]);
