@@ -60,11 +60,12 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	err = tokio_binary__load(&op->tb, path);
 	if (err == -ESRCH) {
-		if (!op->tb.has_symtab)
+		/* panic-location strings survive strip: they tell tokio is there */
+		if (!op->tb.has_symtab && op->tb.version[0])
 			snprintf(why, whylen,
 				 "PID %d (%s): %s has no symbol table (stripped?): tokio's task "
-				 "functions can't be found; build without `strip`", pid,
-				 op->comm, op->exe);
+				 "functions can't be found; build without `strip` (found tokio %s)", pid,
+				 op->comm, op->exe, op->tb.version);
 		else
 			snprintf(why, whylen,
 				 "PID %d (%s): %s has no supported async runtime (no tokio task "
@@ -130,6 +131,7 @@ static void name_task(const struct observed_proc *op, struct ts_task *t, int pol
 	pf = &op->tb.polls[poll_idx];
 	t->poll_fn_vaddr = pf->fn.vaddr;
 	snprintf(t->name, sizeof(t->name), "%s", pf->name);
+	t->name_ambiguous = pf->name_ambiguous;
 	snprintf(t->future_type, sizeof(t->future_type), "%s", pf->future_type);
 }
 

@@ -110,7 +110,7 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		"POLLS", "BUSY", "SCHED", "IDLE", "WAKES", "SELF", "MAXPOLL", "WORKER");
 	for (i = 0; order && i < p->ntasks; i++) {
 		const struct ts_task *t = &p->tasks[order[i]];
-		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16];
+		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16], name[40];
 
 		if (t->tokio_id)
 			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->tokio_id);
@@ -126,8 +126,10 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			snprintf(worker, sizeof(worker), "%u", t->st.last_worker_tid);
 		else
 			snprintf(worker, sizeof(worker), "-");
+		snprintf(name, sizeof(name), "%.31s%s", t->name[0] ? t->name : "(unnamed)",
+			 t->name_ambiguous ? "?" : "");
 		fprintf(out, "%6s %-32.32s %-9s %8llu %8s %8s %9s %7llu %6llu %8s %7s\n", id,
-			t->name[0] ? t->name : "(unnamed)", ts_task_state_name(t->state),
+			name, ts_task_state_name(t->state),
 			(unsigned long long)t->st.polls, busy, sched, idle,
 			(unsigned long long)t->st.wakes, (unsigned long long)t->st.self_wakes,
 			maxp, worker);
@@ -155,7 +157,7 @@ static void json_task(FILE *out, const struct ts_process *p, size_t idx,
 	fprintf(out, "{\"id\":%llu,\"header\":\"0x%llx\",\"name\":",
 		(unsigned long long)t->tokio_id, (unsigned long long)t->header);
 	ts_json_str(out, t->name);
-	fprintf(out, ",\"future_type\":");
+	fprintf(out, ",\"name_ambiguous\":%s,\"future_type\":", t->name_ambiguous ? "true" : "false");
 	ts_json_str(out, t->future_type);
 	fprintf(out, ",\"poll_fn\":\"0x%llx\",\"state\":\"%s\",\"in_state_s\":%.6f,"
 		"\"since_attach\":%s,\"seen_by_probe\":%s,\"in_memory\":%s,"

@@ -18,6 +18,7 @@ struct ts_task {
 	uint64_t header;
 	uint64_t tokio_id;		/* 0 when unknown */
 	char name[256];			/* readable future type, "" when unknown */
+	bool name_ambiguous;		/* from folded drop glue, no debuginfo */
 	char future_type[512];
 	uint64_t poll_fn_vaddr;		/* ELF vaddr of its raw::poll, 0 unknown */
 	enum ts_task_state state;

@@ -424,9 +424,15 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct tokio_binary *tb)
 	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
 	for (i = 0; i < tb->nvtables; i++) {
 		struct tokio_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
+		size_t k;
 
 		if (!p->name[0])
 			name_from_dealloc(ec, fd, tb->vtables[i].dealloc_vaddr, p);
+		/* one dealloc<T, S> serving two vtables was folded from two T */
+		for (k = 0; k < tb->nvtables; k++)
+			if (k != i && tb->vtables[k].dealloc_vaddr == tb->vtables[i].dealloc_vaddr &&
+			    tb->vtables[k].poll_idx != tb->vtables[i].poll_idx)
+				p->name_ambiguous = true;
 	}
 	return 0;
 }

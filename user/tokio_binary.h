@@ -39,6 +39,11 @@ struct tokio_poll_fn {
 	char future_type[512];	/* full Rust type, "" when unknown */
 	char name[256];		/* readable name, "" when unknown */
 	bool blocking;		/* spawn_blocking / worker launch: runs long by design */
+	/*
+	 * The name came from drop glue the linker shared between several
+	 * future types (identical code folding): it may name another type.
+	 */
+	bool name_ambiguous;
 };
 
 struct tokio_binary {

@@ -65,7 +65,8 @@ class Target:
 def run(args, timeout=60, user=None):
     cmd = [TASKSCOPE] + args
     if user:
-        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups"] + cmd
+        cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
+               "--inh-caps=-all"] + cmd
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
@@ -88,10 +89,17 @@ def stalls(data, kind, name=None):
     return [s for s in data["stalls"] if s["kind"] == kind and (name is None or s["name"] == name)]
 
 
-def attached_links():
-    """uprobe_multi links and taskscope programs still in the kernel."""
-    out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True, text=True).stdout
-    progs = [p for p in json.loads(out or "[]")
-             if p.get("name") in ("tokio_poll", "tokio_poll_ret", "tokio_wake", "tokio_dealloc",
-                                  "sched_switch")]
-    return progs
+def attached_links(settle=3.0):
+    """taskscope's programs still in the kernel. The kernel frees a program
+    a little after its last fd closes (uprobe_multi links are released from
+    a workqueue), so allow `settle` seconds for them to go."""
+    deadline = time.time() + settle
+    while True:
+        out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True,
+                             text=True).stdout
+        progs = [p for p in json.loads(out or "[]")
+                 if p.get("name") in ("tokio_poll", "tokio_poll_ret", "tokio_wake",
+                                      "tokio_dealloc", "sched_switch")]
+        if not progs or time.time() >= deadline:
+            return progs
+        time.sleep(0.1)
