@@ -1,7 +1,9 @@
-//! A task that spins: it yields to the scheduler forever without waiting
-//! for anything, next to a healthy ticker.
+//! A task that spins: `spin_loop` yields back to the scheduler forever
+//! without making progress; `ticker` next to it is healthy.
+use std::io::Write;
 use std::time::Duration;
 
+/// Busy-yields forever: always runnable, never does useful work.
 async fn spin_loop() {
     let mut counter = 0u64;
     loop {
@@ -10,6 +12,7 @@ async fn spin_loop() {
     }
 }
 
+/// Healthy: sleeps 10 ms in a loop.
 async fn ticker() {
     loop {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -20,6 +23,10 @@ async fn ticker() {
 async fn main() {
     tokio::spawn(spin_loop());
     tokio::spawn(ticker());
+
+    tokio::time::sleep(Duration::from_millis(50)).await;
     println!("ready {}", std::process::id());
+    std::io::stdout().flush().unwrap();
+
     std::future::pending::<()>().await;
 }
