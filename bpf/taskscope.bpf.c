@@ -212,6 +212,7 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	u32 slot;
 
 	w->depth = 0;
+	w->last_header = key.header;
 	w->header = 0;
 	w->polls++;
 	w->busy_ns += dur;
@@ -281,8 +282,13 @@ static __always_inline void wake(u64 header)
 	if (t->state == TS_TASK_DONE)
 		return;	/* waker outlived the task: tokio ignores it too */
 	t->wakes++;
+	/*
+	 * Self-wake: woken from inside its own poll, or by its worker before
+	 * that worker polled anything else; yield_now() defers its wake to the
+	 * latter.
+	 */
 	w = bpf_map_lookup_elem(&workers, &tid);
-	if (w && w->depth && w->header == header)
+	if (w && ((w->depth && w->header == header) || (!w->depth && w->last_header == header)))
 		t->self_wakes++;
 	if (t->state == TS_TASK_IDLE) {
 		if (t->polls)

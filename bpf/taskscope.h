@@ -57,7 +57,7 @@ struct ts_task_stats {
 	uint64_t scheduled_ns;		/* sum of wake -> poll start */
 	uint64_t idle_ns;		/* sum of poll end -> wake */
 	uint64_t wakes;
-	uint64_t self_wakes;		/* woken by the thread currently polling it */
+	uint64_t self_wakes;		/* woken by its own worker before it polled anything else */
 	uint64_t max_poll_ns;
 	uint64_t max_scheduled_ns;
 	uint64_t poll_fn;		/* raw::poll instance index (cookie), or TS_POLL_UNKNOWN */
@@ -92,6 +92,7 @@ struct ts_worker_state {
 	uint64_t max_poll_ns;
 	uint64_t max_poll_offcpu_ns;	/* off-CPU time of that longest poll */
 	uint64_t max_poll_header;	/* task of that longest poll */
+	uint64_t last_header;		/* task of the last finished poll */
 	uint64_t first_seen_ns;
 };
 

@@ -20,7 +20,7 @@ void ts_rules_config__default(struct ts_rules_config *cfg)
 	cfg->stall_ns = 1000ULL * 1000 * 1000;
 	/* a task that yields to itself runs its poll loop thousands of times a second */
 	cfg->spin_min_polls_per_s = 200;
-	cfg->spin_max_idle_ratio = 0.05;
+	cfg->spin_max_idle_per_poll_ns = 200 * 1000;
 }
 
 const char *ts_finding_kind_name(enum ts_finding_kind k)
@@ -209,7 +209,7 @@ static int rule_spinning(const struct ts_process *p, const struct ts_rules_confi
 
 	for (i = 0; i < p->ntasks; i++) {
 		const struct ts_task *t = &p->tasks[i];
-		uint64_t window, idle;
+		uint64_t window, idle, idle_per_poll;
 		double rate;
 		struct ts_finding *f;
 
@@ -221,8 +221,16 @@ static int rule_spinning(const struct ts_process *p, const struct ts_rules_confi
 			continue;	/* too short to judge */
 		rate = (double)t->st.polls * 1e9 / (double)window;
 		idle = t->st.idle_ns + (t->state == TS_TASK_IDLE ? t->in_state_ns : 0);
+		idle_per_poll = idle / t->st.polls;
+		/*
+		 * Spinning: it wakes itself (yield_now, a waker called in its
+		 * own poll) and is polled again at once, many times a second.
+		 * A busy consumer is woken by others; a fast timer idles between
+		 * polls.
+		 */
 		if (rate < (double)cfg->spin_min_polls_per_s ||
-		    (double)idle > cfg->spin_max_idle_ratio * (double)window)
+		    t->st.self_wakes * 2 < t->st.wakes ||
+		    idle_per_poll > cfg->spin_max_idle_per_poll_ns)
 			continue;
 		f = add(fv, p, TS_FIND_SPINNING, i);
 		if (!f)
@@ -230,11 +238,11 @@ static int rule_spinning(const struct ts_process *p, const struct ts_rules_confi
 		f->count = t->st.polls;
 		f->duration_ns = window;
 		snprintf(f->message, sizeof(f->message),
-			 "%s: %.0f polls/s, idle %.1f%% of the time, %llu of %llu wakes from itself: "
+			 "%s: %.0f polls/s, %llu of %llu wakes from itself, %.1f us idle per poll: "
 			 "it reschedules itself without waiting for anything",
 			 task_label(t, label, sizeof(label)), rate,
-			 100.0 * (double)idle / (double)window,
-			 (unsigned long long)t->st.self_wakes, (unsigned long long)t->st.wakes);
+			 (unsigned long long)t->st.self_wakes, (unsigned long long)t->st.wakes,
+			 (double)idle_per_poll / 1e3);
 	}
 	return 0;
 }

@@ -19,7 +19,7 @@ enum ts_finding_kind {
 struct ts_rules_config {
 	uint64_t stall_ns;		/* --stall-ms */
 	uint64_t spin_min_polls_per_s;
-	double spin_max_idle_ratio;	/* idle time / time observed */
+	uint64_t spin_max_idle_per_poll_ns;
 };
 
 struct ts_finding {

@@ -117,15 +117,28 @@ int main(void)
 	free(f);
 	ts_process__free(&p);
 
-	/* spinning: 50k polls in 2 s, never idle; a busy but idle-ish task is not */
+	/*
+	 * spinning: 50k polls in 2 s, woken by itself, 8 us idle per poll. A
+	 * consumer as busy but woken by others is not; nor a fast timer that
+	 * its own worker wakes but that idles 5 ms per poll.
+	 */
 	p = proc();
 	t = task(&p, 5, "app::spin", TS_TASK_SCHEDULED);
 	t->st.polls = 50000;
 	t->st.wakes = 50000;
+	t->st.self_wakes = 49000;
+	t->st.idle_ns = 400 * MS;
 	t->in_state_ns = 2000;
 	t = task(&p, 6, "app::busy_consumer", TS_TASK_IDLE);
 	t->st.polls = 50000;
-	t->st.idle_ns = 1 * S;
+	t->st.wakes = 50000;
+	t->st.idle_ns = 400 * MS;
+	t->in_state_ns = 1000;
+	t = task(&p, 16, "app::fast_timer", TS_TASK_IDLE);
+	t->st.polls = 400;
+	t->st.wakes = 400;
+	t->st.self_wakes = 400;
+	t->st.idle_ns = 1990 * MS;
 	t->in_state_ns = 1000;
 	n = ts_rules__evaluate(&p, &cfg, &f);
 	CHECK("spinning: only the spinner", n == 1 && f[0].kind == TS_FIND_SPINNING &&
