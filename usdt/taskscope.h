@@ -153,7 +153,8 @@ TASKSCOPE__SEMAPHORE(abi_version);
 #define TASKSCOPE__SITE_ASM						\
 	"lea -128(%%rsp), %%rsp\n\t"					\
 	".balign 8\n"							\
-	"990:\t.byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"			\
+	TASKSCOPE__SITE_LABEL ":\n\t"					\
+	".byte 0x0f, 0x1f, 0x44, 0x00, 0x00\n\t"			\
 	"lea 128(%%rsp), %%rsp\n\t"
 #define TASKSCOPE__ADDR			".8byte"
 #define TASKSCOPE__U64(n)		"8@%q[a" #n "]"
@@ -161,7 +162,8 @@ TASKSCOPE__SEMAPHORE(abi_version);
 #elif defined(TASKSCOPE__ARCH_AARCH64)
 /* No red zone on AArch64 Linux and uprobes trap with brk: a plain nop. */
 #define TASKSCOPE__SITE_ASM						\
-	"990:\tnop\n\t"
+	TASKSCOPE__SITE_LABEL ":\n\t"					\
+	"nop\n\t"
 #define TASKSCOPE__ADDR			".8byte"
 #define TASKSCOPE__U64(n)		"8@%x[a" #n "]"
 #define TASKSCOPE__U32(n)		"4@%w[a" #n "]"
@@ -170,20 +172,29 @@ TASKSCOPE__SEMAPHORE(abi_version);
 /*
  * One asm statement holds both the site and its note, so if the compiler
  * duplicates the statement (unrolling, inlining) each copy carries its own
- * note; numeric labels keep the copies apart. "?" puts the note in the
- * section group of the code, so a COMDAT copy the linker drops (C++ inline
- * functions, templates) takes its note with it. The "memory" clobber makes
- * the site a compiler barrier: pointed-to strings are in memory when the
- * probe reads them, and the event sits where the caller wrote it.
+ * note; %= makes each copy's label unique. The note is tied to the code it
+ * describes, so that it disappears with it:
+ * - "o" (SHF_LINK_ORDER to the site's section): when --gc-sections drops a
+ *   dead function, lld (rustc's default) drops the note too. Without it the
+ *   note survives with a bogus address (measured: 0x10), and libbpf 1.1
+ *   then refuses to attach that probe anywhere in the binary;
+ * - "?" (the code's section group): a C++ inline function or template copy
+ *   the linker folds away takes its note with it.
+ * Needs binutils >= 2.36 or LLVM >= 13 ("o" with a symbol, "R").
+ * The "memory" clobber makes the site a compiler barrier: pointed-to strings
+ * are in memory when the probe reads them, and the event sits where the
+ * caller wrote it.
  */
+#define TASKSCOPE__SITE_LABEL		".Ltaskscope_site_%="
 #define TASKSCOPE__PROBE_ASM(name, args)				\
 	TASKSCOPE__SITE_ASM						\
-	".pushsection .note.stapsdt, \"?\", \"note\"\n\t"		\
+	".pushsection .note.stapsdt, \"?o\", \"note\", "		\
+		TASKSCOPE__SITE_LABEL "\n\t"				\
 	".balign 4\n\t"							\
 	".4byte 992f-991f, 994f-993f, 3\n"				\
 	"991:\t.asciz \"stapsdt\"\n"					\
 	"992:\t.balign 4\n"						\
-	"993:\t" TASKSCOPE__ADDR " 990b\n\t"				\
+	"993:\t" TASKSCOPE__ADDR " " TASKSCOPE__SITE_LABEL "\n\t"	\
 	TASKSCOPE__ADDR " _.stapsdt.base\n\t"				\
 	TASKSCOPE__ADDR " taskscope_" #name "_semaphore\n\t"		\
 	".asciz \"taskscope\"\n\t"					\
@@ -192,9 +203,11 @@ TASKSCOPE__SEMAPHORE(abi_version);
 	"994:\t.balign 4\n\t"						\
 	".popsection\n\t"						\
 	/* Consumers subtract this section's link-time address to undo	\
-	 * prelink; one copy per object (comdat). */			\
+	 * prelink; one copy per object (comdat), retained ("R") because	\
+	 * only the non-allocated notes refer to it and --gc-sections	\
+	 * would drop it. */						\
 	".ifndef _.stapsdt.base\n\t"					\
-	".pushsection .stapsdt.base, \"aG\", @progbits, .stapsdt.base, comdat\n\t" \
+	".pushsection .stapsdt.base, \"aGR\", @progbits, .stapsdt.base, comdat\n\t" \
 	".weak _.stapsdt.base\n\t"					\
 	".hidden _.stapsdt.base\n"					\
 	"_.stapsdt.base:\n\t"						\

@@ -389,6 +389,39 @@ def header_checks():
                    f"notes {dict(counts)}")
 
 
+def gc_sections_checks():
+    """A probe in a function --gc-sections drops must take its note along
+    (else libbpf rejects the probe), and .stapsdt.base must survive."""
+    src = OUT / "gc_sections.c"
+    src.write_text(
+        '#include "taskscope.h"\n'
+        "void dead_fn(uint64_t x);\n"
+        "void dead_fn(uint64_t x) { TASKSCOPE_POLL_START(x); }\n"
+        "int main(void) { TASKSCOPE_TASK_DROP(1); return 0; }\n")
+    for cc in ("gcc", "clang"):
+        for ld in ("bfd", "lld"):
+            name = f"gc_sections_{cc}_{ld}"
+            exe = OUT / name
+            rc, _, err = run([cc, "-O2", "-ffunction-sections", "-Wl,--gc-sections",
+                              f"-fuse-ld={ld}", f"-I{USDT}", str(src), "-o", str(exe)])
+            if rc != 0 and ld == "lld" and not have("ld.lld"):
+                skip(name, "lld not installed")
+                continue
+            if rc != 0:
+                report(name, False, err.strip()[-300:])
+                continue
+            notes = [n for n in parse_notes(exe) if n["provider"] == "taskscope"]
+            names = Counter(n["name"] for n in notes)
+            base = sections(exe).get(".stapsdt.base", (None,))[0]
+            problems = []
+            if names != Counter(task_drop=1):
+                problems.append(f"notes {dict(names)} (want only task_drop)")
+            if base is None or any(n["base"] != base for n in notes):
+                problems.append(".stapsdt.base dropped or mismatched")
+            problems += [p for n in notes for p in check_site(exe, n["pc"], n["name"])]
+            report(name, not problems, "; ".join(problems))
+
+
 def c_programs():
     """Builds probes_all (gcc and clang) and redzone; returns paths or None."""
     built = {}
@@ -453,7 +486,8 @@ def redzone_checks(exe):
              "(red-zone push fixed?); the safe check still holds")
 
 
-def libbpf_checks(target):
+def build_libbpf_loader():
+    """Builds the libbpf attach_usdt loader; returns its path or None."""
     bpf_obj = OUT / "libbpf_usdt.bpf.o"
     skel = OUT / "libbpf_usdt.skel.h"
     loader = OUT / "libbpf_usdt"
@@ -470,18 +504,23 @@ def libbpf_checks(target):
         rc, out, err = run(cmd)
         if rc != 0:
             report("build_libbpf_usdt", False, f"{cmd[0]}: {err.strip()[-300:]}")
-            return
+            return None
         if cmd[0] == "bpftool":
             skel.write_text(out)
     report("build_libbpf_usdt", True)
+    return loader
+
+
+def libbpf_check(label, loader, target):
+    """attach_usdt by binary path, then the loader starts the target."""
     rc, out, err = run([str(loader), str(target)], timeout=60)
     problems = compare_events(out)
     if rc != 0:
         problems.insert(0, f"rc {rc}: {err.strip()[-200:]}")
-    report("libbpf_attach_usdt_all_probes", not problems, "; ".join(problems))
+    report(f"libbpf_attach_usdt_{label}", not problems, "; ".join(problems))
 
 
-def rust_checks():
+def rust_checks(loader):
     if not have("cargo"):
         skip("rust_build", "cargo not installed")
         return
@@ -497,11 +536,17 @@ def rust_checks():
         return
     trace_running("rust", exe, ["2"])
     trace_spawned("rust", exe, ["2"])
+    if loader:
+        libbpf_check("rust", loader, exe)
+    # One site per probe in Rust (the site lives in a never-inlined function).
+    counts = Counter(n["name"] for n in notes if n["provider"] == "taskscope")
+    report("rust_one_site_per_probe", counts == Counter({p: 1 for p in PROBES}),
+           f"notes {dict(counts)}")
     pcs = [f"{n['pc']:#x}" for n in notes if n["name"] == "poll_start"]
-    rc, out, err = redzone_run(exe, ["redzone", str(REDZONE_HITS)] + pcs,
+    rc, out, err = redzone_run(exe, ["stack", str(REDZONE_HITS)] + pcs,
                                "taskscope:poll_start")
-    sites = check_redzone_result("rust_redzone_1M_hits_intact", out, err, pcs)
-    check_optimised("rust_sites_optimised_to_call", sites, pcs)
+    sites = check_redzone_result("rust_stack_data_1M_hits_intact", out, err, pcs)
+    check_optimised("rust_site_optimised_to_call", sites, pcs)
 
 
 def is_root():
@@ -511,6 +556,7 @@ def is_root():
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     header_checks()
+    gc_sections_checks()
     built = c_programs()
     for cc in ("gcc", "clang"):
         if cc in built:
@@ -522,6 +568,7 @@ def main():
         rc, out, _ = run([str(built["gcc"]), "idle"])
         report("semaphores_zero_when_unattached", rc == 0, out.strip().replace("\n", ", "))
 
+    loader = None
     if not is_root():
         report("usdt_attach", False, "attach checks need root")
     elif not have("bpftrace"):
@@ -531,11 +578,12 @@ def main():
             if cc in built:
                 trace_running(f"c_{cc}", built[cc], [])
                 trace_spawned(f"c_{cc}", built[cc], [])
-        if "gcc" in built:
-            libbpf_checks(built["gcc"])
+        loader = build_libbpf_loader()
+        if loader and "gcc" in built:
+            libbpf_check("c_gcc", loader, built["gcc"])
         if "redzone" in built:
             redzone_checks(built["redzone"])
-    rust_checks()
+    rust_checks(loader)
     return 1 if failures else 0
 
 

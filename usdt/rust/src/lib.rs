@@ -46,7 +46,12 @@ pub enum ResourceKind {
 }
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
+// Named labels are safe here only because each one lives in a single
+// never-inlined function; see `site!`.
+#[allow(named_asm_labels)]
 mod imp {
+    use core::ffi::c_char;
+
     // Semaphores exactly as taskscope.h defines them (see the comments
     // there): unsigned shorts in .probes, in one page-aligned COMDAT group
     // per ABI version that every copy of this crate or of the C header
@@ -97,33 +102,42 @@ mod imp {
     }
     pub(crate) use is_enabled;
 
-    // The site and its note in one asm! block, laid out exactly as in
-    // taskscope.h (see the comments there):
-    // - the nop5 is the literal 0f 1f 44 00 00 the kernel optimises into a
-    //   call, on an 8-byte boundary so it never straddles a page;
-    // - %rsp steps over the 128-byte red zone around it, because that call
-    //   pushes below %rsp; every argument is a register operand, so no
-    //   %rsp-relative location is described;
-    // - numeric labels, so copies made by inlining each carry their note;
-    //   "?" keeps the note in the code's COMDAT group.
+    // The site and its note in one asm! block, laid out as in taskscope.h
+    // (see the comments there): the literal nop5 the kernel optimises into
+    // a call, on an 8-byte boundary so it never straddles a page; %rsp
+    // stepped over the 128-byte red zone around it, because that call
+    // pushes below %rsp; register operands only, so no %rsp-relative
+    // location is described; the note tied to the site's section ("o") and
+    // group ("?").
+    //
+    // Unlike C, each probe has one site, in a never-inlined function below.
+    // SHF_LINK_ORDER needs a label name per site, and asm! has no unique-id
+    // operand (C's %=), so a site must not be duplicated: one function, one
+    // label. Without "o", lld (rustc's default, always with --gc-sections)
+    // keeps the note of a dead site with a bogus address, and libbpf then
+    // refuses the whole probe. One site per probe also keeps attaching
+    // cheap: generic code monomorphised a hundred times still makes one
+    // uprobe. The price is a call on the enabled path only.
+    //
     // `nostack` is honest: the block itself writes nothing to the stack, and
     // what the kernel's call writes lands below the red zone, as a signal
-    // frame would. It lets the surrounding function keep its red zone, which
-    // is exactly what the %rsp step protects. No `nomem`: the site is a
-    // compiler barrier, so strings are in memory when the probe reads them.
+    // frame would. No `nomem`: the site is a compiler barrier, so strings are
+    // in memory when the probe reads them.
     macro_rules! site {
         ($name:literal, $args:literal, $($operands:tt)*) => {
             core::arch::asm!(
                 "lea -128(%rsp), %rsp",
                 ".balign 8",
-                "990: .byte 0x0f, 0x1f, 0x44, 0x00, 0x00",
+                concat!(".Ltaskscope_", $name, "_site:"),
+                ".byte 0x0f, 0x1f, 0x44, 0x00, 0x00",
                 "lea 128(%rsp), %rsp",
-                ".pushsection .note.stapsdt, \"?\", \"note\"",
+                concat!(".pushsection .note.stapsdt, \"?o\", \"note\", .Ltaskscope_",
+                        $name, "_site"),
                 ".balign 4",
                 ".4byte 992f-991f, 994f-993f, 3",
                 "991: .asciz \"stapsdt\"",
                 "992: .balign 4",
-                "993: .8byte 990b",
+                concat!("993: .8byte .Ltaskscope_", $name, "_site"),
                 ".8byte _.stapsdt.base",
                 concat!(".8byte taskscope_", $name, "_semaphore"),
                 ".asciz \"taskscope\"",
@@ -131,8 +145,10 @@ mod imp {
                 concat!(".asciz \"", $args, "\""),
                 "994: .balign 4",
                 ".popsection",
+                // Retained: only the notes refer to it, and they are not
+                // allocated, so --gc-sections would drop it.
                 ".ifndef _.stapsdt.base",
-                ".pushsection .stapsdt.base, \"aG\", @progbits, .stapsdt.base, comdat",
+                ".pushsection .stapsdt.base, \"aGR\", @progbits, .stapsdt.base, comdat",
                 ".weak _.stapsdt.base",
                 ".hidden _.stapsdt.base",
                 "_.stapsdt.base: .space 1",
@@ -144,26 +160,116 @@ mod imp {
             )
         };
     }
-    pub(crate) use site;
-}
 
-// One probe site; the operands are named a0..a3 to match the argument
-// string, which is spelled out per probe below because it is the ABI.
-macro_rules! fire {
-    ($name:literal, $args:literal $(, $n:ident = $v:expr)*) => {
-        #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-        // SAFETY: the site reads its register operands and restores %rsp;
-        // it touches no Rust-visible memory.
+    // SAFETY (all sites): the site reads its register operands and restores
+    // %rsp; it touches no memory the program can see.
+
+    #[cold]
+    #[inline(never)]
+    pub fn task_spawn(task_id: u64, parent_id: u64, name: *const c_char, location: *const c_char) {
         unsafe {
-            imp::site!($name, $args, $($n = in(reg) $v,)*);
+            site!("task_spawn", "8@{a0:r} 8@{a1:r} 8@{a2:r} 8@{a3:r}",
+                  a0 = in(reg) task_id, a1 = in(reg) parent_id,
+                  a2 = in(reg) name, a3 = in(reg) location,);
         }
-    };
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn poll_start(task_id: u64) {
+        unsafe { site!("poll_start", "8@{a0:r}", a0 = in(reg) task_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn poll_end(task_id: u64, ready: u32) {
+        unsafe { site!("poll_end", "8@{a0:r} 4@{a1:e}", a0 = in(reg) task_id, a1 = in(reg) ready,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn wake(task_id: u64, waker_task_id: u64) {
+        unsafe { site!("wake", "8@{a0:r} 8@{a1:r}", a0 = in(reg) task_id, a1 = in(reg) waker_task_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn task_drop(task_id: u64) {
+        unsafe { site!("task_drop", "8@{a0:r}", a0 = in(reg) task_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn resource_new(res_id: u64, kind: u32, name: *const c_char, capacity: u64) {
+        unsafe {
+            site!("resource_new", "8@{a0:r} 4@{a1:e} 8@{a2:r} 8@{a3:r}",
+                  a0 = in(reg) res_id, a1 = in(reg) kind,
+                  a2 = in(reg) name, a3 = in(reg) capacity,);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn wait_begin(task_id: u64, res_id: u64) {
+        unsafe { site!("wait_begin", "8@{a0:r} 8@{a1:r}", a0 = in(reg) task_id, a1 = in(reg) res_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn wait_end(task_id: u64, res_id: u64) {
+        unsafe { site!("wait_end", "8@{a0:r} 8@{a1:r}", a0 = in(reg) task_id, a1 = in(reg) res_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn acquire(task_id: u64, res_id: u64) {
+        unsafe { site!("acquire", "8@{a0:r} 8@{a1:r}", a0 = in(reg) task_id, a1 = in(reg) res_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn release(task_id: u64, res_id: u64) {
+        unsafe { site!("release", "8@{a0:r} 8@{a1:r}", a0 = in(reg) task_id, a1 = in(reg) res_id,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn channel_len(res_id: u64, len: u64) {
+        unsafe { site!("channel_len", "8@{a0:r} 8@{a1:r}", a0 = in(reg) res_id, a1 = in(reg) len,) }
+    }
+
+    #[cold]
+    #[inline(never)]
+    pub fn abi_version(version: u32) {
+        unsafe { site!("abi_version", "4@{a0:e}", a0 = in(reg) version,) }
+    }
 }
 
-macro_rules! gate {
-    ($name:ident, $body:block) => {
-        if enabled::$name() $body
-    };
+// Elsewhere the probes compile to nothing.
+#[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
+#[allow(unused_variables)]
+mod imp {
+    use core::ffi::c_char;
+
+    macro_rules! is_enabled {
+        ($name:ident) => {
+            false
+        };
+    }
+    pub(crate) use is_enabled;
+
+    pub fn task_spawn(task_id: u64, parent_id: u64, name: *const c_char, location: *const c_char) {}
+    pub fn poll_start(task_id: u64) {}
+    pub fn poll_end(task_id: u64, ready: u32) {}
+    pub fn wake(task_id: u64, waker_task_id: u64) {}
+    pub fn task_drop(task_id: u64) {}
+    pub fn resource_new(res_id: u64, kind: u32, name: *const c_char, capacity: u64) {}
+    pub fn wait_begin(task_id: u64, res_id: u64) {}
+    pub fn wait_end(task_id: u64, res_id: u64) {}
+    pub fn acquire(task_id: u64, res_id: u64) {}
+    pub fn release(task_id: u64, res_id: u64) {}
+    pub fn channel_len(res_id: u64, len: u64) {}
+    pub fn abi_version(version: u32) {}
 }
 
 /// Whether anyone listens on each probe: guard argument setup that costs
@@ -174,27 +280,14 @@ pub mod enabled {
             $(
                 #[inline(always)]
                 pub fn $name() -> bool {
-                    #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-                    return crate::imp::is_enabled!($name);
-                    #[cfg(not(all(target_arch = "x86_64", target_os = "linux")))]
-                    return false;
+                    crate::imp::is_enabled!($name)
                 }
             )*
         };
     }
     enabled_fns!(
-        task_spawn,
-        poll_start,
-        poll_end,
-        wake,
-        task_drop,
-        resource_new,
-        wait_begin,
-        wait_end,
-        acquire,
-        release,
-        channel_len,
-        abi_version,
+        task_spawn, poll_start, poll_end, wake, task_drop, resource_new,
+        wait_begin, wait_end, acquire, release, channel_len, abi_version,
     );
 }
 
@@ -202,91 +295,89 @@ pub mod enabled {
 /// where it was spawned (`file:line`).
 #[inline(always)]
 pub fn task_spawn(task_id: u64, parent_id: u64, name: &CStr, location: &CStr) {
-    gate!(task_spawn, {
-        fire!("task_spawn", "8@{a0:r} 8@{a1:r} 8@{a2:r} 8@{a3:r}",
-              a0 = task_id, a1 = parent_id, a2 = name.as_ptr(), a3 = location.as_ptr());
-    })
+    if enabled::task_spawn() {
+        imp::task_spawn(task_id, parent_id, name.as_ptr(), location.as_ptr());
+    }
 }
 
 /// A worker thread starts polling the task.
 #[inline(always)]
 pub fn poll_start(task_id: u64) {
-    gate!(poll_start, {
-        fire!("poll_start", "8@{a0:r}", a0 = task_id);
-    })
+    if enabled::poll_start() {
+        imp::poll_start(task_id);
+    }
 }
 
 /// The poll returned `Ready` (`true`) or `Pending` (`false`).
 #[inline(always)]
 pub fn poll_end(task_id: u64, ready: bool) {
-    gate!(poll_end, {
-        fire!("poll_end", "8@{a0:r} 4@{a1:e}", a0 = task_id, a1 = ready as u32);
-    })
+    if enabled::poll_end() {
+        imp::poll_end(task_id, ready as u32);
+    }
 }
 
 /// `task_id` was woken, by the running task `waker_task_id` (0: not a task).
 #[inline(always)]
 pub fn wake(task_id: u64, waker_task_id: u64) {
-    gate!(wake, {
-        fire!("wake", "8@{a0:r} 8@{a1:r}", a0 = task_id, a1 = waker_task_id);
-    })
+    if enabled::wake() {
+        imp::wake(task_id, waker_task_id);
+    }
 }
 
 /// The task is gone; its id may be reused after this.
 #[inline(always)]
 pub fn task_drop(task_id: u64) {
-    gate!(task_drop, {
-        fire!("task_drop", "8@{a0:r}", a0 = task_id);
-    })
+    if enabled::task_drop() {
+        imp::task_drop(task_id);
+    }
 }
 
 /// A lock, semaphore or channel exists. `capacity`: 0 if unbounded or n/a.
 #[inline(always)]
 pub fn resource_new(res_id: u64, kind: ResourceKind, name: &CStr, capacity: u64) {
-    gate!(resource_new, {
-        fire!("resource_new", "8@{a0:r} 4@{a1:e} 8@{a2:r} 8@{a3:r}",
-              a0 = res_id, a1 = kind as u32, a2 = name.as_ptr(), a3 = capacity);
-    })
+    if enabled::resource_new() {
+        imp::resource_new(res_id, kind as u32, name.as_ptr(), capacity);
+    }
 }
 
 /// The task starts waiting for the resource (the contended path).
 #[inline(always)]
 pub fn wait_begin(task_id: u64, res_id: u64) {
-    gate!(wait_begin, {
-        fire!("wait_begin", "8@{a0:r} 8@{a1:r}", a0 = task_id, a1 = res_id);
-    })
+    if enabled::wait_begin() {
+        imp::wait_begin(task_id, res_id);
+    }
 }
 
 /// The task stops waiting for the resource (acquired it, or gave up).
 #[inline(always)]
 pub fn wait_end(task_id: u64, res_id: u64) {
-    gate!(wait_end, {
-        fire!("wait_end", "8@{a0:r} 8@{a1:r}", a0 = task_id, a1 = res_id);
-    })
+    if enabled::wait_end() {
+        imp::wait_end(task_id, res_id);
+    }
 }
 
 /// The task now holds the resource (a guard, a permit).
 #[inline(always)]
 pub fn acquire(task_id: u64, res_id: u64) {
-    gate!(acquire, {
-        fire!("acquire", "8@{a0:r} 8@{a1:r}", a0 = task_id, a1 = res_id);
-    })
+    if enabled::acquire() {
+        imp::acquire(task_id, res_id);
+    }
 }
 
 /// The task no longer holds the resource.
 #[inline(always)]
 pub fn release(task_id: u64, res_id: u64) {
-    gate!(release, {
-        fire!("release", "8@{a0:r} 8@{a1:r}", a0 = task_id, a1 = res_id);
-    })
+    if enabled::release() {
+        imp::release(task_id, res_id);
+    }
 }
 
 /// The channel now holds `len` queued items.
 #[inline(always)]
 pub fn channel_len(res_id: u64, len: u64) {
-    gate!(channel_len, {
-        fire!("channel_len", "8@{a0:r} 8@{a1:r}", a0 = res_id, a1 = len);
-    })
+    if enabled::channel_len() {
+        imp::channel_len(res_id, len);
+    }
 }
 
 /// Says which ABI this binary speaks ([`ABI_VERSION`]). Observers cannot
@@ -295,7 +386,7 @@ pub fn channel_len(res_id: u64, len: u64) {
 /// someone attaches.
 #[inline(always)]
 pub fn announce_abi() {
-    gate!(abi_version, {
-        fire!("abi_version", "4@{a0:e}", a0 = ABI_VERSION);
-    })
+    if enabled::abi_version() {
+        imp::abi_version(ABI_VERSION);
+    }
 }

@@ -7,12 +7,12 @@
 //!                                      "expect <probe> <args>" (hex)
 //!     taskscope-usdt-fire loop         fire each probe forever, once a
 //!                                      second (for trying bpftrace by hand)
-//!     taskscope-usdt-fire redzone N [PC...]
-//!                                      N calls of a leaf function that
-//!                                      keeps data in its red zone across an
-//!                                      attached poll_start site, then the
-//!                                      bytes now at each note PC (e8: the
-//!                                      kernel made the nop5 a call)
+//!     taskscope-usdt-fire stack N [PC...]
+//!                                      N calls of a function that keeps
+//!                                      live data on its stack across an
+//!                                      attached poll_start, then the bytes
+//!                                      now at each note PC (e8: the kernel
+//!                                      made the nop5 a call)
 use std::ffi::CStr;
 use std::hint::black_box;
 use std::process::ExitCode;
@@ -67,10 +67,12 @@ fn fire_all(round: u64) {
 
 const LIVE_WORDS: usize = 12;
 
-/// A leaf that keeps live data below %rsp across a probe site. Returns how
-/// many words changed.
+/// Keeps live data on the stack across a probe and returns how many words
+/// changed. In Rust the site is in its own function, so this caller makes a
+/// call on the enabled path and keeps its data above %rsp, never in the red
+/// zone (the C test, usdt/test/redzone.c, covers sites inlined into a leaf).
 #[inline(never)]
-fn leaf(seed: u64) -> u64 {
+fn keep_stack_data(seed: u64) -> u64 {
     let mut live = [0u64; LIVE_WORDS];
     for (i, w) in live.iter_mut().enumerate() {
         // Volatile so the array lives in memory (the red zone) and every
@@ -125,7 +127,7 @@ fn main() -> ExitCode {
             }
             ExitCode::SUCCESS
         }
-        Some("redzone") => {
+        Some("stack") => {
             let n: u64 = args.get(2).and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
             if !wait_for(probe::enabled::poll_start) {
                 println!("semaphore-timeout");
@@ -133,7 +135,7 @@ fn main() -> ExitCode {
             }
             let (mut calls, mut words) = (0u64, 0u64);
             for k in 1..=n {
-                let changed = leaf(black_box(k));
+                let changed = keep_stack_data(black_box(k));
                 words += changed;
                 calls += (changed != 0) as u64;
             }
