@@ -1,0 +1,987 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <dwarf.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "await_chain.h"
+#include "dwarf_index.h"
+#include "dwarf_types.h"
+
+#define WALK_MAX_STEPS	64	/* futures, pointers and wrappers followed per task */
+#define WRAPPER_DEPTH	6	/* how deep a combinator's fields are searched for a future:
+				   Pin<Box<F>> is Pin, Box, Unique, NonNull, pointer */
+
+/* What a raw::poll<T, S> instance tells about its tasks; one per instance. */
+struct poll_info {
+	uint64_t vaddr;
+	int err;
+	Dwarf_Off t_off;		/* the future type T */
+	uint64_t stage_off;		/* Stage<T> from the Header (= Cell start) */
+	const struct dw_type *stage;	/* the Stage enum */
+	char future_name[192];
+};
+
+struct chain_cache {
+	struct poll_info *polls;
+	size_t npolls;
+};
+
+int ts_dwarf__open(const char *elf_path, const char *debuginfo_path, struct ts_dwarf **out,
+		   char *why, size_t whylen)
+{
+	struct ts_dwarf *dw;
+	int err;
+
+	*out = NULL;
+	if (whylen)
+		why[0] = '\0';
+	dw = calloc(1, sizeof(*dw));
+	if (!dw)
+		return -ENOMEM;
+	err = dw_index__open(dw, elf_path, debuginfo_path, why, whylen);
+	if (err) {
+		ts_dwarf__close(dw);
+		return err;
+	}
+	*out = dw;
+	return 0;
+}
+
+void ts_dwarf__close(struct ts_dwarf *dw)
+{
+	if (!dw)
+		return;
+	if (dw->chain) {
+		free(dw->chain->polls);
+		free(dw->chain);
+	}
+	dw_types__free(dw);
+	dw_index__close(dw);
+	free(dw);
+}
+
+int ts_dwarf__member_offset(struct ts_dwarf *dw, const char *struct_name, const char *member,
+			    uint64_t *off)
+{
+	const struct dw_type *t, *mt;
+	Dwarf_Off toff;
+	int err;
+
+	err = dw_index__find_type(dw, struct_name, &toff);
+	if (err)
+		return err;
+	t = dw_type__get(dw, toff);
+	if (!t)
+		return -ENOENT;
+	return dw_type__find_path(dw, t, member, off, &mt);
+}
+
+/* --- the task's future: raw::poll<T, S> -> Cell<T, S> -> core.stage ----- */
+
+static bool template_param(Dwarf_Die *fn, const char *name, Dwarf_Off *off, int depth)
+{
+	Dwarf_Die child, ty;
+	Dwarf_Attribute a;
+
+	if (dwarf_child(fn, &child) == 0) {
+		do {
+			const char *n;
+
+			if (dwarf_tag(&child) != DW_TAG_template_type_parameter)
+				continue;
+			n = dwarf_diename(&child);
+			if (n && !strcmp(n, name) && dwarf_attr(&child, DW_AT_type, &a) &&
+			    dwarf_formref_die(&a, &ty)) {
+				*off = dwarf_dieoffset(&ty);
+				return true;
+			}
+		} while (dwarf_siblingof(&child, &child) == 0);
+	}
+	/* a concrete instance may keep its template parameters on its declaration */
+	if (depth < 4 && (dwarf_attr(fn, DW_AT_specification, &a) ||
+			  dwarf_attr(fn, DW_AT_abstract_origin, &a)) &&
+	    dwarf_formref_die(&a, &ty))
+		return template_param(&ty, name, off, depth + 1);
+	return false;
+}
+
+/* The `harness` local of raw::poll has type Harness<T, S> { cell: NonNull<Cell<T, S>> }. */
+static Dwarf_Off cell_from_harness(struct ts_dwarf *dw, Dwarf_Die *fn)
+{
+	Dwarf_Die stack[8], die;
+	int n = 0;
+
+	if (dwarf_child(fn, &die) != 0)
+		return 0;
+	for (;;) {
+		int tag = dwarf_tag(&die);
+		const char *name = dwarf_diename(&die);
+
+		if (tag == DW_TAG_variable && name && !strcmp(name, "harness")) {
+			Dwarf_Attribute a;
+			Dwarf_Die ty;
+			const struct dw_type *h, *pt;
+			const struct dw_member *cell;
+			uint64_t off;
+
+			if (!dwarf_attr_integrate(&die, DW_AT_type, &a) || !dwarf_formref_die(&a, &ty))
+				return 0;
+			h = dw_type__get(dw, dwarf_dieoffset(&ty));
+			cell = dw_type__member(h, "cell");
+			if (!cell || dw_type__first_pointer(dw, dw_type__get(dw, cell->type), 4, &off, &pt))
+				return 0;
+			return pt->target;
+		}
+		if ((tag == DW_TAG_lexical_block || tag == DW_TAG_inlined_subroutine) && n < 8 &&
+		    dwarf_child(&die, &stack[n]) == 0) {
+			Dwarf_Die tmp = stack[n];
+
+			stack[n++] = die;
+			die = tmp;
+			continue;
+		}
+		while (dwarf_siblingof(&die, &die) != 0) {
+			if (n == 0)
+				return 0;
+			die = stack[--n];
+		}
+	}
+}
+
+/* Down through single-field wrappers (CoreStage, UnsafeCell) to the Stage enum. */
+static const struct dw_type *unwrap_to_enum(struct ts_dwarf *dw, const struct dw_type *t,
+					    uint64_t *off)
+{
+	int i;
+
+	for (i = 0; t && i < 8; i++) {
+		const struct dw_member *only = NULL;
+		size_t k;
+
+		if (t->has_variants)
+			return t;
+		if (t->kind != DW_K_STRUCT)
+			return NULL;
+		for (k = 0; k < t->nmembers; k++) {
+			if (dw_type__is_zst(dw_type__get(dw, t->members[k].type)))
+				continue;
+			if (only)
+				return NULL;
+			only = &t->members[k];
+		}
+		if (!only)
+			return NULL;
+		*off += only->off;
+		t = dw_type__get(dw, only->type);
+	}
+	return NULL;
+}
+
+static struct poll_info *resolve_poll(struct ts_dwarf *dw, uint64_t vaddr)
+{
+	struct chain_cache *cc = dw->chain;
+	struct poll_info *pi, *nv;
+	const struct dw_type *cell, *stage_wrap, *t;
+	Dwarf_Off cell_off = 0;
+	char qname[1024];
+	Dwarf_Die fn;
+	size_t i;
+
+	if (!cc) {
+		cc = calloc(1, sizeof(*cc));
+		if (!cc)
+			return NULL;
+		dw->chain = cc;
+	}
+	for (i = 0; i < cc->npolls; i++)
+		if (cc->polls[i].vaddr == vaddr)
+			return &cc->polls[i];
+	nv = realloc(cc->polls, (cc->npolls + 1) * sizeof(*nv));
+	if (!nv)
+		return NULL;
+	cc->polls = nv;
+	pi = &nv[cc->npolls++];
+	memset(pi, 0, sizeof(*pi));
+	pi->vaddr = vaddr;
+	pi->err = -ENOENT;
+	if (dw_index__func_at(dw, vaddr, &fn) || !template_param(&fn, "T", &pi->t_off, 0))
+		return pi;
+	t = dw_type__get(dw, pi->t_off);
+	if (t) {
+		snprintf(qname, sizeof(qname), "%s", dw_type__qname(dw, t));
+		ts_await_readable_name(qname, NULL, pi->future_name, sizeof(pi->future_name));
+	}
+	cell_off = cell_from_harness(dw, &fn);
+	if (!cell_off)
+		dw_index__find_generic(dw, pi->t_off, "tokio::runtime::task::core::Cell",
+				       pi->t_off, &cell_off);
+	cell = dw_type__get(dw, cell_off);
+	if (!cell || dw_type__find_path(dw, cell, "core.stage", &pi->stage_off, &stage_wrap))
+		return pi;
+	pi->stage = unwrap_to_enum(dw, stage_wrap, &pi->stage_off);
+	if (pi->stage)
+		pi->err = 0;
+	return pi;
+}
+
+int ts_dwarf__future_name(struct ts_dwarf *dw, uint64_t poll_fn_vaddr, char *buf, size_t len)
+{
+	struct poll_info *pi = resolve_poll(dw, poll_fn_vaddr);
+
+	if (!pi)
+		return -ENOMEM;
+	if (!pi->future_name[0])
+		return -ENOENT;
+	snprintf(buf, len, "%s", pi->future_name);
+	return 0;
+}
+
+/* --- the walk ------------------------------------------------------------- */
+
+struct walk {
+	struct ts_dwarf *dw;
+	struct mem_reader *mr;
+	struct ts_await_chain *c;
+	uint64_t bias;
+	int steps;
+	bool frames_full;
+	/* per recorded frame: the address `self` holds, and its type */
+	uint64_t self_ptr[TS_CHAIN_MAX_FRAMES];
+	const struct dw_type *self_type[TS_CHAIN_MAX_FRAMES];
+	uint64_t seen_addr[WALK_MAX_STEPS];
+	Dwarf_Off seen_type[WALK_MAX_STEPS];
+	int nseen;
+};
+
+static void set_leaf(struct walk *w, enum ts_leaf_kind kind, const char *type_name, uint64_t addr,
+		     const char *detail)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+
+	l->kind = kind;
+	l->addr = addr;
+	snprintf(l->type_name, sizeof(l->type_name), "%s", type_name ? type_name : "");
+	snprintf(l->detail, sizeof(l->detail), "%s", detail ? detail : "");
+}
+
+static bool seen_before(struct walk *w, uint64_t addr, Dwarf_Off type)
+{
+	int i;
+
+	for (i = 0; i < w->nseen; i++)
+		if (w->seen_addr[i] == addr && w->seen_type[i] == type)
+			return true;
+	if (w->nseen < WALK_MAX_STEPS) {
+		w->seen_addr[w->nseen] = addr;
+		w->seen_type[w->nseen++] = type;
+	}
+	return false;
+}
+
+/* The type `self` has in a method's state machine, pointee when a reference. */
+static const struct dw_type *self_type_of(struct ts_dwarf *dw, const struct dw_type *sm)
+{
+	size_t i;
+
+	for (i = 0; i < sm->nvariants; i++) {
+		const struct dw_type *vt = dw_type__get(dw, sm->variants[i].type);
+		const struct dw_member *self = dw_type__member(vt, "self");
+		const struct dw_type *st;
+
+		if (!self)
+			continue;
+		st = dw_type__get(dw, self->type);
+		if (st && st->kind == DW_K_PTR)
+			st = dw_type__get(dw, st->target);
+		return st;
+	}
+	return NULL;
+}
+
+static void readable_type(struct ts_dwarf *dw, const struct dw_type *t, char *out, size_t len)
+{
+	const struct dw_type *self = t->coroutine ? self_type_of(dw, t) : NULL;
+	char self_name[512] = "";
+
+	if (self)
+		ts_await_readable_name(dw_type__qname(dw, self), NULL, self_name, sizeof(self_name));
+	ts_await_readable_name(dw_type__qname(dw, t), self_name[0] ? self_name : NULL, out, len);
+}
+
+static struct ts_await_frame *push_frame(struct walk *w, uint64_t addr)
+{
+	struct ts_await_frame *f;
+
+	if (w->c->nframes >= TS_CHAIN_MAX_FRAMES) {
+		w->c->truncated = true;
+		w->frames_full = true;
+		return NULL;
+	}
+	f = &w->c->frames[w->c->nframes++];
+	memset(f, 0, sizeof(*f));
+	f->addr = addr;
+	return f;
+}
+
+static bool has_var(const struct ts_await_frame *f, const char *name)
+{
+	int i;
+
+	for (i = 0; i < f->nvars; i++)
+		if (!strcmp(f->vars[i].name, name))
+			return true;
+	return false;
+}
+
+static void add_hold(struct walk *w, enum ts_hold_kind kind, uint64_t object, const char *var)
+{
+	struct ts_await_hold *h;
+
+	if (w->c->nholds >= TS_CHAIN_MAX_HOLDS || !object)
+		return;
+	h = &w->c->holds[w->c->nholds++];
+	h->kind = kind;
+	h->object = object;
+	h->frame = w->c->nframes - 1;
+	snprintf(h->var, sizeof(h->var), "%s", var);
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* The channel a Sender/Receiver (or a pointer to one) at addr belongs to: its Chan. */
+static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	const struct dw_type *arc;
+	uint64_t off, p = 0;
+	char scratch[64];
+
+	if (t && t->kind == DW_K_PTR) {
+		if (mem_reader__u64(w->mr, addr, &addr))
+			return 0;
+		t = dw_type__get(w->dw, t->target);
+	}
+	if (!t || dw_type__find_path(w->dw, t, "chan.inner", &off, &arc))
+		return 0;
+	if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p))
+		return 0;
+	return p;
+}
+
+/* tokio values worth naming: guards, permits, channel halves. 0 when not one. */
+static int format_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr,
+			      const char *var, char *buf, size_t len)
+{
+	const char *qn = dw_type__qname(w->dw, t);
+	enum ts_hold_kind kind;
+	uint64_t p = 0;
+	size_t i;
+	const char *what;
+
+	if (starts(qn, "tokio::sync::mutex::MutexGuard<") ||
+	    starts(qn, "tokio::sync::mutex::OwnedMutexGuard<")) {
+		kind = TS_HOLD_MUTEX_GUARD;
+		what = "mutex guard";
+	} else if (starts(qn, "tokio::sync::rwlock::")  && strstr(qn, "Guard<")) {
+		kind = TS_HOLD_RWLOCK_GUARD;
+		what = "rwlock guard";
+	} else if (starts(qn, "tokio::sync::semaphore::SemaphorePermit") ||
+		   starts(qn, "tokio::sync::semaphore::OwnedSemaphorePermit")) {
+		kind = TS_HOLD_PERMIT;
+		what = "permit of semaphore";
+	} else if (starts(qn, "tokio::sync::mpsc::bounded::Sender<") ||
+		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedSender<")) {
+		p = channel_of(w, t, addr);
+		if (!p)
+			return -ENOTSUP;
+		snprintf(buf, len, "sender of channel 0x%" PRIx64, p);
+		add_hold(w, TS_HOLD_SENDER, p, var);
+		return 0;
+	} else if (starts(qn, "tokio::sync::mpsc::bounded::Receiver<") ||
+		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedReceiver<")) {
+		p = channel_of(w, t, addr);
+		if (!p)
+			return -ENOTSUP;
+		snprintf(buf, len, "receiver of channel 0x%" PRIx64, p);
+		add_hold(w, TS_HOLD_RECEIVER, p, var);
+		return 0;
+	} else {
+		return -ENOTSUP;
+	}
+	/* guards and permits hold their lock first: `lock: &Mutex`, or an Arc of it */
+	for (i = 0; i < t->nmembers; i++) {
+		p = 0;
+		if (dw_format_value(w->dw, w->mr, dw_type__get(w->dw, t->members[i].type),
+				    addr + t->members[i].off, buf, len, &p) == 0 && p)
+			break;
+	}
+	if (i == t->nmembers)
+		return -ENOTSUP;
+	snprintf(buf, len, "%s 0x%" PRIx64, what, p);
+	add_hold(w, kind, p, var);
+	return 0;
+}
+
+static void capture_vars(struct walk *w, struct ts_await_frame *f, const struct dw_type *vt,
+			 uint64_t base)
+{
+	int fi = w->c->nframes - 1;
+	size_t i;
+
+	for (i = 0; vt && i < vt->nmembers; i++) {
+		const struct dw_member *m = &vt->members[i];
+		const struct dw_type *t;
+		struct ts_await_var *v;
+		uint64_t p = 0;
+
+		if (!m->name || starts(m->name, "__") || has_var(f, m->name))
+			continue;
+		t = dw_type__get(w->dw, m->type);
+		if (!t)
+			continue;
+		if (!strcmp(m->name, "self") && fi >= 0) {
+			/* kept as (address of the value, its type): `&self` is dereferenced */
+			w->self_type[fi] = t;
+			w->self_ptr[fi] = base + m->off;
+			if (t->kind == DW_K_PTR) {
+				w->self_type[fi] = dw_type__get(w->dw, t->target);
+				if (mem_reader__u64(w->mr, base + m->off, &w->self_ptr[fi]))
+					w->self_ptr[fi] = 0;
+			}
+		}
+		if (f->nvars >= TS_CHAIN_MAX_VARS)
+			continue;
+		v = &f->vars[f->nvars];
+		if (format_tokio_value(w, t, base + m->off, m->name, v->value, sizeof(v->value)) &&
+		    dw_format_value(w->dw, w->mr, t, base + m->off, v->value, sizeof(v->value), &p))
+			continue;
+		snprintf(v->name, sizeof(v->name), "%s", m->name);
+		f->nvars++;
+	}
+}
+
+static void format_addr_detail(char *buf, size_t len, const char *what, uint64_t addr,
+			       const char *tail)
+{
+	if (addr)
+		snprintf(buf, len, "waiting on %s 0x%" PRIx64 "%s", what, addr, tail);
+	else
+		snprintf(buf, len, "waiting on a %s%s", what, tail);
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * tokio 1.24 Sleep { inner: Inner { deadline: Instant }, entry: TimerEntry };
+ * tokio's Instant wraps std's, which on Linux is CLOCK_MONOTONIC
+ * { tv_sec: i64, tv_nsec: u32 }.
+ */
+static void leaf_timer(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+	const struct dw_type *inst, *st, *nt;
+	uint64_t off, soff, noff, sec, nsec;
+
+	set_leaf(w, TS_LEAF_TIMER, "tokio::time::Sleep", addr, "");
+	if (dw_type__find_path(w->dw, t, "inner.deadline", &off, &inst) ||
+	    dw_type__find_deep(w->dw, inst, "tv_sec", 6, &soff, &st) ||
+	    dw_type__find_deep(w->dw, inst, "tv_nsec", 6, &noff, &nt) ||
+	    dw_read_uint(w->mr, addr + off + soff, 8, &sec) ||
+	    dw_read_uint(w->mr, addr + off + noff, 4, &nsec) || nsec >= 1000000000ULL) {
+		snprintf(l->detail, sizeof(l->detail), "deadline unreadable");
+		return;
+	}
+	l->has_deadline = true;
+	l->remaining_ns = (int64_t)sec * 1000000000LL + (int64_t)nsec - monotonic_ns();
+	ts_await_format_remaining(l->remaining_ns, l->detail, sizeof(l->detail));
+}
+
+/* Function name of the innermost recorded frame matching all of a, b (b may be NULL). */
+static int frame_matching(struct walk *w, const char *a, const char *b)
+{
+	int i;
+
+	for (i = w->c->nframes - 1; i >= 0; i--) {
+		const char *fn = w->c->frames[i].func;
+
+		if (strstr(fn, a) && (!b || strstr(fn, b)))
+			return i;
+	}
+	return -1;
+}
+
+/* Acquire: the semaphore is known; what it guards is told by the frames above. */
+static void leaf_acquire(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+	const struct dw_member *sem = dw_type__member(t, "semaphore");
+	uint64_t sem_addr = 0;
+	int fi;
+
+	if (sem)
+		mem_reader__u64(w->mr, addr + sem->off, &sem_addr);
+	set_leaf(w, TS_LEAF_SEMAPHORE, "tokio::sync::batch_semaphore::Acquire", addr, "");
+	l->object = sem_addr;
+	if ((fi = frame_matching(w, "tokio::sync::mutex::", NULL)) >= 0) {
+		l->kind = TS_LEAF_MUTEX;
+		if (w->self_ptr[fi])
+			l->object = w->self_ptr[fi];
+		format_addr_detail(l->detail, sizeof(l->detail), "mutex", l->object, "");
+	} else if ((fi = frame_matching(w, "tokio::sync::rwlock::", NULL)) >= 0) {
+		l->kind = TS_LEAF_RWLOCK;
+		if (w->self_ptr[fi])
+			l->object = w->self_ptr[fi];
+		format_addr_detail(l->detail, sizeof(l->detail), "rwlock", l->object, "");
+	} else if ((fi = frame_matching(w, "tokio::sync::mpsc::", "Sender")) >= 0 ||
+		   (fi = frame_matching(w, "tokio::sync::mpsc::", "Permit")) >= 0) {
+		uint64_t ch = w->self_type[fi] ? channel_of(w, w->self_type[fi], w->self_ptr[fi]) : 0;
+
+		l->kind = TS_LEAF_CHAN_SEND;
+		if (ch)
+			l->object = ch;
+		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object,
+				   " (send: channel full)");
+	} else {
+		format_addr_detail(l->detail, sizeof(l->detail), "semaphore", l->object, "");
+	}
+}
+
+static uint64_t first_pointer_value(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	const struct dw_type *pt;
+	uint64_t off, p = 0;
+
+	if (dw_type__first_pointer(w->dw, t, 6, &off, &pt) || mem_reader__u64(w->mr, addr + off, &p))
+		return 0;
+	return p;
+}
+
+/* Known leaf futures by type; true when t is one (and the leaf is set). */
+static bool classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	const char *qn = dw_type__qname(w->dw, t);
+	struct ts_await_leaf *l = &w->c->leaf;
+	char name[192];
+
+	if (!strcmp(qn, "tokio::time::sleep::Sleep")) {
+		leaf_timer(w, t, addr);
+		return true;
+	}
+	if (!strcmp(qn, "tokio::sync::batch_semaphore::Acquire")) {
+		leaf_acquire(w, t, addr);
+		return true;
+	}
+	if (starts(qn, "tokio::runtime::task::join::JoinHandle<")) {
+		snprintf(name, sizeof(name), "tokio::task::JoinHandle%s", qn + strlen("tokio::runtime::task::join::JoinHandle"));
+		set_leaf(w, TS_LEAF_JOIN, name, addr, "");
+		l->object = first_pointer_value(w, t, addr);	/* raw.ptr: the awaited task's Header */
+		format_addr_detail(l->detail, sizeof(l->detail), "task", l->object, " (JoinHandle)");
+		return true;
+	}
+	if (strstr(qn, "yield_now") && strstr(qn, "YieldNow")) {
+		set_leaf(w, TS_LEAF_YIELD, "tokio::task::yield_now", addr, "yielded: runnable again");
+		return true;
+	}
+	if (starts(qn, "core::future::pending::Pending<")) {
+		set_leaf(w, TS_LEAF_PENDING, "std::future::pending", addr, "never completes");
+		return true;
+	}
+	if (starts(qn, "tokio::sync::notify::Notified")) {
+		set_leaf(w, TS_LEAF_NOTIFY, "tokio::sync::Notified", addr, "");
+		l->object = first_pointer_value(w, t, addr);
+		format_addr_detail(l->detail, sizeof(l->detail), "notify", l->object, "");
+		if (frame_matching(w, "tokio::sync::watch::", NULL) >= 0)
+			l->kind = TS_LEAF_CHAN_RECV;
+		return true;
+	}
+	if (strstr(qn, "scheduled_io::Readiness")) {
+		set_leaf(w, TS_LEAF_IO, "tokio I/O readiness", addr, "");
+		l->object = first_pointer_value(w, t, addr);
+		format_addr_detail(l->detail, sizeof(l->detail), "I/O resource", l->object, "");
+		return true;
+	}
+	if (starts(qn, "tokio::runtime::blocking::task::BlockingTask<")) {
+		ts_await_readable_name(qn, NULL, name, sizeof(name));
+		set_leaf(w, TS_LEAF_UNKNOWN, name, addr, "spawn_blocking work: runs on a blocking thread");
+		return true;
+	}
+	if (starts(qn, "tokio::sync::oneshot::Receiver<") || starts(qn, "tokio::sync::broadcast::Recv<")) {
+		ts_await_readable_name(qn, NULL, name, sizeof(name));
+		set_leaf(w, TS_LEAF_CHAN_RECV, name, addr, "");
+		l->object = first_pointer_value(w, t, addr);
+		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
+		return true;
+	}
+	return false;
+}
+
+/* A future nobody here knows by type: maybe the frames above tell (recv's PollFn). */
+static void leaf_unknown(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+	char name[192];
+	int fi;
+
+	ts_await_readable_name(dw_type__qname(w->dw, t), NULL, name, sizeof(name));
+	set_leaf(w, TS_LEAF_UNKNOWN, name, addr, "");
+	fi = w->c->nframes - 1;
+	if (fi >= 0 && strstr(w->c->frames[fi].func, "tokio::sync::mpsc::") &&
+	    strstr(w->c->frames[fi].func, "Receiver") && strstr(w->c->frames[fi].func, "::recv")) {
+		l->kind = TS_LEAF_CHAN_RECV;
+		if (w->self_type[fi])
+			l->object = channel_of(w, w->self_type[fi], w->self_ptr[fi]);
+		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
+	}
+}
+
+static bool is_known_leaf_name(const char *qn)
+{
+	return !strcmp(qn, "tokio::time::sleep::Sleep") ||
+	       !strcmp(qn, "tokio::sync::batch_semaphore::Acquire") ||
+	       starts(qn, "tokio::runtime::task::join::JoinHandle<") ||
+	       starts(qn, "tokio::sync::notify::Notified") || strstr(qn, "scheduled_io::Readiness") ||
+	       starts(qn, "core::future::pending::Pending<");
+}
+
+/* How much t looks like a future to follow: 2 state machine, 1 known leaf, 0 not. */
+static int future_score(struct ts_dwarf *dw, const struct dw_type *t, int depth)
+{
+	const struct dw_type *only = NULL;
+	size_t i;
+
+	if (!t || depth < 0)
+		return 0;
+	if (t->coroutine)
+		return 2;
+	if (t->kind == DW_K_PTR)	/* Pin<Box<F>>, &mut F */
+		return future_score(dw, dw_type__get(dw, t->target), depth - 1);
+	if (t->kind != DW_K_STRUCT)
+		return 0;
+	if (is_known_leaf_name(dw_type__qname(dw, t)))
+		return 1;
+	if (dw_type__member(t, "pointer") && dw_type__member(t, "vtable") && t->nmembers == 2)
+		return 1;	/* dyn Future */
+	if (t->has_variants)
+		return 0;
+	for (i = 0; i < t->nmembers; i++) {
+		const struct dw_type *mt = dw_type__get(dw, t->members[i].type);
+
+		if (dw_type__is_zst(mt))
+			continue;
+		if (only)
+			return 0;
+		only = mt;
+	}
+	return future_score(dw, only, depth - 1);
+}
+
+static bool has_future_field(struct ts_dwarf *dw, const struct dw_type *t)
+{
+	size_t i;
+
+	for (i = 0; i < t->nmembers; i++)
+		if (future_score(dw, dw_type__get(dw, t->members[i].type), WRAPPER_DEPTH) > 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether following t (through pointers and single-field wrappers) reaches
+ * a future: `&mut F`, Pin<&mut F>, Pin<Box<F>>, Box<dyn Future>. A
+ * closure's captured `&mut Receiver` is not one: the closure is the leaf.
+ */
+static bool followable(struct ts_dwarf *dw, const struct dw_type *t, int depth)
+{
+	const struct dw_type *only = NULL;
+	size_t i;
+
+	if (!t || depth < 0)
+		return false;
+	if (t->kind == DW_K_PTR)
+		return followable(dw, dw_type__get(dw, t->target), depth - 1);
+	if (t->kind != DW_K_STRUCT)
+		return false;
+	if (t->coroutine || is_known_leaf_name(dw_type__qname(dw, t)))
+		return true;
+	if (dw_type__member(t, "pointer") && dw_type__member(t, "vtable") && t->nmembers == 2)
+		return true;	/* dyn Future: resolved through its vtable */
+	if (t->has_variants)
+		return true;	/* an enum combinator: its active variant tells */
+	for (i = 0; i < t->nmembers; i++) {
+		const struct dw_type *mt = dw_type__get(dw, t->members[i].type);
+
+		if (dw_type__is_zst(mt))
+			continue;
+		if (only)
+			return has_future_field(dw, t);
+		only = mt;
+	}
+	return followable(dw, only, depth - 1);
+}
+
+/* Box<dyn Future>: the vtable's first slot is drop_in_place::<T> of the concrete T. */
+static const struct dw_type *dyn_concrete(struct walk *w, uint64_t vtable)
+{
+	uint64_t drop_fn;
+	Dwarf_Die fn;
+	Dwarf_Off t_off;
+
+	if (mem_reader__u64(w->mr, vtable, &drop_fn) || !drop_fn || drop_fn < w->bias)
+		return NULL;
+	if (dw_index__func_at(w->dw, drop_fn - w->bias, &fn) || !template_param(&fn, "T", &t_off, 0))
+		return NULL;
+	return dw_type__get(w->dw, t_off);
+}
+
+static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	char name[192];
+
+	for (;;) {
+		const struct dw_member *ptr_m, *vt_m, *best = NULL;
+		const struct dw_variant *v;
+		const struct dw_type *vt;
+		struct ts_await_frame *f;
+		uint64_t p, base;
+		int best_score = 0;
+		size_t i, nonzst = 0;
+
+		if (!t) {
+			set_leaf(w, TS_LEAF_UNREADABLE, "", addr, "no DWARF type for the awaited future");
+			return;
+		}
+		if (++w->steps > WALK_MAX_STEPS || seen_before(w, addr, t->off)) {
+			w->c->truncated = true;
+			set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+				 "chain too deep or cyclic");
+			return;
+		}
+		if (t->coroutine) {
+			if (t->size && (addr < w->mr->base || addr + t->size > w->mr->base + w->mr->len))
+				mem_reader__window(w->mr, addr, t->size);
+			v = dw_type__active_variant(t, w->mr, addr);
+			if (!v) {
+				set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+					 "state unreadable");
+				return;
+			}
+			vt = dw_type__get(w->dw, v->type);
+			f = w->frames_full ? NULL : push_frame(w, addr);
+			if (f) {
+				readable_type(w->dw, t, f->func, sizeof(f->func));
+				if (v->file)
+					ts_await_short_path(v->file, f->file, sizeof(f->file), &f->external);
+				f->line = v->line;
+				snprintf(f->variant, sizeof(f->variant), "%s",
+					 v->type_name ? v->type_name : v->name ? v->name : "?");
+				capture_vars(w, f, vt, addr);
+			}
+			if (v->type_name && !strcmp(v->type_name, "Unresumed")) {
+				if (w->c->nframes == 1)
+					w->c->status = TS_CHAIN_UNRESUMED;
+				set_leaf(w, TS_LEAF_NONE, "", addr, "not polled yet");
+				return;
+			}
+			if (v->type_name && (!strcmp(v->type_name, "Returned") ||
+					     !strcmp(v->type_name, "Panicked"))) {
+				set_leaf(w, TS_LEAF_NONE, "", addr,
+					 !strcmp(v->type_name, "Returned") ? "returned" : "panicked");
+				return;
+			}
+			ptr_m = dw_type__member(vt, "__awaitee");
+			if (!ptr_m) {
+				set_leaf(w, TS_LEAF_UNKNOWN, "", addr, "suspended without an awaitee");
+				return;
+			}
+			addr += v->off + ptr_m->off;
+			t = dw_type__get(w->dw, ptr_m->type);
+			continue;
+		}
+		if (t->kind == DW_K_PTR) {
+			if (!followable(w->dw, t, WRAPPER_DEPTH + 2)) {
+				leaf_unknown(w, t, addr);
+				return;
+			}
+			if (mem_reader__u64(w->mr, addr, &p) || !p) {
+				set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+					 "pointer unreadable");
+				return;
+			}
+			addr = p;
+			t = dw_type__get(w->dw, t->target);
+			continue;
+		}
+		if (t->kind != DW_K_STRUCT) {
+			leaf_unknown(w, t, addr);
+			return;
+		}
+		if (classify_leaf(w, t, addr))
+			return;
+		ptr_m = dw_type__member(t, "pointer");
+		vt_m = dw_type__member(t, "vtable");
+		if (ptr_m && vt_m && t->nmembers == 2) {
+			const struct dw_type *ct;
+			uint64_t vtable;
+
+			if (mem_reader__u64(w->mr, addr + ptr_m->off, &p) ||
+			    mem_reader__u64(w->mr, addr + vt_m->off, &vtable)) {
+				set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+					 "dyn pointer unreadable");
+				return;
+			}
+			ct = dyn_concrete(w, vtable);
+			if (!ct) {
+				set_leaf(w, TS_LEAF_UNKNOWN, "dyn Future", p, "concrete type unknown");
+				return;
+			}
+			addr = p;
+			t = ct;
+			continue;
+		}
+		/* a combinator or enum: follow the field that is a future */
+		base = addr;
+		vt = t;
+		v = NULL;
+		if (t->has_variants) {
+			v = dw_type__active_variant(t, w->mr, addr);
+			vt = v ? dw_type__get(w->dw, v->type) : NULL;
+			if (!vt) {
+				leaf_unknown(w, t, addr);
+				return;
+			}
+			base = addr + v->off;
+		}
+		for (i = 0; i < vt->nmembers; i++) {
+			const struct dw_type *mt = dw_type__get(w->dw, vt->members[i].type);
+			int s;
+
+			if (dw_type__is_zst(mt))
+				continue;
+			nonzst++;
+			s = future_score(w->dw, mt, WRAPPER_DEPTH);
+			if (s > best_score) {
+				best_score = s;
+				best = &vt->members[i];
+			}
+		}
+		if (nonzst == 1 && !v) {
+			const struct dw_type *mt = NULL;
+
+			for (i = 0; i < vt->nmembers; i++) {
+				mt = dw_type__get(w->dw, vt->members[i].type);
+				if (!dw_type__is_zst(mt))
+					break;
+			}
+			if (!followable(w->dw, mt, WRAPPER_DEPTH + 2)) {
+				leaf_unknown(w, t, addr);	/* PollFn<closure>: the closure is no future */
+				return;
+			}
+			addr = base + vt->members[i].off;
+			t = mt;
+			continue;	/* transparent: Pin, Box, NonNull */
+		}
+		if (!best) {
+			leaf_unknown(w, t, addr);
+			return;
+		}
+		f = w->frames_full ? NULL : push_frame(w, addr);
+		if (f) {
+			ts_await_readable_name(dw_type__qname(w->dw, t), NULL, name, sizeof(name));
+			snprintf(f->func, sizeof(f->func), "%s", name);
+			f->wrapper = true;
+			f->external = true;
+			if (v)
+				snprintf(f->variant, sizeof(f->variant), "%s", v->name ? v->name : "");
+			capture_vars(w, f, vt, base);
+			/* a Timeout's own Sleep is worth showing next to it */
+			for (i = 0; i < vt->nmembers && f->nvars < TS_CHAIN_MAX_VARS; i++) {
+				const struct dw_type *mt = dw_type__get(w->dw, vt->members[i].type);
+				struct ts_await_leaf saved = w->c->leaf;
+
+				if (&vt->members[i] == best || !mt || !vt->members[i].name ||
+				    strcmp(dw_type__qname(w->dw, mt), "tokio::time::sleep::Sleep"))
+					continue;
+				leaf_timer(w, mt, base + vt->members[i].off);
+				snprintf(f->vars[f->nvars].name, sizeof(f->vars[0].name), "%s",
+					 vt->members[i].name);
+				snprintf(f->vars[f->nvars].value, sizeof(f->vars[0].value), "%.*s",
+					 (int)sizeof(f->vars[0].value) - 1, w->c->leaf.detail);
+				f->nvars++;
+				w->c->leaf = saved;
+			}
+		}
+		addr = base + best->off;
+		t = dw_type__get(w->dw, best->type);
+	}
+}
+
+int ts_dwarf__task_chain(struct ts_dwarf *dw, pid_t pid, uint64_t load_bias, uint64_t poll_fn_vaddr,
+			 uint64_t header_addr, struct ts_await_chain *out)
+{
+	struct mem_reader mr = { .pid = pid };
+	struct walk *w;
+	struct poll_info *pi;
+	const struct dw_variant *v;
+	const struct dw_type *vt;
+	const struct dw_member *fut;
+	uint64_t stage_addr;
+
+	memset(out, 0, sizeof(*out));
+	out->leaf.kind = TS_LEAF_NONE;
+	pi = resolve_poll(dw, poll_fn_vaddr);
+	if (!pi)
+		return -ENOMEM;
+	snprintf(out->future_type, sizeof(out->future_type), "%s", pi->future_name);
+	if (pi->err) {
+		out->status = TS_CHAIN_NO_TYPE;
+		return pi->err;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->dw = dw;
+	w->mr = &mr;
+	w->c = out;
+	w->bias = load_bias;
+	stage_addr = header_addr + pi->stage_off;
+	/* one read for the whole Stage: the outer future and usually most of the chain */
+	if (mem_reader__window(&mr, stage_addr, pi->stage->size)) {
+		out->status = TS_CHAIN_UNREADABLE;
+		set_leaf(w, TS_LEAF_UNREADABLE, "", header_addr, "task memory unreadable");
+		goto done;
+	}
+	v = dw_type__active_variant(pi->stage, &mr, stage_addr);
+	if (!v || !v->name) {
+		out->status = TS_CHAIN_UNREADABLE;
+		set_leaf(w, TS_LEAF_UNREADABLE, "", header_addr, "task stage unreadable");
+		goto done;
+	}
+	if (!strcmp(v->name, "Finished") || !strcmp(v->name, "Consumed")) {
+		out->status = !strcmp(v->name, "Finished") ? TS_CHAIN_FINISHED : TS_CHAIN_CONSUMED;
+		goto done;
+	}
+	vt = dw_type__get(dw, v->type);
+	fut = dw_type__member(vt, "__0");
+	if (!fut) {
+		out->status = TS_CHAIN_NO_TYPE;
+		goto done;
+	}
+	out->status = TS_CHAIN_SUSPENDED;
+	walk_future(w, dw_type__get(dw, fut->type), stage_addr + v->off + fut->off);
+done:
+	free(w);
+	mem_reader__free(&mr);
+	return 0;
+}
