@@ -11,10 +11,35 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-/* tokio 1.24 Header.state bits (runtime/task/state.rs). */
-#define TOKIO_COMPLETE	(1ULL << 1)
-#define TOKIO_NOTIFIED	(1ULL << 2)
 #define TOKIO_HDR_VTABLE	16
+#define SELF_WAKE_WINDOW_NS	(100 * 1000)
+
+/*
+ * Where each runtime keeps a task's state word and what its bits mean.
+ * tokio 1.24 Header (#[repr(C)], runtime/task/state.rs): state @0,
+ * RUNNING=1, COMPLETE=2, NOTIFIED=4. async-task 4.x Header (rustc puts
+ * the vtable reference first): state @8, SCHEDULED=1, RUNNING=2,
+ * COMPLETED=4.
+ */
+static __always_inline u64 rt_state_off(u32 rt)
+{
+	return rt == TS_RT_ASYNC_TASK ? 8 : 0;
+}
+
+static __always_inline u64 rt_running(u32 rt)
+{
+	return rt == TS_RT_ASYNC_TASK ? 2 : 1;
+}
+
+static __always_inline u64 rt_complete(u32 rt)
+{
+	return rt == TS_RT_ASYNC_TASK ? 4 : 2;
+}
+
+static __always_inline u64 rt_notified(u32 rt)
+{
+	return rt == TS_RT_ASYNC_TASK ? 1 : 4;
+}
 
 /*
  * Offset of Vtable.id_offset, found by user space from the binary (0: do
@@ -94,7 +119,7 @@ task_lookup_or_init(struct ts_task_key *key, u64 now)
 /* Woken, then freed without another poll: whoever woke it waited for nothing. */
 static __always_inline void count_lost_wake(u32 tgid, struct ts_task_stats *t)
 {
-	struct ts_type_key k = { .tgid = tgid, .poll_idx = (u32)t->poll_fn };
+	struct ts_type_key k = { .tgid = tgid, .poll_idx = TS_COOKIE_IDX(t->poll_fn) };
 	u64 one = 1, *c;
 
 	t->lost_wakes++;
@@ -121,12 +146,12 @@ static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, 
 static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now);
 
 /* tokio's task Id: header -> vtable -> id_offset -> Id. */
-static __always_inline u64 read_task_id(u64 header)
+static __always_inline u64 read_task_id(u64 header, u32 rt)
 {
 	u64 vtable = 0, id_off = 0, id = 0;
 
-	if (!vt_id_offset_slot)
-		return 0;
+	if (!vt_id_offset_slot || rt != TS_RT_TOKIO)
+		return 0;	/* async-task has no task Id */
 	if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(header + TOKIO_HDR_VTABLE)))
 		return 0;
 	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + vt_id_offset_slot)))
@@ -162,6 +187,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 		poll_finish(w, tgid, now);
 	}
 	w->depth = 1;
+	w->runtime = TS_COOKIE_RT(cookie);
 	w->header = header;
 	w->poll_start_ns = now;
 	w->offcpu_start_ns = 0;
@@ -175,7 +201,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	 * call (Harness::dealloc), which no probe sees; a cell reused for
 	 * another future type gives itself away by its poll instance.
 	 */
-	id = read_task_id(header);
+	id = read_task_id(header, TS_COOKIE_RT(cookie));
 	if (t->state == TS_TASK_DONE || (t->polls && t->poll_fn != cookie) ||
 	    (id && t->task_id && id != t->task_id))
 		task_reincarnate(tgid, t, now);
@@ -196,7 +222,6 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t->poll_fn = cookie;
 }
 
-#define TOKIO_RUNNING	(1ULL << 0)
 
 /*
  * Ends the poll open on worker w at now. Called from the uretprobe when
@@ -213,6 +238,7 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 
 	w->depth = 0;
 	w->last_header = key.header;
+	w->last_end_ns = now;
 	w->header = 0;
 	w->polls++;
 	w->busy_ns += dur;
@@ -243,10 +269,11 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	 * runs inside the poll): then the word is garbage, and user space
 	 * settles the task when it is no longer found in memory.
 	 */
-	bpf_probe_read_user(&state_word, sizeof(state_word), (void *)key.header);
-	if (state_word & TOKIO_COMPLETE) {
+	bpf_probe_read_user(&state_word, sizeof(state_word),
+			    (void *)(key.header + rt_state_off(w->runtime)));
+	if (state_word & rt_complete(w->runtime)) {
 		t->state = TS_TASK_DONE;
-	} else if (state_word & TOKIO_NOTIFIED) {
+	} else if (state_word & rt_notified(w->runtime)) {
 		t->state = TS_TASK_SCHEDULED;
 		t->wake_ns = now;
 	} else {
@@ -283,12 +310,15 @@ static __always_inline void wake(u64 header)
 		return;	/* waker outlived the task: tokio ignores it too */
 	t->wakes++;
 	/*
-	 * Self-wake: woken from inside its own poll, or by its worker before
-	 * that worker polled anything else; yield_now() defers its wake to the
-	 * latter.
+	 * Self-wake: woken from inside its own poll, or by its worker right
+	 * after that poll, before the worker polled anything else: tokio's
+	 * yield_now() defers its wake to then. A timer firing on the same
+	 * worker later is not one.
 	 */
 	w = bpf_map_lookup_elem(&workers, &tid);
-	if (w && ((w->depth && w->header == header) || (!w->depth && w->last_header == header)))
+	if (w && ((w->depth && w->header == header) ||
+		  (!w->depth && w->last_header == header &&
+		   now - w->last_end_ns < SELF_WAKE_WINDOW_NS)))
 		t->self_wakes++;
 	if (t->state == TS_TASK_IDLE) {
 		if (t->polls)
@@ -354,12 +384,13 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 
 	w = bpf_map_lookup_elem(&workers, &prev_tid);
 	if (w && w->depth) {
-		u64 state_word = TOKIO_RUNNING;
+		u64 running = rt_running(w->runtime), state_word = running;
 
 		count(TS_CNT_SCHED_SWITCH);
 		/* prev is current: its memory is readable here */
-		bpf_probe_read_user(&state_word, sizeof(state_word), (void *)w->header);
-		if (state_word & TOKIO_RUNNING) {
+		bpf_probe_read_user(&state_word, sizeof(state_word),
+				    (void *)(w->header + rt_state_off(w->runtime)));
+		if (state_word & running) {
 			w->offcpu_start_ns = now;
 		} else {
 			count(TS_CNT_INFERRED_END);

@@ -19,6 +19,20 @@ enum ts_task_state {
 	TS_TASK_DONE = 3,	/* deallocated (or completed) */
 };
 
+/*
+ * Runtimes whose stock binaries are observed through uprobes. A probe's
+ * cookie carries the runtime in its high 32 bits and the index of the
+ * probed function instance in the low 32.
+ */
+enum ts_runtime {
+	TS_RT_TOKIO = 0,	/* tokio::runtime::task (1.24 layout) */
+	TS_RT_ASYNC_TASK = 1,	/* async-task 4.x: async-std, smol */
+};
+
+#define TS_COOKIE(rt, idx)	(((uint64_t)(rt) << 32) | (uint32_t)(idx))
+#define TS_COOKIE_RT(c)		((uint32_t)((c) >> 32))
+#define TS_COOKIE_IDX(c)	((uint32_t)(c))
+
 /* Which probe a uprobe_multi cookie / attach slot stands for. */
 enum ts_probe_kind {
 	TS_PROBE_POLL = 1,
@@ -82,6 +96,8 @@ struct ts_type_key {
 struct ts_worker_state {
 	uint32_t tgid;
 	uint32_t depth;			/* 1 while a poll is open on this thread */
+	uint32_t runtime;		/* enum ts_runtime of the open poll */
+	uint32_t pad;
 	uint64_t header;		/* task being polled, 0 when none */
 	uint64_t poll_start_ns;
 	uint64_t offcpu_start_ns;	/* 0 while on CPU */
@@ -93,6 +109,7 @@ struct ts_worker_state {
 	uint64_t max_poll_offcpu_ns;	/* off-CPU time of that longest poll */
 	uint64_t max_poll_header;	/* task of that longest poll */
 	uint64_t last_header;		/* task of the last finished poll */
+	uint64_t last_end_ns;		/* when that poll ended */
 	uint64_t first_seen_ns;
 };
 

@@ -20,6 +20,7 @@ struct report_env {
 	bool json;
 	bool verbose;
 	bool full;		/* --mode full: uretprobes for exact poll ends */
+	bool all;
 	uint64_t stall_ms;
 };
 
@@ -33,9 +34,10 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--mode M]\n\n"
-		"Attaches to a running tokio process, observes it, detaches, and prints its\n"
-		"tasks (state, polls, busy/scheduled/idle time, wakes) and the stalls found:\n"
+		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--mode M] [--all]\n\n"
+		"Attaches to a running tokio, async-std or smol process, observes it,\n"
+		"detaches, and prints its tasks (state, polls, busy/scheduled/idle time,\n"
+		"wakes) and the stalls found:\n"
 		"blocked workers, starved tasks, spinning tasks, lost wakes, long-idle tasks.\n"
 		"Tasks idle since before the attach are found in memory (read-only).\n\n"
 		"Options:\n"
@@ -45,6 +47,7 @@ static void usage(FILE *out)
 		"  -s, --stall-ms N     threshold for every stall rule (default 1000)\n"
 		"  -m, --mode MODE      default: one trap per poll, poll ends inferred;\n"
 		"                       full: adds a uretprobe per poll for exact durations\n"
+		"  -a, --all            list finished tasks too (JSON always has them)\n"
 		"  -v, --verbose        libbpf debug output\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 nothing flagged, 1 a stall was flagged, 2 error.\n\n"
@@ -62,6 +65,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "stall-ms", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "mode", required_argument, NULL, 'm' },
+		{ "all", no_argument, NULL, 'a' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -71,7 +75,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->duration_s = 2.0;
 	env->stall_ms = 1000;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:js:vm:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:js:vm:ah", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "full")) {
@@ -95,6 +99,9 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			break;
 		case 'j':
 			env->json = true;
+			break;
+		case 'a':
+			env->all = true;
 			break;
 		case 's':
 			env->stall_ms = strtoull(optarg, &end, 10);
@@ -203,6 +210,7 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	ropts.json = env.json;
+	ropts.all_tasks = env.all;
 	ropts.stall_ns = cfg.stall_ns;
 	ts_report_write(stdout, &proc, findings, (size_t)nf, &ropts);
 	fflush(stdout);

@@ -145,15 +145,19 @@ static int add_link(struct proc_links *links, int fd, size_t nsites)
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
 			 bool exact_poll_end, struct proc_links *links)
 {
-	uint64_t *offs = NULL, *cookies = NULL, wake_offs[2], wake_cookies[2];
+	uint64_t *offs = NULL, *cookies = NULL;
 	char path[64];
-	size_t i, n, npoll, nwake = 0;
+	size_t i, n, npoll;
 	int err;
 
 	memset(links, 0, sizeof(*links));
 	links->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	n = tb->npolls > tb->ndeallocs ? tb->npolls : tb->ndeallocs;
+	n = tb->npolls;
+	if (tb->ndeallocs > n)
+		n = tb->ndeallocs;
+	if (tb->nwakes > n)
+		n = tb->nwakes;
 	offs = calloc(n ? n : 1, sizeof(*offs));
 	cookies = calloc(n ? n : 1, sizeof(*cookies));
 	if (!offs || !cookies) {
@@ -162,15 +166,15 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 	}
 
 	/*
-	 * The cookie is the poll instance's index: it names the future type.
-	 * Blocking-pool tasks are left out: a runtime worker itself runs
-	 * inside one, so its poll would enclose every task poll.
+	 * The cookie names the runtime and the poll instance, which names
+	 * the future type. Blocking-pool tasks are left out: a tokio worker
+	 * itself runs inside one, so its poll would enclose every task poll.
 	 */
 	for (i = 0, npoll = 0; i < tb->npolls; i++) {
 		if (tb->polls[i].blocking)
 			continue;
 		offs[npoll] = tb->polls[i].fn.file_off;
-		cookies[npoll++] = i;
+		cookies[npoll++] = TS_COOKIE(tb->runtime, i);
 	}
 	if (!npoll) {
 		err = -ESRCH;
@@ -189,27 +193,23 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 			goto cleanup;
 	}
 
-	if (tb->wake_by_val.vaddr) {
-		wake_offs[nwake] = tb->wake_by_val.file_off;
-		wake_cookies[nwake++] = TS_PROBE_WAKE_BY_VAL;
+	for (i = 0; i < tb->nwakes; i++) {
+		offs[i] = tb->wakes[i].file_off;
+		cookies[i] = TS_COOKIE(tb->runtime, i);
 	}
-	if (tb->wake_by_ref.vaddr) {
-		wake_offs[nwake] = tb->wake_by_ref.file_off;
-		wake_cookies[nwake++] = TS_PROBE_WAKE_BY_REF;
-	}
-	if (nwake) {
+	if (tb->nwakes) {
 		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_wake),
-							path, wake_offs, wake_cookies, nwake,
-							false, pid), nwake);
+							path, offs, cookies, tb->nwakes,
+							false, pid), tb->nwakes);
 		if (err)
 			goto cleanup;
 	}
 
+	for (i = 0; i < tb->ndeallocs; i++) {
+		offs[i] = tb->deallocs[i].file_off;
+		cookies[i] = TS_COOKIE(tb->runtime, i);
+	}
 	if (tb->ndeallocs) {
-		for (i = 0; i < tb->ndeallocs; i++) {
-			offs[i] = tb->deallocs[i].file_off;
-			cookies[i] = i;
-		}
 		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_dealloc),
 							path, offs, cookies, tb->ndeallocs,
 							false, pid), tb->ndeallocs);

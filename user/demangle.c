@@ -88,6 +88,43 @@ bool ts_cell_future_type(const char *drop_glue, char *out, size_t len)
 	return true;
 }
 
+bool ts_drop_glue_type(const char *drop_glue, char *out, size_t len)
+{
+	static const char pre[] = "core::ptr::drop_in_place<";
+	size_t n = strlen(drop_glue), end;
+
+	if (strncmp(drop_glue, pre, sizeof(pre) - 1) || drop_glue[n - 1] != '>')
+		return false;
+	end = skip_generic_arg(drop_glue, sizeof(pre) - 1);
+	if (drop_glue[end] != '>' || end + 1 != n)
+		return false;
+	copy_str(out, len, drop_glue + sizeof(pre) - 1, end - (sizeof(pre) - 1));
+	return true;
+}
+
+bool ts_last_generic_arg(const char *type, char *out, size_t len)
+{
+	const char *lt = strchr(type, '<');
+	size_t i, start, end;
+
+	if (!lt)
+		return false;
+	start = (size_t)(lt - type) + 1;
+	for (i = start;;) {
+		end = skip_generic_arg(type, i);
+		if (type[end] != ',')
+			break;
+		i = end + 1;
+		while (type[i] == ' ')
+			i++;
+		start = i;
+	}
+	if (type[end] != '>')
+		return false;
+	copy_str(out, len, type + start, end - start);
+	return true;
+}
+
 static bool strip_suffix(char *s, const char *suffix)
 {
 	size_t n = strlen(s), m = strlen(suffix);

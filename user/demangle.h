@@ -25,6 +25,11 @@ bool ts_name_is(const char *demangled, const char *path);
  */
 bool ts_cell_future_type(const char *drop_glue, char *out, size_t len);
 
+/* From `core::ptr::drop_in_place<X>` copies X. */
+bool ts_drop_glue_type(const char *drop_glue, char *out, size_t len);
+/* Copies the last generic argument of `path<A, B>` or `path<A, B>::x`. */
+bool ts_last_generic_arg(const char *type, char *out, size_t len);
+
 /*
  * The name a person reads for a future type: `app::handler::{{closure}}`
  * (an async fn's state machine) becomes `app::handler`; closures and async

@@ -63,13 +63,14 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		/* panic-location strings survive strip: they tell tokio is there */
 		if (!op->tb.has_symtab && op->tb.version[0])
 			snprintf(why, whylen,
-				 "PID %d (%s): %s has no symbol table (stripped?): tokio's task "
-				 "functions can't be found; build without `strip` (found tokio %s)", pid,
-				 op->comm, op->exe, op->tb.version);
+				 "PID %d (%s): %s has no symbol table (stripped?): %s's task "
+				 "functions can't be found; build without `strip` (found %s %s)", pid,
+				 op->comm, op->exe, op->tb.runtime_name, op->tb.runtime_name,
+				 op->tb.version);
 		else
 			snprintf(why, whylen,
-				 "PID %d (%s): %s has no supported async runtime (no tokio task "
-				 "symbols)", pid, op->comm, op->exe);
+				 "PID %d (%s): %s has no supported async runtime (no tokio or "
+				 "async-task task symbols)", pid, op->comm, op->exe);
 		tokio_binary__free(&op->tb);
 		return err;
 	}
@@ -164,8 +165,8 @@ static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		t->in_state_ns = p->snapshot_ns > st.last_transition_ns ?
 				 p->snapshot_ns - st.last_transition_ns : 0;
 		t->tokio_id = st.task_id;
-		if (st.poll_fn != TS_POLL_UNKNOWN)
-			name_task(op, t, (int)st.poll_fn);
+		if (TS_COOKIE_IDX(st.poll_fn) != TS_POLL_UNKNOWN)
+			name_task(op, t, (int)TS_COOKIE_IDX(st.poll_fn));
 	}
 	return 0;
 }
@@ -197,8 +198,8 @@ static int read_workers_map(struct observed_proc *op, struct ts_bpf *bpf, struct
 			 * Without a uretprobe an ended poll stays open until the
 			 * thread polls again or sleeps: the RUNNING bit tells.
 			 */
-			if (!proc_read_u64(op->pid, st.header, &word) &&
-			    !(word & TOKIO_STATE_RUNNING))
+			if (!proc_read_u64(op->pid, st.header + op->tb.layout.hdr_state_off,
+					   &word) && !(word & op->tb.layout.running))
 				w->st.depth = 0;
 			else if (p->snapshot_ns > st.poll_start_ns)
 				w->current_poll_ns = p->snapshot_ns - st.poll_start_ns;
@@ -253,13 +254,13 @@ static void read_counters(struct ts_bpf *bpf, struct ts_process *p)
 	free(vals);
 }
 
-static enum ts_task_state state_from_word(uint64_t w)
+static enum ts_task_state state_from_word(const struct task_layout *l, uint64_t w)
 {
-	if (w & TOKIO_STATE_COMPLETE)
+	if (w & l->complete)
 		return TS_TASK_DONE;
-	if (w & TOKIO_STATE_RUNNING)
+	if (w & l->running)
 		return TS_TASK_RUNNING;
-	if (w & TOKIO_STATE_NOTIFIED)
+	if (w & l->notified)
 		return TS_TASK_SCHEDULED;
 	return TS_TASK_IDLE;
 }
@@ -282,7 +283,7 @@ static void settle_vanished(struct observed_proc *op, struct ts_process *p)
 			continue;
 		/* the scan may have stopped at its budget: ask the header itself */
 		if (!tokio_tasks__read(op->pid, &op->tb, op->bias, t->header, &mt) &&
-		    !(mt.state_word & TOKIO_STATE_COMPLETE)) {
+		    !(mt.state_word & op->tb.layout.complete)) {
 			t->in_memory = true;
 			t->tokio_id = mt.tokio_id;
 			continue;
@@ -333,12 +334,12 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		t->tokio_id = mt[i].tokio_id;
 		if (!t->name[0])
 			name_task(op, t, vt->poll_idx);
-		if (mt[i].state_word & TOKIO_STATE_COMPLETE) {
+		if (mt[i].state_word & op->tb.layout.complete) {
 			/* finished; the JoinHandle still holds the cell */
 			t->state = TS_TASK_DONE;
 		} else if (!t->seen_by_probe) {
 			t->state_from_memory = true;
-			t->state = state_from_word(mt[i].state_word);
+			t->state = state_from_word(&op->tb.layout, mt[i].state_word);
 			t->since_attach = true;
 			t->in_state_ns = p->snapshot_ns - op->attach_ns;
 		}
@@ -386,7 +387,7 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	p->pid = op->pid;
 	snprintf(p->comm, sizeof(p->comm), "%s", op->comm);
 	snprintf(p->exe, sizeof(p->exe), "%s", op->exe);
-	snprintf(p->runtime, sizeof(p->runtime), "tokio");
+	snprintf(p->runtime, sizeof(p->runtime), "%s", op->tb.runtime_name);
 	snprintf(p->runtime_version, sizeof(p->runtime_version), "%s",
 		 op->tb.version[0] ? op->tb.version : "unknown");
 	p->has_debuginfo = op->tb.has_debuginfo;

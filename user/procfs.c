@@ -125,7 +125,7 @@ int proc_maps__load_bias(const struct proc_maps *maps, const char *exe_path,
 		const struct proc_mapping *m = &maps->v[i];
 		uint64_t len = m->end - m->start;
 
-		if (strcmp(m->path, exe_path) != 0)
+		if (strcmp(m->path, exe_path) != 0 || m->perms[2] != 'x')
 			continue;
 		if (elf_offset < m->offset || elf_offset >= m->offset + len)
 			continue;

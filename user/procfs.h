@@ -29,8 +29,9 @@ int proc_maps__read(pid_t pid, struct proc_maps *maps);
 void proc_maps__free(struct proc_maps *maps);
 /*
  * Runtime address minus ELF virtual address for the file at exe_path as
- * mapped in the process (PIE load bias). Matches the mapping by path;
- * returns -ENOENT when the file is not mapped.
+ * mapped in the process (PIE load bias), from a function's address and
+ * file offset. Segments sharing a page are mapped twice (r-- and r-x), so
+ * only executable mappings count. Returns -ENOENT when not mapped.
  */
 int proc_maps__load_bias(const struct proc_maps *maps, const char *exe_path,
 			 uint64_t elf_vaddr, uint64_t elf_offset, uint64_t *bias);

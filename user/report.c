@@ -112,6 +112,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		const struct ts_task *t = &p->tasks[order[i]];
 		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16], name[40];
 
+		if (t->state == TS_TASK_DONE && !o->all_tasks)
+			continue;
 		if (t->tokio_id)
 			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->tokio_id);
 		else
@@ -137,6 +139,9 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			o->detail(out, p, order[i], false, o->detail_ctx);
 	}
 
+	if (counts[TS_TASK_DONE] && !o->all_tasks)
+		fprintf(out, "%6s (%zu finished tasks not shown; --all lists them)\n", "",
+			counts[TS_TASK_DONE]);
 	fprintf(out, "\n");
 	if (!nf) {
 		fprintf(out, "STALLS: none (threshold %.0f ms)\n", (double)o->stall_ns / 1e6);

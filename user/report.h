@@ -14,6 +14,7 @@ typedef void (*ts_task_detail_fn)(FILE *out, const struct ts_process *p, size_t 
 
 struct ts_report_opts {
 	bool json;
+	bool all_tasks;		/* text: list finished tasks too */
 	uint64_t stall_ns;
 	ts_task_detail_fn detail;
 	void *detail_ctx;

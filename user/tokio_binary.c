@@ -12,20 +12,48 @@
 #include "tokio_binary.h"
 
 /*
+ * Task vtables: where the probed instance, the dealloc instance, the
+ * instance whose drop glue names the future type, and the offsets are.
+ *
  * tokio 1.24 `raw::Vtable` is not #[repr(C)], but all ten fields are
  * pointer-sized and rustc keeps declaration order for equal alignment:
  * poll, schedule, dealloc, try_read_output, drop_join_handle_slow,
  * drop_abort_handle, shutdown, trailer_offset, scheduler_offset,
- * id_offset. Each vtable found this way is checked (its dealloc slot must
- * point at a raw::dealloc instance) so a reordering is detected, not
- * trusted.
+ * id_offset. async-task 4.x `TaskVTable`: schedule, drop_future,
+ * get_output, drop_ref, destroy, run, clone_waker, layout_info (checked
+ * against DWARF of a rustc 1.95 build). Each vtable found is checked (its
+ * dealloc slot must point at a dealloc instance) so a reordering is
+ * detected, not trusted.
  */
-#define VT_POLL			0
-#define VT_DEALLOC		16
+struct vtable_shape {
+	uint32_t probe_slot;	/* raw::poll / RawTask::run */
+	uint32_t dealloc_slot;	/* raw::dealloc / RawTask::destroy */
+	uint32_t naming_slot;	/* its drop glue names the future type */
+	bool has_offsets;	/* tokio: trailer, scheduler, id offsets follow */
+};
+
+static const struct vtable_shape vt_shapes[] = {
+	[TS_RT_TOKIO] = { .probe_slot = 0, .dealloc_slot = 16, .naming_slot = 16,
+			  .has_offsets = true },
+	[TS_RT_ASYNC_TASK] = { .probe_slot = 0x28, .dealloc_slot = 0x20, .naming_slot = 0x08 },
+};
+
 #define VT_TRAILER_OFFSET	56
-#define VT_SCHEDULER_OFFSET	64
-#define VT_ID_OFFSET		TOKIO_VT_ID_OFFSET_SLOT
-#define VT_SIZE			80
+
+static const struct task_layout layouts[] = {
+	[TS_RT_TOKIO] = { .hdr_state_off = 0, .hdr_vtable_off = 16, .hdr_size = 32,
+			  .ref_shift = 6, .running = 1, .complete = 2, .notified = 4 },
+	[TS_RT_ASYNC_TASK] = { .hdr_state_off = 8, .hdr_vtable_off = 0, .hdr_size = 16,
+			       .ref_shift = 8, .running = 2, .complete = 4, .notified = 1 },
+};
+
+/* The probe points of one runtime, as found in the symbol table. */
+struct runtime_fns {
+	struct tokio_poll_fn *polls;
+	size_t npolls;
+	struct elf_func *deallocs, *wakes;
+	size_t ndeallocs, nwakes;
+};
 
 #define R_X86_64_RELATIVE_TYPE	8
 
@@ -158,27 +186,57 @@ static int push_func(struct elf_func **v, size_t *n, const struct elf_func *f)
 	return 0;
 }
 
-static void find_version(Elf_Data *data, char *out, size_t len)
+/*
+ * Panic-location strings name the crate directory with its version:
+ * "…/tokio-1.24.2/src/…". Survives strip, so it also tells a stripped
+ * tokio binary from one without a runtime.
+ */
+static bool find_version(Elf_Data *data, const char *crate, char *out, size_t len)
 {
-	static const char needle[] = "tokio-1.";
+	char needle[64];
 	const char *p = data->d_buf, *end = p + data->d_size;
-	size_t n;
+	size_t n, nl = (size_t)snprintf(needle, sizeof(needle), "/%s-", crate);
 
 	while (p && p < end) {
-		p = memmem(p, end - p, needle, sizeof(needle) - 1);
+		p = memmem(p, end - p, needle, nl);
 		if (!p)
-			return;
-		p += sizeof(needle) - 3;	/* at "1." */
+			return false;
+		p += nl;
 		for (n = 0; p + n < end && n + 1 < len &&
 		     ((p[n] >= '0' && p[n] <= '9') || p[n] == '.'); n++)
 			;
-		/* "tokio-1.24.2/src": a full version is followed by '/' */
+		/* a full version is followed by '/' */
 		if (n >= 3 && p + n < end && p[n] == '/') {
 			memcpy(out, p, n);
 			out[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+static void name_runtime(Elf_Data *rodata, struct tokio_binary *tb)
+{
+	static const char *const async_task_fronts[] = { "async-std", "smol" };
+	size_t i;
+
+	if (tb->runtime == TS_RT_TOKIO) {
+		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "tokio");
+		if (rodata)
+			find_version(rodata, "tokio", tb->version, sizeof(tb->version));
+		return;
+	}
+	snprintf(tb->runtime_name, sizeof(tb->runtime_name), "async-task");
+	if (!rodata)
+		return;
+	for (i = 0; i < sizeof(async_task_fronts) / sizeof(async_task_fronts[0]); i++) {
+		if (find_version(rodata, async_task_fronts[i], tb->version, sizeof(tb->version))) {
+			snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
+				 async_task_fronts[i]);
 			return;
 		}
 	}
+	find_version(rodata, "async-task", tb->version, sizeof(tb->version));
 }
 
 static void read_build_id(Elf_Data *data, char *out, size_t len)
@@ -196,8 +254,68 @@ static void read_build_id(Elf_Data *data, char *out, size_t len)
 	}
 }
 
+static int push_poll(struct runtime_fns *rf, const struct elf_func *f)
+{
+	struct tokio_poll_fn *nv = realloc(rf->polls, (rf->npolls + 1) * sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	rf->polls = nv;
+	memset(&nv[rf->npolls], 0, sizeof(*nv));
+	nv[rf->npolls++].fn = *f;
+	return 0;
+}
+
+/* `async_task::raw::RawTask<F,T,S>::run` and friends: "run", "wake", … or NULL. */
+static const char *async_task_method(const char *dm)
+{
+	const char *p;
+
+	if (strncmp(dm, "async_task::raw::RawTask<", 25) &&
+	    strncmp(dm, "<async_task::raw::RawTask<", 26))
+		return NULL;
+	p = strrchr(dm, ':');
+	return p ? p + 1 : NULL;
+}
+
+/* Sorts one function into the probe sets of its runtime, if it is one. */
+static int classify(const char *dm, const struct elf_func *f, struct runtime_fns rf[2])
+{
+	const char *m;
+
+	if (ts_name_is(dm, "tokio::runtime::task::raw::poll"))
+		return push_poll(&rf[TS_RT_TOKIO], f);
+	if (ts_name_is(dm, "tokio::runtime::task::raw::dealloc"))
+		return push_func(&rf[TS_RT_TOKIO].deallocs, &rf[TS_RT_TOKIO].ndeallocs, f);
+	if (ts_name_is(dm, "tokio::runtime::task::waker::wake_by_val") ||
+	    ts_name_is(dm, "tokio::runtime::task::waker::wake_by_ref"))
+		return push_func(&rf[TS_RT_TOKIO].wakes, &rf[TS_RT_TOKIO].nwakes, f);
+	m = async_task_method(dm);
+	if (!m)
+		return 0;
+	if (!strcmp(m, "run"))
+		return push_poll(&rf[TS_RT_ASYNC_TASK], f);
+	if (!strcmp(m, "destroy"))
+		return push_func(&rf[TS_RT_ASYNC_TASK].deallocs,
+				 &rf[TS_RT_ASYNC_TASK].ndeallocs, f);
+	if (!strcmp(m, "wake") || !strcmp(m, "wake_by_ref"))
+		return push_func(&rf[TS_RT_ASYNC_TASK].wakes, &rf[TS_RT_ASYNC_TASK].nwakes, f);
+	return 0;
+}
+
+static void runtime_fns__free(struct runtime_fns *rf)
+{
+	free(rf->polls);
+	free(rf->deallocs);
+	free(rf->wakes);
+	memset(rf, 0, sizeof(*rf));
+}
+
 static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 {
+	struct runtime_fns rf[2] = {};
+	Elf_Data *rodata = NULL;
+	int err = 0, rt;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
 	size_t shstrndx, i;
@@ -225,7 +343,7 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 		} else if (!strcmp(name, ".debug_info") && sh.sh_type != SHT_NOBITS) {
 			tb->has_debuginfo = true;
 		} else if (!strcmp(name, ".rodata") && (data = elf_getdata(scn, NULL))) {
-			find_version(data, tb->version, sizeof(tb->version));
+			rodata = data;
 		} else if (sh.sh_type == SHT_NOTE && !strcmp(name, ".note.gnu.build-id") &&
 			   (data = elf_getdata(scn, NULL))) {
 			read_build_id(data, tb->build_id, sizeof(tb->build_id));
@@ -234,8 +352,10 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 			struct reloc_ent *nv;
 
 			nv = realloc(ec->relocs, (ec->nrelocs + n) * sizeof(*nv));
-			if (!nv)
-				return -ENOMEM;
+			if (!nv) {
+				err = -ENOMEM;
+				goto out;
+			}
 			ec->relocs = nv;
 			for (k = 0; k < n; k++) {
 				GElf_Rela r;
@@ -251,15 +371,17 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 		}
 	}
 	if (!symscn)
-		return 0;
+		goto out;
 
 	{
 		Elf_Data *data = elf_getdata(symscn, NULL);
 		size_t n = symsh.sh_entsize ? symsh.sh_size / symsh.sh_entsize : 0;
 
 		ec->syms = calloc(n ? n : 1, sizeof(*ec->syms));
-		if (!ec->syms)
-			return -ENOMEM;
+		if (!ec->syms) {
+			err = -ENOMEM;
+			goto out;
+		}
 		for (i = 0; data && i < n; i++) {
 			GElf_Sym s;
 			const char *nm;
@@ -275,8 +397,8 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 			ec->syms[ec->nsyms].name = nm;
 			ec->nsyms++;
 
-			/* cheap prefilter before demangling: only tokio's task module */
-			if (!strstr(nm, "tokio"))
+			/* cheap prefilter before demangling */
+			if (!strstr(nm, "tokio") && !strstr(nm, "async_task"))
 				continue;
 			{
 				char dm[1024];
@@ -285,29 +407,30 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 				ts_demangle(nm, dm, sizeof(dm));
 				if (vaddr_to_off(ec, f.vaddr, &f.file_off, NULL))
 					continue;
-				if (ts_name_is(dm, "tokio::runtime::task::raw::poll")) {
-					struct tokio_poll_fn *nv;
-
-					nv = realloc(tb->polls, (tb->npolls + 1) * sizeof(*nv));
-					if (!nv)
-						return -ENOMEM;
-					tb->polls = nv;
-					memset(&nv[tb->npolls], 0, sizeof(*nv));
-					nv[tb->npolls++].fn = f;
-				} else if (ts_name_is(dm, "tokio::runtime::task::raw::dealloc")) {
-					if (push_func(&tb->deallocs, &tb->ndeallocs, &f))
-						return -ENOMEM;
-				} else if (ts_name_is(dm, "tokio::runtime::task::waker::wake_by_val")) {
-					tb->wake_by_val = f;
-				} else if (ts_name_is(dm, "tokio::runtime::task::waker::wake_by_ref")) {
-					tb->wake_by_ref = f;
-				}
+				err = classify(dm, &f, rf);
+				if (err)
+					goto out;
 			}
 		}
 	}
 	qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
 	qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
-	return 0;
+out:
+	/* a binary holding both is observed as tokio, the more common one */
+	rt = rf[TS_RT_TOKIO].npolls || !rf[TS_RT_ASYNC_TASK].npolls ? TS_RT_TOKIO
+								    : TS_RT_ASYNC_TASK;
+	tb->runtime = (enum ts_runtime)rt;
+	tb->layout = layouts[rt];
+	tb->polls = rf[rt].polls;
+	tb->npolls = rf[rt].npolls;
+	tb->deallocs = rf[rt].deallocs;
+	tb->ndeallocs = rf[rt].ndeallocs;
+	tb->wakes = rf[rt].wakes;
+	tb->nwakes = rf[rt].nwakes;
+	memset(&rf[rt], 0, sizeof(rf[rt]));
+	runtime_fns__free(&rf[!rt]);
+	name_runtime(rodata, tb);
+	return err;
 }
 
 /* Aliases (same address, several names) must be probed once. */
@@ -348,33 +471,68 @@ static bool is_dealloc(const struct tokio_binary *tb, uint64_t vaddr)
 	return lo < tb->ndeallocs && tb->deallocs[lo].vaddr == vaddr;
 }
 
+/* Strips the wrappers async-std and smol put around a spawned future. */
+static void unwrap_spawned(const char *type, char *out, size_t len)
+{
+	static const char *const wrappers[] = {
+		"async_executor::Executor::spawn<", "async_executor::LocalExecutor::spawn<",
+		"async_std::task::builder::SupportTaskLocals<",
+	};
+	char buf[512];
+	size_t i;
+	bool again = true;
+
+	snprintf(buf, sizeof(buf), "%s", type);
+	while (again) {
+		again = false;
+		for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+			char inner[512];
+
+			if (strncmp(buf, wrappers[i], strlen(wrappers[i])))
+				continue;
+			if (!ts_last_generic_arg(buf, inner, sizeof(inner)))
+				continue;
+			snprintf(buf, sizeof(buf), "%s", inner);
+			again = true;
+		}
+	}
+	snprintf(out, len, "%s", buf);
+}
+
 /*
  * Without debuginfo a legacy-mangled raw::poll symbol names no type, but
- * raw::dealloc<T, S> begins by calling drop_in_place<Cell<T, S>>, whose
- * symbol does: decode the first direct call that lands on such a symbol.
+ * raw::dealloc<T, S> begins by calling drop_in_place<Cell<T, S>> (tokio),
+ * and RawTask::drop_future calls drop_in_place<F> (async-task), whose
+ * symbols do: decode the first direct call that lands on such a symbol.
  */
-static void name_from_dealloc(const struct elf_ctx *ec, int fd, uint64_t dealloc,
-			      struct tokio_poll_fn *p)
+static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtime rt,
+				uint64_t fn, struct tokio_poll_fn *p)
 {
 	unsigned char code[96];
 	size_t i;
 
-	if (read_vaddr(ec, fd, dealloc, code, sizeof(code)))
+	if (read_vaddr(ec, fd, fn, code, sizeof(code)))
 		return;
 	for (i = 0; i + 5 <= sizeof(code); i++) {
 		const struct sym_ent *s;
 		int32_t rel;
-		char dm[2048];
+		char dm[2048], ty[512];
 
 		if (code[i] != 0xe8)
 			continue;
 		memcpy(&rel, code + i + 1, sizeof(rel));
-		s = sym_at(ec, dealloc + i + 5 + (int64_t)rel);
+		s = sym_at(ec, fn + i + 5 + (int64_t)rel);
 		if (!s)
 			continue;
 		ts_demangle(s->name, dm, sizeof(dm));
-		if (!ts_cell_future_type(dm, p->future_type, sizeof(p->future_type)))
-			continue;
+		if (rt == TS_RT_TOKIO) {
+			if (!ts_cell_future_type(dm, p->future_type, sizeof(p->future_type)))
+				continue;
+		} else {
+			if (!ts_drop_glue_type(dm, ty, sizeof(ty)))
+				continue;
+			unwrap_spawned(ty, p->future_type, sizeof(p->future_type));
+		}
 		ts_readable_future_name(p->future_type, p->name, sizeof(p->name));
 		p->blocking = !strncmp(p->future_type, "tokio::runtime::blocking::task::BlockingTask<",
 				       strlen("tokio::runtime::blocking::task::BlockingTask<"));
@@ -384,53 +542,48 @@ static void name_from_dealloc(const struct elf_ctx *ec, int fd, uint64_t dealloc
 
 static int find_vtables(struct elf_ctx *ec, int fd, struct tokio_binary *tb)
 {
+	const struct vtable_shape *shape = &vt_shapes[tb->runtime];
 	size_t i, k;
 
 	for (k = 0; k < ec->nrelocs; k++) {
-		const struct reloc_ent *r = &ec->relocs[k], *d;
+		const struct reloc_ent *r = &ec->relocs[k], *d, *nm;
 		struct tokio_vtable vt = {}, *nv;
 		uint64_t words[3];
 		int idx;
 
 		idx = tokio_binary__poll_index(tb, r->target);
-		if (idx < 0)
+		if (idx < 0 || r->where < shape->probe_slot)
 			continue;
-		vt.vaddr = r->where - VT_POLL;
-		d = reloc_at(ec, vt.vaddr + VT_DEALLOC);
+		vt.vaddr = r->where - shape->probe_slot;
+		d = reloc_at(ec, vt.vaddr + shape->dealloc_slot);
 		if (!d || !is_dealloc(tb, d->target))
 			continue;	/* not a task vtable, or a layout we don't know */
-		if (read_vaddr(ec, fd, vt.vaddr + VT_TRAILER_OFFSET, words, sizeof(words)))
-			continue;
+		nm = reloc_at(ec, vt.vaddr + shape->naming_slot);
 		vt.poll_idx = idx;
 		vt.dealloc_vaddr = d->target;
-		vt.trailer_offset = words[0];
-		vt.scheduler_offset = words[1];
-		vt.id_offset = words[2];
+		vt.naming_vaddr = nm ? nm->target : 0;
+		if (shape->has_offsets) {
+			if (read_vaddr(ec, fd, vt.vaddr + VT_TRAILER_OFFSET, words, sizeof(words)))
+				continue;
+			vt.trailer_offset = words[0];
+			vt.scheduler_offset = words[1];
+			vt.id_offset = words[2];
+		}
 		nv = realloc(tb->vtables, (tb->nvtables + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
 		tb->vtables = nv;
 		tb->vtables[tb->nvtables++] = vt;
-		if (!tb->vtable_seg_vaddr) {
-			const GElf_Phdr *seg;
-			uint64_t off;
-
-			if (!vaddr_to_off(ec, vt.vaddr, &off, &seg)) {
-				tb->vtable_seg_vaddr = seg->p_vaddr;
-				tb->vtable_seg_offset = seg->p_offset;
-			}
-		}
 	}
 	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
 	for (i = 0; i < tb->nvtables; i++) {
 		struct tokio_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
-		size_t k;
 
-		if (!p->name[0])
-			name_from_dealloc(ec, fd, tb->vtables[i].dealloc_vaddr, p);
+		if (!p->name[0] && tb->vtables[i].naming_vaddr)
+			name_from_drop_glue(ec, fd, tb->runtime, tb->vtables[i].naming_vaddr, p);
 		/* one dealloc<T, S> serving two vtables was folded from two T */
 		for (k = 0; k < tb->nvtables; k++)
-			if (k != i && tb->vtables[k].dealloc_vaddr == tb->vtables[i].dealloc_vaddr &&
+			if (k != i && tb->vtables[k].naming_vaddr == tb->vtables[i].naming_vaddr &&
 			    tb->vtables[k].poll_idx != tb->vtables[i].poll_idx)
 				p->name_ambiguous = true;
 	}
@@ -471,6 +624,7 @@ int tokio_binary__load(struct tokio_binary *tb, const char *path)
 		goto cleanup;
 	dedup_polls(tb);
 	dedup_funcs(tb->deallocs, &tb->ndeallocs);
+	dedup_funcs(tb->wakes, &tb->nwakes);
 	if (!tb->npolls) {
 		err = -ESRCH;
 		goto cleanup;
@@ -492,11 +646,13 @@ void tokio_binary__free(struct tokio_binary *tb)
 {
 	free(tb->polls);
 	free(tb->deallocs);
+	free(tb->wakes);
 	free(tb->vtables);
 	tb->polls = NULL;
 	tb->deallocs = NULL;
+	tb->wakes = NULL;
 	tb->vtables = NULL;
-	tb->npolls = tb->ndeallocs = tb->nvtables = 0;
+	tb->npolls = tb->ndeallocs = tb->nwakes = tb->nvtables = 0;
 }
 
 int tokio_binary__poll_index(const struct tokio_binary *tb, uint64_t vaddr)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * What a tokio binary offers to observe, read from its ELF file alone:
- * probe points (raw::poll / raw::dealloc instances, waker functions),
- * task vtables and the future type each one polls, the tokio version.
+ * What a runtime's binary offers to observe, read from its ELF file alone:
+ * probe points (tokio: raw::poll / raw::dealloc instances and the waker
+ * functions; async-task, under async-std and smol: RawTask::run / destroy
+ * / wake / wake_by_ref), task vtables and the future type each one polls,
+ * the runtime version. (Named for tokio, which came first.)
  */
 #ifndef TS_TOKIO_BINARY_H
 #define TS_TOKIO_BINARY_H
@@ -10,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "taskscope.h"
 
 /*
  * Where tokio 1.24's Vtable keeps id_offset (declaration order, checked per
@@ -24,14 +28,28 @@ struct elf_func {
 	uint64_t size;
 };
 
-/* tokio 1.24 `raw::Vtable` (runtime/task/raw.rs); see tokio_binary.c. */
+/*
+ * Where a runtime keeps a task's fields, from its header address. tokio
+ * 1.24: #[repr(C)] Header { state, queue_next, vtable, owner_id }.
+ * async-task 4.x: rustc lays Header out as { vtable, state, awaiter }.
+ */
+struct task_layout {
+	uint32_t hdr_state_off;
+	uint32_t hdr_vtable_off;
+	uint32_t hdr_size;		/* bytes read per header */
+	uint32_t ref_shift;		/* reference count starts at this bit */
+	uint64_t running, complete, notified;
+};
+
+/* A task vtable (tokio `raw::Vtable`, async-task `TaskVTable`). */
 struct tokio_vtable {
 	uint64_t vaddr;			/* ELF vaddr of the Vtable */
 	int poll_idx;			/* index into tokio_binary.polls */
 	uint64_t dealloc_vaddr;
+	uint64_t naming_vaddr;		/* instance whose drop glue names the type */
 	uint64_t scheduler_offset;	/* from the header, bytes */
-	uint64_t id_offset;
-	uint64_t trailer_offset;
+	uint64_t id_offset;		/* 0: the runtime has no task Id */
+	uint64_t trailer_offset;	/* 0: no owned-task list */
 };
 
 struct tokio_poll_fn {
@@ -48,25 +66,28 @@ struct tokio_poll_fn {
 
 struct tokio_binary {
 	char path[4096];
+	enum ts_runtime runtime;
+	char runtime_name[32];	/* "tokio", "async-std", "smol", "async-task" */
+	struct task_layout layout;
 	bool has_symtab;
 	bool has_debuginfo;	/* .debug_info present in the file itself */
 	char build_id[64];	/* hex, "" when none */
-	char version[32];	/* "1.24.2", "" when not found */
+	char version[32];	/* of runtime_name: "1.24.2", "" when not found */
 	struct tokio_poll_fn *polls;
 	size_t npolls;
 	struct elf_func *deallocs;
 	size_t ndeallocs;
-	struct elf_func wake_by_val, wake_by_ref;	/* vaddr 0 when absent */
+	struct elf_func *wakes;	/* wake by value / by reference instances */
+	size_t nwakes;
 	struct tokio_vtable *vtables;
 	size_t nvtables;
-	/* PT_LOAD of the data holding the vtables, to find it in memory */
-	uint64_t vtable_seg_vaddr, vtable_seg_offset;
 };
 
 /*
  * Scans the ELF at path. Returns 0 with tb filled, -ENOENT/-EIO... when the
  * file can't be read, -ENOEXEC when it is not an ELF, -ESRCH when it holds
- * no tokio task symbols (check has_symtab to tell "stripped" apart).
+ * no task symbols of a supported runtime (check has_symtab to tell
+ * "stripped" apart; version is still read from .rodata then).
  */
 int tokio_binary__load(struct tokio_binary *tb, const char *path);
 void tokio_binary__free(struct tokio_binary *tb);

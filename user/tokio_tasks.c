@@ -34,9 +34,9 @@ static int cmp_mem_task(const void *a, const void *b)
 	return (x->header > y->header) - (x->header < y->header);
 }
 
-bool tokio_state_plausible(uint64_t state_word)
+bool tokio_state_plausible(const struct task_layout *l, uint64_t state_word)
 {
-	uint64_t refs = state_word >> TOKIO_STATE_REF_SHIFT;
+	uint64_t refs = state_word >> l->ref_shift;
 
 	/*
 	 * A live task is referenced (the owned list holds one) and a ref
@@ -64,22 +64,23 @@ static int lookup_vt(const struct vt_addr *v, size_t n, uint64_t addr)
 static int read_task(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
 		     size_t nvts, uint64_t header, struct mem_task *t)
 {
-	uint64_t hdr[TOKIO_HDR_SIZE / 8];
+	const struct task_layout *l = &tb->layout;
+	uint64_t hdr[4];
 	const struct tokio_vtable *vt;
 	int idx;
 
-	if (proc_read_mem(pid, header, hdr, sizeof(hdr)) != sizeof(hdr))
+	if (l->hdr_size > sizeof(hdr) ||
+	    proc_read_mem(pid, header, hdr, l->hdr_size) != (ssize_t)l->hdr_size)
 		return -EFAULT;
-	idx = lookup_vt(vts, nvts, hdr[TOKIO_HDR_VTABLE / 8]);
-	if (idx < 0 || !tokio_state_plausible(hdr[TOKIO_HDR_STATE / 8]))
+	idx = lookup_vt(vts, nvts, hdr[l->hdr_vtable_off / 8]);
+	if (idx < 0 || !tokio_state_plausible(l, hdr[l->hdr_state_off / 8]))
 		return -EFAULT;
 	vt = &tb->vtables[idx];
 	memset(t, 0, sizeof(*t));
 	t->header = header;
-	t->state_word = hdr[TOKIO_HDR_STATE / 8];
-	t->owner_id = hdr[TOKIO_HDR_OWNER_ID / 8];
+	t->state_word = hdr[l->hdr_state_off / 8];
 	t->vtable_idx = idx;
-	if (vt->id_offset >= TOKIO_HDR_SIZE && vt->id_offset < 4096)
+	if (vt->id_offset >= l->hdr_size && vt->id_offset < 4096)
 		proc_read_u64(pid, header + vt->id_offset, &t->tokio_id);
 	return 0;
 }
@@ -146,7 +147,7 @@ static int scan_region(pid_t pid, const struct tokio_binary *tb, const struct vt
 			if (lookup_vt(vts, nvts, w) < 0)
 				continue;
 			st->candidates++;
-			header = addr + i * 8 - TOKIO_HDR_VTABLE;
+			header = addr + i * 8 - tb->layout.hdr_vtable_off;
 			if (read_task(pid, tb, vts, nvts, header, &t))
 				continue;
 			err = push_task(tv, &t);
@@ -171,6 +172,8 @@ static int walk_owned(pid_t pid, const struct tokio_binary *tb, const struct vt_
 	for (i = 0; i < start_n && steps < OWNED_WALK_MAX; i++) {
 		const struct tokio_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
 
+		if (!vt->trailer_offset)
+			continue;	/* async-task keeps no list of its tasks */
 		for (dir = 0; dir < 2; dir++) {
 			uint64_t cur = tv->v[i].header;
 

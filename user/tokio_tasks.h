@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Finding tokio tasks in a live process's memory, read-only: a hung
+ * Finding tasks (tokio, async-task) in a live process's memory, read-only: a hung
  * process fires no probe, so its tasks are found by their vtable pointer.
  */
 #ifndef TS_TOKIO_TASKS_H
@@ -13,25 +13,23 @@
 
 #include "tokio_binary.h"
 
-/* tokio 1.24 Header.state bits (runtime/task/state.rs) */
+/*
+ * Task headers are laid out per runtime (struct task_layout, from
+ * tokio_binary): tokio 1.24's #[repr(C)] Header is state @0, queue_next
+ * @8, vtable @16, owner_id @24; async-task's is vtable @0, state @8.
+ */
+/* tokio 1.24 Header, for code that handles tokio alone (state.rs, core.rs) */
 #define TOKIO_STATE_RUNNING	(1ULL << 0)
 #define TOKIO_STATE_COMPLETE	(1ULL << 1)
 #define TOKIO_STATE_NOTIFIED	(1ULL << 2)
-#define TOKIO_STATE_JOIN_INTEREST (1ULL << 3)
-#define TOKIO_STATE_CANCELLED	(1ULL << 5)
-#define TOKIO_STATE_REF_SHIFT	6
-
-/* tokio 1.24 #[repr(C)] Header: state @0, queue_next @8, vtable @16, owner_id @24 */
 #define TOKIO_HDR_STATE		0
 #define TOKIO_HDR_VTABLE	16
-#define TOKIO_HDR_OWNER_ID	24
 #define TOKIO_HDR_SIZE		32
 
 struct mem_task {
 	uint64_t header;	/* runtime address */
 	uint64_t state_word;
-	uint64_t tokio_id;
-	uint64_t owner_id;
+	uint64_t tokio_id;	/* 0 for runtimes without task Ids */
 	int vtable_idx;		/* index into tokio_binary.vtables */
 };
 
@@ -55,6 +53,6 @@ int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bia
 int tokio_tasks__read(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
 		      uint64_t header, struct mem_task *t);
 /* True when a state word looks like a live task's. Pure. */
-bool tokio_state_plausible(uint64_t state_word);
+bool tokio_state_plausible(const struct task_layout *l, uint64_t state_word);
 
 #endif
