@@ -21,6 +21,8 @@ struct report_env {
 	bool verbose;
 	bool full;		/* --mode full: uretprobes for exact poll ends */
 	bool all;
+	uint64_t task_id;	/* --task ID */
+	const char *debuginfo;	/* --debuginfo FILE */
 	uint64_t stall_ms;
 };
 
@@ -34,7 +36,8 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--mode M] [--all]\n\n"
+		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--mode M]\n"
+		"                        [--all] [--task ID] [--debuginfo FILE]\n\n"
 		"Attaches to a running tokio, async-std or smol process, observes it,\n"
 		"detaches, and prints its tasks (state, polls, busy/scheduled/idle time,\n"
 		"wakes) and the stalls found:\n"
@@ -48,6 +51,9 @@ static void usage(FILE *out)
 		"  -m, --mode MODE      default: one trap per poll, poll ends inferred;\n"
 		"                       full: adds a uretprobe per poll for exact durations\n"
 		"  -a, --all            list finished tasks too (JSON always has them)\n"
+		"  -t, --task ID        that task in full: await chain with captured variables\n"
+		"  -g, --debuginfo FILE DWARF for the binary, when it is not in the binary,\n"
+		"                       next to it (.gnu_debuglink) or under /usr/lib/debug\n"
 		"  -v, --verbose        libbpf debug output\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 nothing flagged, 1 a stall was flagged, 2 error.\n\n"
@@ -66,6 +72,8 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
+		{ "task", required_argument, NULL, 't' },
+		{ "debuginfo", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -75,7 +83,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->duration_s = 2.0;
 	env->stall_ms = 1000;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:js:vm:ah", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:js:vm:at:g:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "full")) {
@@ -102,6 +110,20 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			break;
 		case 'a':
 			env->all = true;
+			break;
+		case 't':
+			env->task_id = strtoull(optarg, &end, 10);
+			if (*end || !env->task_id) {
+				ts_err("invalid --task '%s' (a tokio task Id)", optarg);
+				return -1;
+			}
+			break;
+		case 'g':
+			if (access(optarg, R_OK)) {
+				ts_err("can't read --debuginfo %s: %s", optarg, strerror(errno));
+				return -1;
+			}
+			env->debuginfo = optarg;
 			break;
 		case 's':
 			env->stall_ms = strtoull(optarg, &end, 10);
@@ -130,6 +152,16 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		return -1;
 	}
 	return 0;
+}
+
+static bool has_task(const struct ts_process *p, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++)
+		if (p->tasks[i].tokio_id == id)
+			return true;
+	return false;
 }
 
 /* Sleeps for the window, watching for Ctrl-C and for the target's exit. */
@@ -173,6 +205,7 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	op_open = true;
+	observed_proc__load_dwarf(&op, env.debuginfo);
 	err = ts_bpf__open_load(&bpf, env.verbose,
 				op.tb.nvtables ? TOKIO_VT_ID_OFFSET_SLOT : 0);
 	if (err) {
@@ -198,9 +231,15 @@ int cmd_report(int argc, char **argv)
 			ts_err("reading PID %d's tasks failed: %s", env.pid, strerror(-err));
 		goto cleanup;
 	}
-	/* detach before rendering: the target pays nothing past the window */
+	/* detach first: the target pays nothing past the window */
 	proc_links__detach(&op.links);
 	ts_bpf__destroy(&bpf);
+	observed_proc__await_chains(&op, &proc, env.task_id);
+	if (env.task_id && !has_task(&proc, env.task_id)) {
+		ts_err("PID %d has no task with Id %llu", env.pid,
+		       (unsigned long long)env.task_id);
+		goto cleanup;
+	}
 
 	ts_rules_config__default(&cfg);
 	cfg.stall_ns = env.stall_ms * 1000 * 1000;
@@ -211,6 +250,7 @@ int cmd_report(int argc, char **argv)
 	}
 	ropts.json = env.json;
 	ropts.all_tasks = env.all;
+	ropts.only_task = env.task_id;
 	ropts.stall_ns = cfg.stall_ns;
 	ts_report_write(stdout, &proc, findings, (size_t)nf, &ropts);
 	fflush(stdout);

@@ -10,8 +10,8 @@
 #include "await_chain.h"
 #include "dwarf_index.h"
 #include "dwarf_types.h"
+#include "dwarf_walk.h"
 
-#define WALK_MAX_STEPS	64	/* futures, pointers and wrappers followed per task */
 #define WRAPPER_DEPTH	6	/* how deep a combinator's fields are searched for a future:
 				   Pin<Box<F>> is Pin, Box, Unique, NonNull, pointer */
 
@@ -242,32 +242,6 @@ int ts_dwarf__future_name(struct ts_dwarf *dw, uint64_t poll_fn_vaddr, char *buf
 
 /* --- the walk ------------------------------------------------------------- */
 
-struct walk {
-	struct ts_dwarf *dw;
-	struct mem_reader *mr;
-	struct ts_await_chain *c;
-	uint64_t bias;
-	int steps;
-	bool frames_full;
-	/* per recorded frame: the address `self` holds, and its type */
-	uint64_t self_ptr[TS_CHAIN_MAX_FRAMES];
-	const struct dw_type *self_type[TS_CHAIN_MAX_FRAMES];
-	uint64_t seen_addr[WALK_MAX_STEPS];
-	Dwarf_Off seen_type[WALK_MAX_STEPS];
-	int nseen;
-};
-
-static void set_leaf(struct walk *w, enum ts_leaf_kind kind, const char *type_name, uint64_t addr,
-		     const char *detail)
-{
-	struct ts_await_leaf *l = &w->c->leaf;
-
-	l->kind = kind;
-	l->addr = addr;
-	snprintf(l->type_name, sizeof(l->type_name), "%s", type_name ? type_name : "");
-	snprintf(l->detail, sizeof(l->detail), "%s", detail ? detail : "");
-}
-
 static bool seen_before(struct walk *w, uint64_t addr, Dwarf_Off type)
 {
 	int i;
@@ -337,97 +311,6 @@ static bool has_var(const struct ts_await_frame *f, const char *name)
 	return false;
 }
 
-static void add_hold(struct walk *w, enum ts_hold_kind kind, uint64_t object, const char *var)
-{
-	struct ts_await_hold *h;
-
-	if (w->c->nholds >= TS_CHAIN_MAX_HOLDS || !object)
-		return;
-	h = &w->c->holds[w->c->nholds++];
-	h->kind = kind;
-	h->object = object;
-	h->frame = w->c->nframes - 1;
-	snprintf(h->var, sizeof(h->var), "%s", var);
-}
-
-static bool starts(const char *s, const char *prefix)
-{
-	return !strncmp(s, prefix, strlen(prefix));
-}
-
-/* The channel a Sender/Receiver (or a pointer to one) at addr belongs to: its Chan. */
-static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t addr)
-{
-	const struct dw_type *arc;
-	uint64_t off, p = 0;
-	char scratch[64];
-
-	if (t && t->kind == DW_K_PTR) {
-		if (mem_reader__u64(w->mr, addr, &addr))
-			return 0;
-		t = dw_type__get(w->dw, t->target);
-	}
-	if (!t || dw_type__find_path(w->dw, t, "chan.inner", &off, &arc))
-		return 0;
-	if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p))
-		return 0;
-	return p;
-}
-
-/* tokio values worth naming: guards, permits, channel halves. 0 when not one. */
-static int format_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr,
-			      const char *var, char *buf, size_t len)
-{
-	const char *qn = dw_type__qname(w->dw, t);
-	enum ts_hold_kind kind;
-	uint64_t p = 0;
-	size_t i;
-	const char *what;
-
-	if (starts(qn, "tokio::sync::mutex::MutexGuard<") ||
-	    starts(qn, "tokio::sync::mutex::OwnedMutexGuard<")) {
-		kind = TS_HOLD_MUTEX_GUARD;
-		what = "mutex guard";
-	} else if (starts(qn, "tokio::sync::rwlock::")  && strstr(qn, "Guard<")) {
-		kind = TS_HOLD_RWLOCK_GUARD;
-		what = "rwlock guard";
-	} else if (starts(qn, "tokio::sync::semaphore::SemaphorePermit") ||
-		   starts(qn, "tokio::sync::semaphore::OwnedSemaphorePermit")) {
-		kind = TS_HOLD_PERMIT;
-		what = "permit of semaphore";
-	} else if (starts(qn, "tokio::sync::mpsc::bounded::Sender<") ||
-		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedSender<")) {
-		p = channel_of(w, t, addr);
-		if (!p)
-			return -ENOTSUP;
-		snprintf(buf, len, "sender of channel 0x%" PRIx64, p);
-		add_hold(w, TS_HOLD_SENDER, p, var);
-		return 0;
-	} else if (starts(qn, "tokio::sync::mpsc::bounded::Receiver<") ||
-		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedReceiver<")) {
-		p = channel_of(w, t, addr);
-		if (!p)
-			return -ENOTSUP;
-		snprintf(buf, len, "receiver of channel 0x%" PRIx64, p);
-		add_hold(w, TS_HOLD_RECEIVER, p, var);
-		return 0;
-	} else {
-		return -ENOTSUP;
-	}
-	/* guards and permits hold their lock first: `lock: &Mutex`, or an Arc of it */
-	for (i = 0; i < t->nmembers; i++) {
-		p = 0;
-		if (dw_format_value(w->dw, w->mr, dw_type__get(w->dw, t->members[i].type),
-				    addr + t->members[i].off, buf, len, &p) == 0 && p)
-			break;
-	}
-	if (i == t->nmembers)
-		return -ENOTSUP;
-	snprintf(buf, len, "%s 0x%" PRIx64, what, p);
-	add_hold(w, kind, p, var);
-	return 0;
-}
-
 static void capture_vars(struct walk *w, struct ts_await_frame *f, const struct dw_type *vt,
 			 uint64_t base)
 {
@@ -440,7 +323,7 @@ static void capture_vars(struct walk *w, struct ts_await_frame *f, const struct 
 		struct ts_await_var *v;
 		uint64_t p = 0;
 
-		if (!m->name || starts(m->name, "__") || has_var(f, m->name))
+		if (!m->name || !strncmp(m->name, "__", 2) || has_var(f, m->name))
 			continue;
 		t = dw_type__get(w->dw, m->type);
 		if (!t)
@@ -458,201 +341,12 @@ static void capture_vars(struct walk *w, struct ts_await_frame *f, const struct 
 		if (f->nvars >= TS_CHAIN_MAX_VARS)
 			continue;
 		v = &f->vars[f->nvars];
-		if (format_tokio_value(w, t, base + m->off, m->name, v->value, sizeof(v->value)) &&
+		if (chain_tokio_value(w, t, base + m->off, m->name, v->value, sizeof(v->value)) &&
 		    dw_format_value(w->dw, w->mr, t, base + m->off, v->value, sizeof(v->value), &p))
 			continue;
 		snprintf(v->name, sizeof(v->name), "%s", m->name);
 		f->nvars++;
 	}
-}
-
-static void format_addr_detail(char *buf, size_t len, const char *what, uint64_t addr,
-			       const char *tail)
-{
-	if (addr)
-		snprintf(buf, len, "waiting on %s 0x%" PRIx64 "%s", what, addr, tail);
-	else
-		snprintf(buf, len, "waiting on a %s%s", what, tail);
-}
-
-static int64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-/*
- * tokio 1.24 Sleep { inner: Inner { deadline: Instant }, entry: TimerEntry };
- * tokio's Instant wraps std's, which on Linux is CLOCK_MONOTONIC
- * { tv_sec: i64, tv_nsec: u32 }.
- */
-static void leaf_timer(struct walk *w, const struct dw_type *t, uint64_t addr)
-{
-	struct ts_await_leaf *l = &w->c->leaf;
-	const struct dw_type *inst, *st, *nt;
-	uint64_t off, soff, noff, sec, nsec;
-
-	set_leaf(w, TS_LEAF_TIMER, "tokio::time::Sleep", addr, "");
-	if (dw_type__find_path(w->dw, t, "inner.deadline", &off, &inst) ||
-	    dw_type__find_deep(w->dw, inst, "tv_sec", 6, &soff, &st) ||
-	    dw_type__find_deep(w->dw, inst, "tv_nsec", 6, &noff, &nt) ||
-	    dw_read_uint(w->mr, addr + off + soff, 8, &sec) ||
-	    dw_read_uint(w->mr, addr + off + noff, 4, &nsec) || nsec >= 1000000000ULL) {
-		snprintf(l->detail, sizeof(l->detail), "deadline unreadable");
-		return;
-	}
-	l->has_deadline = true;
-	l->remaining_ns = (int64_t)sec * 1000000000LL + (int64_t)nsec - monotonic_ns();
-	ts_await_format_remaining(l->remaining_ns, l->detail, sizeof(l->detail));
-}
-
-/* Function name of the innermost recorded frame matching all of a, b (b may be NULL). */
-static int frame_matching(struct walk *w, const char *a, const char *b)
-{
-	int i;
-
-	for (i = w->c->nframes - 1; i >= 0; i--) {
-		const char *fn = w->c->frames[i].func;
-
-		if (strstr(fn, a) && (!b || strstr(fn, b)))
-			return i;
-	}
-	return -1;
-}
-
-/* Acquire: the semaphore is known; what it guards is told by the frames above. */
-static void leaf_acquire(struct walk *w, const struct dw_type *t, uint64_t addr)
-{
-	struct ts_await_leaf *l = &w->c->leaf;
-	const struct dw_member *sem = dw_type__member(t, "semaphore");
-	uint64_t sem_addr = 0;
-	int fi;
-
-	if (sem)
-		mem_reader__u64(w->mr, addr + sem->off, &sem_addr);
-	set_leaf(w, TS_LEAF_SEMAPHORE, "tokio::sync::batch_semaphore::Acquire", addr, "");
-	l->object = sem_addr;
-	if ((fi = frame_matching(w, "tokio::sync::mutex::", NULL)) >= 0) {
-		l->kind = TS_LEAF_MUTEX;
-		if (w->self_ptr[fi])
-			l->object = w->self_ptr[fi];
-		format_addr_detail(l->detail, sizeof(l->detail), "mutex", l->object, "");
-	} else if ((fi = frame_matching(w, "tokio::sync::rwlock::", NULL)) >= 0) {
-		l->kind = TS_LEAF_RWLOCK;
-		if (w->self_ptr[fi])
-			l->object = w->self_ptr[fi];
-		format_addr_detail(l->detail, sizeof(l->detail), "rwlock", l->object, "");
-	} else if ((fi = frame_matching(w, "tokio::sync::mpsc::", "Sender")) >= 0 ||
-		   (fi = frame_matching(w, "tokio::sync::mpsc::", "Permit")) >= 0) {
-		uint64_t ch = w->self_type[fi] ? channel_of(w, w->self_type[fi], w->self_ptr[fi]) : 0;
-
-		l->kind = TS_LEAF_CHAN_SEND;
-		if (ch)
-			l->object = ch;
-		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object,
-				   " (send: channel full)");
-	} else {
-		format_addr_detail(l->detail, sizeof(l->detail), "semaphore", l->object, "");
-	}
-}
-
-static uint64_t first_pointer_value(struct walk *w, const struct dw_type *t, uint64_t addr)
-{
-	const struct dw_type *pt;
-	uint64_t off, p = 0;
-
-	if (dw_type__first_pointer(w->dw, t, 6, &off, &pt) || mem_reader__u64(w->mr, addr + off, &p))
-		return 0;
-	return p;
-}
-
-/* Known leaf futures by type; true when t is one (and the leaf is set). */
-static bool classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
-{
-	const char *qn = dw_type__qname(w->dw, t);
-	struct ts_await_leaf *l = &w->c->leaf;
-	char name[192];
-
-	if (!strcmp(qn, "tokio::time::sleep::Sleep")) {
-		leaf_timer(w, t, addr);
-		return true;
-	}
-	if (!strcmp(qn, "tokio::sync::batch_semaphore::Acquire")) {
-		leaf_acquire(w, t, addr);
-		return true;
-	}
-	if (starts(qn, "tokio::runtime::task::join::JoinHandle<")) {
-		snprintf(name, sizeof(name), "tokio::task::JoinHandle%s", qn + strlen("tokio::runtime::task::join::JoinHandle"));
-		set_leaf(w, TS_LEAF_JOIN, name, addr, "");
-		l->object = first_pointer_value(w, t, addr);	/* raw.ptr: the awaited task's Header */
-		format_addr_detail(l->detail, sizeof(l->detail), "task", l->object, " (JoinHandle)");
-		return true;
-	}
-	if (strstr(qn, "yield_now") && strstr(qn, "YieldNow")) {
-		set_leaf(w, TS_LEAF_YIELD, "tokio::task::yield_now", addr, "yielded: runnable again");
-		return true;
-	}
-	if (starts(qn, "core::future::pending::Pending<")) {
-		set_leaf(w, TS_LEAF_PENDING, "std::future::pending", addr, "never completes");
-		return true;
-	}
-	if (starts(qn, "tokio::sync::notify::Notified")) {
-		set_leaf(w, TS_LEAF_NOTIFY, "tokio::sync::Notified", addr, "");
-		l->object = first_pointer_value(w, t, addr);
-		format_addr_detail(l->detail, sizeof(l->detail), "notify", l->object, "");
-		if (frame_matching(w, "tokio::sync::watch::", NULL) >= 0)
-			l->kind = TS_LEAF_CHAN_RECV;
-		return true;
-	}
-	if (strstr(qn, "scheduled_io::Readiness")) {
-		set_leaf(w, TS_LEAF_IO, "tokio I/O readiness", addr, "");
-		l->object = first_pointer_value(w, t, addr);
-		format_addr_detail(l->detail, sizeof(l->detail), "I/O resource", l->object, "");
-		return true;
-	}
-	if (starts(qn, "tokio::runtime::blocking::task::BlockingTask<")) {
-		ts_await_readable_name(qn, NULL, name, sizeof(name));
-		set_leaf(w, TS_LEAF_UNKNOWN, name, addr, "spawn_blocking work: runs on a blocking thread");
-		return true;
-	}
-	if (starts(qn, "tokio::sync::oneshot::Receiver<") || starts(qn, "tokio::sync::broadcast::Recv<")) {
-		ts_await_readable_name(qn, NULL, name, sizeof(name));
-		set_leaf(w, TS_LEAF_CHAN_RECV, name, addr, "");
-		l->object = first_pointer_value(w, t, addr);
-		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
-		return true;
-	}
-	return false;
-}
-
-/* A future nobody here knows by type: maybe the frames above tell (recv's PollFn). */
-static void leaf_unknown(struct walk *w, const struct dw_type *t, uint64_t addr)
-{
-	struct ts_await_leaf *l = &w->c->leaf;
-	char name[192];
-	int fi;
-
-	ts_await_readable_name(dw_type__qname(w->dw, t), NULL, name, sizeof(name));
-	set_leaf(w, TS_LEAF_UNKNOWN, name, addr, "");
-	fi = w->c->nframes - 1;
-	if (fi >= 0 && strstr(w->c->frames[fi].func, "tokio::sync::mpsc::") &&
-	    strstr(w->c->frames[fi].func, "Receiver") && strstr(w->c->frames[fi].func, "::recv")) {
-		l->kind = TS_LEAF_CHAN_RECV;
-		if (w->self_type[fi])
-			l->object = channel_of(w, w->self_type[fi], w->self_ptr[fi]);
-		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
-	}
-}
-
-static bool is_known_leaf_name(const char *qn)
-{
-	return !strcmp(qn, "tokio::time::sleep::Sleep") ||
-	       !strcmp(qn, "tokio::sync::batch_semaphore::Acquire") ||
-	       starts(qn, "tokio::runtime::task::join::JoinHandle<") ||
-	       starts(qn, "tokio::sync::notify::Notified") || strstr(qn, "scheduled_io::Readiness") ||
-	       starts(qn, "core::future::pending::Pending<");
 }
 
 /* How much t looks like a future to follow: 2 state machine, 1 known leaf, 0 not. */
@@ -669,7 +363,7 @@ static int future_score(struct ts_dwarf *dw, const struct dw_type *t, int depth)
 		return future_score(dw, dw_type__get(dw, t->target), depth - 1);
 	if (t->kind != DW_K_STRUCT)
 		return 0;
-	if (is_known_leaf_name(dw_type__qname(dw, t)))
+	if (chain_is_leaf_type(dw_type__qname(dw, t)))
 		return 1;
 	if (dw_type__member(t, "pointer") && dw_type__member(t, "vtable") && t->nmembers == 2)
 		return 1;	/* dyn Future */
@@ -713,7 +407,7 @@ static bool followable(struct ts_dwarf *dw, const struct dw_type *t, int depth)
 		return followable(dw, dw_type__get(dw, t->target), depth - 1);
 	if (t->kind != DW_K_STRUCT)
 		return false;
-	if (t->coroutine || is_known_leaf_name(dw_type__qname(dw, t)))
+	if (t->coroutine || chain_is_leaf_type(dw_type__qname(dw, t)))
 		return true;
 	if (dw_type__member(t, "pointer") && dw_type__member(t, "vtable") && t->nmembers == 2)
 		return true;	/* dyn Future: resolved through its vtable */
@@ -759,12 +453,12 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 		size_t i, nonzst = 0;
 
 		if (!t) {
-			set_leaf(w, TS_LEAF_UNREADABLE, "", addr, "no DWARF type for the awaited future");
+			chain_set_leaf(w, TS_LEAF_UNREADABLE, "", addr, "no DWARF type for the awaited future");
 			return;
 		}
 		if (++w->steps > WALK_MAX_STEPS || seen_before(w, addr, t->off)) {
 			w->c->truncated = true;
-			set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+			chain_set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
 				 "chain too deep or cyclic");
 			return;
 		}
@@ -773,7 +467,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 				mem_reader__window(w->mr, addr, t->size);
 			v = dw_type__active_variant(t, w->mr, addr);
 			if (!v) {
-				set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+				chain_set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
 					 "state unreadable");
 				return;
 			}
@@ -791,18 +485,18 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			if (v->type_name && !strcmp(v->type_name, "Unresumed")) {
 				if (w->c->nframes == 1)
 					w->c->status = TS_CHAIN_UNRESUMED;
-				set_leaf(w, TS_LEAF_NONE, "", addr, "not polled yet");
+				chain_set_leaf(w, TS_LEAF_NONE, "", addr, "not polled yet");
 				return;
 			}
 			if (v->type_name && (!strcmp(v->type_name, "Returned") ||
 					     !strcmp(v->type_name, "Panicked"))) {
-				set_leaf(w, TS_LEAF_NONE, "", addr,
+				chain_set_leaf(w, TS_LEAF_NONE, "", addr,
 					 !strcmp(v->type_name, "Returned") ? "returned" : "panicked");
 				return;
 			}
 			ptr_m = dw_type__member(vt, "__awaitee");
 			if (!ptr_m) {
-				set_leaf(w, TS_LEAF_UNKNOWN, "", addr, "suspended without an awaitee");
+				chain_set_leaf(w, TS_LEAF_UNKNOWN, "", addr, "suspended without an awaitee");
 				return;
 			}
 			addr += v->off + ptr_m->off;
@@ -811,11 +505,11 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 		}
 		if (t->kind == DW_K_PTR) {
 			if (!followable(w->dw, t, WRAPPER_DEPTH + 2)) {
-				leaf_unknown(w, t, addr);
+				chain_leaf_unknown(w, t, addr);
 				return;
 			}
 			if (mem_reader__u64(w->mr, addr, &p) || !p) {
-				set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+				chain_set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
 					 "pointer unreadable");
 				return;
 			}
@@ -824,10 +518,10 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			continue;
 		}
 		if (t->kind != DW_K_STRUCT) {
-			leaf_unknown(w, t, addr);
+			chain_leaf_unknown(w, t, addr);
 			return;
 		}
-		if (classify_leaf(w, t, addr))
+		if (chain_classify_leaf(w, t, addr))
 			return;
 		ptr_m = dw_type__member(t, "pointer");
 		vt_m = dw_type__member(t, "vtable");
@@ -837,13 +531,13 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 
 			if (mem_reader__u64(w->mr, addr + ptr_m->off, &p) ||
 			    mem_reader__u64(w->mr, addr + vt_m->off, &vtable)) {
-				set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
+				chain_set_leaf(w, TS_LEAF_UNREADABLE, dw_type__qname(w->dw, t), addr,
 					 "dyn pointer unreadable");
 				return;
 			}
 			ct = dyn_concrete(w, vtable);
 			if (!ct) {
-				set_leaf(w, TS_LEAF_UNKNOWN, "dyn Future", p, "concrete type unknown");
+				chain_set_leaf(w, TS_LEAF_UNKNOWN, "dyn Future", p, "concrete type unknown");
 				return;
 			}
 			addr = p;
@@ -858,7 +552,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			v = dw_type__active_variant(t, w->mr, addr);
 			vt = v ? dw_type__get(w->dw, v->type) : NULL;
 			if (!vt) {
-				leaf_unknown(w, t, addr);
+				chain_leaf_unknown(w, t, addr);
 				return;
 			}
 			base = addr + v->off;
@@ -885,7 +579,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 					break;
 			}
 			if (!followable(w->dw, mt, WRAPPER_DEPTH + 2)) {
-				leaf_unknown(w, t, addr);	/* PollFn<closure>: the closure is no future */
+				chain_leaf_unknown(w, t, addr);	/* PollFn<closure>: the closure is no future */
 				return;
 			}
 			addr = base + vt->members[i].off;
@@ -893,7 +587,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			continue;	/* transparent: Pin, Box, NonNull */
 		}
 		if (!best) {
-			leaf_unknown(w, t, addr);
+			chain_leaf_unknown(w, t, addr);
 			return;
 		}
 		f = w->frames_full ? NULL : push_frame(w, addr);
@@ -913,7 +607,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 				if (&vt->members[i] == best || !mt || !vt->members[i].name ||
 				    strcmp(dw_type__qname(w->dw, mt), "tokio::time::sleep::Sleep"))
 					continue;
-				leaf_timer(w, mt, base + vt->members[i].off);
+				chain_leaf_timer(w, mt, base + vt->members[i].off);
 				snprintf(f->vars[f->nvars].name, sizeof(f->vars[0].name), "%s",
 					 vt->members[i].name);
 				snprintf(f->vars[f->nvars].value, sizeof(f->vars[0].value), "%.*s",
@@ -936,7 +630,7 @@ int ts_dwarf__task_chain(struct ts_dwarf *dw, pid_t pid, uint64_t load_bias, uin
 	const struct dw_variant *v;
 	const struct dw_type *vt;
 	const struct dw_member *fut;
-	uint64_t stage_addr;
+	uint64_t stage_addr, state;
 
 	memset(out, 0, sizeof(*out));
 	out->leaf.kind = TS_LEAF_NONE;
@@ -955,17 +649,20 @@ int ts_dwarf__task_chain(struct ts_dwarf *dw, pid_t pid, uint64_t load_bias, uin
 	w->mr = &mr;
 	w->c = out;
 	w->bias = load_bias;
+	/* tokio 1.24 Header.state @0, bit 0 RUNNING */
+	if (mem_reader__u64(&mr, header_addr, &state) == 0)
+		out->running = state & 1;
 	stage_addr = header_addr + pi->stage_off;
 	/* one read for the whole Stage: the outer future and usually most of the chain */
 	if (mem_reader__window(&mr, stage_addr, pi->stage->size)) {
 		out->status = TS_CHAIN_UNREADABLE;
-		set_leaf(w, TS_LEAF_UNREADABLE, "", header_addr, "task memory unreadable");
+		chain_set_leaf(w, TS_LEAF_UNREADABLE, "", header_addr, "task memory unreadable");
 		goto done;
 	}
 	v = dw_type__active_variant(pi->stage, &mr, stage_addr);
 	if (!v || !v->name) {
 		out->status = TS_CHAIN_UNREADABLE;
-		set_leaf(w, TS_LEAF_UNREADABLE, "", header_addr, "task stage unreadable");
+		chain_set_leaf(w, TS_LEAF_UNREADABLE, "", header_addr, "task stage unreadable");
 		goto done;
 	}
 	if (!strcmp(v->name, "Finished") || !strcmp(v->name, "Consumed")) {

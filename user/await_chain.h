@@ -94,6 +94,7 @@ struct ts_await_hold {
 
 struct ts_await_chain {
 	enum ts_chain_status status;
+	bool running;		/* RUNNING bit set when read: being polled, may be mid-change */
 	int nframes;
 	struct ts_await_frame frames[TS_CHAIN_MAX_FRAMES];
 	struct ts_await_leaf leaf;
@@ -133,6 +134,15 @@ int ts_await_chain__format(const struct ts_await_chain *c, char *buf, size_t len
 /* The same with each frame's captured variables under it (`--task ID`). */
 int ts_await_chain__format_detail(const struct ts_await_chain *c, char *buf, size_t len);
 
+/*
+ * The chain as one JSON object (no newline), the text view's model:
+ * {"status","running","truncated","frames":[{"func","file","line","variant",
+ * "external","wrapper","addr","vars":{name:value}}],"leaf":{"kind","type",
+ * "detail","addr","object","remaining_ms"?},"holds":[{"kind","object",
+ * "frame","var"}]}. Addresses are "0x..." strings. Returns the length.
+ */
+int ts_await_chain__json(const struct ts_await_chain *c, char *buf, size_t len);
+
 /* --- pure helpers, exposed for tests ------------------------------------ */
 
 /*
@@ -151,5 +161,7 @@ void ts_await_short_path(const char *path, char *out, size_t len, bool *external
 /* "fires in 27.7 s" / "overdue by 3.0 s" / "fires in 59 min 58 s". */
 void ts_await_format_remaining(int64_t remaining_ns, char *out, size_t len);
 const char *ts_leaf_kind_str(enum ts_leaf_kind kind);
+const char *ts_chain_status_str(enum ts_chain_status status);
+const char *ts_hold_kind_str(enum ts_hold_kind kind);
 
 #endif

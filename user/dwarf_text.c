@@ -188,6 +188,31 @@ const char *ts_leaf_kind_str(enum ts_leaf_kind kind)
 	return "unknown";
 }
 
+const char *ts_chain_status_str(enum ts_chain_status s)
+{
+	switch (s) {
+	case TS_CHAIN_SUSPENDED: return "suspended";
+	case TS_CHAIN_UNRESUMED: return "unresumed";
+	case TS_CHAIN_FINISHED: return "finished";
+	case TS_CHAIN_CONSUMED: return "consumed";
+	case TS_CHAIN_NO_TYPE: return "no_type";
+	case TS_CHAIN_UNREADABLE: return "unreadable";
+	}
+	return "unknown";
+}
+
+const char *ts_hold_kind_str(enum ts_hold_kind k)
+{
+	switch (k) {
+	case TS_HOLD_MUTEX_GUARD: return "mutex_guard";
+	case TS_HOLD_RWLOCK_GUARD: return "rwlock_guard";
+	case TS_HOLD_PERMIT: return "permit";
+	case TS_HOLD_SENDER: return "sender";
+	case TS_HOLD_RECEIVER: return "receiver";
+	}
+	return "unknown";
+}
+
 struct text {
 	char *buf;
 	size_t len, o;
@@ -281,4 +306,72 @@ int ts_await_chain__format(const struct ts_await_chain *c, char *buf, size_t len
 int ts_await_chain__format_detail(const struct ts_await_chain *c, char *buf, size_t len)
 {
 	return format_chain(c, buf, len, true);
+}
+
+static void emit_json_str(struct text *t, const char *s)
+{
+	emit(t, "\"");
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			emit(t, "\\%c", ch);
+		else if (ch < 0x20)
+			emit(t, "\\u%04x", ch);
+		else
+			emit(t, "%c", ch);
+	}
+	emit(t, "\"");
+}
+
+int ts_await_chain__json(const struct ts_await_chain *c, char *buf, size_t len)
+{
+	struct text t = { .buf = buf, .len = len };
+	int i, k;
+
+	if (len)
+		buf[0] = '\0';
+	emit(&t, "{\"status\":\"%s\",\"running\":%s,\"truncated\":%s,\"future\":",
+	     ts_chain_status_str(c->status), c->running ? "true" : "false",
+	     c->truncated ? "true" : "false");
+	emit_json_str(&t, c->future_type);
+	emit(&t, ",\"frames\":[");
+	for (i = 0; i < c->nframes; i++) {
+		const struct ts_await_frame *f = &c->frames[i];
+
+		emit(&t, "%s{\"func\":", i ? "," : "");
+		emit_json_str(&t, f->func);
+		emit(&t, ",\"file\":");
+		emit_json_str(&t, f->file);
+		emit(&t, ",\"line\":%u,\"variant\":", f->line);
+		emit_json_str(&t, f->variant);
+		emit(&t, ",\"external\":%s,\"wrapper\":%s,\"addr\":\"0x%" PRIx64 "\",\"vars\":{",
+		     f->external ? "true" : "false", f->wrapper ? "true" : "false", f->addr);
+		for (k = 0; k < f->nvars; k++) {
+			emit(&t, "%s", k ? "," : "");
+			emit_json_str(&t, f->vars[k].name);
+			emit(&t, ":");
+			emit_json_str(&t, f->vars[k].value);
+		}
+		emit(&t, "}}");
+	}
+	emit(&t, "],\"leaf\":{\"kind\":\"%s\",\"type\":", ts_leaf_kind_str(c->leaf.kind));
+	emit_json_str(&t, c->leaf.type_name);
+	emit(&t, ",\"detail\":");
+	emit_json_str(&t, c->leaf.detail);
+	emit(&t, ",\"addr\":\"0x%" PRIx64 "\",\"object\":\"0x%" PRIx64 "\"", c->leaf.addr,
+	     c->leaf.object);
+	if (c->leaf.has_deadline)
+		emit(&t, ",\"remaining_ms\":%" PRId64, c->leaf.remaining_ns / 1000000);
+	emit(&t, "},\"holds\":[");
+	for (i = 0; i < c->nholds; i++) {
+		const struct ts_await_hold *h = &c->holds[i];
+
+		emit(&t, "%s{\"kind\":\"%s\",\"object\":\"0x%" PRIx64 "\",\"frame\":%d,\"var\":",
+		     i ? "," : "", ts_hold_kind_str(h->kind), h->object, h->frame);
+		emit_json_str(&t, h->var);
+		emit(&t, "}");
+	}
+	emit(&t, "]}");
+	return (int)t.o;
 }

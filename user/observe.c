@@ -117,8 +117,68 @@ bool observed_proc__alive(const struct observed_proc *op)
 	return proc_start_ticks(op->pid, &ticks) == 0 && ticks == op->start_ticks;
 }
 
+void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path)
+{
+	char path[64], name[256];
+	size_t i;
+	int err;
+
+	if (op->tb.runtime != TS_RT_TOKIO) {
+		snprintf(op->dwarf_note, sizeof(op->dwarf_note),
+			 "await chains are read for tokio tasks only");
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", op->pid);
+	err = ts_dwarf__open(path, debuginfo_path, &op->dw, op->dwarf_note,
+			     sizeof(op->dwarf_note));
+	if (err) {
+		if (!op->dwarf_note[0])
+			snprintf(op->dwarf_note, sizeof(op->dwarf_note),
+				 "reading DWARF of %s failed: %s", op->exe, strerror(-err));
+		op->dw = NULL;
+		return;
+	}
+	/* DWARF names T exactly, where drop glue may have been folded */
+	for (i = 0; i < op->tb.npolls; i++) {
+		struct tokio_poll_fn *pf = &op->tb.polls[i];
+
+		if (ts_dwarf__future_name(op->dw, pf->fn.vaddr, name, sizeof(name)) || !name[0])
+			continue;
+		snprintf(pf->name, sizeof(pf->name), "%s", name);
+		pf->name_ambiguous = false;
+	}
+}
+
+void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
+				 uint64_t only_task)
+{
+	size_t i;
+
+	if (!op->dw)
+		return;
+	for (i = 0; i < p->ntasks; i++) {
+		struct ts_task *t = &p->tasks[i];
+
+		if (only_task && t->tokio_id != only_task)
+			continue;
+		if (!t->poll_fn_vaddr || (t->state != TS_TASK_IDLE && t->state != TS_TASK_SCHEDULED))
+			continue;
+		if (!t->chain)
+			t->chain = calloc(1, sizeof(*t->chain));
+		if (!t->chain)
+			return;
+		if (ts_dwarf__task_chain(op->dw, op->pid, op->bias, t->poll_fn_vaddr, t->header,
+					 t->chain)) {
+			free(t->chain);
+			t->chain = NULL;
+		}
+	}
+}
+
 void observed_proc__close(struct observed_proc *op)
 {
+	ts_dwarf__close(op->dw);
+	op->dw = NULL;
 	proc_links__detach(&op->links);
 	tokio_binary__free(&op->tb);
 }
@@ -390,7 +450,8 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	snprintf(p->runtime, sizeof(p->runtime), "%s", op->tb.runtime_name);
 	snprintf(p->runtime_version, sizeof(p->runtime_version), "%s",
 		 op->tb.version[0] ? op->tb.version : "unknown");
-	p->has_debuginfo = op->tb.has_debuginfo;
+	p->has_debuginfo = op->dw != NULL;
+	snprintf(p->debuginfo_note, sizeof(p->debuginfo_note), "%s", op->dw ? "" : op->dwarf_note);
 	p->attach_ns = op->attach_ns;
 	p->nprobes = op->links.nprobes;
 	p->snapshot_ns = ts_now_ns();

@@ -25,6 +25,8 @@ struct observed_proc {
 	uint64_t bias;			/* runtime address - ELF vaddr */
 	struct proc_links links;
 	uint64_t attach_ns;
+	struct ts_dwarf *dw;		/* NULL when the binary has no usable DWARF */
+	char dwarf_note[256];		/* what is missing, and how to get it */
 };
 
 uint64_t ts_now_ns(void);
@@ -34,6 +36,17 @@ uint64_t ts_now_ns(void);
  * returns -errno and writes one line for the user into why.
  */
 int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen);
+/*
+ * Reads the binary's DWARF (or debuginfo_path): exact future type names,
+ * and await chains. Without it, says what is missing in op->dwarf_note.
+ */
+void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path);
+/*
+ * Reads where each suspended task waits (await chain from DWARF + memory),
+ * for the tasks of p only; only_task restricts it to one tokio Id (0: all).
+ */
+void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
+				 uint64_t only_task);
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
 			  char *why, size_t whylen);
 /* Still the same process (not exited, PID not reused)? */

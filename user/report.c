@@ -83,6 +83,72 @@ static void count_states(const struct ts_process *p, size_t counts[4])
 			counts[p->tasks[i].state]++;
 }
 
+static const char *const chain_status_names[] = {
+	[TS_CHAIN_SUSPENDED] = "suspended", [TS_CHAIN_UNRESUMED] = "unresumed",
+	[TS_CHAIN_FINISHED] = "finished", [TS_CHAIN_CONSUMED] = "consumed",
+	[TS_CHAIN_NO_TYPE] = "no_type", [TS_CHAIN_UNREADABLE] = "unreadable",
+};
+
+static const char *const leaf_kind_names[] = {
+	[TS_LEAF_UNKNOWN] = "unknown", [TS_LEAF_TIMER] = "timer", [TS_LEAF_IO] = "io",
+	[TS_LEAF_SEMAPHORE] = "semaphore", [TS_LEAF_MUTEX] = "mutex", [TS_LEAF_RWLOCK] = "rwlock",
+	[TS_LEAF_CHAN_RECV] = "channel_recv", [TS_LEAF_CHAN_SEND] = "channel_send",
+	[TS_LEAF_JOIN] = "join", [TS_LEAF_YIELD] = "yield", [TS_LEAF_NOTIFY] = "notify",
+	[TS_LEAF_PENDING] = "pending", [TS_LEAF_UNREADABLE] = "unreadable", [TS_LEAF_NONE] = "none",
+};
+
+void ts_json_await_chain(FILE *out, const struct ts_await_chain *c)
+{
+	int i, k;
+
+	fprintf(out, "{\"status\":\"%s\",\"truncated\":%s,\"frames\":[",
+		chain_status_names[c->status], c->truncated ? "true" : "false");
+	for (i = 0; i < c->nframes; i++) {
+		const struct ts_await_frame *f = &c->frames[i];
+
+		fprintf(out, "%s{\"func\":", i ? "," : "");
+		ts_json_str(out, f->func);
+		fprintf(out, ",\"file\":");
+		ts_json_str(out, f->file);
+		fprintf(out, ",\"line\":%u,\"variant\":", f->line);
+		ts_json_str(out, f->variant);
+		fprintf(out, ",\"external\":%s,\"vars\":{", f->external ? "true" : "false");
+		for (k = 0; k < f->nvars; k++) {
+			fprintf(out, "%s", k ? "," : "");
+			ts_json_str(out, f->vars[k].name);
+			fputc(':', out);
+			ts_json_str(out, f->vars[k].value);
+		}
+		fprintf(out, "}}");
+	}
+	fprintf(out, "],\"leaf\":{\"kind\":\"%s\",\"type\":", leaf_kind_names[c->leaf.kind]);
+	ts_json_str(out, c->leaf.type_name);
+	fprintf(out, ",\"detail\":");
+	ts_json_str(out, c->leaf.detail);
+	fprintf(out, ",\"object\":\"0x%llx\"", (unsigned long long)c->leaf.object);
+	if (c->leaf.has_deadline)
+		fprintf(out, ",\"remaining_s\":%.3f", (double)c->leaf.remaining_ns / 1e9);
+	fprintf(out, "},\"holds\":[");
+	for (i = 0; i < c->nholds; i++)
+		fprintf(out, "%s{\"kind\":%d,\"object\":\"0x%llx\",\"frame\":%d}", i ? "," : "",
+			(int)c->holds[i].kind, (unsigned long long)c->holds[i].object,
+			c->holds[i].frame);
+	fprintf(out, "]}");
+}
+
+/* The chain's tree under the task's row, indented to the name column. */
+static void write_chain_text(FILE *out, const struct ts_await_chain *c, bool detail)
+{
+	char buf[8192], *line, *save = NULL;
+
+	if (detail)
+		ts_await_chain__format_detail(c, buf, sizeof(buf));
+	else
+		ts_await_chain__format(c, buf, sizeof(buf));
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		fprintf(out, "%7s%s\n", "", line);
+}
+
 static void write_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		       size_t nf, const struct ts_report_opts *o)
 {
@@ -112,7 +178,9 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		const struct ts_task *t = &p->tasks[order[i]];
 		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16], name[40];
 
-		if (t->state == TS_TASK_DONE && !o->all_tasks)
+		if (o->only_task && t->tokio_id != o->only_task)
+			continue;
+		if (t->state == TS_TASK_DONE && !o->all_tasks && !o->only_task)
 			continue;
 		if (t->tokio_id)
 			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->tokio_id);
@@ -135,8 +203,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			(unsigned long long)t->st.polls, busy, sched, idle,
 			(unsigned long long)t->st.wakes, (unsigned long long)t->st.self_wakes,
 			maxp, worker);
-		if (o->detail)
-			o->detail(out, p, order[i], false, o->detail_ctx);
+		if (t->chain)
+			write_chain_text(out, t->chain, o->only_task != 0);
 	}
 
 	if (counts[TS_TASK_DONE] && !o->all_tasks)
@@ -180,15 +248,17 @@ static void json_task(FILE *out, const struct ts_process *p, size_t idx,
 	for (k = 0; k < TS_HIST_SLOTS; k++)
 		fprintf(out, "%s%u", k ? "," : "", t->st.hist[k]);
 	fprintf(out, "]");
-	if (o->detail)
-		o->detail(out, p, idx, true, o->detail_ctx);
+	if (t->chain) {
+		fprintf(out, ",\"await_chain\":");
+		ts_json_await_chain(out, t->chain);
+	}
 	fprintf(out, "}");
 }
 
 static void write_json(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		       size_t nf, const struct ts_report_opts *o)
 {
-	size_t counts[4], i, *order = ts_report_task_order(p);
+	size_t counts[4], i, n, *order = ts_report_task_order(p);
 
 	count_states(p, counts);
 	fprintf(out, "{\"pid\":%d,\"comm\":", p->pid);
@@ -208,8 +278,10 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 		counts[TS_TASK_DONE], p->has_debuginfo ? "true" : "false");
 	ts_json_str(out, p->debuginfo_note);
 	fprintf(out, "},\"stall_threshold_ms\":%.0f,\"tasks\":[", (double)o->stall_ns / 1e6);
-	for (i = 0; order && i < p->ntasks; i++) {
-		if (i)
+	for (i = 0, n = 0; order && i < p->ntasks; i++) {
+		if (o->only_task && p->tasks[order[i]].tokio_id != o->only_task)
+			continue;
+		if (n++)
 			fputc(',', out);
 		json_task(out, p, order[i], o);
 	}

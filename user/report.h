@@ -8,16 +8,11 @@
 #include "stall_rules.h"
 #include "task_model.h"
 
-/* Per-task lines appended under the task table (await chains); may be NULL. */
-typedef void (*ts_task_detail_fn)(FILE *out, const struct ts_process *p, size_t task,
-				  bool json, void *ctx);
-
 struct ts_report_opts {
 	bool json;
 	bool all_tasks;		/* text: list finished tasks too */
 	uint64_t stall_ns;
-	ts_task_detail_fn detail;
-	void *detail_ctx;
+	uint64_t only_task;	/* --task ID: that task in full, 0: all */
 };
 
 /* Tasks in report order: live ones by tokio Id, finished ones last. */
@@ -28,5 +23,7 @@ void ts_report_write(FILE *out, const struct ts_process *p, const struct ts_find
 void ts_fmt_cell_duration(uint64_t ns, char *buf, size_t len);
 /* Writes s as a JSON string literal, quotes included. */
 void ts_json_str(FILE *out, const char *s);
+/* An await chain as a JSON object. */
+void ts_json_await_chain(FILE *out, const struct ts_await_chain *c);
 
 #endif

@@ -8,6 +8,10 @@
 
 void ts_process__free(struct ts_process *p)
 {
+	size_t i;
+
+	for (i = 0; i < p->ntasks; i++)
+		free(p->tasks[i].chain);
 	free(p->tasks);
 	free(p->workers);
 	free(p->lost);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "await_chain.h"
 #include "taskscope.h"
 
 struct ts_task {
@@ -30,6 +31,7 @@ struct ts_task {
 	uint64_t in_state_ns;
 	bool since_attach;		/* in this state since before we attached */
 	struct ts_task_stats st;	/* zero when !seen_by_probe */
+	struct ts_await_chain *chain;	/* where it waits (DWARF), NULL when not read */
 };
 
 struct ts_worker {

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Leaf futures and tokio values: what a chain ends in (a timer, a lock,
+ * a channel...) and what its frames hold (guards, channel halves). Knows
+ * tokio 1.24's type names and layouts; everything else is generic DWARF.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "await_chain.h"
+#include "dwarf_types.h"
+#include "dwarf_walk.h"
+
+void chain_set_leaf(struct walk *w, enum ts_leaf_kind kind, const char *type_name, uint64_t addr,
+		     const char *detail)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+
+	l->kind = kind;
+	l->addr = addr;
+	snprintf(l->type_name, sizeof(l->type_name), "%s", type_name ? type_name : "");
+	snprintf(l->detail, sizeof(l->detail), "%s", detail ? detail : "");
+}
+
+static void add_hold(struct walk *w, enum ts_hold_kind kind, uint64_t object, const char *var)
+{
+	struct ts_await_hold *h;
+
+	if (w->c->nholds >= TS_CHAIN_MAX_HOLDS || !object)
+		return;
+	h = &w->c->holds[w->c->nholds++];
+	h->kind = kind;
+	h->object = object;
+	h->frame = w->c->nframes - 1;
+	snprintf(h->var, sizeof(h->var), "%s", var);
+}
+
+static bool starts(const char *s, const char *prefix)
+{
+	return !strncmp(s, prefix, strlen(prefix));
+}
+
+/* The channel a Sender/Receiver (or a pointer to one) at addr belongs to: its Chan. */
+static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	const struct dw_type *arc;
+	uint64_t off, p = 0;
+	char scratch[64];
+
+	if (t && t->kind == DW_K_PTR) {
+		if (mem_reader__u64(w->mr, addr, &addr))
+			return 0;
+		t = dw_type__get(w->dw, t->target);
+	}
+	if (!t || dw_type__find_path(w->dw, t, "chan.inner", &off, &arc))
+		return 0;
+	if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p))
+		return 0;
+	return p;
+}
+
+/* tokio values worth naming: guards, permits, channel halves. 0 when not one. */
+int chain_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr,
+			      const char *var, char *buf, size_t len)
+{
+	const char *qn = dw_type__qname(w->dw, t);
+	enum ts_hold_kind kind;
+	uint64_t p = 0;
+	size_t i;
+	const char *what;
+
+	if (starts(qn, "tokio::sync::mutex::MutexGuard<") ||
+	    starts(qn, "tokio::sync::mutex::OwnedMutexGuard<")) {
+		kind = TS_HOLD_MUTEX_GUARD;
+		what = "mutex guard";
+	} else if (starts(qn, "tokio::sync::rwlock::")  && strstr(qn, "Guard<")) {
+		kind = TS_HOLD_RWLOCK_GUARD;
+		what = "rwlock guard";
+	} else if (starts(qn, "tokio::sync::semaphore::SemaphorePermit") ||
+		   starts(qn, "tokio::sync::semaphore::OwnedSemaphorePermit")) {
+		kind = TS_HOLD_PERMIT;
+		what = "permit of semaphore";
+	} else if (starts(qn, "tokio::sync::mpsc::bounded::Sender<") ||
+		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedSender<")) {
+		p = channel_of(w, t, addr);
+		if (!p)
+			return -ENOTSUP;
+		snprintf(buf, len, "sender of channel 0x%" PRIx64, p);
+		add_hold(w, TS_HOLD_SENDER, p, var);
+		return 0;
+	} else if (starts(qn, "tokio::sync::mpsc::bounded::Receiver<") ||
+		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedReceiver<")) {
+		p = channel_of(w, t, addr);
+		if (!p)
+			return -ENOTSUP;
+		snprintf(buf, len, "receiver of channel 0x%" PRIx64, p);
+		add_hold(w, TS_HOLD_RECEIVER, p, var);
+		return 0;
+	} else {
+		return -ENOTSUP;
+	}
+	/* guards and permits hold their lock first: `lock: &Mutex`, or an Arc of it */
+	for (i = 0; i < t->nmembers; i++) {
+		p = 0;
+		if (dw_format_value(w->dw, w->mr, dw_type__get(w->dw, t->members[i].type),
+				    addr + t->members[i].off, buf, len, &p) == 0 && p)
+			break;
+	}
+	if (i == t->nmembers)
+		return -ENOTSUP;
+	snprintf(buf, len, "%s 0x%" PRIx64, what, p);
+	add_hold(w, kind, p, var);
+	return 0;
+}
+
+static void format_addr_detail(char *buf, size_t len, const char *what, uint64_t addr,
+			       const char *tail)
+{
+	if (addr)
+		snprintf(buf, len, "waiting on %s 0x%" PRIx64 "%s", what, addr, tail);
+	else
+		snprintf(buf, len, "waiting on a %s%s", what, tail);
+}
+
+static int64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/*
+ * tokio 1.24 Sleep { inner: Inner { deadline: Instant }, entry: TimerEntry };
+ * tokio's Instant wraps std's, which on Linux is CLOCK_MONOTONIC
+ * { tv_sec: i64, tv_nsec: u32 }.
+ */
+void chain_leaf_timer(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+	const struct dw_type *inst, *st, *nt;
+	uint64_t off, soff, noff, sec, nsec;
+
+	chain_set_leaf(w, TS_LEAF_TIMER, "tokio::time::Sleep", addr, "");
+	if (dw_type__find_path(w->dw, t, "inner.deadline", &off, &inst) ||
+	    dw_type__find_deep(w->dw, inst, "tv_sec", 6, &soff, &st) ||
+	    dw_type__find_deep(w->dw, inst, "tv_nsec", 6, &noff, &nt) ||
+	    dw_read_uint(w->mr, addr + off + soff, 8, &sec) ||
+	    dw_read_uint(w->mr, addr + off + noff, 4, &nsec) || nsec >= 1000000000ULL) {
+		snprintf(l->detail, sizeof(l->detail), "deadline unreadable");
+		return;
+	}
+	l->has_deadline = true;
+	l->remaining_ns = (int64_t)sec * 1000000000LL + (int64_t)nsec - monotonic_ns();
+	ts_await_format_remaining(l->remaining_ns, l->detail, sizeof(l->detail));
+}
+
+/* Function name of the innermost recorded frame matching all of a, b (b may be NULL). */
+static int frame_matching(struct walk *w, const char *a, const char *b)
+{
+	int i;
+
+	for (i = w->c->nframes - 1; i >= 0; i--) {
+		const char *fn = w->c->frames[i].func;
+
+		if (strstr(fn, a) && (!b || strstr(fn, b)))
+			return i;
+	}
+	return -1;
+}
+
+/* Acquire: the semaphore is known; what it guards is told by the frames above. */
+static void leaf_acquire(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+	const struct dw_member *sem = dw_type__member(t, "semaphore");
+	uint64_t sem_addr = 0;
+	int fi;
+
+	if (sem)
+		mem_reader__u64(w->mr, addr + sem->off, &sem_addr);
+	chain_set_leaf(w, TS_LEAF_SEMAPHORE, "tokio::sync::batch_semaphore::Acquire", addr, "");
+	l->object = sem_addr;
+	if ((fi = frame_matching(w, "tokio::sync::mutex::", NULL)) >= 0) {
+		l->kind = TS_LEAF_MUTEX;
+		if (w->self_ptr[fi])
+			l->object = w->self_ptr[fi];
+		format_addr_detail(l->detail, sizeof(l->detail), "mutex", l->object, "");
+	} else if ((fi = frame_matching(w, "tokio::sync::rwlock::", NULL)) >= 0) {
+		l->kind = TS_LEAF_RWLOCK;
+		if (w->self_ptr[fi])
+			l->object = w->self_ptr[fi];
+		format_addr_detail(l->detail, sizeof(l->detail), "rwlock", l->object, "");
+	} else if ((fi = frame_matching(w, "tokio::sync::mpsc::", "Sender")) >= 0 ||
+		   (fi = frame_matching(w, "tokio::sync::mpsc::", "Permit")) >= 0) {
+		uint64_t ch = w->self_type[fi] ? channel_of(w, w->self_type[fi], w->self_ptr[fi]) : 0;
+
+		l->kind = TS_LEAF_CHAN_SEND;
+		if (ch)
+			l->object = ch;
+		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object,
+				   " (send: channel full)");
+	} else {
+		format_addr_detail(l->detail, sizeof(l->detail), "semaphore", l->object, "");
+	}
+}
+
+static uint64_t first_pointer_value(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	const struct dw_type *pt;
+	uint64_t off, p = 0;
+
+	if (dw_type__first_pointer(w->dw, t, 6, &off, &pt) || mem_reader__u64(w->mr, addr + off, &p))
+		return 0;
+	return p;
+}
+
+/* Known leaf futures by type; true when t is one (and the leaf is set). */
+bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	const char *qn = dw_type__qname(w->dw, t);
+	struct ts_await_leaf *l = &w->c->leaf;
+	char name[192];
+
+	if (!strcmp(qn, "tokio::time::sleep::Sleep")) {
+		chain_leaf_timer(w, t, addr);
+		return true;
+	}
+	if (!strcmp(qn, "tokio::sync::batch_semaphore::Acquire")) {
+		leaf_acquire(w, t, addr);
+		return true;
+	}
+	if (starts(qn, "tokio::runtime::task::join::JoinHandle<")) {
+		snprintf(name, sizeof(name), "tokio::task::JoinHandle%s", qn + strlen("tokio::runtime::task::join::JoinHandle"));
+		chain_set_leaf(w, TS_LEAF_JOIN, name, addr, "");
+		l->object = first_pointer_value(w, t, addr);	/* raw.ptr: the awaited task's Header */
+		format_addr_detail(l->detail, sizeof(l->detail), "task", l->object, " (JoinHandle)");
+		return true;
+	}
+	if (strstr(qn, "yield_now") && strstr(qn, "YieldNow")) {
+		chain_set_leaf(w, TS_LEAF_YIELD, "tokio::task::yield_now", addr, "yielded: runnable again");
+		return true;
+	}
+	if (starts(qn, "core::future::pending::Pending<")) {
+		chain_set_leaf(w, TS_LEAF_PENDING, "std::future::pending", addr, "never completes");
+		return true;
+	}
+	if (starts(qn, "tokio::sync::notify::Notified")) {
+		chain_set_leaf(w, TS_LEAF_NOTIFY, "tokio::sync::Notified", addr, "");
+		l->object = first_pointer_value(w, t, addr);
+		format_addr_detail(l->detail, sizeof(l->detail), "notify", l->object, "");
+		if (frame_matching(w, "tokio::sync::watch::", NULL) >= 0)
+			l->kind = TS_LEAF_CHAN_RECV;
+		return true;
+	}
+	if (strstr(qn, "scheduled_io::Readiness")) {
+		chain_set_leaf(w, TS_LEAF_IO, "tokio I/O readiness", addr, "");
+		l->object = first_pointer_value(w, t, addr);
+		format_addr_detail(l->detail, sizeof(l->detail), "I/O resource", l->object, "");
+		return true;
+	}
+	if (starts(qn, "tokio::runtime::blocking::task::BlockingTask<")) {
+		ts_await_readable_name(qn, NULL, name, sizeof(name));
+		chain_set_leaf(w, TS_LEAF_UNKNOWN, name, addr, "spawn_blocking work: runs on a blocking thread");
+		return true;
+	}
+	if (starts(qn, "tokio::sync::oneshot::Receiver<") || starts(qn, "tokio::sync::broadcast::Recv<")) {
+		ts_await_readable_name(qn, NULL, name, sizeof(name));
+		chain_set_leaf(w, TS_LEAF_CHAN_RECV, name, addr, "");
+		l->object = first_pointer_value(w, t, addr);
+		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
+		return true;
+	}
+	return false;
+}
+
+/* A future nobody here knows by type: maybe the frames above tell (recv's PollFn). */
+void chain_leaf_unknown(struct walk *w, const struct dw_type *t, uint64_t addr)
+{
+	struct ts_await_leaf *l = &w->c->leaf;
+	char name[192];
+	int fi;
+
+	ts_await_readable_name(dw_type__qname(w->dw, t), NULL, name, sizeof(name));
+	chain_set_leaf(w, TS_LEAF_UNKNOWN, name, addr, "");
+	fi = w->c->nframes - 1;
+	if (fi >= 0 && strstr(w->c->frames[fi].func, "tokio::sync::mpsc::") &&
+	    strstr(w->c->frames[fi].func, "Receiver") && strstr(w->c->frames[fi].func, "::recv")) {
+		l->kind = TS_LEAF_CHAN_RECV;
+		if (w->self_type[fi])
+			l->object = channel_of(w, w->self_type[fi], w->self_ptr[fi]);
+		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
+	}
+}
+
+bool chain_is_leaf_type(const char *qn)
+{
+	return !strcmp(qn, "tokio::time::sleep::Sleep") ||
+	       !strcmp(qn, "tokio::sync::batch_semaphore::Acquire") ||
+	       starts(qn, "tokio::runtime::task::join::JoinHandle<") ||
+	       starts(qn, "tokio::sync::notify::Notified") || strstr(qn, "scheduled_io::Readiness") ||
+	       starts(qn, "core::future::pending::Pending<");
+}

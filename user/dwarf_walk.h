@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The state of one await-chain walk, shared by await_chain.c and dwarf_leaf.c. */
+#ifndef TS_DWARF_WALK_H
+#define TS_DWARF_WALK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "await_chain.h"
+#include "dwarf_types.h"
+
+#define WALK_MAX_STEPS	64	/* futures, pointers and wrappers followed per task */
+
+struct walk {
+	struct ts_dwarf *dw;
+	struct mem_reader *mr;
+	struct ts_await_chain *c;
+	uint64_t bias;
+	int steps;
+	bool frames_full;
+	/* per recorded frame: the address `self` holds, and its type */
+	uint64_t self_ptr[TS_CHAIN_MAX_FRAMES];
+	const struct dw_type *self_type[TS_CHAIN_MAX_FRAMES];
+	uint64_t seen_addr[WALK_MAX_STEPS];
+	Dwarf_Off seen_type[WALK_MAX_STEPS];
+	int nseen;
+};
+
+void chain_set_leaf(struct walk *w, enum ts_leaf_kind kind, const char *type_name, uint64_t addr,
+		    const char *detail);
+/* Fills the leaf from a tokio Sleep at addr: deadline against CLOCK_MONOTONIC. */
+void chain_leaf_timer(struct walk *w, const struct dw_type *t, uint64_t addr);
+/* Known leaf futures by type name; true when t is one (and the leaf is set). */
+bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr);
+/* A future no one knows by type: the frames above may still tell (recv's PollFn). */
+void chain_leaf_unknown(struct walk *w, const struct dw_type *t, uint64_t addr);
+bool chain_is_leaf_type(const char *qname);
+/*
+ * tokio values worth naming in a frame: guards, permits, channel halves
+ * (recorded as holds). -ENOTSUP when t is none of them.
+ */
+int chain_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr, const char *var,
+		      char *buf, size_t len);
+
+#endif

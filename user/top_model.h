@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * What `taskscope top` keeps between refreshes: one observed process each
+ * (all sharing one loaded BPF object), its latest snapshot and findings,
+ * the previous refresh for rates, and what the last memory scan settled.
+ *
+ * Scanning memory costs far more than reading the maps, so a refresh reads
+ * only the maps, and the last scan's word is carried into it: tasks only
+ * memory knows of (idle since before the attach) and tasks it found gone
+ * (freed inside their last poll, which fires no probe). A task a rule
+ * would flag that no scan has confirmed since its last transition gets a
+ * scan at once, so nothing is flagged on the maps' word alone.
+ */
+#ifndef TS_TOP_MODEL_H
+#define TS_TOP_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "observe.h"
+#include "stall_rules.h"
+#include "task_model.h"
+#include "top_view.h"
+
+#define TOP_SCAN_EVERY_NS	(5ULL * 1000 * 1000 * 1000)
+/* a confirming scan right after another tells nothing new */
+#define TOP_CONFIRM_GAP_NS	(500ULL * 1000 * 1000)
+/* README "Probe cost": one uprobe hit costs about 2.7-3 us on the test VM */
+#define TOP_NS_PER_PROBE_HIT	3000.0
+
+/* What a memory scan said of one task the probes saw. */
+struct top_verdict {
+	uint64_t header;
+	/* the BPF entry as the scan saw it: a later change means news */
+	uint64_t last_transition_ns, polls, wakes;
+	uint32_t bpf_state;
+	enum ts_task_state state;	/* after the scan */
+	bool in_memory;
+	uint64_t tokio_id;
+};
+
+/* Just what rates need from the previous refresh. */
+struct top_prev_task {
+	uint64_t header, first_seen_ns, polls, busy_ns;
+};
+
+struct top_prev_worker {
+	uint32_t tid;
+	uint64_t polls, busy_ns;
+};
+
+struct top_proc {
+	struct observed_proc op;
+	bool attached;
+	struct ts_process cur;
+	struct ts_finding *findings;
+	size_t nfindings;
+	/* per cur.tasks / cur.workers index; < 0 when unknown (first refresh) */
+	double *task_pps, *task_busy;
+	double *worker_pps, *worker_busy;
+	double polls_per_s;
+	/* the previous refresh */
+	struct top_prev_task *prev_tasks;	/* sorted by header */
+	size_t nprev_tasks;
+	struct top_prev_worker *prev_workers;
+	size_t nprev_workers;
+	uint64_t prev_ns;
+	/* the last memory scan */
+	struct top_verdict *verdicts;		/* sorted by header */
+	size_t nverdicts;
+	struct ts_task *mem_only;		/* tasks no probe has seen */
+	size_t nmem_only;
+	uint64_t *at_attach;			/* headers live at the first scan, sorted */
+	size_t nat_attach;
+	uint64_t scan_ns;			/* when it ran, 0 never */
+	uint64_t scan_cost_ns;
+	uint64_t nscans;
+};
+
+/* ---- pure parts, tested without a process ------------------------------ */
+
+/* What a scan snapshot settled, to carry into refreshes without a scan. */
+int top_verdicts__take(const struct ts_process *scan, struct top_verdict **v, size_t *nv,
+		       struct ts_task **mem_only, size_t *nmem_only);
+/*
+ * Applies the last scan's verdicts to a snapshot taken without one: tasks
+ * it settled as done stay done while their BPF entry is unchanged, tasks
+ * only memory knew of are added back (their time in state growing).
+ */
+int top_carry__apply(struct ts_process *p, const struct top_verdict *v, size_t nv,
+		     const struct ts_task *mem_only, size_t nmem_only);
+/* True when the scan saw task t as it is now (or t comes from memory). */
+bool top_verdict__confirms(const struct top_verdict *v, size_t nv, const struct ts_task *t);
+/* True when a finding rests on a task state no scan has confirmed. */
+bool top_findings__need_scan(const struct ts_process *p, const struct ts_finding *f, size_t nf,
+			     const struct top_verdict *v, size_t nv);
+/* Busy time including a poll still running at the snapshot. */
+uint64_t top_task_busy_ns(const struct ts_process *p, const struct ts_task *t);
+uint64_t top_worker_busy_ns(const struct ts_worker *w);
+/* The worker polling task header now, or NULL. */
+const struct ts_worker *top_worker_polling(const struct ts_process *p, uint64_t header);
+/* (now - prev) per second over dt_ns; -1 when unknown. */
+double top_rate(uint64_t now, uint64_t prev, uint64_t dt_ns);
+/* Rates against the previous refresh, then remembers this one. */
+int top_rates__update(struct top_proc *tp);
+/* The row of task ti of tp, warnings aside (top_rows__append adds those). */
+void top_row__fill(const struct top_proc *tp, size_t ti, struct top_row *r);
+/* Appends the rows of tp (index proc) to *rows. */
+int top_rows__append(const struct top_proc *tp, size_t proc, struct top_row **rows, size_t *n,
+		     size_t *cap);
+/* Index of the task with (header, first_seen) in p, or -1. */
+long top_proc__find_task(const struct top_proc *tp, uint64_t header, uint64_t first_seen_ns);
+
+/* ---- with a process and BPF --------------------------------------------- */
+
+/* Opens pid and attaches bpf to it. */
+int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, char *why,
+		   size_t whylen);
+/*
+ * Snapshots tp; scans memory on the first refresh, every scan_every_ns,
+ * when force_scan, and to confirm a finding. -ESRCH when it has exited.
+ */
+int top_proc__refresh(struct top_proc *tp, struct ts_bpf *bpf, const struct ts_rules_config *cfg,
+		      uint64_t scan_every_ns, bool force_scan);
+void top_proc__free(struct top_proc *tp);
+
+#endif

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Every process `taskscope top` watches: one BPF object loaded once, one
+ * top_proc each, and in system-wide mode the /proc rescan that adds the
+ * tokio processes that start and drops the ones that exit. Builds the
+ * rows the views sort, filter and draw.
+ */
+#ifndef TS_TOP_SESSION_H
+#define TS_TOP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attach.h"
+#include "proc_scan.h"
+#include "stall_rules.h"
+#include "top_model.h"
+#include "top_view.h"
+
+#define TOP_RESCAN_EVERY_NS	(3ULL * 1000 * 1000 * 1000)
+
+/* A process that could not be attached: not retried while it lives. */
+struct top_skipped {
+	pid_t pid;
+	uint64_t start_ticks;
+};
+
+struct top_session {
+	struct ts_bpf bpf;
+	bool loaded;
+	bool system_wide;
+	struct top_proc **procs;	/* ascending pid */
+	size_t nprocs;
+	struct ts_rules_config rules;
+	uint64_t scan_every_ns;		/* memory scans */
+	/* system-wide discovery */
+	struct proc_scan scan;
+	uint64_t rescan_ns;		/* last /proc rescan */
+	struct top_skipped *skipped;
+	size_t nskipped;
+	/* the counters are the one BPF object's, for every process at once */
+	uint64_t counters[TS_CNT_MAX], prev_counters[TS_CNT_MAX];
+	uint64_t counters_ns, prev_counters_ns;
+	double events_per_s;		/* uprobe hits per second, < 0 unknown */
+	uint64_t start_ns;
+	uint64_t refreshes;
+	/* rows of every process, rebuilt after each refresh */
+	struct top_row *rows;
+	size_t nrows, cap_rows;
+};
+
+/* Loads the BPF object (libbpf messages as top_log__capture_libbpf set them). */
+int top_session__open(struct top_session *s, bool system_wide, bool verbose);
+/* Opens and attaches pid. */
+int top_session__add(struct top_session *s, pid_t pid, char *why, size_t whylen);
+/* System-wide: attaches new tokio processes, drops exited ones. Returns processes added. */
+int top_session__rescan(struct top_session *s);
+/*
+ * Refreshes every process. Exited ones are dropped (system-wide) or make
+ * it return -ESRCH with *gone_pid set (one PID).
+ */
+int top_session__refresh(struct top_session *s, bool force_scan, pid_t *gone_pid);
+int top_session__build_rows(struct top_session *s);
+/* The process with this pid, or NULL. */
+struct top_proc *top_session__proc(const struct top_session *s, pid_t pid);
+/* Estimated CPU share of the probes in percent of one CPU, < 0 unknown. */
+double top_session__probe_cpu_pct(const struct top_session *s);
+void top_session__close(struct top_session *s);
+
+#endif
