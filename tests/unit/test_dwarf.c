@@ -168,6 +168,14 @@ static void test_format(void)
 	CHECK("format: detail shows variables", strstr(buf, "\n     request_id = 7\n") != NULL);
 	ts_await_chain__format(c, buf, 40);
 	CHECK("format: cut to the buffer", strlen(buf) == 39);
+	snprintf(c->frames[0].vars[0].value, sizeof(c->frames[0].vars[0].value), "\"a\\b\"");
+	ts_await_chain__json(c, buf, sizeof(buf));
+	CHECK("json: frames", strstr(buf, "\"frames\":[{\"func\":\"app::handle_request\",\"file\":\"src/api/handlers.rs\",\"line\":23,\"variant\":\"Suspend1\"") != NULL);
+	CHECK("json: escaped value", strstr(buf, "\"vars\":{\"request_id\":\"\\\"a\\\\b\\\"\"}") != NULL);
+	CHECK("json: leaf", strstr(buf, "\"leaf\":{\"kind\":\"semaphore\",\"type\":\"tokio::sync::batch_semaphore::Acquire\"") != NULL);
+	CHECK("json: closed", buf[0] == '{' && buf[strlen(buf) - 1] == '}');
+	if (verbose)
+		printf("# %s\n", buf);
 	c->status = TS_CHAIN_FINISHED;
 	ts_await_chain__format(c, buf, sizeof(buf));
 	CHECK("format: finished task", strstr(buf, "finished") != NULL);
