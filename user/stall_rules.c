@@ -26,6 +26,8 @@ void ts_rules_config__default(struct ts_rules_config *cfg)
 const char *ts_finding_kind_name(enum ts_finding_kind k)
 {
 	switch (k) {
+	case TS_FIND_DEADLOCK:
+		return "deadlock";
 	case TS_FIND_BLOCKED_WORKER:
 		return "blocked_worker";
 	case TS_FIND_STARVED:
@@ -272,10 +274,152 @@ static int rule_lost_wakes(const struct ts_process *p, struct finding_vec *fv)
 	return 0;
 }
 
+static bool leaf_is_lock(const struct ts_await_chain *c)
+{
+	return c && c->status == TS_CHAIN_SUSPENDED && c->leaf.object &&
+	       (c->leaf.kind == TS_LEAF_MUTEX || c->leaf.kind == TS_LEAF_RWLOCK ||
+		c->leaf.kind == TS_LEAF_SEMAPHORE);
+}
+
+/* The task whose suspended frames hold object (a guard, a permit, a channel half). */
+static size_t holder_of(const struct ts_process *p, uint64_t object, size_t not_task,
+			bool receiver)
+{
+	size_t i;
+	int k;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_await_chain *c = p->tasks[i].chain;
+
+		if (i == not_task || !c)
+			continue;
+		for (k = 0; k < c->nholds; k++) {
+			enum ts_hold_kind hk = c->holds[k].kind;
+
+			if (c->holds[k].object != object)
+				continue;
+			if (receiver ? hk == TS_HOLD_RECEIVER :
+				       (hk == TS_HOLD_MUTEX_GUARD || hk == TS_HOLD_RWLOCK_GUARD ||
+					hk == TS_HOLD_PERMIT))
+				return i;
+		}
+	}
+	return SIZE_MAX;
+}
+
+/* Where a suspended task sits: its deepest frame in the program's own code. */
+static void await_site(const struct ts_await_chain *c, char *buf, size_t len)
+{
+	int i;
+
+	buf[0] = '\0';
+	if (!c || c->status != TS_CHAIN_SUSPENDED)
+		return;
+	for (i = c->nframes - 1; i >= 0; i--) {
+		if (c->frames[i].external || !c->frames[i].line)
+			continue;
+		snprintf(buf, len, " at %s:%u", c->frames[i].file, c->frames[i].line);
+		return;
+	}
+}
+
+/* The leaf as an object of "waiting on": "mutex 0x7f..", "tokio::time::Sleep (fires in 3 s)". */
+static void leaf_what(const struct ts_await_chain *c, char *buf, size_t len)
+{
+	static const char prefix[] = "waiting on ";
+	const char *d = c->leaf.detail;
+
+	if (!strncmp(d, prefix, sizeof(prefix) - 1))
+		snprintf(buf, len, "%s", d + sizeof(prefix) - 1);
+	else if (d[0])
+		snprintf(buf, len, "%s (%s)", c->leaf.type_name, d);
+	else
+		snprintf(buf, len, "%s", c->leaf.type_name[0] ? c->leaf.type_name : "an unknown future");
+}
+
+/* ", waiting on mutex 0x.. held by task 4 app::b" and the like: what can free it. */
+static void what_frees_it(const struct ts_process *p, size_t i, char *buf, size_t len)
+{
+	const struct ts_await_chain *c = p->tasks[i].chain;
+	char label[320], what[256];
+	size_t h = SIZE_MAX;
+
+	buf[0] = '\0';
+	if (!c || c->status != TS_CHAIN_SUSPENDED)
+		return;
+	leaf_what(c, what, sizeof(what));
+	if (leaf_is_lock(c))
+		h = holder_of(p, c->leaf.object, i, false);
+	else if (c->leaf.kind == TS_LEAF_CHAN_SEND && c->leaf.object)
+		h = holder_of(p, c->leaf.object, i, true);
+	if (h != SIZE_MAX)
+		snprintf(buf, len, ", waiting on %s %s %s", what,
+			 c->leaf.kind == TS_LEAF_CHAN_SEND ? "whose receiver is held by" : "held by",
+			 task_label(&p->tasks[h], label, sizeof(label)));
+	else
+		snprintf(buf, len, ", waiting on %s", what);
+}
+
+/*
+ * A task awaiting a lock whose holder awaits, down the line, a lock the
+ * first one holds: a cycle in the waits-for graph. Each cycle is reported
+ * once, from its lowest task index.
+ */
+static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
+{
+	size_t i, cycle[16];
+	int n, k;
+
+	for (i = 0; i < p->ntasks; i++) {
+		size_t cur = i, lowest = i;
+		struct ts_finding *f;
+		char label[320];
+		size_t o;
+
+		for (n = 0; n < 16; n++) {
+			const struct ts_await_chain *c = p->tasks[cur].chain;
+
+			if (!leaf_is_lock(c))
+				break;
+			cycle[n] = cur;
+			cur = holder_of(p, c->leaf.object, cur, false);
+			if (cur == SIZE_MAX)
+				break;
+			if (cur < lowest)
+				lowest = cur;
+			if (cur == i) {
+				n++;
+				break;
+			}
+		}
+		if (cur != i || lowest != i || n < 2)
+			continue;
+		f = add(fv, p, TS_FIND_DEADLOCK, i);
+		if (!f)
+			return -ENOMEM;
+		f->count = (uint64_t)n;
+		f->duration_ns = p->tasks[i].in_state_ns;
+		f->at_least = p->tasks[i].since_attach;
+		o = (size_t)snprintf(f->message, sizeof(f->message), "%d tasks wait for each other:", n);
+		for (k = 0; k < n && o < sizeof(f->message); k++) {
+			const struct ts_task *t = &p->tasks[cycle[k]];
+			char site[160], what[256];
+
+			await_site(t->chain, site, sizeof(site));
+			leaf_what(t->chain, what, sizeof(what));
+			o += (size_t)snprintf(f->message + o, sizeof(f->message) - o,
+					      "%s %s%s waits for %s held by %s", k ? ";" : "",
+					      task_label(t, label, sizeof(label)), site, what,
+					      p->tasks[cycle[(k + 1) % n]].name);
+		}
+	}
+	return 0;
+}
+
 static int rule_idle(const struct ts_process *p, const struct ts_rules_config *cfg,
 		     struct finding_vec *fv)
 {
-	char label[320], d[32];
+	char label[320], d[32], site[160], frees[700];
 	size_t i;
 
 	for (i = 0; i < p->ntasks; i++) {
@@ -291,9 +435,12 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 		f->at_least = t->since_attach;
 		f->in_progress = true;
 		ts_fmt_duration(t->in_state_ns, d, sizeof(d));
-		snprintf(f->message, sizeof(f->message), "%s: idle for %s%s%s, waiting for a wake",
+		await_site(t->chain, site, sizeof(site));
+		what_frees_it(p, i, frees, sizeof(frees));
+		snprintf(f->message, sizeof(f->message), "%s: idle for %s%s%s%s%s",
 			 task_label(t, label, sizeof(label)), t->since_attach ? ">= " : "", d,
-			 t->since_attach ? " (since before attach)" : "");
+			 t->since_attach ? " (since before attach)" : "", site,
+			 frees[0] ? frees : ", waiting for a wake");
 	}
 	return 0;
 }
@@ -317,7 +464,9 @@ int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config 
 	struct finding_vec fv = {};
 	int err;
 
-	err = rule_blocked(p, cfg, &fv);
+	err = rule_deadlock(p, &fv);
+	if (!err)
+		err = rule_blocked(p, cfg, &fv);
 	if (!err)
 		err = rule_starved(p, cfg, &fv);
 	if (!err)

@@ -9,6 +9,7 @@
 #include "task_model.h"
 
 enum ts_finding_kind {
+	TS_FIND_DEADLOCK,	/* tasks waiting on each other's locks */
 	TS_FIND_BLOCKED_WORKER,	/* a poll that ran past the threshold */
 	TS_FIND_STARVED,	/* woken but not polled for too long */
 	TS_FIND_SPINNING,	/* polled again and again, never idle */

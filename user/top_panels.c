@@ -190,6 +190,8 @@ static void count_states(const struct top_session *s, size_t counts[4], size_t *
 static const char *kind_short(enum ts_finding_kind k)
 {
 	switch (k) {
+	case TS_FIND_DEADLOCK:
+		return "deadlock";
 	case TS_FIND_BLOCKED_WORKER:
 		return "long poll";
 	case TS_FIND_STARVED:
