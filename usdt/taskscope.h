@@ -179,7 +179,8 @@ TASKSCOPE__SEMAPHORE(abi_version);
  *   note survives with a bogus address (measured: 0x10), and libbpf 1.1
  *   then refuses to attach that probe anywhere in the binary;
  * - "?" (the code's section group): a C++ inline function or template copy
- *   the linker folds away takes its note with it.
+ *   the linker folds away takes its note with it (with "o" alone, lld
+ *   refuses the link: "sh_link points to discarded section").
  * Needs binutils >= 2.36 or LLVM >= 13 ("o" with a symbol, "R").
  * The "memory" clobber makes the site a compiler barrier: pointed-to strings
  * are in memory when the probe reads them, and the event sits where the
