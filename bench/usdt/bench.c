@@ -168,7 +168,7 @@ static int wait_semaphore(volatile unsigned short *count)
 	struct timespec step = { 0, 10 * 1000 * 1000 };
 	int i;
 
-	for (i = 0; i < 1000 && !*count; i++)
+	for (i = 0; i < 3000 && !*count; i++)
 		nanosleep(&step, NULL);
 	return *count ? 0 : -1;
 }

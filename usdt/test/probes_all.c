@@ -6,7 +6,7 @@
  *	got <probe> <arg>...
  * in the same shape can be checked line for line.
  *
- *	probes_all          wait (10 s max) until every probe is enabled, fire
+ *	probes_all          wait (30 s max) until every probe is enabled, fire
  *	probes_all idle     print the semaphores and exit 0 if all are zero
  */
 #include <stdio.h>
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
 		return count_enabled() ? 1 : 0;
 	}
 
-	if (wait_enabled(10.0))
+	if (wait_enabled(30.0))
 		return 3;
 
 	TASKSCOPE_ANNOUNCE_ABI();

@@ -11,7 +11,7 @@
  *
  *	redzone safe|naive N [PC...]
  *
- * waits (10 s max) for the probe's semaphore, calls the leaf N times, then
+ * waits (30 s max) for the probe's semaphore, calls the leaf N times, then
  * prints the calls whose data changed and, for each note PC given (link-time
  * address of the site, read from readelf -n), the five bytes now there
  * (e8 = the kernel optimised the site into a call) and whether the
@@ -93,7 +93,7 @@ static int wait_semaphore(volatile unsigned short *count)
 	struct timespec step = { 0, 10 * 1000 * 1000 };
 	int i;
 
-	for (i = 0; i < 1000 && !*count; i++)
+	for (i = 0; i < 3000 && !*count; i++)
 		nanosleep(&step, NULL);
 	return *count ? 0 : -1;
 }

@@ -3,7 +3,7 @@
 //!
 //!     taskscope-usdt-fire [N]          fire each probe N times (default 1)
 //!                                      after every probe is enabled
-//!                                      (10 s max), printing each firing as
+//!                                      (30 s max), printing each firing as
 //!                                      "expect <probe> <args>" (hex)
 //!     taskscope-usdt-fire loop         fire each probe forever, once a
 //!                                      second (for trying bpftrace by hand)
@@ -109,7 +109,7 @@ fn print_site(pc: &str) {
 fn wait_for(enabled: impl Fn() -> bool) -> bool {
     let start = Instant::now();
     while !enabled() {
-        if start.elapsed() > Duration::from_secs(10) {
+        if start.elapsed() > Duration::from_secs(30) {
             return false;
         }
         std::thread::sleep(Duration::from_millis(10));
