@@ -98,6 +98,15 @@ def test_channel_full():
         p = stalls(data, "idle", "channel_full::producer")
         check("channel_full: producer flagged idle", len(p) == 1,
               f"{[s['message'] for s in data['stalls']]}")
+        check("channel_full: names the full channel and the receiver's holder",
+              p and "(send: channel full) whose receiver is held by" in p[0]["message"]
+              and "channel_full::consumer" in p[0]["message"], f"{p}")
+        pr = tasks_named(data, "channel_full::producer")
+        chain = pr[0].get("await_chain") if pr else None
+        check("channel_full: producer's await chain ends at a channel send",
+              chain and chain["leaf"]["kind"] == "channel_send" and
+              chain["frames"][0]["func"] == "channel_full::producer" and
+              chain["frames"][0]["file"] == "src/main.rs", f"{chain}")
         check("channel_full: consumer flagged idle",
               len(stalls(data, "idle", "channel_full::consumer")) == 1, "")
         check("channel_full: exit 1", code == 1, f"exit {code}")
@@ -111,6 +120,15 @@ def test_deadlock():
         for n in ("deadlock::lock_ab", "deadlock::lock_ba"):
             check(f"deadlock: {n} idle", len(stalls(data, "idle", n)) == 1,
                   f"{[s['message'] for s in data['stalls']]}")
+        d = stalls(data, "deadlock")
+        check("deadlock: one cycle of two tasks", len(d) == 1 and d[0]["count"] == 2,
+              f"{[s['message'] for s in data['stalls']]}")
+        if d:
+            m = d[0]["message"]
+            # the two lock lines of the target: lock B in lock_ab, lock A in lock_ba
+            check("deadlock: cycle names both await lines",
+                  "deadlock::lock_ab at src/main.rs:12 waits for mutex" in m and
+                  "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, m)
         check("deadlock: exit 1", code == 1, f"exit {code}")
 
 
@@ -138,6 +156,26 @@ def test_woken_dropped():
         check("woken_dropped: lost wakes on doomed", len(s) == 1 and s[0]["count"] >= 5,
               f"{[x['message'] for x in data['stalls']]}")
         check("woken_dropped: exit 1", code == 1, f"exit {code}")
+
+
+def test_async_task():
+    for name, rt in (("asyncstd_app", "async-std"), ("smol_app", "smol")):
+        with Target(name) as t:
+            code, data, err = report(t.pid, 2)
+            if not check(f"{name}: report ran", data is not None, err):
+                continue
+            check(f"{name}: runtime named", data["runtime"]["name"] == rt,
+                  f"{data['runtime']}")
+            tick = tasks_named(data, f"{name}::ticker")
+            check(f"{name}: ticker polled ~100/s", tick and 100 <= tick[0]["polls"] <= 400,
+                  f"{tick}")
+            stuck = tasks_named(data, f"{name}::stuck_receiver")
+            check(f"{name}: stuck task found in memory, idle", stuck and
+                  stuck[0]["state"] == "idle" and stuck[0]["in_memory"] and
+                  stuck[0]["since_attach"], f"{stuck}")
+            check(f"{name}: only the stuck task flagged",
+                  [s["name"] for s in data["stalls"]] == [f"{name}::stuck_receiver"],
+                  f"{[s['message'] for s in data['stalls']]}")
 
 
 def test_errors():
@@ -212,7 +250,7 @@ def test_detach():
 
 if __name__ == "__main__":
     for fn in (test_healthy, test_blocked, test_parked, test_channel_full, test_deadlock,
-               test_spinner, test_woken_dropped, test_errors, test_detach):
+               test_spinner, test_woken_dropped, test_async_task, test_errors, test_detach):
         try:
             fn()
         except Exception as e:  # a crashed test is a failed test, and the rest still run
