@@ -215,7 +215,7 @@ static bool find_version(Elf_Data *data, const char *crate, char *out, size_t le
 	return false;
 }
 
-static void name_runtime(Elf_Data *rodata, bool saw_smol, struct tokio_binary *tb)
+static void name_runtime(Elf_Data *rodata, struct tokio_binary *tb)
 {
 	static const char *const async_task_fronts[] = { "async-std", "smol" };
 	size_t i;
@@ -236,9 +236,15 @@ static void name_runtime(Elf_Data *rodata, bool saw_smol, struct tokio_binary *t
 			return;
 		}
 	}
-	/* smol leaves no panic location of its own: its symbols tell */
-	if (saw_smol)
+	/*
+	 * smol re-exports async-executor and leaves no symbol or panic
+	 * location of its own: async-executor without async-std is smol.
+	 */
+	if (find_version(rodata, "async-executor", tb->version, sizeof(tb->version) - 17)) {
 		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "smol");
+		strcat(tb->version, " (async-executor)");
+		return;
+	}
 	find_version(rodata, "async-task", tb->version, sizeof(tb->version));
 }
 
@@ -318,7 +324,6 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 {
 	struct runtime_fns rf[2] = {};
 	Elf_Data *rodata = NULL;
-	bool saw_smol = false;
 	int err = 0, rt;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -401,8 +406,6 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 			ec->syms[ec->nsyms].name = nm;
 			ec->nsyms++;
 
-			if (!saw_smol && strstr(nm, "4smol"))
-				saw_smol = true;
 			/* cheap prefilter before demangling */
 			if (!strstr(nm, "tokio") && !strstr(nm, "async_task"))
 				continue;
@@ -435,7 +438,7 @@ out:
 	tb->nwakes = rf[rt].nwakes;
 	memset(&rf[rt], 0, sizeof(rf[rt]));
 	runtime_fns__free(&rf[!rt]);
-	name_runtime(rodata, saw_smol, tb);
+	name_runtime(rodata, tb);
 	return err;
 }
 
