@@ -10,6 +10,7 @@
 #define TS_EXIT_ERROR	2
 
 int cmd_report(int argc, char **argv);
+int cmd_top(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 

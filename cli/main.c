@@ -11,6 +11,7 @@ static const struct cmd {
 	const char *summary;
 } cmds[] = {
 	{ "report", cmd_report, "observe a process for a while, print its tasks and stalls" },
+	{ "top", cmd_top, "live view of the tasks of one or every tokio process (htop-like)" },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },
 };

@@ -1,0 +1,374 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* taskscope top [-p PID]: an htop for async tasks, or --batch frames like top -b. */
+#include <errno.h>
+#include <getopt.h>
+#include <langinfo.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "top_log.h"
+#include "top_screen.h"
+#include "top_session.h"
+#include "top_ui.h"
+
+/*
+ * The await-chain hook: the DWARF await-chain code defines this when it is
+ * linked in; until then the detail view says the chain is not available.
+ */
+int top_await_chain(void *ctx, const struct observed_proc *op, const struct ts_task *t,
+		    char *buf, size_t len) __attribute__((weak));
+
+struct top_env {
+	int pid;			/* 0: system-wide */
+	double interval_s;
+	long iterations;		/* 0: until told to stop */
+	bool batch;
+	bool ascii;
+	bool no_colour;
+	int width;			/* batch; 0: the terminal's or 160 */
+	uint64_t stall_ms;
+	const char *log_path;
+	bool verbose;
+};
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	stop_requested = 1;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: taskscope top [-p PID] [-i SECONDS] [-n N] [--batch] [--ascii] [OPTIONS]\n\n"
+		"An htop for async tasks: every tokio task of one process (-p) or of every tokio\n"
+		"process on the host (found in /proc and attached as they start), refreshed\n"
+		"every second: state, busy/scheduled/idle time, polls, wakes, longest poll, and\n"
+		"the stalls flagged (highlighted rows, WARN column). Press ? inside for keys.\n\n"
+		"Options:\n"
+		"  -p, --pid PID          watch one process (default: system-wide)\n"
+		"  -i, --interval SECS    refresh period (default 1, at least 0.1)\n"
+		"  -n, --iterations N     stop after N refreshes, in --batch and in the TUI\n"
+		"  -b, --batch            plain text, one frame per refresh, no terminal (top -b)\n"
+		"  -w, --width COLS       --batch line width (default: the terminal's, else 160)\n"
+		"  -a, --ascii            ASCII only: no Unicode glyphs (also when the locale\n"
+		"                         is not UTF-8)\n"
+		"      --no-color         no colours: bold and reverse video only\n"
+		"  -s, --stall-ms N       threshold for every stall rule (default 1000)\n"
+		"      --log FILE         append libbpf's and top's messages to FILE (they are\n"
+		"                         printed to stderr after the screen is given back)\n"
+		"  -v, --verbose          libbpf debug messages too\n"
+		"  -h, --help             this text\n\n"
+		"Keys: arrows/j k move, PgUp PgDn Home End, < > (or Left Right) sort column,\n"
+		"i invert, / filter by name, Enter task detail, w workers, p processes,\n"
+		"d done tasks, Space pause, ? help, q or Esc back/quit.\n\n"
+		"Exit status: 0 after q, N refreshes, Ctrl-C or SIGTERM, and when the process\n"
+		"watched with -p exits (\"PID N exited\" is printed); 2 on error. Every probe is\n"
+		"detached on the way out.\n\n"
+		"Examples:\n"
+		"  sudo taskscope top -p 4242\n"
+		"  sudo taskscope top\n"
+		"  sudo taskscope top -p 4242 --batch -n 3 > frames.txt\n");
+}
+
+static int parse_args(int argc, char **argv, struct top_env *env)
+{
+	enum { OPT_LOG = 0x100, OPT_NO_COLOUR };
+	static const struct option longopts[] = {
+		{ "pid", required_argument, NULL, 'p' },
+		{ "interval", required_argument, NULL, 'i' },
+		{ "iterations", required_argument, NULL, 'n' },
+		{ "batch", no_argument, NULL, 'b' },
+		{ "width", required_argument, NULL, 'w' },
+		{ "ascii", no_argument, NULL, 'a' },
+		{ "no-color", no_argument, NULL, OPT_NO_COLOUR },
+		{ "no-colour", no_argument, NULL, OPT_NO_COLOUR },
+		{ "stall-ms", required_argument, NULL, 's' },
+		{ "log", required_argument, NULL, OPT_LOG },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{},
+	};
+	char *end;
+	long v;
+	int c;
+
+	env->interval_s = 1.0;
+	env->stall_ms = 1000;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "p:i:n:bw:as:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			env->pid = ts_parse_pid(optarg);
+			if (env->pid < 0)
+				return -1;
+			break;
+		case 'i':
+			env->interval_s = strtod(optarg, &end);
+			if (*end || env->interval_s < 0.1 || env->interval_s > 3600) {
+				ts_err("invalid interval '%s' (seconds, 0.1 to 3600)", optarg);
+				return -1;
+			}
+			break;
+		case 'n':
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v <= 0) {
+				ts_err("invalid iteration count '%s' (a number > 0)", optarg);
+				return -1;
+			}
+			env->iterations = v;
+			break;
+		case 'b':
+			env->batch = true;
+			break;
+		case 'w':
+			v = strtol(optarg, &end, 10);
+			if (*end || v < 40 || v > 1000) {
+				ts_err("invalid width '%s' (40 to 1000 columns)", optarg);
+				return -1;
+			}
+			env->width = (int)v;
+			break;
+		case 'a':
+			env->ascii = true;
+			break;
+		case OPT_NO_COLOUR:
+			env->no_colour = true;
+			break;
+		case 's':
+			env->stall_ms = strtoull(optarg, &end, 10);
+			if (*end || !env->stall_ms) {
+				ts_err("invalid --stall-ms '%s'", optarg);
+				return -1;
+			}
+			break;
+		case OPT_LOG:
+			env->log_path = optarg;
+			break;
+		case 'v':
+			env->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(TS_EXIT_OK);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		ts_err("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	return 0;
+}
+
+static int batch_width(const struct top_env *env)
+{
+	struct winsize ws;
+	const char *cols = getenv("COLUMNS");
+
+	if (env->width)
+		return env->width;
+	if (isatty(STDOUT_FILENO) && !ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) && ws.ws_col >= 40)
+		return ws.ws_col;
+	if (cols && atoi(cols) >= 40)
+		return atoi(cols) > 1000 ? 1000 : atoi(cols);
+	return 160;
+}
+
+/* Sleeps until deadline (CLOCK_MONOTONIC ns), waking for a signal. */
+static void sleep_until(uint64_t deadline)
+{
+	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
+
+	while (!stop_requested && ts_now_ns() < deadline) {
+		uint64_t left = deadline - ts_now_ns();
+
+		if (left < (uint64_t)tick.tv_nsec)
+			tick.tv_nsec = (long)left;
+		nanosleep(&tick, NULL);
+	}
+}
+
+static int run_batch(struct top_session *s, struct top_ui *ui, const struct top_env *env,
+		     pid_t *gone)
+{
+	uint64_t interval = (uint64_t)(env->interval_s * 1e9), next = ts_now_ns();
+	int width = batch_width(env), err;
+	long n;
+
+	for (n = 0; !stop_requested && (!env->iterations || n < env->iterations); n++) {
+		struct top_text frame = {};
+
+		if (n)
+			sleep_until(next);
+		if (stop_requested)
+			break;
+		next += interval;
+		err = top_session__refresh(s, false, gone);
+		if (!err)
+			err = top_ui__update(ui, s);
+		if (!err)
+			err = top_ui__compose_batch(ui, s, width, &frame);
+		if (!err) {
+			if (n)
+				fputc('\n', stdout);
+			top_text__write(&frame, stdout);
+			if (fflush(stdout) == EOF)
+				err = -EPIPE;
+		}
+		top_text__free(&frame);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int run_tui(struct top_session *s, struct top_ui *ui, const struct top_env *env,
+		   struct top_screen *sc, pid_t *gone)
+{
+	uint64_t interval = (uint64_t)(env->interval_s * 1e9), next = ts_now_ns();
+	long n = 0;
+	bool draw = true;
+	int err;
+
+	while (!stop_requested) {
+		uint64_t now = ts_now_ns();
+		int key, r, wait_ms;
+
+		if (!ui->paused && now >= next) {
+			err = top_session__refresh(s, false, gone);
+			if (!err)
+				err = top_ui__update(ui, s);
+			if (err)
+				return err;
+			next = now + interval;
+			n++;
+			draw = true;
+		}
+		if (draw) {
+			struct top_text frame = {};
+
+			err = top_ui__compose(ui, s, sc->cols, sc->rows, &frame);
+			if (!err)
+				top_screen__draw(sc, &frame);
+			top_text__free(&frame);
+			if (err)
+				return err;
+			draw = false;
+		}
+		/* -n bounds the TUI too, so CI can run it headless */
+		if (env->iterations && n >= env->iterations)
+			break;
+		now = ts_now_ns();
+		wait_ms = ui->paused ? 1000 : next > now ? (int)((next - now) / 1000000) + 1 : 0;
+		key = top_screen__key(sc, wait_ms);
+		if (key < 0)
+			continue;
+		r = top_ui__key(ui, s, key);
+		if (r & TOP_R_QUIT)
+			break;
+		if (r & TOP_R_REFRESH)
+			next = 0;
+		if (r & TOP_R_REDRAW)
+			draw = true;
+	}
+	return 0;
+}
+
+int cmd_top(int argc, char **argv)
+{
+	struct top_env env = {};
+	struct top_session s = {};
+	struct top_screen sc = {};
+	struct top_ui ui;
+	struct sigaction sa = { .sa_handler = on_signal };
+	char why[512];
+	pid_t gone = 0;
+	bool opened = false, utf8;
+	int err, ret = TS_EXIT_ERROR;
+
+	if (parse_args(argc, argv, &env))
+		return TS_EXIT_ERROR;
+	if (!ts_require_root())
+		return TS_EXIT_ERROR;
+	setlocale(LC_ALL, "");
+	utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
+	if (!env.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
+		ts_err("top needs a terminal (use --batch for plain text)");
+		return TS_EXIT_ERROR;
+	}
+	if (env.log_path && top_log__set_file(env.log_path)) {
+		ts_err("can't open log file %s: %s", env.log_path, strerror(errno));
+		return TS_EXIT_ERROR;
+	}
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = top_session__open(&s, env.pid == 0, env.verbose);
+	if (err) {
+		ts_err("loading BPF programs failed: %s (run with -v for libbpf's log)",
+		       strerror(-err));
+		goto cleanup;
+	}
+	opened = true;
+	s.rules.stall_ns = env.stall_ms * 1000 * 1000;
+	if (env.pid) {
+		err = top_session__add(&s, env.pid, why, sizeof(why));
+		if (err) {
+			ts_err("%s", why);
+			goto cleanup;
+		}
+	}
+	/* from here on libbpf speaks to the log, never over the screen */
+	top_log__capture_libbpf(env.verbose);
+	if (!env.pid)
+		top_session__rescan(&s);
+
+	top_ui__init(&ui, env.pid == 0, env.ascii || !utf8);
+	ui.await_fn = top_await_chain;
+	if (env.batch) {
+		err = run_batch(&s, &ui, &env, &gone);
+	} else {
+		err = top_screen__open(&sc, env.no_colour);
+		if (err) {
+			ts_err("can't set up the terminal (TERM=%s); try --batch",
+			       getenv("TERM") ? getenv("TERM") : "");
+			goto cleanup_ui;
+		}
+		err = run_tui(&s, &ui, &env, &sc, &gone);
+	}
+	/* the terminal first, so that what follows is readable */
+	top_screen__close(&sc);
+	if (err == -ESRCH) {
+		ts_err("PID %d exited", gone);
+		ret = TS_EXIT_OK;
+	} else if (err == -EPIPE) {
+		ret = TS_EXIT_OK;	/* the reader went away: | head */
+	} else if (err) {
+		ts_err("refreshing failed: %s", strerror(-err));
+	} else {
+		ret = TS_EXIT_OK;
+	}
+cleanup_ui:
+	top_ui__free(&ui);
+cleanup:
+	top_screen__close(&sc);
+	if (opened)
+		top_session__close(&s);
+	top_log__dump(stderr);
+	top_log__free();
+	return ret;
+}

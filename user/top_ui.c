@@ -1,0 +1,616 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include <curses.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "top_log.h"
+#include "top_ui.h"
+
+#define KEY_ESC		27
+#define KEY_CTRL_L	12
+
+#define V(view)		(1u << (view))
+#define V_ALL		(V(TOP_VIEW_TASKS) | V(TOP_VIEW_DETAIL) | V(TOP_VIEW_WORKERS) | \
+			 V(TOP_VIEW_PROCS))
+
+struct top_key {
+	int codes[4];			/* 0 ends the list */
+	unsigned views;
+	const char *keys;		/* as the help shows them */
+	const char *what;
+	int (*act)(struct top_ui *ui, struct top_session *s, int key);
+};
+
+void top_ui__init(struct top_ui *ui, bool system_wide, bool ascii)
+{
+	memset(ui, 0, sizeof(*ui));
+	ui->system_wide = system_wide;
+	ui->ascii = ascii;
+	ui->sort = TOP_COL_ID;
+	ui->descending = top_columns[TOP_COL_ID].default_desc;
+	ui->filter.done_keep_ns = TOP_DONE_KEEP_NS;
+	ui->page = 10;
+}
+
+void top_ui__free(struct top_ui *ui)
+{
+	free(ui->order);
+	ui->order = NULL;
+	ui->norder = ui->cap_order = 0;
+}
+
+static bool ident_is(const struct top_ident *id, const struct top_row *r)
+{
+	return id->set && id->pid == r->pid && id->header == r->header &&
+	       (id->first_seen_ns == r->first_seen_ns || !id->first_seen_ns);
+}
+
+int top_ui__update(struct top_ui *ui, struct top_session *s)
+{
+	size_t i;
+
+	if (s->nrows > ui->cap_order) {
+		size_t *nv = realloc(ui->order, s->nrows * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		ui->order = nv;
+		ui->cap_order = s->nrows;
+	}
+	top_rows_sort(s->rows, s->nrows, ui->sort, ui->descending);
+	ui->norder = top_rows_filter(s->rows, s->nrows, &ui->filter, ui->order);
+	if (ui->sel_id.set) {
+		for (i = 0; i < ui->norder; i++) {
+			if (ident_is(&ui->sel_id, &s->rows[ui->order[i]])) {
+				ui->sel = i;
+				break;
+			}
+		}
+	}
+	/* the selected task is gone: stay at the same place, as htop does */
+	if (ui->sel >= ui->norder)
+		ui->sel = ui->norder ? ui->norder - 1 : 0;
+	if (ui->norder)
+		top_ident__from_row(&ui->sel_id, &s->rows[ui->order[ui->sel]]);
+	else
+		ui->sel_id.set = false;
+	top_scroll_clamp(ui->norder, ui->sel, ui->page, &ui->first);
+	return 0;
+}
+
+/* ---- actions -------------------------------------------------------------- */
+
+static size_t count_workers(const struct top_session *s)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < s->nprocs; i++)
+		n += s->procs[i]->cur.nworkers;
+	return n;
+}
+
+static void move_in(size_t *sel, size_t n, int key, int page)
+{
+	size_t p = page > 1 ? (size_t)page : 1;
+
+	if (!n) {
+		*sel = 0;
+		return;
+	}
+	switch (key) {
+	case KEY_UP:
+	case 'k':
+		if (*sel)
+			(*sel)--;
+		break;
+	case KEY_DOWN:
+	case 'j':
+		(*sel)++;
+		break;
+	case KEY_PPAGE:
+		*sel = *sel > p ? *sel - p : 0;
+		break;
+	case KEY_NPAGE:
+		*sel += p;
+		break;
+	case KEY_HOME:
+	case 'g':
+		*sel = 0;
+		break;
+	case KEY_END:
+	case 'G':
+		*sel = n - 1;
+		break;
+	}
+	if (*sel >= n)
+		*sel = n - 1;
+}
+
+static int act_move(struct top_ui *ui, struct top_session *s, int key)
+{
+	size_t scroll;
+
+	if (ui->help) {
+		scroll = (size_t)ui->help_scroll;
+		move_in(&scroll, 1000, key, ui->page);
+		ui->help_scroll = (int)scroll;
+		return TOP_R_REDRAW;
+	}
+	switch (ui->view) {
+	case TOP_VIEW_TASKS:
+		move_in(&ui->sel, ui->norder, key, ui->page);
+		if (ui->norder)
+			top_ident__from_row(&ui->sel_id, &s->rows[ui->order[ui->sel]]);
+		top_scroll_clamp(ui->norder, ui->sel, ui->page, &ui->first);
+		break;
+	case TOP_VIEW_DETAIL:
+		/* clamped to the text when composing */
+		scroll = (size_t)ui->detail_scroll;
+		move_in(&scroll, 1000, key, ui->page);
+		ui->detail_scroll = (int)scroll;
+		break;
+	case TOP_VIEW_WORKERS:
+		move_in(&ui->wsel, count_workers(s), key, ui->page);
+		top_scroll_clamp(count_workers(s), ui->wsel, ui->page, &ui->wfirst);
+		break;
+	case TOP_VIEW_PROCS:
+		move_in(&ui->psel, s->nprocs, key, ui->page);
+		top_scroll_clamp(s->nprocs, ui->psel, ui->page, &ui->pfirst);
+		break;
+	}
+	return TOP_R_REDRAW;
+}
+
+static int act_sort(struct top_ui *ui, struct top_session *s, int key)
+{
+	int step = key == KEY_LEFT || key == '<' || key == ',' ? -1 : 1;
+	int c = (int)ui->sort;
+
+	do {
+		c = (c + step + TOP_COL_MAX) % TOP_COL_MAX;
+	} while (c == TOP_COL_PID && !ui->system_wide);
+	ui->sort = (enum top_col)c;
+	ui->descending = top_columns[c].default_desc;
+	ui->first = 0;
+	top_ui__update(ui, s);
+	return TOP_R_REDRAW;
+}
+
+static int act_invert(struct top_ui *ui, struct top_session *s, int key)
+{
+	ui->descending = !ui->descending;
+	top_ui__update(ui, s);
+	return TOP_R_REDRAW;
+}
+
+static int act_filter(struct top_ui *ui, struct top_session *s, int key)
+{
+	ui->editing = true;
+	return TOP_R_REDRAW;
+}
+
+static int act_done(struct top_ui *ui, struct top_session *s, int key)
+{
+	ui->filter.show_done = !ui->filter.show_done;
+	top_ui__update(ui, s);
+	return TOP_R_REDRAW;
+}
+
+static int act_pause(struct top_ui *ui, struct top_session *s, int key)
+{
+	ui->paused = !ui->paused;
+	return TOP_R_REDRAW | (ui->paused ? 0 : TOP_R_REFRESH);
+}
+
+static void open_detail(struct top_ui *ui, const struct top_ident *id)
+{
+	ui->detail = *id;
+	ui->detail_scroll = 0;
+	ui->back = ui->view;
+	ui->view = TOP_VIEW_DETAIL;
+}
+
+static int act_enter(struct top_ui *ui, struct top_session *s, int key)
+{
+	switch (ui->view) {
+	case TOP_VIEW_TASKS:
+		if (ui->norder)
+			open_detail(ui, &ui->sel_id);
+		break;
+	case TOP_VIEW_WORKERS: {
+		size_t n = count_workers(s);
+		struct top_worker_ref *refs = calloc(n + 1, sizeof(*refs));
+		const struct ts_worker *w;
+		const struct top_proc *tp;
+		struct top_ident id = {};
+		size_t k;
+
+		if (!refs)
+			break;
+		n = top_workers_list(s, refs, n);
+		if (ui->wsel < n) {
+			tp = s->procs[refs[ui->wsel].proc];
+			w = &tp->cur.workers[refs[ui->wsel].worker];
+			for (k = 0; w->st.depth && k < tp->cur.ntasks; k++) {
+				if (tp->cur.tasks[k].header != w->st.header)
+					continue;
+				id.set = true;
+				id.pid = tp->op.pid;
+				id.header = w->st.header;
+				id.first_seen_ns = tp->cur.tasks[k].st.first_seen_ns;
+			}
+		}
+		free(refs);
+		if (id.set)
+			open_detail(ui, &id);
+		break;
+	}
+	case TOP_VIEW_PROCS:
+		if (ui->psel < s->nprocs) {
+			ui->filter.pid = s->procs[ui->psel]->op.pid;
+			ui->view = TOP_VIEW_TASKS;
+			ui->sel = ui->first = 0;
+			ui->sel_id.set = false;
+			top_ui__update(ui, s);
+		}
+		break;
+	case TOP_VIEW_DETAIL:
+		break;
+	}
+	return TOP_R_REDRAW;
+}
+
+static int act_view(struct top_ui *ui, enum top_view_kind v)
+{
+	ui->view = ui->view == v ? TOP_VIEW_TASKS : v;
+	return TOP_R_REDRAW;
+}
+
+static int act_workers(struct top_ui *ui, struct top_session *s, int key)
+{
+	return act_view(ui, TOP_VIEW_WORKERS);
+}
+
+static int act_procs(struct top_ui *ui, struct top_session *s, int key)
+{
+	if (!ui->system_wide)
+		return TOP_R_HANDLED;	/* one process: nothing to pick from */
+	return act_view(ui, TOP_VIEW_PROCS);
+}
+
+static int act_tasks(struct top_ui *ui, struct top_session *s, int key)
+{
+	ui->view = TOP_VIEW_TASKS;
+	return TOP_R_REDRAW;
+}
+
+static int act_help(struct top_ui *ui, struct top_session *s, int key)
+{
+	ui->help = !ui->help;
+	ui->help_scroll = 0;
+	return TOP_R_REDRAW;
+}
+
+static int act_redraw(struct top_ui *ui, struct top_session *s, int key)
+{
+	return TOP_R_REDRAW;
+}
+
+static int act_back(struct top_ui *ui, struct top_session *s, int key)
+{
+	if (key == KEY_F(10))
+		return TOP_R_QUIT;
+	switch (ui->view) {
+	case TOP_VIEW_DETAIL:
+		ui->view = ui->back;
+		return TOP_R_REDRAW;
+	case TOP_VIEW_WORKERS:
+	case TOP_VIEW_PROCS:
+		ui->view = TOP_VIEW_TASKS;
+		return TOP_R_REDRAW;
+	case TOP_VIEW_TASKS:
+		break;
+	}
+	if (key == KEY_ESC && ui->filter.name[0]) {
+		ui->filter.name[0] = '\0';
+	} else if (key == KEY_ESC && ui->filter.pid) {
+		ui->filter.pid = 0;
+		ui->view = TOP_VIEW_PROCS;
+	} else {
+		return TOP_R_QUIT;
+	}
+	top_ui__update(ui, s);
+	return TOP_R_REDRAW;
+}
+
+static const struct top_key keymap[] = {
+	{ { KEY_UP, 'k' }, V_ALL, "Up k", "move up (scroll the detail and help)", act_move },
+	{ { KEY_DOWN, 'j' }, V_ALL, "Down j", "move down", act_move },
+	{ { KEY_PPAGE }, V_ALL, "PgUp", "a page up", act_move },
+	{ { KEY_NPAGE }, V_ALL, "PgDn", "a page down", act_move },
+	{ { KEY_HOME, 'g' }, V_ALL, "Home g", "first row", act_move },
+	{ { KEY_END, 'G' }, V_ALL, "End G", "last row", act_move },
+	{ { KEY_RIGHT, '>', '.', KEY_F(6) }, V(TOP_VIEW_TASKS), "Right > F6",
+	  "sort by the next column", act_sort },
+	{ { KEY_LEFT, '<', ',' }, V(TOP_VIEW_TASKS), "Left <", "sort by the previous column",
+	  act_sort },
+	{ { 'i', KEY_F(8) }, V(TOP_VIEW_TASKS), "i F8", "invert the sort order", act_invert },
+	{ { '/', KEY_F(3), KEY_F(4) }, V(TOP_VIEW_TASKS), "/ F3 F4",
+	  "filter tasks by name (substring; Enter keeps it, Esc clears it)", act_filter },
+	{ { 'd' }, V(TOP_VIEW_TASKS), "d",
+	  "done tasks: all of them / only those done in the last 5 s", act_done },
+	{ { ' ' }, V_ALL, "Space", "pause / resume updates", act_pause },
+	{ { '\n', '\r', KEY_ENTER }, V(TOP_VIEW_TASKS) | V(TOP_VIEW_WORKERS) | V(TOP_VIEW_PROCS),
+	  "Enter", "task detail (workers: the task it polls; processes: its tasks)", act_enter },
+	{ { 'w', KEY_F(5) }, V_ALL, "w F5",
+	  "workers: per thread busy%, polls, the task it polls now and for how long", act_workers },
+	{ { 'p', KEY_F(7) }, V_ALL, "p F7", "processes (system-wide); Enter shows one's tasks",
+	  act_procs },
+	{ { 't' }, V_ALL, "t", "back to the task list", act_tasks },
+	{ { '?', 'h', KEY_F(1) }, V_ALL, "? h F1", "this help", act_help },
+	{ { KEY_CTRL_L, KEY_RESIZE }, V_ALL, "Ctrl-L", "redraw the screen", act_redraw },
+	{ { 'q', KEY_ESC, KEY_F(10) }, V_ALL, "q Esc F10",
+	  "back (detail, view, filter); from the task list: quit. F10 always quits", act_back },
+};
+
+static int edit_filter(struct top_ui *ui, struct top_session *s, int key)
+{
+	size_t len = strlen(ui->filter.name);
+
+	if (key == KEY_ESC) {
+		ui->filter.name[0] = '\0';
+		ui->editing = false;
+	} else if (key == '\n' || key == '\r' || key == KEY_ENTER) {
+		ui->editing = false;
+	} else if (key == KEY_BACKSPACE || key == 127 || key == 8) {
+		/* a whole UTF-8 glyph */
+		while (len && ((unsigned char)ui->filter.name[len - 1] & 0xC0) == 0x80)
+			len--;
+		if (len)
+			len--;
+		ui->filter.name[len] = '\0';
+	} else if (key == KEY_RESIZE) {
+		return TOP_R_HANDLED | TOP_R_REDRAW;
+	} else if (key >= 0x20 && key < 0x100 && key != 0x7f && len + 1 < sizeof(ui->filter.name)) {
+		ui->filter.name[len] = (char)key;
+		ui->filter.name[len + 1] = '\0';
+	} else {
+		return TOP_R_HANDLED;
+	}
+	/* incremental, as htop's filter */
+	ui->sel = ui->first = 0;
+	ui->sel_id.set = false;
+	top_ui__update(ui, s);
+	return TOP_R_HANDLED | TOP_R_REDRAW;
+}
+
+int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
+{
+	size_t i;
+	int c;
+
+	if (ui->editing)
+		return edit_filter(ui, s, key);
+	if (ui->help) {
+		/* scroll it; anything else closes it */
+		if (key == KEY_UP || key == KEY_DOWN || key == 'j' || key == 'k' ||
+		    key == KEY_PPAGE || key == KEY_NPAGE || key == KEY_HOME || key == KEY_END)
+			return TOP_R_HANDLED | act_move(ui, s, key);
+		if (key == KEY_RESIZE)
+			return TOP_R_HANDLED | TOP_R_REDRAW;
+		if (key == KEY_F(10))
+			return TOP_R_HANDLED | TOP_R_QUIT;
+		ui->help = false;
+		return TOP_R_HANDLED | TOP_R_REDRAW;
+	}
+	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++) {
+		if (!(keymap[i].views & V(ui->view)))
+			continue;
+		for (c = 0; c < 4 && keymap[i].codes[c]; c++)
+			if (keymap[i].codes[c] == key)
+				return TOP_R_HANDLED | keymap[i].act(ui, s, key);
+	}
+	return 0;
+}
+
+/* ---- composing the screen ------------------------------------------------ */
+
+int top_ui__help(struct top_text *out, bool system_wide)
+{
+	size_t i;
+	int c;
+
+	top_text__add(out, TOP_A_TITLE, "Keys");
+	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++)
+		top_text__addf(out, TOP_A_NORMAL, "  %-12s %s", keymap[i].keys, keymap[i].what);
+	top_text__add(out, TOP_A_TITLE, "Task columns (rows with a stall are highlighted)");
+	for (c = 0; c < TOP_COL_MAX; c++) {
+		if (c == TOP_COL_PID && !system_wide)
+			continue;
+		top_text__addf(out, TOP_A_NORMAL, "  %-12s %s", top_columns[c].title,
+			       top_columns[c].description);
+	}
+	top_text__add(out, TOP_A_TITLE, "Header");
+	top_text__add(out, TOP_A_NORMAL, "  Workers      each worker thread's time inside polls "
+		      "over the last refresh");
+	top_text__add(out, TOP_A_NORMAL, "  Tasks        tasks by state; Polls: polls per second "
+		      "over the last refresh");
+	top_text__add(out, TOP_A_NORMAL, "  Stalls       what the stall rules flag (--stall-ms), "
+		      "as in taskscope report");
+	top_text__add(out, TOP_A_NORMAL, "  Probes       uprobe hits per second; est. CPU = hits x "
+		      "~3 us (README: probe cost)");
+	top_text__add(out, TOP_A_NORMAL, "  mem scan     tasks idle since before attach are found "
+		      "in memory every 5 s");
+	top_text__add(out, TOP_A_TITLE, "Leaving");
+	top_text__add(out, TOP_A_NORMAL, "  q, Ctrl-C and SIGTERM detach every probe. With -p PID, "
+		      "the target exiting ends top too (exit status 0).");
+	return 0;
+}
+
+static void opts_for(const struct top_ui *ui, int width, int meters, struct top_panel_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->width = width;
+	o->ascii = ui->ascii;
+	o->paused = ui->paused;
+	o->max_meter_lines = meters;
+	o->filter = &ui->filter;
+	o->sort = ui->sort;
+	o->descending = ui->descending;
+	o->editing = ui->editing ? ui->filter.name : NULL;
+}
+
+static int footer(struct top_ui *ui, int width, struct top_text *out)
+{
+	static const struct top_fkey tasks[] = {
+		{ "F1", "Help  " }, { "F3", "Filter" }, { "F5", "Workers" }, { "F6", "Sort  " },
+		{ "F7", "Procs " }, { "F8", "Invert" }, { "Spc", "Pause " }, { "Ent", "Detail" },
+		{ "F10", "Quit" },
+	};
+	static const struct top_fkey sub[] = {
+		{ "Esc", "Back  " }, { "F1", "Help  " }, { "Spc", "Pause " }, { "Ent", "Task  " },
+		{ "F10", "Quit" },
+	};
+	static const struct top_fkey help[] = { { "Esc", "Close  " }, { "Up/Dn", "Scroll" } };
+	static const struct top_fkey edit[] = { { "Enter", "Keep  " }, { "Esc", "Clear  " } };
+	char right[64] = "";
+
+	if (ui->paused)
+		snprintf(right, sizeof(right), "PAUSED ");
+	if (ui->editing) {
+		char prompt[160];
+
+		snprintf(prompt, sizeof(prompt), "Filter: %s_ ", ui->filter.name);
+		return top_panel_footer(out, edit, 2, width, prompt);
+	}
+	if (ui->help)
+		return top_panel_footer(out, help, 2, width, right);
+	if (ui->view == TOP_VIEW_TASKS)
+		return top_panel_footer(out, tasks, sizeof(tasks) / sizeof(tasks[0]), width, right);
+	return top_panel_footer(out, sub, ui->view == TOP_VIEW_DETAIL ? 3 : 5, width, right);
+}
+
+/* Lines [from, from + n) of src appended to out. */
+static void append_slice(struct top_text *out, const struct top_text *src, size_t from, size_t n)
+{
+	size_t i;
+
+	for (i = from; i < src->n && i < from + n; i++) {
+		struct top_line *l = top_text__add(out, src->lines[i].attr, src->lines[i].text);
+		int k;
+
+		for (k = 0; l && k < src->lines[i].nspans; k++)
+			top_line__span(l, src->lines[i].spans[k].col, src->lines[i].spans[k].len,
+				       src->lines[i].spans[k].attr);
+	}
+}
+
+static void scrolled(struct top_text *out, const struct top_text *body, int *scroll, int height)
+{
+	int max = (int)body->n - height;
+
+	if (*scroll > max)
+		*scroll = max > 0 ? max : 0;
+	append_slice(out, body, (size_t)*scroll, height > 0 ? (size_t)height : 0);
+}
+
+int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int height,
+		    struct top_text *out)
+{
+	struct top_panel_opts o;
+	struct top_text body = {};
+	struct top_table_opts to;
+	int body_h, err = 0;
+
+	if (width < 40 || height < 8) {
+		top_text__addf(out, TOP_A_NORMAL, "terminal too small (%dx%d): taskscope top needs "
+			       "40x8", width, height);
+		return 0;
+	}
+	/* htop's header grows with the terminal; 80x24 keeps 15 rows of tasks */
+	opts_for(ui, width, height >= 40 ? 4 : height >= 30 ? 2 : 1, &o);
+	if (ui->help) {
+		top_panel_title(out, s, &o);
+		top_ui__help(&body, ui->system_wide);
+		ui->page = height - 2;
+		scrolled(out, &body, &ui->help_scroll, height - 2);
+	} else if (ui->view == TOP_VIEW_TASKS) {
+		err = top_panel_header(out, s, &o);
+		body_h = height - (int)out->n - 2;
+		ui->page = body_h > 1 ? body_h : 1;
+		top_scroll_clamp(ui->norder, ui->sel, ui->page, &ui->first);
+		memset(&to, 0, sizeof(to));
+		to.width = width;
+		to.height = ui->page;
+		to.ascii = ui->ascii;
+		to.show_pid = ui->system_wide && !ui->filter.pid;
+		to.sort = ui->sort;
+		to.descending = ui->descending;
+		to.cursor = true;
+		to.selected = ui->sel;
+		to.first = ui->first;
+		if (!err)
+			err = top_table_render(out, s->rows, ui->order, ui->norder, &to);
+		if (!err && !ui->norder)
+			top_text__add(out, TOP_A_DIM, s->nrows ? "  (no task matches the filter)" :
+				      "  (no task seen yet)");
+	} else {
+		top_panel_title(out, s, &o);
+		body_h = height - 2;
+		ui->page = body_h - 1 > 1 ? body_h - 1 : 1;
+		if (ui->view == TOP_VIEW_DETAIL) {
+			err = top_panel_detail(&body, s, &ui->detail, &o, ui->await_fn, ui->await_ctx);
+			scrolled(out, &body, &ui->detail_scroll, body_h);
+		} else if (ui->view == TOP_VIEW_WORKERS) {
+			size_t n = count_workers(s);
+
+			if (ui->wsel >= n)
+				ui->wsel = n ? n - 1 : 0;
+			top_scroll_clamp(n, ui->wsel, ui->page, &ui->wfirst);
+			err = top_panel_workers(out, s, &o, ui->wsel, ui->wfirst, ui->page, true);
+		} else {
+			if (ui->psel >= s->nprocs)
+				ui->psel = s->nprocs ? s->nprocs - 1 : 0;
+			top_scroll_clamp(s->nprocs, ui->psel, ui->page, &ui->pfirst);
+			err = top_panel_procs(out, s, &o, ui->psel, ui->pfirst, ui->page, true);
+		}
+	}
+	top_text__free(&body);
+	while (!err && out->n < (size_t)height - 1)
+		top_text__add(out, TOP_A_NORMAL, "");
+	while (out->n > (size_t)height - 1) {
+		free(out->lines[out->n - 1].text);
+		out->n--;
+	}
+	if (!err)
+		err = footer(ui, width, out);
+	return err;
+}
+
+int top_ui__compose_batch(struct top_ui *ui, struct top_session *s, int width,
+			  struct top_text *out)
+{
+	struct top_panel_opts o;
+	struct top_table_opts to;
+	int err;
+
+	opts_for(ui, width, 4, &o);
+	o.filter = NULL;	/* no sort/filter line: nothing to change them with */
+	err = top_panel_header(out, s, &o);
+	if (err)
+		return err;
+	top_text__add(out, TOP_A_NORMAL, "");
+	memset(&to, 0, sizeof(to));
+	to.width = width;
+	to.ascii = ui->ascii;
+	to.show_pid = ui->system_wide;
+	to.sort = ui->sort;
+	to.descending = ui->descending;
+	err = top_table_render(out, s->rows, ui->order, ui->norder, &to);
+	if (err)
+		return err;
+	top_text__add(out, TOP_A_NORMAL, "");
+	return top_panel_findings(out, s, &o);
+}
