@@ -96,46 +96,83 @@ static void dir_of(const char *path, char *dir, size_t len)
 }
 
 /*
+ * For /proc/PID/exe: the binary's path as the process sees it, and the
+ * root to read it through (/proc/PID/root, for a process in a container).
+ * Otherwise the path itself and no root.
+ */
+static void binary_location(const char *elf_path, char *real, size_t rlen, char *root, size_t rootlen)
+{
+	char link[4096];
+	ssize_t n;
+	int pid, end = 0;
+
+	root[0] = '\0';
+	snprintf(real, rlen, "%s", elf_path);
+	if (sscanf(elf_path, "/proc/%d/exe%n", &pid, &end) != 1 || elf_path[end])
+		return;
+	n = readlink(elf_path, link, sizeof(link) - 1);
+	if (n <= 0)
+		return;
+	link[n] = '\0';
+	/* an exe replaced on disk since it started reads "path (deleted)" */
+	if (n > 10 && !strcmp(link + n - 10, " (deleted)"))
+		link[n - 10] = '\0';
+	snprintf(real, rlen, "%s", link);
+	snprintf(root, rootlen, "/proc/%d/root", pid);
+}
+
+/*
  * The places gdb and elfutils look for separate debuginfo: the
  * .gnu_debuglink name next to the binary, in .debug/ there, and under
  * /usr/lib/debug + the binary's directory; then /usr/lib/debug/.build-id.
+ * Each through the process's root first, then ours.
  */
 static int find_separate(struct ts_dwarf *dw, Elf *elf, char *tried, size_t triedlen)
 {
 	const uint8_t *id = NULL;
 	ssize_t idlen = elf_build_id(elf, &id);
-	const char *link;
+	const char *link, *roots[2];
+	char real[4096], root[64], dir[4096], path[8192], bid[256];
 	GElf_Word crc;
-	char dir[4096], path[8192];
+	int nroots = 0, r;
 	ssize_t i;
 	size_t o;
 
 	tried[0] = '\0';
+	binary_location(dw->elf_path, real, sizeof(real), root, sizeof(root));
+	if (root[0])
+		roots[nroots++] = root;
+	roots[nroots++] = "";
+	dir_of(real, dir, sizeof(dir));
 	link = dwelf_elf_gnu_debuglink(elf, &crc);
 	if (link && link[0]) {
-		const char *fmt[] = { "%s/%s", "%s/.debug/%s", "/usr/lib/debug%s/%s" };
+		const char *fmt[] = { "%s%s/%s", "%s%s/.debug/%s", "%s/usr/lib/debug%s/%s" };
 		size_t k;
 
-		dir_of(dw->elf_path, dir, sizeof(dir));
-		for (k = 0; k < sizeof(fmt) / sizeof(fmt[0]); k++) {
-			if (k == 2 && dir[0] != '/')
-				continue;
-			snprintf(path, sizeof(path), fmt[k], dir, link);
-			if (!try_dwarf_file(dw, path, id, idlen))
-				return 0;
+		for (r = 0; r < nroots; r++) {
+			for (k = 0; k < sizeof(fmt) / sizeof(fmt[0]); k++) {
+				if ((k == 2 || roots[r][0]) && dir[0] != '/')
+					continue;
+				snprintf(path, sizeof(path), fmt[k], roots[r], dir, link);
+				if (!try_dwarf_file(dw, path, id, idlen))
+					return 0;
+			}
 		}
 		snprintf(tried, triedlen, "its .gnu_debuglink %s is not next to it or under /usr/lib/debug",
 			 link);
 	}
 	if (idlen >= 2) {
-		o = snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%02x/", id[0]);
-		for (i = 1; i < idlen && o + 3 < sizeof(path); i++)
-			o += snprintf(path + o, sizeof(path) - o, "%02x", id[i]);
-		snprintf(path + o, sizeof(path) - o, ".debug");
-		if (!try_dwarf_file(dw, path, id, idlen))
-			return 0;
+		o = snprintf(bid, sizeof(bid), "/usr/lib/debug/.build-id/%02x/", id[0]);
+		for (i = 1; i < idlen && o + 3 < sizeof(bid); i++)
+			o += snprintf(bid + o, sizeof(bid) - o, "%02x", id[i]);
+		snprintf(bid + o, sizeof(bid) - o, ".debug");
+		for (r = 0; r < nroots; r++) {
+			snprintf(path, sizeof(path), "%s%s", roots[r], bid);
+			if (!try_dwarf_file(dw, path, id, idlen))
+				return 0;
+		}
 		if (!tried[0])
-			snprintf(tried, triedlen, "nothing at %.4000s", path);
+			snprintf(tried, triedlen, "nothing at %s", bid);
 	}
 	return -ENODATA;
 }
@@ -225,6 +262,10 @@ int dw_index__open(struct ts_dwarf *dw, const char *elf_path, const char *debugi
 	if (!dw->dbg && elf_has_debug_info(elf))
 		try_dwarf_file(dw, elf_path, NULL, 0);
 	if (!dw->dbg && find_separate(dw, elf, tried, sizeof(tried))) {
+		char real[4096], root[64];
+
+		binary_location(elf_path, real, sizeof(real), root, sizeof(root));
+		elf_path = real;
 		err = -ENODATA;
 		if (tried[0])
 			snprintf(why, whylen, "no DWARF in %s (%s): build with debug = true, or pass --debuginfo FILE",
