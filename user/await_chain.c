@@ -613,6 +613,9 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 				snprintf(f->vars[f->nvars].value, sizeof(f->vars[0].value), "%.*s",
 					 (int)sizeof(f->vars[0].value) - 1, w->c->leaf.detail);
 				f->nvars++;
+				if (!f->note[0])
+					snprintf(f->note, sizeof(f->note), "%s: %.*s", vt->members[i].name,
+						 (int)sizeof(f->note) - 16, w->c->leaf.detail);
 				w->c->leaf = saved;
 			}
 		}

@@ -271,6 +271,8 @@ static int format_chain(const struct ts_await_chain *c, char *buf, size_t len, b
 			emit(&t, "   %s:%u", f->file, f->line);
 		if (f->variant[0])
 			emit(&t, "   (%s)", f->variant);
+		if (f->note[0])
+			emit(&t, "   %s", f->note);
 		emit(&t, "\n");
 		for (k = 0; detail && k < f->nvars; k++) {
 			indent(&t, i + 1);

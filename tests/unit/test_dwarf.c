@@ -463,6 +463,8 @@ static void check_chains(struct live_task *v, size_t n, double started)
 		      c->frames[1].wrapper);
 		CHECK("timeout: its own deadline shown", !strncmp(var_of(&c->frames[1], "delay"), "fires in 29 min", 15) ||
 		      !strncmp(var_of(&c->frames[1], "delay"), "fires in 30 min", 15));
+		CHECK("timeout: note on the wrapper", !strncmp(c->frames[1].note, "delay: fires in 29 min", 22) ||
+		      !strncmp(c->frames[1].note, "delay: fires in 30 min", 22));
 		CHECK("timeout: inner future", frame_is(c, 2, "await_nested::db_query", "src/main.rs", 14, "Suspend0"));
 		CHECK("timeout: leaf is the inner sleep", c->leaf.kind == TS_LEAF_TIMER &&
 		      c->leaf.remaining_ns > 1800e9);
