@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "top_model.h"
 
@@ -453,6 +455,35 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, char *w
 	return 0;
 }
 
+/*
+ * An exited process whose parent has not reaped it yet keeps its /proc
+ * entry and start time: observed_proc__alive still says yes.
+ */
+static bool proc_zombie(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	/* the state follows the comm, which may hold spaces and parentheses */
+	paren = strrchr(buf, ')');
+	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
+}
+
+bool top_proc__alive(const struct top_proc *tp)
+{
+	return observed_proc__alive(&tp->op) && !proc_zombie(tp->op.pid);
+}
+
 static int take_first_scan(struct top_proc *tp)
 {
 	size_t i, n = 0;
@@ -475,7 +506,7 @@ static int snapshot(struct top_proc *tp, struct ts_bpf *bpf, bool scan)
 
 	err = observed_proc__snapshot(&tp->op, bpf, scan, &tp->cur);
 	if (err)
-		return observed_proc__alive(&tp->op) ? err : -ESRCH;
+		return top_proc__alive(tp) ? err : -ESRCH;
 	if (!scan)
 		return top_carry__apply(&tp->cur, tp->verdicts, tp->nverdicts, tp->mem_only,
 					tp->nmem_only);
@@ -510,7 +541,7 @@ int top_proc__refresh(struct top_proc *tp, struct ts_bpf *bpf, const struct ts_r
 	bool scan = force_scan || !tp->scan_ns || now - tp->scan_ns >= scan_every_ns;
 	int err;
 
-	if (!observed_proc__alive(&tp->op))
+	if (!top_proc__alive(tp))
 		return -ESRCH;
 	err = snapshot(tp, bpf, scan);
 	if (!err)

@@ -124,6 +124,8 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, char *w
  */
 int top_proc__refresh(struct top_proc *tp, struct ts_bpf *bpf, const struct ts_rules_config *cfg,
 		      uint64_t scan_every_ns, bool force_scan);
+/* Still running: not exited, not a zombie, PID not reused. */
+bool top_proc__alive(const struct top_proc *tp);
 void top_proc__free(struct top_proc *tp);
 
 #endif

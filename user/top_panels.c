@@ -553,26 +553,38 @@ int top_panel_workers(struct top_text *out, const struct top_session *s,
 		      const struct top_panel_opts *o, size_t selected, size_t first, int height,
 		      bool cursor)
 {
-	static const char *const titles[] = { "PID", "TID", "COMM", "BUSY%", "POLLS/S", "POLLS",
-					      "OFFCPU", "NOW-FOR", "CURRENT TASK" };
-	static const int widths[] = { 7, 7, 15, 6, 7, 6, 7, 7, 0 };
-	static const bool right[] = { true, true, false, true, true, true, true, true, false };
+	static const char *const all_titles[] = { "PID", "TID", "COMM", "BUSY%", "POLLS/S",
+						  "POLLS", "OFFCPU", "NOW-FOR", "CURRENT TASK" };
+	static const int all_widths[] = { 7, 7, 15, 6, 7, 6, 7, 7, 0 };
+	static const bool all_right[] = { true, true, false, true, true, true, true, true,
+					  false };
 	size_t total = count_workers(s), n, i;
 	struct top_worker_ref *refs = calloc(total + 1, sizeof(*refs));
-	int skip = s->system_wide ? 0 : 1;	/* one PID: no PID column */
+	const char *titles[9];
+	int widths[9], pick[9], ncols = 0, c;
+	bool right[9];
 
 	if (!refs)
 		return -ENOMEM;
+	/* one PID: no PID column; narrow: no total polls, the current task needs the room */
+	for (c = 0; c < 9; c++) {
+		if ((c == 0 && !s->system_wide) || (c == 5 && o->width < 100))
+			continue;
+		pick[ncols] = c;
+		titles[ncols] = all_titles[c];
+		widths[ncols] = all_widths[c];
+		right[ncols++] = all_right[c];
+	}
 	n = top_workers_list(s, refs, total);
-	table_line(out, TOP_A_COLHEAD, o->width, o->ascii, titles + skip, widths + skip,
-		   right + skip, 9 - skip);
+	table_line(out, TOP_A_COLHEAD, o->width, o->ascii, titles, widths, right, ncols);
 	if (!n)
 		top_text__add(out, TOP_A_DIM, "  (no worker thread has polled a task yet)");
 	for (i = first; i < n && (height <= 0 || i < first + (size_t)height); i++) {
 		const struct top_proc *tp = s->procs[refs[i].proc];
 		const struct ts_worker *w = &tp->cur.workers[refs[i].worker];
 		char pid[16], tid[16], busy[16], pps[16], polls[16], off[16], now[16], task[320];
-		const char *cells[9] = { pid, tid, w->comm, busy, pps, polls, off, now, task };
+		const char *all[9] = { pid, tid, w->comm, busy, pps, polls, off, now, task };
+		const char *cells[9];
 		uint64_t offcpu = w->st.offcpu_poll_total_ns, id;
 		double b = tp->worker_busy ? tp->worker_busy[refs[i].worker] : -1;
 		double r = tp->worker_pps ? tp->worker_pps[refs[i].worker] : -1;
@@ -603,10 +615,12 @@ int top_panel_workers(struct top_text *out, const struct top_session *s,
 			snprintf(task, sizeof(task), "-");
 		}
 		top_fmt_duration(offcpu, false, off, sizeof(off));
+		for (c = 0; c < ncols; c++)
+			cells[c] = all[pick[c]];
 		table_line(out, cursor && i == selected ? (blocked ? TOP_A_STALL_SELECTED :
 							    TOP_A_SELECTED) :
 			   (blocked ? TOP_A_STALL : TOP_A_NORMAL), o->width, o->ascii,
-			   cells + skip, widths + skip, right + skip, 9 - skip);
+			   cells, widths, right, ncols);
 	}
 	free(refs);
 	return 0;
@@ -665,12 +679,15 @@ int top_panel_footer(struct top_text *out, const struct top_fkey *keys, size_t n
 	for (i = 0; i < n && ns + 2 <= TOP_MAX_SPANS; i++) {
 		int kw = top_str_width(keys[i].key), lw = top_str_width(keys[i].label);
 
+		/* htop pads every label to 6 columns */
+		if (lw < 6)
+			lw = 6;
 		if (col + kw + lw > width)
 			break;
 		strncat(line, keys[i].key, len - strlen(line) - 1);
 		spans[ns++] = (struct top_span){ col, kw, TOP_A_KEY };
 		col += kw;
-		strncat(line, keys[i].label, len - strlen(line) - 1);
+		top_cell(line, len, keys[i].label, lw, false, false, true);
 		spans[ns++] = (struct top_span){ col, lw, TOP_A_FOOTER };
 		col += lw;
 	}

@@ -131,7 +131,7 @@ int top_session__rescan(struct top_session *s)
 	}
 	/* exited: their rows disappear */
 	for (k = 0; k < s->nprocs;) {
-		if (!observed_proc__alive(&s->procs[k]->op)) {
+		if (!top_proc__alive(s->procs[k])) {
 			drop_proc(s, k);
 			continue;
 		}

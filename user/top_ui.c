@@ -338,21 +338,21 @@ static const struct top_key keymap[] = {
 	  act_sort },
 	{ { 'i', KEY_F(8) }, V(TOP_VIEW_TASKS), "i F8", "invert the sort order", act_invert },
 	{ { '/', KEY_F(3), KEY_F(4) }, V(TOP_VIEW_TASKS), "/ F3 F4",
-	  "filter tasks by name (substring; Enter keeps it, Esc clears it)", act_filter },
+	  "filter by name, a substring (Enter keeps it, Esc clears it)", act_filter },
 	{ { 'd' }, V(TOP_VIEW_TASKS), "d",
 	  "done tasks: all of them / only those done in the last 5 s", act_done },
 	{ { ' ' }, V_ALL, "Space", "pause / resume updates", act_pause },
 	{ { '\n', '\r', KEY_ENTER }, V(TOP_VIEW_TASKS) | V(TOP_VIEW_WORKERS) | V(TOP_VIEW_PROCS),
 	  "Enter", "task detail (workers: the task it polls; processes: its tasks)", act_enter },
 	{ { 'w', KEY_F(5) }, V_ALL, "w F5",
-	  "workers: per thread busy%, polls, the task it polls now and for how long", act_workers },
+	  "workers: busy%, polls, the task each thread polls now and for how long", act_workers },
 	{ { 'p', KEY_F(7) }, V_ALL, "p F7", "processes (system-wide); Enter shows one's tasks",
 	  act_procs },
 	{ { 't' }, V_ALL, "t", "back to the task list", act_tasks },
 	{ { '?', 'h', KEY_F(1) }, V_ALL, "? h F1", "this help", act_help },
 	{ { KEY_CTRL_L, KEY_RESIZE }, V_ALL, "Ctrl-L", "redraw the screen", act_redraw },
 	{ { 'q', KEY_ESC, KEY_F(10) }, V_ALL, "q Esc F10",
-	  "back (detail, view, filter); from the task list: quit. F10 always quits", act_back },
+	  "back from a view or a filter; quit from the task list (F10 always quits)", act_back },
 };
 
 static int edit_filter(struct top_ui *ui, struct top_session *s, int key)
@@ -417,35 +417,57 @@ int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 
 /* ---- composing the screen ------------------------------------------------ */
 
-int top_ui__help(struct top_text *out, bool system_wide)
+/* "  key          text", the text wrapped under itself at width. */
+static void help_item(struct top_text *out, const char *key, const char *text, int width)
+{
+	int avail = width - 15 > 20 ? width - 15 : 20;
+	bool first = true;
+
+	while (*text) {
+		int n = (int)strlen(text), cut = n;
+
+		if (n > avail) {
+			for (cut = avail; cut > 0 && text[cut] != ' '; cut--)
+				;
+			if (!cut)
+				cut = avail;
+		}
+		top_text__addf(out, TOP_A_NORMAL, "  %-12s %.*s", first ? key : "", cut, text);
+		first = false;
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+int top_ui__help(struct top_text *out, bool system_wide, int width)
 {
 	size_t i;
 	int c;
 
 	top_text__add(out, TOP_A_TITLE, "Keys");
 	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++)
-		top_text__addf(out, TOP_A_NORMAL, "  %-12s %s", keymap[i].keys, keymap[i].what);
+		help_item(out, keymap[i].keys, keymap[i].what, width);
 	top_text__add(out, TOP_A_TITLE, "Task columns (rows with a stall are highlighted)");
 	for (c = 0; c < TOP_COL_MAX; c++) {
 		if (c == TOP_COL_PID && !system_wide)
 			continue;
-		top_text__addf(out, TOP_A_NORMAL, "  %-12s %s", top_columns[c].title,
-			       top_columns[c].description);
+		help_item(out, top_columns[c].title, top_columns[c].description, width);
 	}
 	top_text__add(out, TOP_A_TITLE, "Header");
-	top_text__add(out, TOP_A_NORMAL, "  Workers      each worker thread's time inside polls "
-		      "over the last refresh");
-	top_text__add(out, TOP_A_NORMAL, "  Tasks        tasks by state; Polls: polls per second "
-		      "over the last refresh");
-	top_text__add(out, TOP_A_NORMAL, "  Stalls       what the stall rules flag (--stall-ms), "
-		      "as in taskscope report");
-	top_text__add(out, TOP_A_NORMAL, "  Probes       uprobe hits per second; est. CPU = hits x "
-		      "~3 us (README: probe cost)");
-	top_text__add(out, TOP_A_NORMAL, "  mem scan     tasks idle since before attach are found "
-		      "in memory every 5 s");
+	help_item(out, "Workers", "each worker thread's time inside polls over the last refresh",
+		  width);
+	help_item(out, "Tasks", "tasks by state; Polls: polls per second over the last refresh",
+		  width);
+	help_item(out, "Stalls", "what the stall rules flag (--stall-ms), as taskscope report does",
+		  width);
+	help_item(out, "Probes", "uprobe hits per second; est. CPU = hits x ~3 us each (README, "
+		  "probe cost)", width);
+	help_item(out, "mem scan", "tasks idle since before attach are found in memory, every 5 s "
+		  "and to confirm a stall", width);
 	top_text__add(out, TOP_A_TITLE, "Leaving");
-	top_text__add(out, TOP_A_NORMAL, "  q, Ctrl-C and SIGTERM detach every probe. With -p PID, "
-		      "the target exiting ends top too (exit status 0).");
+	help_item(out, "", "q, Ctrl-C and SIGTERM detach every probe. With -p PID, the target "
+		  "exiting ends top too (exit status 0, \"PID N exited\").", width);
 	return 0;
 }
 
@@ -465,16 +487,20 @@ static void opts_for(const struct top_ui *ui, int width, int meters, struct top_
 static int footer(struct top_ui *ui, int width, struct top_text *out)
 {
 	static const struct top_fkey tasks[] = {
-		{ "F1", "Help  " }, { "F3", "Filter" }, { "F5", "Workers" }, { "F6", "Sort  " },
-		{ "F7", "Procs " }, { "F8", "Invert" }, { "Spc", "Pause " }, { "Ent", "Detail" },
+		{ "F1", "Help" }, { "F3", "Filter" }, { "F5", "Workers" }, { "F6", "Sort" },
+		{ "F7", "Procs" }, { "F8", "Invert" }, { "Spc", "Pause" }, { "Ent", "Detail" },
 		{ "F10", "Quit" },
+	};
+	static const struct top_fkey tasks_one[] = {
+		{ "F1", "Help" }, { "F3", "Filter" }, { "F5", "Workers" }, { "F6", "Sort" },
+		{ "F8", "Invert" }, { "Spc", "Pause" }, { "Ent", "Detail" }, { "F10", "Quit" },
 	};
 	static const struct top_fkey sub[] = {
-		{ "Esc", "Back  " }, { "F1", "Help  " }, { "Spc", "Pause " }, { "Ent", "Task  " },
+		{ "Esc", "Back" }, { "F1", "Help" }, { "Spc", "Pause" }, { "Ent", "Task" },
 		{ "F10", "Quit" },
 	};
-	static const struct top_fkey help[] = { { "Esc", "Close  " }, { "Up/Dn", "Scroll" } };
-	static const struct top_fkey edit[] = { { "Enter", "Keep  " }, { "Esc", "Clear  " } };
+	static const struct top_fkey help[] = { { "Esc", "Close" }, { "Up/Dn", "Scroll" } };
+	static const struct top_fkey edit[] = { { "Enter", "Keep" }, { "Esc", "Clear" } };
 	char right[64] = "";
 
 	if (ui->paused)
@@ -487,8 +513,11 @@ static int footer(struct top_ui *ui, int width, struct top_text *out)
 	}
 	if (ui->help)
 		return top_panel_footer(out, help, 2, width, right);
-	if (ui->view == TOP_VIEW_TASKS)
+	if (ui->view == TOP_VIEW_TASKS && ui->system_wide)
 		return top_panel_footer(out, tasks, sizeof(tasks) / sizeof(tasks[0]), width, right);
+	if (ui->view == TOP_VIEW_TASKS)
+		return top_panel_footer(out, tasks_one, sizeof(tasks_one) / sizeof(tasks_one[0]),
+					width, right);
 	return top_panel_footer(out, sub, ui->view == TOP_VIEW_DETAIL ? 3 : 5, width, right);
 }
 
@@ -533,7 +562,7 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 	opts_for(ui, width, height >= 40 ? 4 : height >= 30 ? 2 : 1, &o);
 	if (ui->help) {
 		top_panel_title(out, s, &o);
-		top_ui__help(&body, ui->system_wide);
+		top_ui__help(&body, ui->system_wide, width);
 		ui->page = height - 2;
 		scrolled(out, &body, &ui->help_scroll, height - 2);
 	} else if (ui->view == TOP_VIEW_TASKS) {

@@ -70,7 +70,7 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 /* --batch: the header, every visible row, every finding. */
 int top_ui__compose_batch(struct top_ui *ui, struct top_session *s, int width,
 			  struct top_text *out);
-/* The help screen: every key and every column. */
-int top_ui__help(struct top_text *out, bool system_wide);
+/* The help screen: every key and every column, wrapped at width. */
+int top_ui__help(struct top_text *out, bool system_wide, int width);
 
 #endif

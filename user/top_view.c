@@ -303,7 +303,7 @@ int top_hist_bars(struct top_text *out, const uint32_t *hist, int n, int width, 
 {
 	uint32_t max = hist_max(hist, n);
 	uint64_t total = 0;
-	int k, first = -1, last = -1, barw = width - 24, lines = 0;
+	int k, first = -1, last = -1, barw = width - 28, lines = 0;
 
 	if (barw < 8)
 		barw = 8;
@@ -341,7 +341,7 @@ int top_hist_bars(struct top_text *out, const uint32_t *hist, int n, int width, 
 		}
 		append_spaces(bar, sizeof(bar), barw - full);
 		snprintf(pct, sizeof(pct), "%3.0f%%", 100.0 * hist[k] / (double)total);
-		l = top_text__addf(out, TOP_A_NORMAL, "  %6s %s%s%s %8u %s", label,
+		l = top_text__addf(out, TOP_A_NORMAL, "  %6s %s%s%s %8u %4s", label,
 				   ascii ? "|" : "│", bar, ascii ? "|" : "│", hist[k], pct);
 		if (!l)
 			break;
@@ -682,7 +682,7 @@ int top_table_render(struct top_text *out, const struct top_row *rows, const siz
 
 	if (!line)
 		return -ENOMEM;
-	top_table_layout(o->width, o->show_pid, 12, widths);
+	top_table_layout(o->width, o->show_pid, TOP_MIN_NAME, widths);
 
 	line[0] = '\0';
 	for (c = 0, col = 0; c < TOP_COL_MAX; c++) {

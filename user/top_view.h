@@ -36,7 +36,7 @@ enum top_attr {
 	TOP_A_MAX,
 };
 
-#define TOP_MAX_SPANS	16
+#define TOP_MAX_SPANS	24
 
 /* Part of a line drawn with another attribute; col/len in screen columns. */
 struct top_span {
@@ -192,6 +192,9 @@ void top_fmt_cell(const struct top_row *r, enum top_col col, bool ascii, char *b
  * NAME gets the rest. Returns the number of visible columns.
  */
 int top_table_layout(int width, bool show_pid, int min_name, int widths[TOP_COL_MAX]);
+
+/* Rust paths need about this much to stay readable: "demo::reconcile_accounts" */
+#define TOP_MIN_NAME	24
 
 struct top_table_opts {
 	int width;			/* screen columns */
