@@ -352,8 +352,8 @@ def header_checks():
         if compile_ok(name, [cc] + extra + flags + ["-o", str(obj)]):
             notes = [n for n in parse_notes(obj) if n["provider"] == "taskscope"]
             names = {n["name"] for n in notes}
-            if set(PROBES) - names:
-                report(f"{name}_notes", False, f"missing {sorted(set(PROBES) - names)}")
+            report(f"{name}_notes", not set(PROBES) - names,
+                   f"missing {sorted(set(PROBES) - names)}")
 
     obj = OUT / "header_disabled.o"
     if compile_ok("header_compiles_out", ["gcc", "-std=c99", "-DTASKSCOPE_DISABLE"]
@@ -459,8 +459,8 @@ def redzone_checks(exe):
     pcs = {n["name"]: f"{n['pc']:#x}" for n in notes
            if (n["provider"], n["name"]) in {("taskscope", "poll_start"),
                                              ("taskscope_test", "naive")}}
+    report("redzone_notes", len(pcs) == 2, f"found {pcs}")
     if len(pcs) != 2:
-        report("redzone_notes", False, f"found {pcs}")
         return
     both = [pcs["poll_start"], pcs["naive"]]
 
