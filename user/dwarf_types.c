@@ -241,6 +241,26 @@ static struct dw_type *build_type(struct ts_dwarf *dw, Dwarf_Die *die)
 		break;
 	case DW_TAG_enumeration_type:
 		t->kind = DW_K_CENUM;
+		/* enumerators as members: name, and the value in off */
+		if (dwarf_child(die, &child) != 0)
+			break;
+		do {
+			struct dw_member m = { .name = dwarf_diename(&child) };
+			Dwarf_Attribute a;
+			Dwarf_Sword sv;
+
+			if (dwarf_tag(&child) != DW_TAG_enumerator ||
+			    !dwarf_attr(&child, DW_AT_const_value, &a))
+				continue;
+			if (dwarf_formudata(&a, &w) == 0)
+				m.off = w;
+			else if (dwarf_formsdata(&a, &sv) == 0)
+				m.off = (uint64_t)sv;
+			else
+				continue;
+			if (add_member(t, &m))
+				goto fail;
+		} while (dwarf_siblingof(&child, &child) == 0);
 		break;
 	case DW_TAG_array_type:
 		t->kind = DW_K_ARRAY;
@@ -671,17 +691,85 @@ static bool name_starts(const char *qname, const char *prefix)
 	return !strncmp(qname, prefix, strlen(prefix));
 }
 
+static int format_value(struct ts_dwarf *dw, struct mem_reader *mr, const struct dw_type *t,
+			uint64_t addr, char *buf, size_t len, uint64_t *ptr_out, int depth);
+
+/* A C-like enum by its enumerator's name. */
+static int format_cenum(struct mem_reader *mr, const struct dw_type *t, uint64_t addr, char *buf,
+			size_t len)
+{
+	uint64_t v, mask;
+	size_t i;
+
+	if (dw_read_uint(mr, addr, t->size, &v))
+		return -EFAULT;
+	mask = t->size >= 8 ? ~0ULL : (1ULL << (8 * t->size)) - 1;
+	for (i = 0; i < t->nmembers; i++) {
+		if ((t->members[i].off & mask) == v && t->members[i].name) {
+			snprintf(buf, len, "%s", t->members[i].name);
+			return 0;
+		}
+	}
+	snprintf(buf, len, "%" PRIu64, v);
+	return 0;
+}
+
+/*
+ * A Rust enum (Option, Result, a user's enum) by its active variant:
+ * "None", "Some(42)", "Ok(\"x\")"; a payload shown only when it is one
+ * value this function can show.
+ */
+static int format_enum(struct ts_dwarf *dw, struct mem_reader *mr, const struct dw_type *t,
+		       uint64_t addr, char *buf, size_t len, int depth)
+{
+	const struct dw_variant *v = dw_type__active_variant(t, mr, addr);
+	const struct dw_type *vt;
+	const struct dw_member *only = NULL;
+	char inner[128];
+	size_t i;
+
+	if (!v || !v->name)
+		return -EFAULT;
+	vt = dw_type__get(dw, v->type);
+	for (i = 0; vt && i < vt->nmembers; i++) {
+		if (dw_type__is_zst(dw_type__get(dw, vt->members[i].type)))
+			continue;
+		if (only)
+			break;
+		only = &vt->members[i];
+	}
+	if (!only) {
+		snprintf(buf, len, "%s", v->name);
+		return 0;
+	}
+	if (vt && i < vt->nmembers)
+		return -ENOTSUP;	/* several fields: not a value to print on one line */
+	if (format_value(dw, mr, dw_type__get(dw, only->type), addr + v->off + only->off, inner,
+			 sizeof(inner), NULL, depth + 1))
+		return -ENOTSUP;
+	snprintf(buf, len, "%s(%s)", v->name, inner);
+	return 0;
+}
+
 int dw_format_value(struct ts_dwarf *dw, struct mem_reader *mr, const struct dw_type *t,
 		    uint64_t addr, char *buf, size_t len, uint64_t *ptr_out)
+{
+	return format_value(dw, mr, t, addr, buf, len, ptr_out, 0);
+}
+
+static int format_value(struct ts_dwarf *dw, struct mem_reader *mr, const struct dw_type *t,
+			uint64_t addr, char *buf, size_t len, uint64_t *ptr_out, int depth)
 {
 	const struct dw_type *pt, *lt;
 	const char *qn;
 	uint64_t off, loff, p, n;
 	uint8_t b[16];
 
-	if (!t)
+	if (!t || depth > 3)
 		return -ENOTSUP;
 	switch (t->kind) {
+	case DW_K_CENUM:
+		return format_cenum(mr, t, addr, buf, len);
 	case DW_K_BASE:
 		if (t->size > sizeof(b) || mem_reader__read(mr, addr, b, t->size))
 			return -EFAULT;
@@ -698,8 +786,10 @@ int dw_format_value(struct ts_dwarf *dw, struct mem_reader *mr, const struct dw_
 	default:
 		return -ENOTSUP;
 	}
-	if (t->has_variants)
+	if (t->coroutine)
 		return -ENOTSUP;
+	if (t->has_variants)
+		return format_enum(dw, mr, t, addr, buf, len, depth);
 	qn = dw_type__qname(dw, t);
 	if (!strcmp(qn, "&str") || !strcmp(qn, "&mut str")) {
 		const struct dw_member *dp = dw_type__member(t, "data_ptr");

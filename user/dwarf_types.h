@@ -125,7 +125,9 @@ const struct dw_variant *dw_type__active_variant(const struct dw_type *t, struct
  * Formats a value of t at addr for a person: integers, bool, char,
  * floats, &str and String (quoted, cut), raw pointers and references
  * (0x...), smart pointers (Box/Arc/Rc/NonNull: the address they hold,
- * for Arc the address of the data). -ENOTSUP for other types, -EFAULT
+ * for Arc the address of the data), fieldless enums by name, and Rust
+ * enums as their variant with a one-value payload ("None", "Some(3)").
+ * -ENOTSUP for other types, -EFAULT
  * when unreadable. *ptr_out (may be NULL) gets the address a pointer-like
  * value holds.
  */

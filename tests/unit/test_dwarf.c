@@ -469,6 +469,12 @@ static void check_chains(struct live_task *v, size_t n, double started)
 		CHECK("timeout: leaf is the inner sleep", c->leaf.kind == TS_LEAF_TIMER &&
 		      c->leaf.remaining_ns > 1800e9);
 	}
+	TASK(c, "await_nested::enum_vars") {
+		CHECK("enums: frame", frame_is(c, 0, "await_nested::enum_vars", "src/main.rs", 121, "Suspend0"));
+		CHECK_STR("vars: fieldless enum by name", var_of(&c->frames[0], "mode"), "Fast");
+		CHECK_STR("vars: Some(3)", var_of(&c->frames[0], "retry"), "Some(3)");
+		CHECK_STR("vars: None", var_of(&c->frames[0], "last"), "None");
+	}
 #undef TASK
 }
 

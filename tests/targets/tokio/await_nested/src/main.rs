@@ -110,6 +110,18 @@ async fn with_timeout() {
     let _ = tokio::time::timeout(Duration::from_secs(1800), db_query(5, "timeout")).await; // line 110
 }
 
+#[derive(Clone, Copy, Debug)]
+enum Mode {
+    #[allow(dead_code)]
+    Idle,
+    Fast,
+}
+
+async fn enum_vars(mode: Mode, retry: Option<u32>, last: Option<u32>) {
+    tokio::time::sleep(Duration::from_secs(3600)).await; // line 121
+    std::hint::black_box((mode, retry, last));
+}
+
 #[tokio::main(worker_threads = 2)]
 async fn main() {
     tokio::spawn(handle_request(7));
@@ -126,6 +138,7 @@ async fn main() {
     tokio::spawn(niche_holder());
     tokio::spawn(boxed_dyn());
     tokio::spawn(with_timeout());
+    tokio::spawn(enum_vars(Mode::Fast, Some(3), None));
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!("ready {}", std::process::id());
     loop {
