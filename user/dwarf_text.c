@@ -98,7 +98,7 @@ void ts_await_readable_name(const char *q, const char *self_type, char *out, siz
 			continue;
 		}
 		if ((n = brace_token(q + i, "async_fn")) || (n = brace_token(q + i, "closure")) ||
-		    (n = brace_token(q + i, "impl"))) {
+		    (n = brace_token(q + i, "async_block")) || (n = brace_token(q + i, "impl"))) {
 			/* namespaces of items inside a fn or impl block: no name to a person */
 			i += n;
 			if (o >= 2 && !strncmp(out + o - 2, "::", 2))

@@ -76,6 +76,8 @@ static void test_readable_names(void)
 	ts_await_readable_name("tokio::task::yield_now::yield_now::{async_fn#0}::YieldNow", NULL, out,
 			       sizeof(out));
 	CHECK_STR("name: item inside an async fn", out, "tokio::task::yield_now::yield_now::YieldNow");
+	ts_await_readable_name("app::main::{async_block#0}::{async_block_env#1}", NULL, out, sizeof(out));
+	CHECK_STR("name: async block inside #[tokio::main]'s", out, "app::main::{async block}");
 	ts_await_readable_name("u64", NULL, out, sizeof(out));
 	CHECK_STR("name: plain", out, "u64");
 	ts_await_readable_name("a::very::long::path::{async_fn_env#0}", NULL, out, 8);
@@ -474,6 +476,10 @@ static void check_chains(struct live_task *v, size_t n, double started)
 		CHECK_STR("vars: fieldless enum by name", var_of(&c->frames[0], "mode"), "Fast");
 		CHECK_STR("vars: Some(3)", var_of(&c->frames[0], "retry"), "Some(3)");
 		CHECK_STR("vars: None", var_of(&c->frames[0], "last"), "None");
+	}
+	TASK(c, "await_nested::main::{async block}") {
+		CHECK("async block: frame", frame_is(c, 0, "await_nested::main::{async block}", "src/main.rs", 144, "Suspend0"));
+		CHECK_STR("async block: captured u16", var_of(&c->frames[0], "batch"), "12");
 	}
 #undef TASK
 }

@@ -139,6 +139,11 @@ async fn main() {
     tokio::spawn(boxed_dyn());
     tokio::spawn(with_timeout());
     tokio::spawn(enum_vars(Mode::Fast, Some(3), None));
+    let batch: u16 = 12;
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(3600)).await; // line 144
+        std::hint::black_box(batch);
+    });
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!("ready {}", std::process::id());
     loop {
