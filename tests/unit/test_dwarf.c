@@ -481,6 +481,11 @@ static void check_chains(struct live_task *v, size_t n, double started)
 		CHECK("async block: frame", frame_is(c, 0, "await_nested::main::{async block}", "src/main.rs", 144, "Suspend0"));
 		CHECK_STR("async block: captured u16", var_of(&c->frames[0], "batch"), "12");
 	}
+	TASK(c, "await_nested::never_polled") {
+		CHECK("unresumed: status", c->status == TS_CHAIN_UNRESUMED && c->leaf.kind == TS_LEAF_NONE);
+		CHECK("unresumed: at the fn's line", frame_is(c, 0, "await_nested::never_polled", "src/main.rs", 161, "Unresumed"));
+		CHECK_STR("unresumed: its arguments", var_of(&c->frames[0], "id"), "77");
+	}
 #undef TASK
 }
 

@@ -144,6 +144,11 @@ async fn main() {
         tokio::time::sleep(Duration::from_secs(3600)).await; // line 144
         std::hint::black_box(batch);
     });
+    // A runtime nobody drives: its task stays Unresumed.
+    let idle_rt = Box::leak(Box::new(
+        tokio::runtime::Builder::new_current_thread().build().unwrap(),
+    ));
+    idle_rt.spawn(never_polled(77));
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!("ready {}", std::process::id());
     loop {
@@ -151,4 +156,8 @@ async fn main() {
         let _ = tx.try_send(0);
         std::hint::black_box(&full_rx);
     }
+}
+
+async fn never_polled(id: u32) { // line 161 (Unresumed: the fn's line)
+    tokio::time::sleep(Duration::from_secs(id as u64)).await;
 }
