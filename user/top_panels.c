@@ -213,7 +213,7 @@ int top_panel_header(struct top_text *out, const struct top_session *s,
 	double pps = 0, cpu = top_session__probe_cpu_pct(s);
 	uint64_t scan_cost = 0, scan_age = UINT64_MAX, now = ts_now_ns();
 	bool pps_known = false;
-	char buf[512], a[32], b[32];
+	char buf[512], a[64], b[64];
 	struct top_line *l;
 	int err;
 

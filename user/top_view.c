@@ -138,11 +138,12 @@ static void append(char *buf, size_t len, const char *s, size_t n)
 
 	if (used + 1 >= len)
 		return;
-	if (n > len - used - 1)
+	if (n > len - used - 1) {
 		n = len - used - 1;
-	/* never cut a glyph in half */
-	while (n && s[n] && utf8_cont(s[n]))
-		n--;
+		/* never cut a glyph in half */
+		while (n && utf8_cont(s[n]))
+			n--;
+	}
 	memcpy(buf + used, s, n);
 	buf[used + n] = '\0';
 }
