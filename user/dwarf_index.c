@@ -478,7 +478,8 @@ static int cu_build(struct ts_dwarf *dw, struct cu_index *ci, Dwarf_Die *cudie)
 	}
 done:
 	free(pending);
-	qsort(ci->funcs, ci->nfuncs, sizeof(*ci->funcs), cmp_func);
+	if (ci->nfuncs)
+		qsort(ci->funcs, ci->nfuncs, sizeof(*ci->funcs), cmp_func);
 	ci->built = true;
 	dw->cus_indexed++;
 	return err;

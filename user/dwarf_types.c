@@ -521,7 +521,9 @@ int mem_reader__read(struct mem_reader *mr, uint64_t addr, void *out, size_t len
 {
 	ssize_t got;
 
-	if (addr >= mr->base && addr + len >= addr && addr + len <= mr->base + mr->len) {
+	if (!len)
+		return 0;
+	if (mr->len && addr >= mr->base && addr + len >= addr && addr + len <= mr->base + mr->len) {
 		memcpy(out, mr->buf + (addr - mr->base), len);
 		return 0;
 	}

@@ -507,6 +507,35 @@ static void test_unreadable(struct ts_dwarf *dw, struct live_task *t, pid_t pid,
 	free(c);
 }
 
+/*
+ * Garbage in: every task's header read as every other task's type, and
+ * shifted headers. The walk must end (depth and cycle guards), quickly,
+ * without faulting: memory is only read through process_vm_readv.
+ */
+static void test_garbage(struct ts_dwarf *dw, const struct tokio_binary *tb, struct live_task *v,
+			 size_t n, pid_t pid, uint64_t bias)
+{
+	struct ts_await_chain *c = calloc(1, sizeof(*c));
+	double t0 = now_s();
+	size_t i, j, runs = 0;
+	int64_t shift;
+
+	if (!c)
+		return;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < n; j++) {
+			uint64_t pv = tb->polls[tb->vtables[v[j].mt.vtable_idx].poll_idx].fn.vaddr;
+
+			for (shift = -128; shift <= 128; shift += 8, runs++)
+				ts_dwarf__task_chain(dw, pid, bias, pv, v[i].mt.header + shift, c);
+		}
+	}
+	printf("# %zu mismatched chains in %.0f ms\n", runs, (now_s() - t0) * 1e3);
+	CHECK("garbage: mismatched types and shifted headers end, without faults",
+	      now_s() - t0 < 10);
+	free(c);
+}
+
 static void test_live(const char *bin)
 {
 	struct tokio_binary tb = {};
@@ -583,6 +612,7 @@ static void test_live(const char *bin)
 	CHECK("member_offset: missing member", err == -ENOENT);
 	err = ts_dwarf__member_offset(dw, "no::such::Type", "x", &off);
 	CHECK("member_offset: missing type", err == -ENOENT);
+	test_garbage(dw, &tb, tasks, n, tgt.pid, bias);
 	test_unreadable(dw, &tasks[0], tgt.pid, bias, tb.polls[tb.vtables[mt[0].vtable_idx].poll_idx].fn.vaddr);
 cleanup:
 	target_stop(&tgt);
