@@ -68,6 +68,28 @@ struct {
 	__type(value, u64);
 } lost_wakes SEC(".maps");
 
+/* USDT probe sites, indexed by the cookie's low half (user space fills it). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TS_MAX_USDT_SITES);
+	__type(key, u32);
+	__type(value, struct ts_usdt_site);
+} usdt_sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TS_MAX_TASKS);
+	__type(key, struct ts_task_key);
+	__type(value, struct ts_usdt_task_info);
+} usdt_tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TS_MAX_RESOURCES);
+	__type(key, struct ts_res_key);
+	__type(value, struct ts_resource);
+} resources SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TS_CNT_MAX);
@@ -143,7 +165,8 @@ static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, 
 	t->last_transition_ns = now;
 }
 
-static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now);
+static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now,
+					int usdt_ready);
 
 /* tokio's task Id: header -> vtable -> id_offset -> Id. */
 static __always_inline u64 read_task_id(u64 header, u32 rt)
@@ -184,7 +207,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	if (w->depth) {
 		/* no uretprobe: the previous poll on this thread ended by now */
 		count(TS_CNT_INFERRED_END);
-		poll_finish(w, tgid, now);
+		poll_finish(w, tgid, now, -1);
 	}
 	w->depth = 1;
 	w->runtime = TS_COOKIE_RT(cookie);
@@ -201,7 +224,9 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	 * call (Harness::dealloc), which no probe sees; a cell reused for
 	 * another future type gives itself away by its poll instance.
 	 */
-	id = read_task_id(header, TS_COOKIE_RT(cookie));
+	/* USDT runtimes name tasks by id: the "header" is the id */
+	id = TS_COOKIE_RT(cookie) == TS_RT_USDT ? header :
+	     read_task_id(header, TS_COOKIE_RT(cookie));
 	if (t->state == TS_TASK_DONE || (t->polls && t->poll_fn != cookie) ||
 	    (id && t->task_id && id != t->task_id))
 		task_reincarnate(tgid, t, now);
@@ -229,7 +254,8 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
  * thread enters its next poll, or goes off-CPU while the task's RUNNING
  * bit is already clear. One trap per poll instead of two.
  */
-static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now)
+static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now,
+					int usdt_ready)
 {
 	struct ts_task_key key = { .tgid = tgid, .header = w->header };
 	struct ts_task_stats *t;
@@ -263,6 +289,20 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 		return;
 	t->last_transition_ns = now;
 
+	if (w->runtime == TS_RT_USDT) {
+		/* the runtime said how the poll ended; a wake during it reschedules */
+		if (usdt_ready > 0) {
+			t->state = TS_TASK_DONE;
+		} else if (t->woken_in_poll) {
+			t->state = TS_TASK_SCHEDULED;
+			t->wake_ns = now;
+		} else {
+			t->state = TS_TASK_IDLE;
+		}
+		t->woken_in_poll = 0;
+		return;
+	}
+
 	/*
 	 * The state word says how the poll ended without a probe on each
 	 * path. A task that completed may already be freed (Harness::dealloc
@@ -290,7 +330,7 @@ static __always_inline void poll_end(void)
 	w = bpf_map_lookup_elem(&workers, &tid);
 	if (!w || !w->depth)
 		return;	/* attached mid-poll, or already inferred */
-	poll_finish(w, pid_tgid >> 32, bpf_ktime_get_ns());
+	poll_finish(w, pid_tgid >> 32, bpf_ktime_get_ns(), -1);
 }
 
 static __always_inline void wake(u64 header)
@@ -320,6 +360,8 @@ static __always_inline void wake(u64 header)
 		  (!w->depth && w->last_header == header &&
 		   now - w->last_end_ns < SELF_WAKE_WINDOW_NS)))
 		t->self_wakes++;
+	if (t->state == TS_TASK_RUNNING)
+		t->woken_in_poll = 1;
 	if (t->state == TS_TASK_IDLE) {
 		if (t->polls)
 			t->idle_ns += now - t->last_transition_ns;
@@ -350,22 +392,163 @@ int BPF_KPROBE(tokio_wake, void *header)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(tokio_dealloc, void *header)
+static __always_inline void task_gone(u64 header)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ts_task_key key = { .tgid = pid_tgid >> 32, .header = (u64)header };
+	struct ts_task_key key = { .tgid = pid_tgid >> 32, .header = header };
 	struct ts_task_stats *t;
 	u64 now = bpf_ktime_get_ns();
 
 	count(TS_CNT_DEALLOCS);
 	t = bpf_map_lookup_elem(&tasks, &key);
 	if (!t)
-		return 0;
+		return;
 	if (t->state == TS_TASK_SCHEDULED)
 		count_lost_wake(key.tgid, t);
 	t->state = TS_TASK_DONE;
 	t->last_transition_ns = now;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(tokio_dealloc, void *header)
+{
+	task_gone((u64)header);
+	return 0;
+}
+
+static __always_inline u64 usdt_arg(struct pt_regs *ctx, const struct ts_usdt_site *s, u32 n)
+{
+	u64 v = 0;
+	s8 size;
+
+	if (n >= TS_USDT_MAX_ARGS || n >= s->nargs)
+		return 0;
+	/* ctx is the kernel's pt_regs: read the register the note names */
+	if (bpf_probe_read_kernel(&v, sizeof(v), (void *)ctx + s->args[n].reg_off))
+		return 0;
+	size = s->args[n].size;
+	if (size == 4 || size == -4)
+		v = size < 0 ? (u64)(s64)(s32)v : (u32)v;
+	else if (size == 1 || size == -1)
+		v = size < 0 ? (u64)(s64)(s8)v : (u8)v;
+	else if (size == 2 || size == -2)
+		v = size < 0 ? (u64)(s64)(s16)v : (u16)v;
+	return v;
+}
+
+static __always_inline struct ts_resource *resource(u32 tgid, u64 res_id)
+{
+	struct ts_res_key k = { .tgid = tgid, .res_id = res_id };
+	struct ts_resource *r, zero = {};
+
+	r = bpf_map_lookup_elem(&resources, &k);
+	if (r)
+		return r;
+	bpf_map_update_elem(&resources, &k, &zero, BPF_NOEXIST);
+	return bpf_map_lookup_elem(&resources, &k);
+}
+
+static __always_inline void usdt_task_wait(u32 tgid, u64 task, u64 res, bool begin)
+{
+	struct ts_task_key key = { .tgid = tgid, .header = task };
+	struct ts_task_stats *t = task_lookup_or_init(&key, bpf_ktime_get_ns());
+	struct ts_resource *r = resource(tgid, res);
+
+	if (t) {
+		t->waiting_res = begin ? res : 0;
+		t->wait_begin_ns = begin ? bpf_ktime_get_ns() : 0;
+	}
+	if (r) {
+		if (begin)
+			r->waiters++;
+		else if (r->waiters)
+			r->waiters--;
+	}
+}
+
+/*
+ * Every probe of usdt/taskscope.h lands here; the cookie's low half
+ * indexes the site (which probe, which registers hold its arguments).
+ */
+SEC("uprobe")
+int usdt_event(struct pt_regs *ctx)
+{
+	u64 cookie = bpf_get_attach_cookie(ctx), a0, a1;
+	u32 site_idx = TS_COOKIE_IDX(cookie), tgid = bpf_get_current_pid_tgid() >> 32;
+	const struct ts_usdt_site *s = bpf_map_lookup_elem(&usdt_sites, &site_idx);
+	struct ts_worker_state *w;
+	struct ts_resource *r;
+	u32 tid;
+
+	if (!s)
+		return 0;
+	a0 = usdt_arg(ctx, s, 0);
+	a1 = usdt_arg(ctx, s, 1);
+	switch (s->probe) {
+	case TS_USDT_TASK_SPAWN: {
+		struct ts_task_key key = { .tgid = tgid, .header = a0 };
+		struct ts_usdt_task_info info = { .parent_id = a1 };
+		struct ts_task_stats *t;
+		u64 now = bpf_ktime_get_ns();
+
+		bpf_probe_read_user_str(info.name, sizeof(info.name), (void *)usdt_arg(ctx, s, 2));
+		bpf_probe_read_user_str(info.location, sizeof(info.location),
+					(void *)usdt_arg(ctx, s, 3));
+		bpf_map_update_elem(&usdt_tasks, &key, &info, BPF_ANY);
+		t = task_lookup_or_init(&key, now);
+		/* a spawned task is queued to run: scheduled until its first poll */
+		if (t && t->state == TS_TASK_IDLE && !t->polls) {
+			t->state = TS_TASK_SCHEDULED;
+			t->wake_ns = now;
+			t->task_id = a0;
+		}
+		break;
+	}
+	case TS_USDT_POLL_START:
+		poll_begin(a0, TS_COOKIE(TS_RT_USDT, TS_POLL_UNKNOWN));
+		break;
+	case TS_USDT_POLL_END:
+		tid = (u32)bpf_get_current_pid_tgid();
+		w = bpf_map_lookup_elem(&workers, &tid);
+		if (w && w->depth && w->header == a0)
+			poll_finish(w, tgid, bpf_ktime_get_ns(), a1 ? 1 : 0);
+		break;
+	case TS_USDT_WAKE:
+		wake(a0);
+		break;
+	case TS_USDT_TASK_DROP:
+		task_gone(a0);
+		break;
+	case TS_USDT_RESOURCE_NEW:
+		r = resource(tgid, a0);
+		if (r) {
+			r->kind = (u32)a1;
+			r->capacity = usdt_arg(ctx, s, 3);
+			bpf_probe_read_user_str(r->name, sizeof(r->name), (void *)usdt_arg(ctx, s, 2));
+		}
+		break;
+	case TS_USDT_WAIT_BEGIN:
+	case TS_USDT_WAIT_END:
+		usdt_task_wait(tgid, a0, a1, s->probe == TS_USDT_WAIT_BEGIN);
+		break;
+	case TS_USDT_ACQUIRE:
+		r = resource(tgid, a1);
+		if (r) {
+			r->holder = a0;
+			r->acquired_ns = bpf_ktime_get_ns();
+		}
+		break;
+	case TS_USDT_RELEASE:
+		r = resource(tgid, a1);
+		if (r && r->holder == a0)
+			r->holder = 0;
+		break;
+	case TS_USDT_CHANNEL_LEN:
+		r = resource(tgid, a0);
+		if (r)
+			r->len = a1;
+		break;
+	}
 	return 0;
 }
 
@@ -387,14 +570,15 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 		u64 running = rt_running(w->runtime), state_word = running;
 
 		count(TS_CNT_SCHED_SWITCH);
-		/* prev is current: its memory is readable here */
-		bpf_probe_read_user(&state_word, sizeof(state_word),
-				    (void *)(w->header + rt_state_off(w->runtime)));
+		/* prev is current: its memory is readable here; USDT polls end by probe */
+		if (w->runtime != TS_RT_USDT)
+			bpf_probe_read_user(&state_word, sizeof(state_word),
+					    (void *)(w->header + rt_state_off(w->runtime)));
 		if (state_word & running) {
 			w->offcpu_start_ns = now;
 		} else {
 			count(TS_CNT_INFERRED_END);
-			poll_finish(w, w->tgid, now);
+			poll_finish(w, w->tgid, now, -1);
 		}
 	}
 	w = bpf_map_lookup_elem(&workers, &next_tid);

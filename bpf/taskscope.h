@@ -27,6 +27,67 @@ enum ts_task_state {
 enum ts_runtime {
 	TS_RT_TOKIO = 0,	/* tokio::runtime::task (1.24 layout) */
 	TS_RT_ASYNC_TASK = 1,	/* async-task 4.x: async-std, smol */
+	TS_RT_USDT = 2,		/* runtimes instrumented with usdt/taskscope.h */
+};
+
+/* The probes of usdt/taskscope.h (provider "taskscope"). */
+enum ts_usdt_probe {
+	TS_USDT_TASK_SPAWN = 1,	/* task_id, parent_id, name, location */
+	TS_USDT_POLL_START,	/* task_id */
+	TS_USDT_POLL_END,	/* task_id, ready */
+	TS_USDT_WAKE,		/* task_id, waker_task_id */
+	TS_USDT_TASK_DROP,	/* task_id */
+	TS_USDT_RESOURCE_NEW,	/* res_id, kind, name, capacity */
+	TS_USDT_WAIT_BEGIN,	/* task_id, res_id */
+	TS_USDT_WAIT_END,	/* task_id, res_id */
+	TS_USDT_ACQUIRE,	/* task_id, res_id */
+	TS_USDT_RELEASE,	/* task_id, res_id */
+	TS_USDT_CHANNEL_LEN,	/* res_id, len */
+	TS_USDT_ABI_VERSION,	/* version */
+};
+
+#define TS_USDT_MAX_ARGS	4
+#define TS_MAX_USDT_SITES	4096
+#define TS_MAX_RESOURCES	8192
+#define TS_NAME_LEN		48
+
+/*
+ * One probe site: which probe, and where its arguments are. Our ABI keeps
+ * every argument in a register, so an argument is an offset into pt_regs.
+ */
+struct ts_usdt_arg {
+	uint16_t reg_off;	/* offsetof(struct pt_regs, reg) */
+	int8_t size;		/* bytes; negative when signed */
+	uint8_t pad;
+};
+
+struct ts_usdt_site {
+	uint32_t probe;		/* enum ts_usdt_probe */
+	uint32_t nargs;
+	struct ts_usdt_arg args[TS_USDT_MAX_ARGS];
+};
+
+/* What an instrumented runtime said about a task at spawn. */
+struct ts_usdt_task_info {
+	uint64_t parent_id;
+	char name[TS_NAME_LEN];
+	char location[64];
+};
+
+struct ts_res_key {
+	uint32_t tgid;
+	uint32_t pad;
+	uint64_t res_id;
+};
+
+struct ts_resource {
+	uint32_t kind;		/* TASKSCOPE_RES_* of usdt/taskscope.h */
+	uint32_t waiters;	/* tasks between wait_begin and wait_end */
+	uint64_t capacity;
+	uint64_t len;		/* channel_len */
+	uint64_t holder;	/* task that acquired it, 0 when free */
+	uint64_t acquired_ns;
+	char name[TS_NAME_LEN];
 };
 
 #define TS_COOKIE(rt, idx)	(((uint64_t)(rt) << 32) | (uint32_t)(idx))
@@ -80,6 +141,10 @@ struct ts_task_stats {
 	uint32_t last_worker_tid;
 	uint32_t generation;		/* bumped when a dealloc'd address is reused */
 	uint32_t lost_wakes;		/* wakes pending when the task was deallocated */
+	uint32_t woken_in_poll;		/* USDT: a wake arrived during the poll */
+	uint32_t pad2;
+	uint64_t waiting_res;		/* USDT: resource between wait_begin and wait_end */
+	uint64_t wait_begin_ns;
 	uint32_t hist[TS_HIST_SLOTS];	/* poll durations, log2 microseconds */
 };
 

@@ -38,8 +38,9 @@ struct link_create_uprobe_multi {
 	uint32_t pad[9];	/* the rest of union bpf_attr stays zero */
 };
 
-static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets,
-			     const uint64_t *cookies, size_t cnt, bool ret, pid_t pid)
+static int uprobe_multi_link_refs(int prog_fd, const char *path, const uint64_t *offsets,
+				  const uint64_t *ref_ctr_offsets, const uint64_t *cookies,
+				  size_t cnt, bool ret, pid_t pid)
 {
 	struct link_create_uprobe_multi attr;
 	int fd;
@@ -49,12 +50,19 @@ static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offs
 	attr.attach_type = TS_BPF_TRACE_UPROBE_MULTI;
 	attr.path = (uint64_t)(uintptr_t)path;
 	attr.offsets = (uint64_t)(uintptr_t)offsets;
+	attr.ref_ctr_offsets = (uint64_t)(uintptr_t)ref_ctr_offsets;
 	attr.cookies = (uint64_t)(uintptr_t)cookies;
 	attr.cnt = (uint32_t)cnt;
 	attr.um_flags = ret ? TS_BPF_F_UPROBE_MULTI_RETURN : 0;
 	attr.pid = (uint32_t)pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : fd;
+}
+
+static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets,
+			     const uint64_t *cookies, size_t cnt, bool ret, pid_t pid)
+{
+	return uprobe_multi_link_refs(prog_fd, path, offsets, NULL, cookies, cnt, ret, pid);
 }
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -71,7 +79,7 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 
 int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot)
 {
-	struct bpf_program *uprobes[4];
+	struct bpf_program *uprobes[5];
 	size_t i;
 	int err;
 
@@ -85,7 +93,8 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot
 	uprobes[1] = b->skel->progs.tokio_poll_ret;
 	uprobes[2] = b->skel->progs.tokio_wake;
 	uprobes[3] = b->skel->progs.tokio_dealloc;
-	for (i = 0; i < 4; i++) {
+	uprobes[4] = b->skel->progs.usdt_event;
+	for (i = 0; i < 5; i++) {
 		bpf_program__set_expected_attach_type(uprobes[i],
 			(enum bpf_attach_type)TS_BPF_TRACE_UPROBE_MULTI);
 		bpf_program__set_autoattach(uprobes[i], false);
@@ -142,6 +151,48 @@ static int add_link(struct proc_links *links, int fd, size_t nsites)
 	return 0;
 }
 
+/*
+ * usdt/taskscope.h sites: one uprobe_multi link for all of them, with the
+ * kernel counting each probe's semaphore up (ref_ctr_offsets) so the
+ * runtime sets up probe arguments only while we listen.
+ */
+static int attach_usdt(struct ts_bpf *b, pid_t pid, const char *path,
+		       const struct tokio_binary *tb, struct proc_links *links)
+{
+	int map_fd = bpf_map__fd(b->skel->maps.usdt_sites), err = 0;
+	uint64_t *offs, *refs, *cookies;
+	size_t i, n = tb->nusdt;
+
+	if (b->next_usdt_site + n > TS_MAX_USDT_SITES)
+		return -E2BIG;
+	offs = calloc(n, sizeof(*offs));
+	refs = calloc(n, sizeof(*refs));
+	cookies = calloc(n, sizeof(*cookies));
+	if (!offs || !refs || !cookies) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t slot = b->next_usdt_site + (uint32_t)i;
+
+		if (bpf_map_update_elem(map_fd, &slot, &tb->usdt[i].spec, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+		offs[i] = tb->usdt[i].pc_off;
+		refs[i] = tb->usdt[i].sema ? tb->usdt[i].sema_off : 0;
+		cookies[i] = TS_COOKIE(TS_RT_USDT, slot);
+	}
+	b->next_usdt_site += (uint32_t)n;
+	err = add_link(links, uprobe_multi_link_refs(bpf_program__fd(b->skel->progs.usdt_event),
+						     path, offs, refs, cookies, n, false, pid), n);
+out:
+	free(offs);
+	free(refs);
+	free(cookies);
+	return err;
+}
+
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
 			 bool exact_poll_end, struct proc_links *links)
 {
@@ -176,16 +227,23 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		offs[npoll] = tb->polls[i].fn.file_off;
 		cookies[npoll++] = TS_COOKIE(tb->runtime, i);
 	}
-	if (!npoll) {
+	if (!npoll && !tb->nusdt) {
 		err = -ESRCH;
 		goto cleanup;
 	}
-	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll),
-						path, offs, cookies, npoll, false, pid),
-		       npoll);
-	if (err)
-		goto cleanup;
-	if (exact_poll_end) {
+	if (npoll) {
+		err = add_link(links,
+			       uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll),
+						 path, offs, cookies, npoll, false, pid), npoll);
+		if (err)
+			goto cleanup;
+	}
+	if (tb->nusdt) {
+		err = attach_usdt(b, pid, path, tb, links);
+		if (err)
+			goto cleanup;
+	}
+	if (exact_poll_end && npoll) {
 		err = add_link(links,
 			       uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
 						 path, offs, cookies, npoll, true, pid), npoll);

@@ -23,6 +23,7 @@ struct proc_links {
 struct ts_bpf {
 	struct taskscope_bpf *skel;
 	struct bpf_link *sched_link;
+	uint32_t next_usdt_site;	/* next free slot of the usdt_sites map */
 };
 
 /*

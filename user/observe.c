@@ -25,13 +25,23 @@ uint64_t ts_now_ns(void)
 static int compute_bias(struct observed_proc *op)
 {
 	struct proc_maps maps;
-	const struct elf_func *f = &op->tb.polls[0].fn;
+	uint64_t vaddr, off;
 	int err;
 
+	/* any code address of the binary will do: a poll instance or a probe site */
+	if (op->tb.npolls) {
+		vaddr = op->tb.polls[0].fn.vaddr;
+		off = op->tb.polls[0].fn.file_off;
+	} else if (op->tb.nusdt) {
+		vaddr = op->tb.usdt[0].pc;
+		off = op->tb.usdt[0].pc_off;
+	} else {
+		return -ENOENT;
+	}
 	err = proc_maps__read(op->pid, &maps);
 	if (err)
 		return err;
-	err = proc_maps__load_bias(&maps, op->exe, f->vaddr, f->file_off, &op->bias);
+	err = proc_maps__load_bias(&maps, op->exe, vaddr, off, &op->bias);
 	proc_maps__free(&maps);
 	return err;
 }
@@ -123,6 +133,8 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 	size_t i;
 	int err;
 
+	if (op->tb.runtime == TS_RT_USDT)
+		return;	/* the runtime names tasks and resources itself */
 	if (op->tb.runtime != TS_RT_TOKIO) {
 		snprintf(op->dwarf_note, sizeof(op->dwarf_note),
 			 "await chains are read for tokio tasks only");
@@ -270,6 +282,47 @@ static int read_workers_map(struct observed_proc *op, struct ts_bpf *bpf, struct
 	return 0;
 }
 
+/* What USDT runtimes announced: task names and locations, resources. */
+static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p)
+{
+	int fd = ts_bpf__map_fd(bpf, "usdt_tasks");
+	struct ts_task_key tk;
+	struct ts_usdt_task_info info;
+	struct ts_res_key rk, rnext;
+	struct ts_resource r;
+	size_t i;
+	void *prev = NULL;
+
+	for (i = 0; i < p->ntasks; i++) {
+		struct ts_task *t = &p->tasks[i];
+
+		tk.tgid = (uint32_t)op->pid;
+		tk.pad = 0;
+		tk.header = t->header;
+		if (bpf_map_lookup_elem(fd, &tk, &info))
+			continue;
+		snprintf(t->name, sizeof(t->name), "%s", info.name);
+		snprintf(t->location, sizeof(t->location), "%s", info.location);
+		t->tokio_id = t->header;
+	}
+	fd = ts_bpf__map_fd(bpf, "resources");
+	while (bpf_map_get_next_key(fd, prev, &rnext) == 0) {
+		struct ts_res_info *nv;
+
+		rk = rnext;
+		prev = &rk;
+		if (rk.tgid != (uint32_t)op->pid || bpf_map_lookup_elem(fd, &rk, &r))
+			continue;
+		nv = realloc(p->resources, (p->nresources + 1) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		p->resources = nv;
+		nv[p->nresources].id = rk.res_id;
+		nv[p->nresources++].r = r;
+	}
+	return 0;
+}
+
 static int read_lost_wakes(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p)
 {
 	int fd = ts_bpf__map_fd(bpf, "lost_wakes"), err;
@@ -405,7 +458,8 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		}
 	}
 	free(mt);
-	if (!err)
+	/* USDT tasks live only in what the runtime told us, not in a known layout */
+	if (!err && op->tb.runtime != TS_RT_USDT)
 		settle_vanished(op, p);
 	return err;
 }
@@ -462,6 +516,8 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 		err = read_workers_map(op, bpf, p);
 	if (!err)
 		err = read_lost_wakes(op, bpf, p);
+	if (!err && op->tb.nusdt)
+		err = read_usdt_maps(op, bpf, p);
 	if (err)
 		return err;
 	read_counters(bpf, p);

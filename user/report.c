@@ -136,6 +136,14 @@ void ts_json_await_chain(FILE *out, const struct ts_await_chain *c)
 	fprintf(out, "]}");
 }
 
+static const char *res_kind_label(uint32_t kind)
+{
+	static const char *const names[] = { "other", "mutex", "rwlock", "semaphore",
+					      "channel", "other" };
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "other";
+}
+
 /* The chain's tree under the task's row, indented to the name column. */
 static void write_chain_text(FILE *out, const struct ts_await_chain *c, bool detail)
 {
@@ -207,6 +215,21 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			write_chain_text(out, t->chain, o->only_task != 0);
 	}
 
+	if (p->nresources) {
+		fprintf(out, "\n%-20s %-9s %8s %8s %8s %8s\n", "RESOURCE", "KIND", "CAPACITY", "LEN",
+			"HOLDER", "WAITERS");
+		for (i = 0; i < p->nresources; i++) {
+			const struct ts_resource *r = &p->resources[i].r;
+			char holder[24] = "-";
+
+			if (r->holder)
+				snprintf(holder, sizeof(holder), "%llu", (unsigned long long)r->holder);
+			fprintf(out, "%-20.20s %-9s %8llu %8llu %8s %8u\n",
+				r->name[0] ? r->name : "(unnamed)", res_kind_label(r->kind),
+				(unsigned long long)r->capacity, (unsigned long long)r->len, holder,
+				r->waiters);
+		}
+	}
 	if (counts[TS_TASK_DONE] && !o->all_tasks)
 		fprintf(out, "%6s (%zu finished tasks not shown; --all lists them)\n", "",
 			counts[TS_TASK_DONE]);
@@ -252,6 +275,12 @@ static void json_task(FILE *out, const struct ts_process *p, size_t idx,
 		fprintf(out, ",\"await_chain\":");
 		ts_json_await_chain(out, t->chain);
 	}
+	if (t->location[0]) {
+		fprintf(out, ",\"location\":");
+		ts_json_str(out, t->location);
+	}
+	if (t->st.waiting_res)
+		fprintf(out, ",\"waiting_on\":%llu", (unsigned long long)t->st.waiting_res);
 	fprintf(out, "}");
 }
 
@@ -297,6 +326,17 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 			(double)w->st.offcpu_poll_total_ns / 1e9,
 			(unsigned long long)(w->st.depth ? w->st.header : 0),
 			(double)w->current_poll_ns / 1e9, (double)w->st.max_poll_ns / 1e9);
+	}
+	fprintf(out, "],\"resources\":[");
+	for (i = 0; i < p->nresources; i++) {
+		const struct ts_resource *r = &p->resources[i].r;
+
+		fprintf(out, "%s{\"id\":%llu,\"kind\":\"%s\",\"name\":", i ? "," : "",
+			(unsigned long long)p->resources[i].id, res_kind_label(r->kind));
+		ts_json_str(out, r->name);
+		fprintf(out, ",\"capacity\":%llu,\"len\":%llu,\"holder\":%llu,\"waiters\":%u}",
+			(unsigned long long)r->capacity, (unsigned long long)r->len,
+			(unsigned long long)r->holder, r->waiters);
 	}
 	fprintf(out, "],\"stalls\":[");
 	for (i = 0; i < nf; i++) {

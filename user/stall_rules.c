@@ -274,6 +274,19 @@ static int rule_lost_wakes(const struct ts_process *p, struct finding_vec *fv)
 	return 0;
 }
 
+/*
+ * What a waiting task waits on and who can free it: from its await chain
+ * (DWARF, tokio) or from wait_begin/acquire probes (USDT runtimes).
+ */
+struct wait_edge {
+	bool valid;
+	bool lock;		/* mutex, rwlock, semaphore: its holder frees it */
+	bool chan_send;		/* a full channel: its receiver frees it */
+	uint64_t object;
+	size_t holder;		/* task index, SIZE_MAX when unknown */
+	char what[256];		/* "mutex 0x7f..", "channel \"jobs\" (4/4 full)" */
+};
+
 static bool leaf_is_lock(const struct ts_await_chain *c)
 {
 	return c && c->status == TS_CHAIN_SUSPENDED && c->leaf.object &&
@@ -307,20 +320,14 @@ static size_t holder_of(const struct ts_process *p, uint64_t object, size_t not_
 	return SIZE_MAX;
 }
 
-/* Where a suspended task sits: its deepest frame in the program's own code. */
-static void await_site(const struct ts_await_chain *c, char *buf, size_t len)
+static size_t task_by_id(const struct ts_process *p, uint64_t id)
 {
-	int i;
+	size_t i;
 
-	buf[0] = '\0';
-	if (!c || c->status != TS_CHAIN_SUSPENDED)
-		return;
-	for (i = c->nframes - 1; i >= 0; i--) {
-		if (c->frames[i].external || !c->frames[i].line)
-			continue;
-		snprintf(buf, len, " at %s:%u", c->frames[i].file, c->frames[i].line);
-		return;
-	}
+	for (i = 0; id && i < p->ntasks; i++)
+		if (p->tasks[i].tokio_id == id && p->tasks[i].state != TS_TASK_DONE)
+			return i;
+	return SIZE_MAX;
 }
 
 /* The leaf as an object of "waiting on": "mutex 0x7f..", "tokio::time::Sleep (fires in 3 s)". */
@@ -337,27 +344,86 @@ static void leaf_what(const struct ts_await_chain *c, char *buf, size_t len)
 		snprintf(buf, len, "%s", c->leaf.type_name[0] ? c->leaf.type_name : "an unknown future");
 }
 
-/* ", waiting on mutex 0x.. held by task 4 app::b" and the like: what can free it. */
-static void what_frees_it(const struct ts_process *p, size_t i, char *buf, size_t len)
+static const char *res_kind_name(uint32_t kind)
 {
-	const struct ts_await_chain *c = p->tasks[i].chain;
-	char label[320], what[256];
-	size_t h = SIZE_MAX;
+	static const char *const names[] = { "resource", "mutex", "rwlock", "semaphore",
+					      "channel", "resource" };
+
+	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "resource";
+}
+
+static void task_waits_on(const struct ts_process *p, size_t i, struct wait_edge *e)
+{
+	const struct ts_task *t = &p->tasks[i];
+	const struct ts_await_chain *c = t->chain;
+
+	memset(e, 0, sizeof(*e));
+	e->holder = SIZE_MAX;
+	if (c && c->status == TS_CHAIN_SUSPENDED) {
+		e->valid = true;
+		e->object = c->leaf.object;
+		leaf_what(c, e->what, sizeof(e->what));
+		if (leaf_is_lock(c)) {
+			e->lock = true;
+			e->holder = holder_of(p, c->leaf.object, i, false);
+		} else if (c->leaf.kind == TS_LEAF_CHAN_SEND && c->leaf.object) {
+			e->chan_send = true;
+			e->holder = holder_of(p, c->leaf.object, i, true);
+		}
+		return;
+	}
+	if (t->st.waiting_res) {
+		const struct ts_res_info *r = ts_process__find_resource(p, t->st.waiting_res);
+		uint32_t kind = r ? r->r.kind : 0;
+
+		e->valid = true;
+		e->object = t->st.waiting_res;
+		e->lock = kind >= 1 && kind <= 3;
+		if (r && kind == 4)
+			snprintf(e->what, sizeof(e->what), "channel \"%s\" (%llu of %llu queued)",
+				 r->r.name, (unsigned long long)r->r.len,
+				 (unsigned long long)r->r.capacity);
+		else
+			snprintf(e->what, sizeof(e->what), "%s \"%s\"", res_kind_name(kind),
+				 r ? r->r.name : "?");
+		if (e->lock && r)
+			e->holder = task_by_id(p, r->r.holder);
+	}
+}
+
+/* Where a suspended task sits: its deepest frame in the program's own code. */
+static void await_site(const struct ts_task *t, char *buf, size_t len)
+{
+	const struct ts_await_chain *c = t->chain;
+	int i;
 
 	buf[0] = '\0';
 	if (!c || c->status != TS_CHAIN_SUSPENDED)
 		return;
-	leaf_what(c, what, sizeof(what));
-	if (leaf_is_lock(c))
-		h = holder_of(p, c->leaf.object, i, false);
-	else if (c->leaf.kind == TS_LEAF_CHAN_SEND && c->leaf.object)
-		h = holder_of(p, c->leaf.object, i, true);
-	if (h != SIZE_MAX)
-		snprintf(buf, len, ", waiting on %s %s %s", what,
-			 c->leaf.kind == TS_LEAF_CHAN_SEND ? "whose receiver is held by" : "held by",
-			 task_label(&p->tasks[h], label, sizeof(label)));
+	for (i = c->nframes - 1; i >= 0; i--) {
+		if (c->frames[i].external || !c->frames[i].line)
+			continue;
+		snprintf(buf, len, " at %s:%u", c->frames[i].file, c->frames[i].line);
+		return;
+	}
+}
+
+/* ", waiting on mutex 0x.. held by task 4 app::b" and the like: what can free it. */
+static void what_frees_it(const struct ts_process *p, size_t i, char *buf, size_t len)
+{
+	struct wait_edge e;
+	char label[320];
+
+	buf[0] = '\0';
+	task_waits_on(p, i, &e);
+	if (!e.valid)
+		return;
+	if (e.holder != SIZE_MAX)
+		snprintf(buf, len, ", waiting on %s %s %s", e.what,
+			 e.chan_send ? "whose receiver is held by" : "held by",
+			 task_label(&p->tasks[e.holder], label, sizeof(label)));
 	else
-		snprintf(buf, len, ", waiting on %s", what);
+		snprintf(buf, len, ", waiting on %s", e.what);
 }
 
 /*
@@ -368,6 +434,7 @@ static void what_frees_it(const struct ts_process *p, size_t i, char *buf, size_
 static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 {
 	size_t i, cycle[16];
+	struct wait_edge edges[16];
 	int n, k;
 
 	for (i = 0; i < p->ntasks; i++) {
@@ -377,12 +444,11 @@ static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 		size_t o;
 
 		for (n = 0; n < 16; n++) {
-			const struct ts_await_chain *c = p->tasks[cur].chain;
-
-			if (!leaf_is_lock(c))
+			task_waits_on(p, cur, &edges[n]);
+			if (!edges[n].valid || !edges[n].lock)
 				break;
 			cycle[n] = cur;
-			cur = holder_of(p, c->leaf.object, cur, false);
+			cur = edges[n].holder;
 			if (cur == SIZE_MAX)
 				break;
 			if (cur < lowest)
@@ -403,13 +469,12 @@ static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 		o = (size_t)snprintf(f->message, sizeof(f->message), "%d tasks wait for each other:", n);
 		for (k = 0; k < n && o < sizeof(f->message); k++) {
 			const struct ts_task *t = &p->tasks[cycle[k]];
-			char site[160], what[256];
+			char site[160];
 
-			await_site(t->chain, site, sizeof(site));
-			leaf_what(t->chain, what, sizeof(what));
+			await_site(t, site, sizeof(site));
 			o += (size_t)snprintf(f->message + o, sizeof(f->message) - o,
 					      "%s %s%s waits for %s held by %s", k ? ";" : "",
-					      task_label(t, label, sizeof(label)), site, what,
+					      task_label(t, label, sizeof(label)), site, edges[k].what,
 					      p->tasks[cycle[(k + 1) % n]].name);
 		}
 	}
@@ -435,7 +500,7 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 		f->at_least = t->since_attach;
 		f->in_progress = true;
 		ts_fmt_duration(t->in_state_ns, d, sizeof(d));
-		await_site(t->chain, site, sizeof(site));
+		await_site(t, site, sizeof(site));
 		what_frees_it(p, i, frees, sizeof(frees));
 		snprintf(f->message, sizeof(f->message), "%s: idle for %s%s%s%s%s",
 			 task_label(t, label, sizeof(label)), t->since_attach ? ">= " : "", d,

@@ -15,6 +15,9 @@ void ts_process__free(struct ts_process *p)
 	free(p->tasks);
 	free(p->workers);
 	free(p->lost);
+	free(p->resources);
+	p->resources = NULL;
+	p->nresources = 0;
 	p->tasks = NULL;
 	p->workers = NULL;
 	p->lost = NULL;
@@ -73,6 +76,16 @@ double ts_process__poll_rate(const struct ts_process *p)
 	if (!p->observed_ns)
 		return 0;
 	return (double)polls * 1e9 / (double)p->observed_ns;
+}
+
+const struct ts_res_info *ts_process__find_resource(const struct ts_process *p, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; i < p->nresources; i++)
+		if (p->resources[i].id == id)
+			return &p->resources[i];
+	return NULL;
 }
 
 int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t n)

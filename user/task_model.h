@@ -21,6 +21,7 @@ struct ts_task {
 	char name[256];			/* readable future type, "" when unknown */
 	bool name_ambiguous;		/* from folded drop glue, no debuginfo */
 	char future_type[512];
+	char location[64];		/* USDT task_spawn: where it was spawned */
 	uint64_t poll_fn_vaddr;		/* ELF vaddr of its raw::poll, 0 unknown */
 	enum ts_task_state state;
 	bool seen_by_probe;		/* any probe fired for it */
@@ -40,6 +41,12 @@ struct ts_worker {
 	bool seen_by_probe;
 	struct ts_worker_state st;
 	uint64_t current_poll_ns;	/* running poll's age at snapshot, 0 none */
+};
+
+/* A resource an instrumented runtime announced (usdt/taskscope.h). */
+struct ts_res_info {
+	uint64_t id;
+	struct ts_resource r;
 };
 
 /* Wakes lost to tasks freed before their next poll, per future type. */
@@ -71,6 +78,8 @@ struct ts_process {
 	size_t nworkers;
 	struct ts_lost_wakes *lost;
 	size_t nlost;
+	struct ts_res_info *resources;
+	size_t nresources;
 };
 
 void ts_process__free(struct ts_process *p);
@@ -81,6 +90,7 @@ struct ts_worker *ts_process__add_worker(struct ts_process *p);
 struct ts_worker *ts_process__find_worker(struct ts_process *p, uint32_t tid);
 /* Polls per second over the window. */
 double ts_process__poll_rate(const struct ts_process *p);
+const struct ts_res_info *ts_process__find_resource(const struct ts_process *p, uint64_t id);
 /* Adds n lost wakes to the tally of future type name. */
 int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t n);
 

@@ -320,10 +320,34 @@ static void runtime_fns__free(struct runtime_fns *rf)
 	memset(rf, 0, sizeof(*rf));
 }
 
+/* Sites of usdt/taskscope.h, with the file offsets uprobes want. */
+static int read_usdt_sites(const struct elf_ctx *ec, Elf_Data *notes, uint64_t base_addr,
+			   struct tokio_binary *tb)
+{
+	size_t i, o = 0;
+	int err;
+
+	err = usdt_notes__parse(notes, base_addr, &tb->usdt, &tb->nusdt);
+	if (err)
+		return err;
+	for (i = 0; i < tb->nusdt; i++) {
+		struct usdt_site *s = &tb->usdt[i];
+
+		if (vaddr_to_off(ec, s->pc, &s->pc_off, NULL))
+			continue;	/* code the linker dropped */
+		if (s->sema && vaddr_to_off(ec, s->sema, &s->sema_off, NULL))
+			continue;
+		tb->usdt[o++] = *s;
+	}
+	tb->nusdt = o;
+	return 0;
+}
+
 static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 {
 	struct runtime_fns rf[2] = {};
-	Elf_Data *rodata = NULL;
+	Elf_Data *rodata = NULL, *stapsdt = NULL;
+	uint64_t stapsdt_base = 0;
 	int err = 0, rt;
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -353,6 +377,10 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 			tb->has_debuginfo = true;
 		} else if (!strcmp(name, ".rodata") && (data = elf_getdata(scn, NULL))) {
 			rodata = data;
+		} else if (sh.sh_type == SHT_NOTE && !strcmp(name, ".note.stapsdt")) {
+			stapsdt = elf_getdata(scn, NULL);
+		} else if (!strcmp(name, ".stapsdt.base")) {
+			stapsdt_base = sh.sh_addr;
 		} else if (sh.sh_type == SHT_NOTE && !strcmp(name, ".note.gnu.build-id") &&
 			   (data = elf_getdata(scn, NULL))) {
 			read_build_id(data, tb->build_id, sizeof(tb->build_id));
@@ -424,10 +452,21 @@ static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
 	}
 	qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
 	qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
+	if (stapsdt && !err)
+		err = read_usdt_sites(ec, stapsdt, stapsdt_base, tb);
 out:
 	/* a binary holding both is observed as tokio, the more common one */
 	rt = rf[TS_RT_TOKIO].npolls || !rf[TS_RT_ASYNC_TASK].npolls ? TS_RT_TOKIO
 								    : TS_RT_ASYNC_TASK;
+	if (!rf[TS_RT_TOKIO].npolls && !rf[TS_RT_ASYNC_TASK].npolls && tb->nusdt) {
+		/* only our probes: tasks, polls and wakes all come from them */
+		tb->runtime = TS_RT_USDT;
+		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "usdt");
+		snprintf(tb->version, sizeof(tb->version), "abi %d", 1);
+		runtime_fns__free(&rf[0]);
+		runtime_fns__free(&rf[1]);
+		return err;
+	}
 	tb->runtime = (enum ts_runtime)rt;
 	tb->layout = layouts[rt];
 	tb->polls = rf[rt].polls;
@@ -634,7 +673,7 @@ int tokio_binary__load(struct tokio_binary *tb, const char *path)
 	dedup_polls(tb);
 	dedup_funcs(tb->deallocs, &tb->ndeallocs);
 	dedup_funcs(tb->wakes, &tb->nwakes);
-	if (!tb->npolls) {
+	if (!tb->npolls && !tb->nusdt) {
 		err = -ESRCH;
 		goto cleanup;
 	}
@@ -657,6 +696,9 @@ void tokio_binary__free(struct tokio_binary *tb)
 	free(tb->deallocs);
 	free(tb->wakes);
 	free(tb->vtables);
+	free(tb->usdt);
+	tb->usdt = NULL;
+	tb->nusdt = 0;
 	tb->polls = NULL;
 	tb->deallocs = NULL;
 	tb->wakes = NULL;

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "taskscope.h"
+#include "usdt_notes.h"
 
 /*
  * Where tokio 1.24's Vtable keeps id_offset (declaration order, checked per
@@ -81,6 +82,8 @@ struct tokio_binary {
 	size_t nwakes;
 	struct tokio_vtable *vtables;
 	size_t nvtables;
+	struct usdt_site *usdt;	/* usdt/taskscope.h probe sites */
+	size_t nusdt;
 };
 
 /*
