@@ -119,6 +119,18 @@ def test_no_debuginfo():
             check("await nodebug: --debuginfo FILE brings the chains back",
                   hr and hr.get("await_chain") and len(hr["await_chain"]["frames"]) == 3,
                   f"{err} {hr and hr.get('await_chain')}")
+        # the DWARF in a .debug file named by .gnu_debuglink, next to the binary
+        linked = os.path.join(tmp, "linked")
+        subprocess.run(["objcopy", "--only-keep-debug", BIN, os.path.join(tmp, "linked.debug")],
+                       check=True)
+        subprocess.run(["objcopy", "--strip-debug", "--add-gnu-debuglink=linked.debug", BIN, linked],
+                       check=True, cwd=tmp)
+        with Target("await_nested", path=linked) as t:
+            code, data, err = report(t.pid, 1)
+            hr = data and by_name(data, "await_nested::handle_request")
+            check("await debuglink: chains from the .debug file next to the binary",
+                  hr and hr.get("await_chain") and len(hr["await_chain"]["frames"]) == 3,
+                  f"{err} {data and data['debuginfo']}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
