@@ -12,6 +12,7 @@ static const struct cmd {
 } cmds[] = {
 	{ "report", cmd_report, "observe a process for a while, print its tasks and stalls" },
 	{ "top", cmd_top, "live view of the tasks of one or every tokio process (htop-like)" },
+	{ "probes", cmd_probes, "what taskscope can observe in a process or binary (no attach)" },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },
 };

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* taskscope probes PID|BINARY: what taskscope can attach to, without attaching. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "await_chain.h"
+#include "cli.h"
+#include "procfs.h"
+#include "report.h"
+#include "tokio_binary.h"
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: taskscope probes PID|BINARY [--json]\n\n"
+		"Lists what taskscope can observe in a process or an executable, without\n"
+		"attaching: the runtime recognised and its version, the probe points found\n"
+		"(tokio / async-task functions, usdt/taskscope.h probes), the task vtables\n"
+		"and future types, and whether DWARF is there for await chains.\n\n"
+		"Examples:\n"
+		"  taskscope probes 4242\n"
+		"  taskscope probes ./target/release/server --json\n");
+}
+
+static const char *const usdt_kinds[] = {
+	"", "task_spawn", "poll_start", "poll_end", "wake", "task_drop", "resource_new",
+	"wait_begin", "wait_end", "acquire", "release", "channel_len", "abi_version",
+};
+
+static void write_text(const struct tokio_binary *tb, const char *shown, bool dwarf,
+		       const char *dwarf_note)
+{
+	size_t i;
+
+	printf("%s\n", shown);
+	printf("runtime: %s %s\n", tb->runtime_name, tb->version[0] ? tb->version : "(version unknown)");
+	printf("symbols: %s; DWARF: %s\n", tb->has_symtab ? "yes" : "no (stripped)",
+	       dwarf ? "yes (await chains, exact future names)" : dwarf_note);
+	if (tb->npolls)
+		printf("uprobes: %zu poll, %zu wake, %zu dealloc instances\n", tb->npolls,
+		       tb->nwakes, tb->ndeallocs);
+	if (tb->nvtables) {
+		printf("task vtables: %zu\n", tb->nvtables);
+		for (i = 0; i < tb->nvtables; i++) {
+			const struct tokio_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
+
+			printf("  0x%-10llx %s%s%s\n", (unsigned long long)pf->fn.vaddr,
+			       pf->name[0] ? pf->name : "(unnamed)", pf->name_ambiguous ? "?" : "",
+			       pf->blocking ? "  (blocking pool, not probed)" : "");
+		}
+	}
+	if (tb->nusdt) {
+		printf("usdt probes (provider taskscope): %zu\n", tb->nusdt);
+		for (i = 0; i < tb->nusdt; i++)
+			printf("  0x%-10llx %-13s %u args%s\n", (unsigned long long)tb->usdt[i].pc,
+			       tb->usdt[i].name, tb->usdt[i].spec.nargs,
+			       tb->usdt[i].sema ? ", semaphore" : "");
+	}
+}
+
+static void write_json(const struct tokio_binary *tb, const char *shown, bool dwarf,
+		       const char *dwarf_note)
+{
+	size_t i;
+
+	printf("{\"target\":");
+	ts_json_str(stdout, shown);
+	printf(",\"runtime\":{\"name\":");
+	ts_json_str(stdout, tb->runtime_name);
+	printf(",\"version\":");
+	ts_json_str(stdout, tb->version);
+	printf("},\"symbols\":%s,\"dwarf\":%s,\"dwarf_note\":", tb->has_symtab ? "true" : "false",
+	       dwarf ? "true" : "false");
+	ts_json_str(stdout, dwarf ? "" : dwarf_note);
+	printf(",\"polls\":%zu,\"wakes\":%zu,\"deallocs\":%zu,\"tasks_types\":[", tb->npolls,
+	       tb->nwakes, tb->ndeallocs);
+	for (i = 0; i < tb->nvtables; i++) {
+		const struct tokio_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
+
+		printf("%s{\"poll_fn\":\"0x%llx\",\"name\":", i ? "," : "",
+		       (unsigned long long)pf->fn.vaddr);
+		ts_json_str(stdout, pf->name);
+		printf(",\"ambiguous\":%s,\"blocking\":%s}", pf->name_ambiguous ? "true" : "false",
+		       pf->blocking ? "true" : "false");
+	}
+	printf("],\"usdt\":[");
+	for (i = 0; i < tb->nusdt; i++) {
+		uint32_t k = tb->usdt[i].spec.probe;
+
+		printf("%s{\"name\":\"%s\",\"pc\":\"0x%llx\",\"args\":%u,\"semaphore\":%s}",
+		       i ? "," : "", k < sizeof(usdt_kinds) / sizeof(usdt_kinds[0]) ? usdt_kinds[k] : "?",
+		       (unsigned long long)tb->usdt[i].pc, tb->usdt[i].spec.nargs,
+		       tb->usdt[i].sema ? "true" : "false");
+	}
+	printf("]}\n");
+}
+
+int cmd_probes(int argc, char **argv)
+{
+	struct tokio_binary tb = {};
+	struct ts_dwarf *dw = NULL;
+	char path[4096], shown[4200], note[256] = "", comm[64] = "";
+	const char *target = NULL;
+	bool json = false;
+	int i, err, pid = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
+			json = true;
+		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return TS_EXIT_OK;
+		} else if (!target) {
+			target = argv[i];
+		} else {
+			ts_err("unexpected argument '%s'", argv[i]);
+			return TS_EXIT_ERROR;
+		}
+	}
+	if (!target) {
+		usage(stderr);
+		return TS_EXIT_ERROR;
+	}
+	if (strspn(target, "0123456789") == strlen(target)) {
+		pid = ts_parse_pid(target);
+		if (pid < 0)
+			return TS_EXIT_ERROR;
+		if (!proc_exists(pid)) {
+			ts_err("no process with PID %d", pid);
+			return TS_EXIT_ERROR;
+		}
+		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+		proc_comm(pid, 0, comm, sizeof(comm));
+		if (proc_exe_path(pid, shown, sizeof(shown)))
+			snprintf(shown, sizeof(shown), "%s", path);
+		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), " (PID %d, %s)", pid,
+			 comm);
+	} else {
+		snprintf(path, sizeof(path), "%s", target);
+		snprintf(shown, sizeof(shown), "%s", target);
+	}
+	err = tokio_binary__load(&tb, path);
+	if (err == -ESRCH) {
+		ts_err("%s: no supported async runtime (no tokio or async-task task symbols, no "
+		       "taskscope USDT probes)%s", shown,
+		       !tb.has_symtab && tb.version[0] ? "; it is stripped, but links tokio" : "");
+		tokio_binary__free(&tb);
+		return TS_EXIT_ERROR;
+	}
+	if (err) {
+		ts_err("can't read %s: %s", shown, err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+		return TS_EXIT_ERROR;
+	}
+	if (tb.runtime == TS_RT_TOKIO) {
+		if (!ts_dwarf__open(path, NULL, &dw, note, sizeof(note))) {
+			size_t k;
+			char name[256];
+
+			for (k = 0; k < tb.npolls; k++)
+				if (!ts_dwarf__future_name(dw, tb.polls[k].fn.vaddr, name, sizeof(name)) &&
+				    name[0]) {
+					snprintf(tb.polls[k].name, sizeof(tb.polls[k].name), "%s", name);
+					tb.polls[k].name_ambiguous = false;
+				}
+		}
+	} else {
+		snprintf(note, sizeof(note), "not used for %s", tb.runtime_name);
+	}
+	if (json)
+		write_json(&tb, shown, dw != NULL, note);
+	else
+		write_text(&tb, shown, dw != NULL, note);
+	ts_dwarf__close(dw);
+	tokio_binary__free(&tb);
+	return TS_EXIT_OK;
+}
