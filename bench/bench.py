@@ -1,0 +1,968 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+"""taskscope's cost on the observed process, driven by bench/run.sh.
+
+Every workload runs unobserved and observed in one invocation, the
+conditions alternating (their order rotates each round), and every figure
+is the median of the rounds with its min-max. Nothing here fails on timing:
+only a build, a start-up or a taskscope error makes the exit status
+non-zero, after the table and the JSON are written.
+
+Parts (see bench/README.md for what each figure means):
+  probe   bare cost of one uprobe hit (bench/probe_hit.c under bpftrace)
+  pingpong tokio mpsc ping-pong: ns added per poll, traps per poll
+  http    HTTP/1.1 server under wrk: requests/s, p50/p99 latency
+  self    taskscope's own CPU, RSS, kernel map memory, BPF run time
+  attach  attach time on a binary with ~300 raw::poll instances
+"""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TASKSCOPE = os.path.join(ROOT, "build", "taskscope")
+TARGETS = os.path.join(ROOT, "tests", "targets", "target", "release")
+BENCH_BUILD = os.path.join(ROOT, "build", "bench")
+
+
+def env_int(name, default):
+    try:
+        return int(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+def env_float(name, default):
+    try:
+        return float(os.environ.get(name, default))
+    except ValueError:
+        return default
+
+
+CFG = {
+    "rounds": env_int("ROUNDS", 5),
+    "pingpong_s": env_float("PINGPONG_SECS", 2.0),
+    "http_s": env_int("HTTP_SECS", 5),
+    "http_conns": [int(c) for c in os.environ.get("HTTP_CONNS", "16 64").split()],
+    "http_threads": env_int("HTTP_THREADS", 2),
+    "probe_rounds": env_int("PROBE_ROUNDS", 5),
+    "probe_slice_s": env_float("PROBE_SLICE", 0.2),
+    "attach_rounds": env_int("ATTACH_ROUNDS", 3),
+    "parts": os.environ.get("PARTS", "probe pingpong http attach").split(),
+    # past this many seconds no new round starts (bench/run.sh kills at 600)
+    "budget_s": env_float("BUDGET_SECS", 480),
+}
+T_START = time.monotonic()
+truncated = []
+
+
+def over_budget(what):
+    if time.monotonic() - T_START < CFG["budget_s"]:
+        return False
+    if what not in truncated:
+        truncated.append(what)
+        log("bench: time budget (%.0f s) spent, %s cut short" % (CFG["budget_s"], what))
+    return True
+MODES = ["none", "default", "full"]
+# taskscope's window = the workload's + this (its window starts at attach,
+# just before the workload does)
+SLACK_S = 0.7
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+errors = []
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def err(msg):
+    errors.append(msg)
+    log("bench: ERROR: " + msg)
+
+
+# ---------------------------------------------------------------- stats
+
+
+def summary(values):
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None
+    med = statistics.median(vals)
+    out = {"median": med, "min": min(vals), "max": max(vals), "n": len(vals)}
+    out["spread_pct"] = 100.0 * (out["max"] - out["min"]) / med if med else None
+    return out
+
+
+def med(s):
+    return s["median"] if s else None
+
+
+def fmt(v, spec=".1f", unit=""):
+    if v is None:
+        return "n/a"
+    return format(v, spec) + unit
+
+
+def fmt_s(s, spec=".1f", unit=""):
+    """median [min-max]"""
+    if not s:
+        return "n/a"
+    return "%s [%s-%s]%s" % (format(s["median"], spec), format(s["min"], spec),
+                             format(s["max"], spec), unit)
+
+
+def rotated(items, r):
+    k = r % len(items)
+    return items[k:] + items[:k]
+
+
+# ---------------------------------------------------------------- processes
+
+
+def read_line(proc, timeout, want):
+    """First stdout line of proc starting with want, or None."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        rl, _, _ = select.select([proc.stdout], [], [], max(0.0, end - time.monotonic()))
+        if not rl:
+            break
+        line = proc.stdout.readline()
+        if not line:
+            return None
+        line = line.decode(errors="replace").strip()
+        if line.startswith(want):
+            return line
+    return None
+
+
+def stop(proc, timeout=5):
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_rusage(proc, timeout):
+    """Waits for proc (bounded); returns (returncode, rusage or None)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, ru
+        time.sleep(0.01)
+    proc.kill()
+    pid, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return None, ru
+
+
+def proc_cpu_s(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def proc_rss_kb(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def bpf_fds(pid):
+    """{'link': n, 'maps': [fdinfo dicts], 'progs': [fdinfo dicts]} of pid."""
+    out = {"link": 0, "maps": [], "progs": []}
+    try:
+        fds = os.listdir("/proc/%d/fd" % pid)
+    except OSError:
+        return out
+    for fd in fds:
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+        except OSError:
+            continue
+        if target == "anon_inode:bpf_link":
+            out["link"] += 1
+        elif target in ("anon_inode:bpf-map", "anon_inode:bpf-prog"):
+            info = {}
+            try:
+                with open("/proc/%d/fdinfo/%s" % (pid, fd)) as f:
+                    for line in f:
+                        k, _, v = line.partition(":")
+                        info[k.strip()] = v.strip()
+            except OSError:
+                continue
+            out["maps" if target.endswith("map") else "progs"].append(info)
+    return out
+
+
+def link_count(pid):
+    try:
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:bpf_link":
+                    n += 1
+            except OSError:
+                pass
+        return n
+    except OSError:
+        return -1
+
+
+def wait_attached(proc, mode, timeout=20.0, poll_s=0.001):
+    """Seconds from now until taskscope holds all its BPF links, or None.
+
+    Links: sched_switch, raw::poll entry, [raw::poll return in full mode],
+    wakers, raw::dealloc. If taskscope ends up with another number of
+    links, a count stable for 0.5 s counts as attached."""
+    want = 5 if mode == "full" else 4
+    t0 = time.monotonic()
+    last, last_change = -1, t0
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            return None
+        n = link_count(proc.pid)
+        now = time.monotonic()
+        if n != last:
+            last, last_change = n, now
+        if n >= want or (n >= 2 and now - last_change > 0.5):
+            return now - t0
+        time.sleep(poll_s)
+    return None
+
+
+def start_target(argv, timeout=20):
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, bufsize=0)
+    line = read_line(p, timeout, "ready")
+    if not line:
+        stop(p)
+        return None, None
+    return p, int(line.split()[1])
+
+
+def taskscope_argv(pid, mode, seconds):
+    argv = [TASKSCOPE, "report", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
+    if mode == "full":
+        argv += ["--mode", "full"]
+    return argv
+
+
+class Observer:
+    """taskscope report attached to a target for one measurement window."""
+
+    def __init__(self, pid, mode, seconds):
+        self.mode = mode
+        self.t_start = time.monotonic()
+        # files, not pipes: a report bigger than a pipe buffer would block
+        # taskscope until it is read
+        self.out = tempfile.TemporaryFile()
+        self.err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(taskscope_argv(pid, mode, seconds),
+                                     stdout=self.out, stderr=self.err)
+        self.attach_s = wait_attached(self.proc, mode)
+        self.cpu0 = proc_cpu_s(self.proc.pid)
+        self.t0 = time.monotonic()
+        self.sample = {}
+
+    def ok(self):
+        return self.attach_s is not None
+
+    def window_end(self, names=False):
+        t1 = time.monotonic()
+        cpu1 = proc_cpu_s(self.proc.pid)
+        s = self.sample
+        if self.cpu0 is not None and cpu1 is not None and t1 > self.t0:
+            s["window_cpu_pct"] = 100.0 * (cpu1 - self.cpu0) / (t1 - self.t0)
+        s["rss_kb"] = proc_rss_kb(self.proc.pid)
+        fds = bpf_fds(self.proc.pid)
+        s["maps"] = [{"id": int(m.get("map_id", 0)), "type": int(m.get("map_type", 0)),
+                      "max_entries": int(m.get("max_entries", 0)),
+                      "key_size": int(m.get("key_size", 0)),
+                      "value_size": int(m.get("value_size", 0)),
+                      "memlock": int(m.get("memlock", 0))} for m in fds["maps"]]
+        s["progs"] = [{"id": int(p.get("prog_id", 0)),
+                       "run_time_ns": int(p.get("run_time_ns", 0)),
+                       "run_cnt": int(p.get("run_cnt", 0))} for p in fds["progs"]]
+        # names only bpftool knows; asked now, while taskscope holds them
+        if names:
+            mn, pn = bpftool_names("map"), bpftool_names("prog")
+            for m in s["maps"]:
+                m["name"] = mn.get(m["id"], "map%d" % m["id"])
+            for p in s["progs"]:
+                p["name"] = pn.get(p["id"], "prog%d" % p["id"])
+
+    def finish(self, timeout):
+        rc, ru = wait_rusage(self.proc, timeout)
+        self.out.seek(0)
+        self.err.seek(0)
+        out = self.out.read().decode(errors="replace")
+        errtxt = self.err.read().decode(errors="replace").strip()
+        self.out.close()
+        self.err.close()
+        s = self.sample
+        s["rc"] = rc
+        s["total_s"] = time.monotonic() - self.t_start
+        s["attach_s"] = self.attach_s
+        if ru is not None:
+            s["cpu_s"] = ru.ru_utime + ru.ru_stime
+            s["maxrss_kb"] = ru.ru_maxrss
+        report = None
+        if rc in (0, 1):
+            try:
+                report = json.loads(out)
+            except ValueError:
+                err("taskscope %s: unreadable JSON" % self.mode)
+        else:
+            err("taskscope %s exited %s: %s" % (self.mode, rc, errtxt[-300:]))
+        if report:
+            tasks = report.get("tasks", [])
+            s["polls"] = sum(t.get("polls", 0) for t in tasks)
+            s["wakes"] = sum(t.get("wakes", 0) for t in tasks)
+            s["tasks"] = len(tasks)
+            s["tasks_done"] = sum(1 for t in tasks if t.get("state") == "done")
+            s["probe_sites"] = report.get("probe_sites")
+            s["observed_s"] = report.get("observed_s")
+            s["tasks_dropped"] = report.get("tasks_dropped")
+        return s
+
+
+def bpftool_names(kind):
+    """{id: name} of every BPF map or prog on the host (bpftool -j)."""
+    try:
+        out = subprocess.run(["bpftool", "-j", kind, "show"], capture_output=True,
+                             timeout=20).stdout
+        return {x["id"]: x.get("name", "?") for x in json.loads(out)}
+    except (OSError, ValueError, subprocess.TimeoutExpired, KeyError, TypeError):
+        return {}
+
+
+# ---------------------------------------------------------------- parts
+
+
+def part_probe(res):
+    """Bare cost of one uprobe hit, per kind of first instruction."""
+    binp = os.path.join(BENCH_BUILD, "probe_hit")
+    if not shutil.which("bpftrace"):
+        err("bpftrace not found: probe-hit cost skipped")
+        return
+    funcs = ["ts_hit_jmp", "ts_hit_push", "ts_hit_sub", "ts_hit_jmp_ret"]
+    probes = ",".join(["uprobe:%s:%s" % (binp, f) for f in funcs] +
+                      ["uretprobe:%s:ts_hit_jmp_ret" % binp])
+    script = probes + " { @[probe] = count(); }"
+    cmd = ["bpftrace", "-q", "-c", "%s %d %.3f" % (binp, CFG["probe_rounds"],
+                                                    CFG["probe_slice_s"]), "-e", script]
+    budget = 60 + CFG["probe_rounds"] * 5 * (CFG["probe_slice_s"] + 0.5)
+    try:
+        r = subprocess.run(cmd, capture_output=True, timeout=budget)
+    except subprocess.TimeoutExpired:
+        err("bpftrace probe-hit run timed out")
+        return
+    slices = {}
+    hits = {}
+    for line in r.stdout.decode(errors="replace").splitlines():
+        f = line.split()
+        if len(f) == 6 and f[0] == "slice":
+            slices.setdefault(f[1], {})[int(f[2])] = float(f[5])
+        m = re.match(r"@\[(u(?:ret)?probe):[^:]*:(\w+)\]: (\d+)", line)
+        if m:
+            hits[m.group(1) + ":" + m.group(2)] = int(m.group(3))
+    if "ts_hit_base" not in slices or not hits:
+        err("probe-hit run gave no data (bpftrace rc %d): %s" %
+            (r.returncode, r.stderr.decode(errors="replace")[-300:]))
+        return
+    base = slices["ts_hit_base"]
+    out = {"base_ns_per_call": summary(base.values()), "hits": hits}
+    for f in funcs:
+        diffs = [slices[f][k] - base[k] for k in slices.get(f, {}) if k in base]
+        out[f] = summary(diffs)
+    j, jr = out["ts_hit_jmp"], out["ts_hit_jmp_ret"]
+    if j and jr:
+        rounds = sorted(set(slices["ts_hit_jmp"]) & set(slices["ts_hit_jmp_ret"]))
+        out["uretprobe_extra"] = summary(
+            [slices["ts_hit_jmp_ret"][k] - slices["ts_hit_jmp"][k] for k in rounds])
+    res["probe"] = out
+
+
+def pingpong_round(mode, secs, bpf_stats=False):
+    binp = os.path.join(TARGETS, "bench_pingpong")
+    p, pid = start_target([binp, "%.3f" % secs])
+    if not p:
+        err("bench_pingpong did not start")
+        return None
+    obs = None
+    row = {"mode": mode}
+    try:
+        if mode != "none":
+            obs = Observer(pid, mode, secs + SLACK_S)
+            if not obs.ok():
+                err("taskscope %s did not attach to bench_pingpong" % mode)
+                obs.finish(10)
+                return None
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        line = read_line(p, secs + 30, "result")
+        if obs:
+            obs.window_end(names=bpf_stats or mode == "default")
+        if not line:
+            err("bench_pingpong gave no result (%s)" % mode)
+            return None
+        for kv in line.split()[1:]:
+            k, _, v = kv.partition("=")
+            row[k] = float(v)
+        if obs:
+            row["observer"] = obs.finish(secs + 60)
+            obs = None
+    finally:
+        if obs:
+            obs.finish(10)
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop(p)
+    return row
+
+
+def part_pingpong(res):
+    secs = CFG["pingpong_s"]
+    runs = []
+    for r in range(CFG["rounds"]):
+        if r >= 2 and over_budget("pingpong"):
+            break
+        for mode in rotated(MODES, r):
+            row = pingpong_round(mode, secs)
+            if row:
+                row["round"] = r
+                runs.append(row)
+                log("  pingpong round %d %-7s %8.1f ns/poll" % (r, mode, row["ns_per_poll"]))
+    out = {"runs": runs, "secs": secs}
+    by = {m: {x["round"]: x for x in runs if x["mode"] == m} for m in MODES}
+    for m in MODES:
+        out[m] = {"ns_per_poll": summary([x["ns_per_poll"] for x in by[m].values()]),
+                  "polls_per_s": summary([x["polls_per_s"] for x in by[m].values()])}
+    for m in ("default", "full"):
+        paired = [by[m][k]["ns_per_poll"] - by["none"][k]["ns_per_poll"]
+                  for k in by[m] if k in by["none"]]
+        out[m]["added_ns_per_poll"] = summary(paired)
+        obs = [x["observer"] for x in by[m].values() if "observer" in x]
+        # traps counted by taskscope itself: poll entries, wakes, deallocs
+        # (and a return per poll in full mode), per poll
+        tp = []
+        for o, x in ((x["observer"], x) for x in by[m].values() if "observer" in x):
+            if o.get("polls"):
+                traps = o["polls"] + o["wakes"] + o.get("tasks_done", 0)
+                if m == "full":
+                    traps += o["polls"]
+                tp.append(traps / o["polls"])
+        out[m]["counted_traps_per_poll"] = summary(tp)
+        out[m]["polls_seen_vs_program"] = summary(
+            [x["observer"]["polls"] / x["polls"] for x in by[m].values()
+             if "observer" in x and x["observer"].get("polls") and x.get("polls")])
+        out[m]["wakes_per_poll"] = summary(
+            [o["wakes"] / o["polls"] for o in obs if o.get("polls")])
+        out[m]["attach_s"] = summary([o.get("attach_s") for o in obs])
+        out[m]["taskscope_window_cpu_pct"] = summary([o.get("window_cpu_pct") for o in obs])
+        out[m]["taskscope_cpu_s"] = summary([o.get("cpu_s") for o in obs])
+        out[m]["taskscope_maxrss_kb"] = summary([o.get("maxrss_kb") for o in obs])
+    res["pingpong"] = out
+
+
+def part_bpf_stats(res):
+    """One extra observed ping-pong run per mode with kernel.bpf_stats_enabled=1:
+    run time and count of each taskscope BPF program (not in the medians,
+    since the stats themselves add two clock reads per program run)."""
+    path = "/proc/sys/kernel/bpf_stats_enabled"
+    try:
+        with open(path) as f:
+            old = f.read().strip()
+        with open(path, "w") as f:
+            f.write("1")
+    except OSError as e:
+        log("bench: bpf_stats unavailable (%s), skipped" % e)
+        return
+    out = {}
+    try:
+        for mode in ("default", "full"):
+            row = pingpong_round(mode, CFG["pingpong_s"], bpf_stats=True)
+            if not row or "observer" not in row:
+                continue
+            per = {}
+            for pr in row["observer"].get("progs", []):
+                name = pr.get("name", "prog%d" % pr["id"])
+                if pr["run_cnt"]:
+                    per[name] = {"run_cnt": pr["run_cnt"],
+                                 "ns_per_run": pr["run_time_ns"] / pr["run_cnt"],
+                                 "per_poll": pr["run_cnt"] / row["polls"]}
+            out[mode] = {"progs": per, "polls": row["polls"],
+                         "ns_per_poll": row["ns_per_poll"]}
+    finally:
+        try:
+            with open(path, "w") as f:
+                f.write(old)
+        except OSError:
+            pass
+    res["bpf_stats"] = out
+
+
+def http_server():
+    hyper = os.path.join(BENCH_BUILD, "target", "release", "bench_hyper")
+    if os.environ.get("HTTP_SERVER", "auto") != "handwritten" and os.access(hyper, os.X_OK):
+        return "hyper 0.14", hyper
+    return "hand-written (bench_http)", os.path.join(TARGETS, "bench_http")
+
+
+def parse_wrk(text):
+    out = {}
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if m:
+        out["rps"] = float(m.group(1))
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+)", text)
+    if m:
+        out["requests"] = int(m.group(1))
+    unit = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+    for pct in ("50", "99"):
+        m = re.search(r"^\s+%s%%\s+([\d.]+)(us|ms|s|m)\s*$" % pct, text, re.M)
+        if m:
+            out["p%s_ms" % pct] = float(m.group(1)) * unit[m.group(2)]
+    m = re.search(r"Socket errors: (.*)", text)
+    if m:
+        out["socket_errors"] = m.group(1).strip()
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        out["non2xx"] = int(m.group(1))
+    return out
+
+
+def run_wrk(port, conns, secs):
+    cmd = ["wrk", "-t%d" % min(CFG["http_threads"], conns), "-c%d" % conns,
+           "-d%ds" % secs, "--latency", "http://127.0.0.1:%d/" % port]
+    try:
+        r = subprocess.run(cmd, capture_output=True, timeout=secs + 30)
+    except subprocess.TimeoutExpired:
+        err("wrk timed out")
+        return None
+    out = parse_wrk(r.stdout.decode(errors="replace"))
+    if "rps" not in out:
+        err("wrk gave no result: %s" % r.stderr.decode(errors="replace")[-300:])
+        return None
+    return out
+
+
+def part_http(res):
+    if not shutil.which("wrk"):
+        err("wrk not found: HTTP part skipped")
+        return
+    name, binp = http_server()
+    secs = CFG["http_s"]
+    p = subprocess.Popen([binp, "0", "900"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+    try:
+        line = read_line(p, 20, "listening")
+        ready = read_line(p, 20, "ready") if line else None
+        if not ready:
+            err("HTTP server %s did not start" % binp)
+            return
+        port = int(line.split()[1].rsplit(":", 1)[1])
+        pid = int(ready.split()[1])
+        run_wrk(port, max(CFG["http_conns"]), 1)  # warm-up, not counted
+        runs = []
+        for r in range(CFG["rounds"]):
+            if r >= 1 and over_budget("http"):
+                break
+            for conns in CFG["http_conns"]:
+                for mode in rotated(MODES, r):
+                    obs = None
+                    if mode != "none":
+                        obs = Observer(pid, mode, secs + SLACK_S)
+                        if not obs.ok():
+                            err("taskscope %s did not attach to the HTTP server" % mode)
+                            obs.finish(10)
+                            continue
+                    w = run_wrk(port, conns, secs)
+                    if obs:
+                        obs.window_end(names=(mode == "default"))
+                        o = obs.finish(secs + 60)
+                    if not w:
+                        continue
+                    row = dict(w, mode=mode, conns=conns, round=r)
+                    if obs:
+                        row["observer"] = o
+                    runs.append(row)
+                    log("  http round %d c=%-3d %-7s %9.0f req/s p50 %s ms p99 %s ms" %
+                        (r, conns, mode, w["rps"], fmt(w.get("p50_ms"), ".3f"),
+                         fmt(w.get("p99_ms"), ".2f")))
+        out = {"server": name, "binary": binp, "secs": secs, "runs": runs, "by_conns": {}}
+        for conns in CFG["http_conns"]:
+            by = {m: {x["round"]: x for x in runs if x["mode"] == m and x["conns"] == conns}
+                  for m in MODES}
+            c = {}
+            for m in MODES:
+                c[m] = {k: summary([x.get(k) for x in by[m].values()])
+                        for k in ("rps", "p50_ms", "p99_ms")}
+            for m in ("default", "full"):
+                c[m]["rps_loss_pct"] = summary(
+                    [100.0 * (1 - by[m][k]["rps"] / by["none"][k]["rps"])
+                     for k in by[m] if k in by["none"]])
+                c[m]["added_us_per_request"] = summary(
+                    [1e6 * (1 / by[m][k]["rps"] - 1 / by["none"][k]["rps"])
+                     for k in by[m] if k in by["none"]])
+                obs = [x["observer"] for x in by[m].values() if "observer" in x]
+                c[m]["polls_per_request"] = summary(
+                    [x["observer"]["polls"] / x["requests"] for x in by[m].values()
+                     if "observer" in x and x["observer"].get("polls") is not None
+                     and x.get("requests")])
+                c[m]["wakes_per_poll"] = summary(
+                    [o["wakes"] / o["polls"] for o in obs if o.get("polls")])
+                c[m]["taskscope_window_cpu_pct"] = summary(
+                    [o.get("window_cpu_pct") for o in obs])
+                c[m]["taskscope_cpu_s"] = summary([o.get("cpu_s") for o in obs])
+                c[m]["taskscope_maxrss_kb"] = summary([o.get("maxrss_kb") for o in obs])
+                c[m]["attach_s"] = summary([o.get("attach_s") for o in obs])
+                if obs and obs[-1].get("maps"):
+                    c[m]["maps"] = obs[-1]["maps"]
+            out["by_conns"][str(conns)] = c
+        res["http"] = out
+    finally:
+        stop(p)
+
+
+def strace_phases(pid):
+    """One taskscope run under strace (bpf syscalls only): its phases."""
+    if not shutil.which("strace"):
+        return None
+    tmp = os.path.join(BENCH_BUILD, "strace.out")
+    argv = ["strace", "-f", "-ttt", "-T", "--seccomp-bpf", "-e", "trace=execve,bpf",
+            "-o", tmp] + taskscope_argv(pid, "default", 0.1)
+    try:
+        r = subprocess.run(argv, capture_output=True, timeout=120)
+    except subprocess.TimeoutExpired:
+        return None
+    if r.returncode not in (0, 1):
+        return None
+    t_exec = t_first_bpf = t_last_load = t_attach = t_last = None
+    link_s = 0.0
+    nlinks = 0
+    with open(tmp) as f:
+        for line in f:
+            m = re.match(r"\d+\s+([\d.]+) \+\+\+ exited", line.strip())
+            if m:
+                t_last = float(m.group(1))
+            m = re.match(r"\d+\s+([\d.]+) (\w+)\((.*?)(?:<([\d.]+)>)?$", line.strip())
+            if not m:
+                continue
+            ts, call, rest, dur = float(m.group(1)), m.group(2), m.group(3), m.group(4)
+            if call == "execve" and t_exec is None:
+                t_exec = ts
+            elif call == "bpf":
+                t_first_bpf = t_first_bpf if t_first_bpf is not None else ts
+                if "BPF_PROG_LOAD" in rest:
+                    t_last_load = ts + float(dur or 0)
+                if "BPF_LINK_CREATE" in rest or "BPF_RAW_TRACEPOINT_OPEN" in rest:
+                    nlinks += 1
+                    link_s += float(dur or 0)
+                    t_attach = ts + float(dur or 0)
+    if None in (t_exec, t_first_bpf, t_last_load, t_attach):
+        return None
+    return {"elf_scan_s": t_first_bpf - t_exec,
+            "bpf_load_s": t_last_load - t_first_bpf,
+            "link_create_s": link_s, "links": nlinks,
+            "exec_to_attached_s": t_attach - t_exec,
+            "after_window_s": (t_last - t_attach - 0.1) if t_last else None}
+
+
+def attach_rounds(pid):
+    rows = []
+    for r in range(CFG["attach_rounds"]):
+        obs = Observer(pid, "default", 0.1)
+        o = obs.finish(60)
+        rows.append({"attach_s": o.get("attach_s"), "total_s": o.get("total_s"),
+                     "cpu_s": o.get("cpu_s"), "maxrss_kb": o.get("maxrss_kb"),
+                     "probe_sites": o.get("probe_sites"), "tasks": o.get("tasks"),
+                     "rc": o.get("rc")})
+    return {"runs": rows,
+            "attach_s": summary([x["attach_s"] for x in rows]),
+            "total_s": summary([x["total_s"] for x in rows]),
+            "cpu_s": summary([x["cpu_s"] for x in rows]),
+            "maxrss_kb": summary([x["maxrss_kb"] for x in rows]),
+            "probe_sites": rows[-1]["probe_sites"], "tasks": rows[-1]["tasks"],
+            "strace": strace_phases(pid)}
+
+
+def part_attach(res):
+    out = {}
+    many = os.path.join(TARGETS, "bench_manytypes")
+    p, pid = start_target([many, "300"])
+    if not p:
+        err("bench_manytypes did not start")
+    else:
+        try:
+            out["manytypes"] = attach_rounds(pid)
+        finally:
+            stop(p)
+    # the same on a small binary (the ping-pong, idle before its start)
+    p, pid = start_target([os.path.join(TARGETS, "bench_pingpong"), "1"])
+    if p:
+        try:
+            out["pingpong"] = attach_rounds(pid)
+        finally:
+            stop(p)
+    res["attach"] = out
+
+
+# ---------------------------------------------------------------- output
+
+
+def machine():
+    m = {"kernel": os.uname().release, "cpus": os.cpu_count()}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    m["cpu"] = line.split(":", 1)[1].strip()
+                    break
+        with open("/proc/meminfo") as f:
+            m["mem_kb"] = int(f.readline().split()[1])
+    except OSError:
+        pass
+    try:
+        with open("/sys/class/dmi/id/product_name") as f:
+            m["product"] = f.read().strip()
+    except OSError:
+        pass
+    m["loadavg_start"] = os.getloadavg()
+    return m
+
+
+def table(res):
+    L = []
+    pr = res.get("probe")
+    trap = med(pr["ts_hit_jmp"]) if pr else None
+    L.append("taskscope overhead benchmark — %s, %d CPUs, kernel %s, load %.2f→%.2f" % (
+        res["machine"].get("cpu", "?"), res["machine"]["cpus"], res["machine"]["kernel"],
+        res["machine"]["loadavg_start"][0], res["machine"]["loadavg_end"][0]))
+    L.append("%d rounds, conditions alternating; figures: median [min-max] over rounds"
+             % CFG["rounds"])
+    if pr:
+        L.append("")
+        L.append("1a. bare uprobe hit (probe_hit loop under bpftrace, count() per hit)")
+        L.append("    loop call, no probe           %s ns" % fmt_s(pr["base_ns_per_call"], ".2f"))
+        for k, what in (("ts_hit_jmp", "uprobe, first insn jmp (raw::poll)"),
+                        ("ts_hit_push", "uprobe, first insn push (wake_by_val)"),
+                        ("ts_hit_sub", "uprobe, first insn sub (wake_by_ref)"),
+                        ("ts_hit_jmp_ret", "uprobe+uretprobe, jmp"),
+                        ("uretprobe_extra", "uretprobe's share of that")):
+            L.append("    %-38s %s ns/hit" % (what, fmt_s(pr.get(k), ".0f")))
+    pp = res.get("pingpong")
+    if pp:
+        L.append("")
+        L.append("1b. tokio mpsc ping-pong (2 tasks, 2 workers), %.1f s per run" % pp["secs"])
+        L.append("    %-8s %-26s %-22s %-10s %-10s" % ("mode", "ns/poll", "added ns/poll",
+                                                      "traps/poll", "counted"))
+        for m in MODES:
+            d = pp[m]
+            tpp = ""
+            cnt = ""
+            if m != "none":
+                a = med(d.get("added_ns_per_poll"))
+                tpp = fmt(a / trap if a is not None and trap else None, ".2f")
+                cnt = fmt(med(d.get("counted_traps_per_poll")), ".2f")
+            L.append("    %-8s %-26s %-22s %-10s %-10s" % (
+                m, fmt_s(d["ns_per_poll"], ".0f"),
+                fmt_s(d.get("added_ns_per_poll"), ".0f") if m != "none" else "-", tpp, cnt))
+        L.append("    traps/poll = added ns per poll / bare jmp uprobe hit (%s ns); counted ="
+                 % fmt(trap, ".0f"))
+        L.append("    (poll entries + wakes + deallocs [+ returns]) / polls, from taskscope's JSON")
+    bs = res.get("bpf_stats")
+    if bs:
+        L.append("")
+        L.append("1c. taskscope BPF programs in the ping-pong (extra run, bpf_stats on)")
+        for m, d in bs.items():
+            parts = ["%s %s×/poll %.0f ns" % (n, fmt(v["per_poll"], ".2f"), v["ns_per_run"])
+                     for n, v in sorted(d["progs"].items())]
+            L.append("    %-8s %s" % (m, "; ".join(parts)))
+    h = res.get("http")
+    if h:
+        L.append("")
+        L.append("2. HTTP/1.1 keep-alive, %s server, wrk -t%d %d s on 127.0.0.1" % (
+            h["server"], CFG["http_threads"], h["secs"]))
+        L.append("    %-5s %-8s %-26s %-18s %-22s %-22s %s" % (
+            "conns", "mode", "requests/s", "loss %", "p50 ms", "p99 ms", "polls/req"))
+        for conns, c in h["by_conns"].items():
+            for m in MODES:
+                d = c[m]
+                L.append("    %-5s %-8s %-26s %-18s %-22s %-22s %s" % (
+                    conns, m, fmt_s(d["rps"], ".0f"),
+                    fmt_s(d.get("rps_loss_pct"), ".1f") if m != "none" else "-",
+                    fmt_s(d["p50_ms"], ".3f"), fmt_s(d["p99_ms"], ".2f"),
+                    fmt(med(d.get("polls_per_request")), ".2f") if m != "none" else "-"))
+    L.append("")
+    L.append("3. taskscope's own cost")
+    if pp:
+        for m in ("default", "full"):
+            d = pp[m]
+            L.append("    ping-pong %-7s CPU %% in window %s, CPU per run %s s, max RSS %s KiB,"
+                     " attach %s ms" % (
+                         m, fmt_s(d["taskscope_window_cpu_pct"], ".1f"),
+                         fmt_s(d["taskscope_cpu_s"], ".3f"),
+                         fmt(med(d["taskscope_maxrss_kb"]), ".0f"),
+                         fmt(med(d["attach_s"]) * 1e3 if med(d["attach_s"]) else None, ".0f")))
+    if h:
+        for conns, c in h["by_conns"].items():
+            for m in ("default", "full"):
+                d = c[m]
+                L.append("    http c=%-4s %-7s CPU %% in window %s, CPU per run %s s" % (
+                    conns, m, fmt_s(d["taskscope_window_cpu_pct"], ".1f"),
+                    fmt_s(d["taskscope_cpu_s"], ".3f")))
+    km = res.get("kernel_maps")
+    if km:
+        L.append("    kernel maps: %s" % ", ".join("%s %.0f KiB" % (n, b / 1024)
+                                                  for n, b in km["by_name"].items()))
+        L.append("    kernel maps total %.1f MiB (memlock)" % (km["total"] / 2**20))
+    at = res.get("attach")
+    if at:
+        for k, what in (("manytypes", "bench_manytypes"), ("pingpong", "bench_pingpong")):
+            d = at.get(k)
+            if not d:
+                continue
+            L.append("    attach %-16s %4s probe sites: start→attached %s ms, report -d 0.1 "
+                     "total %s ms, CPU %s ms, RSS %s KiB" % (
+                         what, d.get("probe_sites"),
+                         fmt_s(scale(d["attach_s"], 1e3), ".0f"),
+                         fmt_s(scale(d["total_s"], 1e3), ".0f"),
+                         fmt(med(d["cpu_s"]) * 1e3 if med(d["cpu_s"]) else None, ".0f"),
+                         fmt(med(d["maxrss_kb"]), ".0f")))
+            st = d.get("strace")
+            if st:
+                L.append("        (strace) ELF scan %.0f ms, BPF load %.0f ms, %d links %.1f ms;"
+                         " after the window %.0f ms" % (
+                             st["elf_scan_s"] * 1e3, st["bpf_load_s"] * 1e3, st["links"],
+                             st["link_create_s"] * 1e3, (st["after_window_s"] or 0) * 1e3))
+    L.append("")
+    L.append("4. USDT C runtime: %s" % res.get("cruntime", "pending"))
+    v = res.get("verdict")
+    if v:
+        L.append("")
+        L.append("targets (default mode):")
+        for line in v:
+            L.append("    " + line)
+    return "\n".join(L)
+
+
+def scale(s, k):
+    if not s:
+        return None
+    return {kk: (vv * k if isinstance(vv, (int, float)) and kk != "n" and kk != "spread_pct"
+                 else vv) for kk, vv in s.items()}
+
+
+def verdict(res):
+    out = []
+    pp = res.get("pingpong")
+    pr = res.get("probe")
+    if pp:
+        cnt = med(pp["default"].get("counted_traps_per_poll"))
+        added = med(pp["default"].get("added_ns_per_poll"))
+        trap = med(pr["ts_hit_jmp"]) if pr else None
+        out.append("≤ 1 trap per poll on the hot path: %s — %s traps counted per poll"
+                   " (1 poll entry + %s wakes per poll)%s" % (
+                       "met" if cnt is not None and cnt <= 1.05 else "NOT met",
+                       fmt(cnt, ".2f"), fmt(med(pp["default"].get("wakes_per_poll")), ".2f"),
+                       (", %s trap-equivalents from timing" % fmt(added / trap, ".2f"))
+                       if added is not None and trap else ""))
+        if trap and cnt:
+            out.append("cost floor: %s ns/trap × %s traps/poll = %s ns/poll; measured %s ns/poll"
+                       % (fmt(trap, ".0f"), fmt(cnt, ".2f"), fmt(trap * cnt, ".0f"),
+                          fmt(added, ".0f")))
+    h = res.get("http")
+    if h:
+        for conns, c in h["by_conns"].items():
+            loss = med(c["default"].get("rps_loss_pct"))
+            out.append("≤ 3 %% requests/s loss (HTTP, %s conns): %s — %s %% lost" % (
+                conns, "met" if loss is not None and loss <= 3 else "NOT met",
+                fmt(loss, ".1f")))
+    return out
+
+
+def main():
+    if os.geteuid() != 0:
+        print("bench: needs root (sudo make bench)", file=sys.stderr)
+        return 2
+    if not os.access(TASKSCOPE, os.X_OK):
+        print("bench: %s missing (make)" % TASKSCOPE, file=sys.stderr)
+        return 2
+    t0 = T_START
+    res = {"config": CFG, "machine": machine(),
+           "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    parts = [("probe", part_probe), ("pingpong", part_pingpong),
+             ("pingpong", part_bpf_stats), ("http", part_http), ("attach", part_attach)]
+    for name, fn in parts:
+        if name not in CFG["parts"]:
+            continue
+        if fn is part_bpf_stats and over_budget("bpf_stats"):
+            continue
+        log("bench: %s (%.0f s so far)" % (fn.__name__[5:], time.monotonic() - t0))
+        try:
+            fn(res)
+        except Exception as e:  # one part failing must not lose the others
+            err("%s: %s: %s" % (fn.__name__, type(e).__name__, e))
+    cr = os.path.join(ROOT, "tests", "targets", "cruntime")
+    res["cruntime"] = ("pending: tests/targets/cruntime exists but is not benchmarked yet"
+                       if os.path.isdir(cr) else "pending: tests/targets/cruntime does not exist yet")
+    # kernel map memory, from any observed run (the same maps every time)
+    maps = None
+    for src in (res.get("http", {}).get("by_conns", {}).values()):
+        maps = src.get("default", {}).get("maps") or maps
+    if not maps and res.get("pingpong"):
+        for x in res["pingpong"]["runs"]:
+            maps = x.get("observer", {}).get("maps") or maps
+    if maps:
+        by = {}
+        for m in maps:
+            n = m.get("name", "map%d" % m["id"])
+            by[n] = by.get(n, 0) + m["memlock"]
+        res["kernel_maps"] = {"by_name": by, "total": sum(by.values()), "maps": maps}
+    res["machine"]["loadavg_end"] = os.getloadavg()
+    res["elapsed_s"] = time.monotonic() - t0
+    res["verdict"] = verdict(res)
+    res["errors"] = errors
+    res["truncated_by_budget"] = truncated
+    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
+    path = os.path.join(ROOT, "bench", "results",
+                        "bench-%s.json" % time.strftime("%Y%m%d-%H%M%S"))
+    with open(path, "w") as f:
+        json.dump(res, f, indent=1)
+    print(table(res))
+    print("\nJSON: %s (%.0f s)" % (os.path.relpath(path, ROOT), res["elapsed_s"]))
+    if errors:
+        print("%d error(s):\n  %s" % (len(errors), "\n  ".join(errors)))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

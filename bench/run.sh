@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# taskscope's cost on the observed process (issue 6). Run by `sudo make bench`
+# after `make all targets`; see bench/README.md for every figure.
+#
+#   sudo bench/run.sh                      everything, ~5 min on 2 CPUs
+#   sudo ROUNDS=3 PARTS="pingpong" bench/run.sh
+#
+# Knobs (environment): ROUNDS (5), PINGPONG_SECS (2), HTTP_SECS (5),
+# HTTP_CONNS ("16 64"), HTTP_THREADS (2, wrk threads), PROBE_ROUNDS (5),
+# PROBE_SLICE (0.2), ATTACH_ROUNDS (3), PARTS ("probe pingpong http attach"),
+# HTTP_SERVER (auto: hyper when it builds, else the hand-written server;
+# "handwritten" forces the latter), BUDGET_SECS (480: no new round after).
+#
+# Prints a table, writes bench/results/bench-DATE.json. Timing never fails
+# the run: the exit status is non-zero only when something could not be
+# built, started or attached.
+set -eu
+cd "$(dirname "$0")/.."
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "bench: needs root (sudo make bench)" >&2
+	exit 2
+fi
+
+apt_install() {
+	# installs the packages that are missing; never fatal
+	local missing="" p
+	for p in "$@"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+			missing="$missing $p"
+	done
+	[ -n "$missing" ] || return 0
+	echo "bench: installing$missing"
+	DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq $missing >/dev/null 2>&1 ||
+		{ timeout 120 apt-get update -qq >/dev/null 2>&1 &&
+		  DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq $missing >/dev/null 2>&1; } ||
+		echo "bench: could not install$missing"
+}
+
+# wrk drives the HTTP server; hyper is the realistic server (falls back to
+# the hand-written one); strace splits the attach time into phases.
+apt_install wrk librust-hyper-dev strace
+
+mkdir -p build/bench
+gcc -O2 -Wall -Wextra -Werror bench/probe_hit.c -o build/bench/probe_hit
+
+if [ "${HTTP_SERVER:-auto}" != handwritten ] && [ -d /usr/share/cargo/registry/hyper-0.14.19 ] ||
+	ls -d /usr/share/cargo/registry/hyper-0.14.* >/dev/null 2>&1; then
+	echo "bench: building the hyper server (bench/http_hyper)"
+	( cd bench/http_hyper &&
+	  CARGO_TARGET_DIR="$PWD/../../build/bench/target" timeout 600 \
+		cargo build --release --quiet ) ||
+		echo "bench: hyper server did not build; using the hand-written server"
+fi
+
+# Hard bound: bench.py stops starting rounds after BUDGET_SECS (480 s).
+exec timeout -k 10 600 python3 bench/bench.py
