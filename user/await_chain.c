@@ -12,8 +12,6 @@
 #include "dwarf_types.h"
 #include "dwarf_walk.h"
 
-#define WRAPPER_DEPTH	6	/* how deep a combinator's fields are searched for a future:
-				   Pin<Box<F>> is Pin, Box, Unique, NonNull, pointer */
 
 /* What a raw::poll<T, S> instance tells about its tasks; one per instance. */
 struct poll_info {
@@ -349,82 +347,6 @@ static void capture_vars(struct walk *w, struct ts_await_frame *f, const struct 
 	}
 }
 
-/* How much t looks like a future to follow: 2 state machine, 1 known leaf, 0 not. */
-static int future_score(struct ts_dwarf *dw, const struct dw_type *t, int depth)
-{
-	const struct dw_type *only = NULL;
-	size_t i;
-
-	if (!t || depth < 0)
-		return 0;
-	if (t->coroutine)
-		return 2;
-	if (t->kind == DW_K_PTR)	/* Pin<Box<F>>, &mut F */
-		return future_score(dw, dw_type__get(dw, t->target), depth - 1);
-	if (t->kind != DW_K_STRUCT)
-		return 0;
-	if (chain_is_leaf_type(dw_type__qname(dw, t)))
-		return 1;
-	if (dw_type__member(t, "pointer") && dw_type__member(t, "vtable") && t->nmembers == 2)
-		return 1;	/* dyn Future */
-	if (t->has_variants)
-		return 0;
-	for (i = 0; i < t->nmembers; i++) {
-		const struct dw_type *mt = dw_type__get(dw, t->members[i].type);
-
-		if (dw_type__is_zst(mt))
-			continue;
-		if (only)
-			return 0;
-		only = mt;
-	}
-	return future_score(dw, only, depth - 1);
-}
-
-static bool has_future_field(struct ts_dwarf *dw, const struct dw_type *t)
-{
-	size_t i;
-
-	for (i = 0; i < t->nmembers; i++)
-		if (future_score(dw, dw_type__get(dw, t->members[i].type), WRAPPER_DEPTH) > 0)
-			return true;
-	return false;
-}
-
-/*
- * Whether following t (through pointers and single-field wrappers) reaches
- * a future: `&mut F`, Pin<&mut F>, Pin<Box<F>>, Box<dyn Future>. A
- * closure's captured `&mut Receiver` is not one: the closure is the leaf.
- */
-static bool followable(struct ts_dwarf *dw, const struct dw_type *t, int depth)
-{
-	const struct dw_type *only = NULL;
-	size_t i;
-
-	if (!t || depth < 0)
-		return false;
-	if (t->kind == DW_K_PTR)
-		return followable(dw, dw_type__get(dw, t->target), depth - 1);
-	if (t->kind != DW_K_STRUCT)
-		return false;
-	if (t->coroutine || chain_is_leaf_type(dw_type__qname(dw, t)))
-		return true;
-	if (dw_type__member(t, "pointer") && dw_type__member(t, "vtable") && t->nmembers == 2)
-		return true;	/* dyn Future: resolved through its vtable */
-	if (t->has_variants)
-		return true;	/* an enum combinator: its active variant tells */
-	for (i = 0; i < t->nmembers; i++) {
-		const struct dw_type *mt = dw_type__get(dw, t->members[i].type);
-
-		if (dw_type__is_zst(mt))
-			continue;
-		if (only)
-			return has_future_field(dw, t);
-		only = mt;
-	}
-	return followable(dw, only, depth - 1);
-}
-
 /* Box<dyn Future>: the vtable's first slot is drop_in_place::<T> of the concrete T. */
 static const struct dw_type *dyn_concrete(struct walk *w, uint64_t vtable)
 {
@@ -439,12 +361,76 @@ static const struct dw_type *dyn_concrete(struct walk *w, uint64_t vtable)
 	return dw_type__get(w->dw, t_off);
 }
 
+/* A combinator worth a line of its own (Timeout, a user's enum): its name, variant, facts. */
+static void wrapper_frame(struct walk *w, const struct dw_type *t, const struct dw_type *vt,
+			  const struct dw_variant *v, uint64_t base, const struct dw_member *next)
+{
+	struct ts_await_frame *f = w->frames_full ? NULL : push_frame(w, base);
+	size_t i;
+
+	if (!f)
+		return;
+	ts_await_readable_name(dw_type__qname(w->dw, t), NULL, f->func, sizeof(f->func));
+	f->wrapper = true;
+	f->external = true;
+	if (v)
+		snprintf(f->variant, sizeof(f->variant), "%s", v->name ? v->name : "");
+	capture_vars(w, f, vt, base);
+	/* a Timeout's own Sleep is worth showing next to it */
+	for (i = 0; i < vt->nmembers && f->nvars < TS_CHAIN_MAX_VARS; i++) {
+		const struct dw_type *mt = dw_type__get(w->dw, vt->members[i].type);
+		struct ts_await_leaf saved = w->c->leaf;
+
+		if (&vt->members[i] == next || !mt || !vt->members[i].name ||
+		    strcmp(dw_type__qname(w->dw, mt), "tokio::time::sleep::Sleep"))
+			continue;
+		chain_leaf_timer(w, mt, base + vt->members[i].off);
+		snprintf(f->vars[f->nvars].name, sizeof(f->vars[0].name), "%s", vt->members[i].name);
+		snprintf(f->vars[f->nvars].value, sizeof(f->vars[0].value), "%.*s",
+			 (int)sizeof(f->vars[0].value) - 1, w->c->leaf.detail);
+		f->nvars++;
+		if (!f->note[0])
+			snprintf(f->note, sizeof(f->note), "%s: %.*s", vt->members[i].name,
+				 (int)sizeof(f->note) - 16, w->c->leaf.detail);
+		w->c->leaf = saved;
+	}
+}
+
+/*
+ * An await inside a macro (join!, select!) carries the macro's file and
+ * line, not the caller's: show the function's own place (its Unresumed
+ * variant's) and keep the macro's in the note.
+ */
+static void own_location(const struct dw_type *t, struct ts_await_frame *f)
+{
+	char own[sizeof(f->file)], note[sizeof(f->note)];
+	bool ext;
+	size_t i;
+
+	for (i = 0; i < t->nvariants; i++) {
+		const struct dw_variant *u = &t->variants[i];
+
+		if (!u->type_name || strcmp(u->type_name, "Unresumed") || !u->file)
+			continue;
+		ts_await_short_path(u->file, own, sizeof(own), &ext);
+		if (ext)
+			return;
+		snprintf(note, sizeof(note), "await in a macro at %.*s:%u",
+			 (int)sizeof(note) - 32, f->file, f->line);
+		memcpy(f->note, note, sizeof(f->note));
+		memcpy(f->file, own, sizeof(f->file));
+		f->line = u->line;
+		f->external = false;
+		return;
+	}
+}
+
 static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 {
-	char name[192];
-
 	for (;;) {
 		const struct dw_member *ptr_m, *vt_m, *best = NULL;
+		const char *macro;
+		int pending, total;
 		const struct dw_variant *v;
 		const struct dw_type *vt;
 		struct ts_await_frame *f;
@@ -478,6 +464,8 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 				if (v->file)
 					ts_await_short_path(v->file, f->file, sizeof(f->file), &f->external);
 				f->line = v->line;
+				if (f->external)
+					own_location(t, f);
 				snprintf(f->variant, sizeof(f->variant), "%s",
 					 v->type_name ? v->type_name : v->name ? v->name : "?");
 				capture_vars(w, f, vt, addr);
@@ -504,7 +492,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			continue;
 		}
 		if (t->kind == DW_K_PTR) {
-			if (!followable(w->dw, t, WRAPPER_DEPTH + 2)) {
+			if (!chain_future_score(w->dw, t, WRAPPER_DEPTH)) {
 				chain_leaf_unknown(w, t, addr);
 				return;
 			}
@@ -525,7 +513,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			return;
 		ptr_m = dw_type__member(t, "pointer");
 		vt_m = dw_type__member(t, "vtable");
-		if (ptr_m && vt_m && t->nmembers == 2) {
+		if (chain_is_dyn(t)) {
 			const struct dw_type *ct;
 			uint64_t vtable;
 
@@ -544,7 +532,7 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			t = ct;
 			continue;
 		}
-		/* a combinator or enum: follow the field that is a future */
+		/* a combinator, an enum, a closure: follow the future it waits on */
 		base = addr;
 		vt = t;
 		v = NULL;
@@ -564,60 +552,24 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			if (dw_type__is_zst(mt))
 				continue;
 			nonzst++;
-			s = future_score(w->dw, mt, WRAPPER_DEPTH);
+			s = chain_pending_score(w, mt, base + vt->members[i].off, WRAPPER_DEPTH);
 			if (s > best_score) {
 				best_score = s;
 				best = &vt->members[i];
 			}
 		}
-		if (nonzst == 1 && !v) {
-			const struct dw_type *mt = NULL;
-
-			for (i = 0; i < vt->nmembers; i++) {
-				mt = dw_type__get(w->dw, vt->members[i].type);
-				if (!dw_type__is_zst(mt))
-					break;
-			}
-			if (!followable(w->dw, mt, WRAPPER_DEPTH + 2)) {
-				chain_leaf_unknown(w, t, addr);	/* PollFn<closure>: the closure is no future */
-				return;
-			}
-			addr = base + vt->members[i].off;
-			t = mt;
-			continue;	/* transparent: Pin, Box, NonNull */
-		}
 		if (!best) {
-			chain_leaf_unknown(w, t, addr);
+			chain_leaf_unknown(w, t, addr);	/* recv's PollFn<closure>: no future inside */
 			return;
 		}
-		f = w->frames_full ? NULL : push_frame(w, addr);
-		if (f) {
-			ts_await_readable_name(dw_type__qname(w->dw, t), NULL, name, sizeof(name));
-			snprintf(f->func, sizeof(f->func), "%s", name);
+		if ((nonzst > 1 || v) && !chain_is_plumbing(dw_type__qname(w->dw, t)))
+			wrapper_frame(w, t, vt, v, base, best);
+		else if (chain_branches(w, vt, base, &macro, &pending, &total) &&
+			 !w->frames_full && (f = push_frame(w, addr)) != NULL) {
+			snprintf(f->func, sizeof(f->func), "tokio::%s", macro);
+			snprintf(f->note, sizeof(f->note), "%d of %d branches pending", pending, total);
 			f->wrapper = true;
 			f->external = true;
-			if (v)
-				snprintf(f->variant, sizeof(f->variant), "%s", v->name ? v->name : "");
-			capture_vars(w, f, vt, base);
-			/* a Timeout's own Sleep is worth showing next to it */
-			for (i = 0; i < vt->nmembers && f->nvars < TS_CHAIN_MAX_VARS; i++) {
-				const struct dw_type *mt = dw_type__get(w->dw, vt->members[i].type);
-				struct ts_await_leaf saved = w->c->leaf;
-
-				if (&vt->members[i] == best || !mt || !vt->members[i].name ||
-				    strcmp(dw_type__qname(w->dw, mt), "tokio::time::sleep::Sleep"))
-					continue;
-				chain_leaf_timer(w, mt, base + vt->members[i].off);
-				snprintf(f->vars[f->nvars].name, sizeof(f->vars[0].name), "%s",
-					 vt->members[i].name);
-				snprintf(f->vars[f->nvars].value, sizeof(f->vars[0].value), "%.*s",
-					 (int)sizeof(f->vars[0].value) - 1, w->c->leaf.detail);
-				f->nvars++;
-				if (!f->note[0])
-					snprintf(f->note, sizeof(f->note), "%s: %.*s", vt->members[i].name,
-						 (int)sizeof(f->note) - 16, w->c->leaf.detail);
-				w->c->leaf = saved;
-			}
 		}
 		addr = base + best->off;
 		t = dw_type__get(w->dw, best->type);

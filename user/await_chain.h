@@ -61,7 +61,7 @@ struct ts_await_frame {
 	char variant[24];	/* "Suspend0"; a wrapper's active enum variant, or "" */
 	bool external;		/* in a dependency or std, not the program's own crate */
 	bool wrapper;		/* not a state machine: a combinator holding the next future */
-	char note[64];		/* a wrapper's own fact: "timeout: fires in 29 min 58 s" */
+	char note[96];		/* "delay: fires in 29 min 58 s", "2 of 3 branches pending" */
 	uint64_t addr;		/* runtime address of this future */
 	int nvars;
 	struct ts_await_var vars[TS_CHAIN_MAX_VARS];

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -149,7 +150,9 @@ void chain_leaf_timer(struct walk *w, const struct dw_type *t, uint64_t addr)
 	    dw_type__find_deep(w->dw, inst, "tv_sec", 6, &soff, &st) ||
 	    dw_type__find_deep(w->dw, inst, "tv_nsec", 6, &noff, &nt) ||
 	    dw_read_uint(w->mr, addr + off + soff, 8, &sec) ||
-	    dw_read_uint(w->mr, addr + off + noff, 4, &nsec) || nsec >= 1000000000ULL) {
+	    dw_read_uint(w->mr, addr + off + noff, 4, &nsec) || nsec >= 1000000000ULL ||
+	    sec > INT64_MAX / 1000000000LL - 1) {
+		/* a torn or garbage value: CLOCK_MONOTONIC is seconds since boot */
 		snprintf(l->detail, sizeof(l->detail), "deadline unreadable");
 		return;
 	}

@@ -10,6 +10,8 @@
 #include "dwarf_types.h"
 
 #define WALK_MAX_STEPS	64	/* futures, pointers and wrappers followed per task */
+#define WRAPPER_DEPTH	6	/* how deep a combinator's fields are searched for a future:
+				   Pin<Box<F>> is Pin, Box, Unique, NonNull, pointer */
 
 struct walk {
 	struct ts_dwarf *dw;
@@ -41,5 +43,18 @@ bool chain_is_leaf_type(const char *qname);
  */
 int chain_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr, const char *var,
 		      char *buf, size_t len);
+
+/* dwarf_future.c */
+/* Could t hold a future, by type: 2 a state machine, 1 a known leaf or dyn Future, 0 no. */
+int chain_future_score(struct ts_dwarf *dw, const struct dw_type *t, int depth);
+/* The same, by memory: 0 when every future in it has returned (a join!'s done branch). */
+int chain_pending_score(struct walk *w, const struct dw_type *t, uint64_t addr, int depth);
+/* A fat pointer to a dyn Future: { pointer, vtable }. */
+bool chain_is_dyn(const struct dw_type *t);
+/* Closures, tuples, PollFn, MaybeDone, Pin, Box: no line of their own in a chain. */
+bool chain_is_plumbing(const char *qname);
+/* join!/select!'s closure: the macro and how many of its branches are pending. */
+bool chain_branches(struct walk *w, const struct dw_type *t, uint64_t addr, const char **macro,
+		    int *pending, int *total);
 
 #endif

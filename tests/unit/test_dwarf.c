@@ -483,8 +483,25 @@ static void check_chains(struct live_task *v, size_t n, double started)
 	}
 	TASK(c, "await_nested::never_polled") {
 		CHECK("unresumed: status", c->status == TS_CHAIN_UNRESUMED && c->leaf.kind == TS_LEAF_NONE);
-		CHECK("unresumed: at the fn's line", frame_is(c, 0, "await_nested::never_polled", "src/main.rs", 161, "Unresumed"));
+		CHECK("unresumed: at the fn's line", frame_is(c, 0, "await_nested::never_polled", "src/main.rs", 163, "Unresumed"));
 		CHECK_STR("unresumed: its arguments", var_of(&c->frames[0], "id"), "77");
+	}
+	TASK(c, "await_nested::joiner") {
+		/* the await's DWARF line is inside tokio's join! macro: the fn's own line is shown */
+		CHECK("join!: own frame at the fn's line", frame_is(c, 0, "await_nested::joiner", "src/main.rs", 171, "Suspend0") &&
+		      !c->frames[0].external && strstr(c->frames[0].note, "tokio-1.24.2/src/macros/join.rs:"));
+		CHECK("join!: macro frame counts pending branches",
+		      frame_is(c, 1, "tokio::join!", NULL, 0, NULL) && !strcmp(c->frames[1].note, "1 of 2 branches pending"));
+		CHECK("join!: follows the pending branch, not the finished one",
+		      frame_is(c, 2, "await_nested::db_query", "src/main.rs", 14, "Suspend0") &&
+		      !strcmp(var_of(&c->frames[2], "table"), "\"join\"") && c->leaf.kind == TS_LEAF_TIMER);
+	}
+	TASK(c, "await_nested::selector") {
+		CHECK("select!: own frame", frame_is(c, 0, "await_nested::selector", "src/main.rs", 176, "Suspend0"));
+		CHECK("select!: macro frame", frame_is(c, 1, "tokio::select!", NULL, 0, NULL) &&
+		      !strcmp(c->frames[1].note, "2 of 2 branches pending"));
+		CHECK("select!: first pending branch", frame_is(c, 2, "await_nested::db_query", "src/main.rs", 14, NULL) &&
+		      c->leaf.kind == TS_LEAF_TIMER);
 	}
 #undef TASK
 }

@@ -149,6 +149,8 @@ async fn main() {
         tokio::runtime::Builder::new_current_thread().build().unwrap(),
     ));
     idle_rt.spawn(never_polled(77));
+    tokio::spawn(joiner());
+    tokio::spawn(selector());
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!("ready {}", std::process::id());
     loop {
@@ -158,6 +160,22 @@ async fn main() {
     }
 }
 
-async fn never_polled(id: u32) { // line 161 (Unresumed: the fn's line)
+async fn never_polled(id: u32) { // line 163 (Unresumed: the fn's line)
     tokio::time::sleep(Duration::from_secs(id as u64)).await;
+}
+
+async fn quick(n: u64) -> u64 {
+    n + 1
+}
+
+async fn joiner() {
+    let (a, b) = tokio::join!(quick(1), db_query(3, "join")); // line 172
+    std::hint::black_box((a, b));
+}
+
+async fn selector() {
+    tokio::select! { // line 177
+        v = db_query(4, "select") => { std::hint::black_box(v); }
+        _ = never_finishes() => {}
+    }
 }
