@@ -79,6 +79,12 @@ def test_chains():
             check(f"await: {short} waits on {kind} at {where[0]}:{where[1]}",
                   c and c["leaf"]["kind"] == kind and frames(c)[0][1:] == where,
                   f"{c and (c['leaf'], frames(c))}")
+        jn = by_name(data, "await_nested::joiner")
+        c = jn and jn.get("await_chain")
+        check("await: join! shows its pending branch",
+              c and [f["func"] for f in c["frames"]] == ["await_nested::joiner", "tokio::join!",
+                                                        "await_nested::db_query"]
+              and c["leaf"]["kind"] == "timer", f"{c and frames(c)}")
         jw, nf = by_name(data, "await_nested::join_waiter"), by_name(data, "await_nested::never_finishes")
         check("await: the JoinHandle names the awaited task's header",
               jw and nf and jw.get("await_chain") and jw["await_chain"]["leaf"]["object"] == nf["header"],
