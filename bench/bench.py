@@ -56,7 +56,7 @@ CFG = {
     "probe_rounds": env_int("PROBE_ROUNDS", 5),
     "probe_slice_s": env_float("PROBE_SLICE", 0.2),
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
-    "parts": os.environ.get("PARTS", "probe pingpong http attach").split(),
+    "parts": os.environ.get("PARTS", "probe pingpong cruntime http attach").split(),
     # past this many seconds no new round starts (bench/run.sh kills at 600)
     "budget_s": env_float("BUDGET_SECS", 480),
 }
@@ -230,13 +230,13 @@ def link_count(pid):
         return -1
 
 
-def wait_attached(proc, mode, timeout=20.0, poll_s=0.001):
+def wait_attached(proc, mode, want=None, timeout=20.0, poll_s=0.001):
     """Seconds from now until taskscope holds all its BPF links, or None.
 
     Links: sched_switch, raw::poll entry, [raw::poll return in full mode],
     wakers, raw::dealloc. If taskscope ends up with another number of
     links, a count stable for 0.5 s counts as attached."""
-    want = 5 if mode == "full" else 4
+    want = want or (5 if mode == "full" else 4)
     t0 = time.monotonic()
     last, last_change = -1, t0
     while time.monotonic() - t0 < timeout:
@@ -272,7 +272,7 @@ def taskscope_argv(pid, mode, seconds):
 class Observer:
     """taskscope report attached to a target for one measurement window."""
 
-    def __init__(self, pid, mode, seconds):
+    def __init__(self, pid, mode, seconds, want=None):
         self.mode = mode
         self.t_start = time.monotonic()
         # files, not pipes: a report bigger than a pipe buffer would block
@@ -281,7 +281,7 @@ class Observer:
         self.err = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(taskscope_argv(pid, mode, seconds),
                                      stdout=self.out, stderr=self.err)
-        self.attach_s = wait_attached(self.proc, mode)
+        self.attach_s = wait_attached(self.proc, mode, want)
         self.cpu0 = proc_cpu_s(self.proc.pid)
         self.t0 = time.monotonic()
         self.sample = {}
@@ -369,7 +369,9 @@ def part_probe(res):
         return
     funcs = ["ts_hit_jmp", "ts_hit_push", "ts_hit_sub", "ts_hit_jmp_ret"]
     probes = ",".join(["uprobe:%s:%s" % (binp, f) for f in funcs] +
-                      ["uretprobe:%s:ts_hit_jmp_ret" % binp])
+                      ["uretprobe:%s:ts_hit_jmp_ret" % binp,
+                       "usdt:%s:taskscope:poll_start" % binp])
+    funcs.append("ts_hit_usdt")
     script = probes + " { @[probe] = count(); }"
     cmd = ["bpftrace", "-q", "-c", "%s %d %.3f" % (binp, CFG["probe_rounds"],
                                                     CFG["probe_slice_s"]), "-e", script]
@@ -385,7 +387,7 @@ def part_probe(res):
         f = line.split()
         if len(f) == 6 and f[0] == "slice":
             slices.setdefault(f[1], {})[int(f[2])] = float(f[5])
-        m = re.match(r"@\[(u(?:ret)?probe):[^:]*:(\w+)\]: (\d+)", line)
+        m = re.match(r"@\[(\w+):.*:(\w+)\]: (\d+)", line)
         if m:
             hits[m.group(1) + ":" + m.group(2)] = int(m.group(3))
     if "ts_hit_base" not in slices or not hits:
@@ -405,26 +407,26 @@ def part_probe(res):
     res["probe"] = out
 
 
-def pingpong_round(mode, secs, bpf_stats=False):
-    binp = os.path.join(TARGETS, "bench_pingpong")
+def pingpong_round(mode, secs, bpf_stats=False, binp=None, want=None):
+    binp = binp or os.path.join(TARGETS, "bench_pingpong")
     p, pid = start_target([binp, "%.3f" % secs])
     if not p:
-        err("bench_pingpong did not start")
+        err("%s did not start" % os.path.basename(binp))
         return None
     obs = None
     row = {"mode": mode}
     try:
         if mode != "none":
-            obs = Observer(pid, mode, secs + SLACK_S)
+            obs = Observer(pid, mode, secs + SLACK_S, want)
             if not obs.ok():
-                err("taskscope %s did not attach to bench_pingpong" % mode)
+                err("taskscope %s did not attach to %s" % (mode, os.path.basename(binp)))
                 obs.finish(10)
                 return None
         p.stdin.write(b"go\n")
         p.stdin.flush()
         line = read_line(p, secs + 30, "result")
         if obs:
-            obs.window_end(names=bpf_stats or mode == "default")
+            obs.window_end(names=True)
         if not line:
             err("bench_pingpong gave no result (%s)" % mode)
             return None
@@ -448,24 +450,24 @@ def pingpong_round(mode, secs, bpf_stats=False):
     return row
 
 
-def part_pingpong(res):
+def part_pingpong(res, key="pingpong", binp=None, modes=MODES, want=None):
     secs = CFG["pingpong_s"]
     runs = []
     for r in range(CFG["rounds"]):
-        if r >= 2 and over_budget("pingpong"):
+        if r >= 2 and over_budget(key):
             break
-        for mode in rotated(MODES, r):
-            row = pingpong_round(mode, secs)
+        for mode in rotated(modes, r):
+            row = pingpong_round(mode, secs, binp=binp, want=want)
             if row:
                 row["round"] = r
                 runs.append(row)
-                log("  pingpong round %d %-7s %8.1f ns/poll" % (r, mode, row["ns_per_poll"]))
-    out = {"runs": runs, "secs": secs}
-    by = {m: {x["round"]: x for x in runs if x["mode"] == m} for m in MODES}
-    for m in MODES:
+                log("  %s round %d %-7s %8.1f ns/poll" % (key, r, mode, row["ns_per_poll"]))
+    out = {"runs": runs, "secs": secs, "modes": modes}
+    by = {m: {x["round"]: x for x in runs if x["mode"] == m} for m in modes}
+    for m in modes:
         out[m] = {"ns_per_poll": summary([x["ns_per_poll"] for x in by[m].values()]),
                   "polls_per_s": summary([x["polls_per_s"] for x in by[m].values()])}
-    for m in ("default", "full"):
+    for m in modes[1:]:
         paired = [by[m][k]["ns_per_poll"] - by["none"][k]["ns_per_poll"]
                   for k in by[m] if k in by["none"]]
         out[m]["added_ns_per_poll"] = summary(paired)
@@ -489,7 +491,18 @@ def part_pingpong(res):
         out[m]["taskscope_window_cpu_pct"] = summary([o.get("window_cpu_pct") for o in obs])
         out[m]["taskscope_cpu_s"] = summary([o.get("cpu_s") for o in obs])
         out[m]["taskscope_maxrss_kb"] = summary([o.get("maxrss_kb") for o in obs])
-    res["pingpong"] = out
+    res[key] = out
+
+
+def part_cruntime(res):
+    """The ping-pong on the USDT C runtime (tests/targets/cruntime)."""
+    binp = os.path.join(BENCH_BUILD, "c_pingpong")
+    if not os.access(binp, os.X_OK):
+        res["cruntime"] = "pending: tests/targets/cruntime not built or missing"
+        return
+    # one uprobe_multi link on every USDT site + sched_switch
+    part_pingpong(res, "cruntime_pingpong", binp, ["none", "default"], want=2)
+    res["cruntime"] = "measured (cruntime_pingpong)"
 
 
 def part_bpf_stats(res):
@@ -507,8 +520,13 @@ def part_bpf_stats(res):
         return
     out = {}
     try:
-        for mode in ("default", "full"):
-            row = pingpong_round(mode, CFG["pingpong_s"], bpf_stats=True)
+        runs = [("default", "default", None, None), ("full", "full", None, None)]
+        cp = os.path.join(BENCH_BUILD, "c_pingpong")
+        if "cruntime" in CFG["parts"] and os.access(cp, os.X_OK):
+            runs.append(("cruntime", "default", cp, 2))
+        for key, mode, binp, want in runs:
+            row = pingpong_round(mode, CFG["pingpong_s"], bpf_stats=True, binp=binp,
+                                 want=want)
             if not row or "observer" not in row:
                 continue
             per = {}
@@ -518,7 +536,7 @@ def part_bpf_stats(res):
                     per[name] = {"run_cnt": pr["run_cnt"],
                                  "ns_per_run": pr["run_time_ns"] / pr["run_cnt"],
                                  "per_poll": pr["run_cnt"] / row["polls"]}
-            out[mode] = {"progs": per, "polls": row["polls"],
+            out[key] = {"progs": per, "polls": row["polls"],
                          "ns_per_poll": row["ns_per_poll"]}
     finally:
         try:
@@ -605,7 +623,7 @@ def part_http(res):
                             continue
                     w = run_wrk(port, conns, secs)
                     if obs:
-                        obs.window_end(names=(mode == "default"))
+                        obs.window_end(names=True)
                         o = obs.finish(secs + 60)
                     if not w:
                         continue
@@ -863,7 +881,28 @@ def table(res):
                              st["elf_scan_s"] * 1e3, st["bpf_load_s"] * 1e3, st["links"],
                              st["link_create_s"] * 1e3, (st["after_window_s"] or 0) * 1e3))
     L.append("")
-    L.append("4. USDT C runtime: %s" % res.get("cruntime", "pending"))
+    cp = res.get("cruntime_pingpong")
+    if not cp:
+        L.append("4. USDT C runtime: %s" % res.get("cruntime", "pending"))
+    else:
+        usdt = med(pr.get("ts_hit_usdt")) if pr else None
+        L.append("4. USDT C runtime (tests/targets/cruntime, 1 thread) ping-pong, %.1f s per run"
+                 % cp["secs"])
+        L.append("    %-8s %-26s %-22s %s" % ("mode", "ns/poll", "added ns/poll",
+                                              "USDT-hit equivalents/poll"))
+        for m in cp["modes"]:
+            d = cp[m]
+            a = med(d.get("added_ns_per_poll"))
+            L.append("    %-8s %-26s %-22s %s" % (
+                m, fmt_s(d["ns_per_poll"], ".0f"),
+                fmt_s(d.get("added_ns_per_poll"), ".0f") if m != "none" else "-",
+                fmt(a / usdt if a is not None and usdt else None, ".2f") if m != "none" else ""))
+        st = (res.get("bpf_stats") or {}).get("cruntime")
+        hits = None
+        if st:
+            hits = sum(v["per_poll"] for n, v in st["progs"].items() if n != "sched_switch")
+        L.append("    bare USDT hit %s ns; USDT probes fired per poll (bpf_stats run): %s"
+                 % (fmt(usdt, ".0f"), fmt(hits, ".2f")))
     v = res.get("verdict")
     if v:
         L.append("")
@@ -919,7 +958,8 @@ def main():
     res = {"config": CFG, "machine": machine(),
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     parts = [("probe", part_probe), ("pingpong", part_pingpong),
-             ("pingpong", part_bpf_stats), ("http", part_http), ("attach", part_attach)]
+             ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
+             ("http", part_http), ("attach", part_attach)]
     for name, fn in parts:
         if name not in CFG["parts"]:
             continue
@@ -930,9 +970,8 @@ def main():
             fn(res)
         except Exception as e:  # one part failing must not lose the others
             err("%s: %s: %s" % (fn.__name__, type(e).__name__, e))
-    cr = os.path.join(ROOT, "tests", "targets", "cruntime")
-    res["cruntime"] = ("pending: tests/targets/cruntime exists but is not benchmarked yet"
-                       if os.path.isdir(cr) else "pending: tests/targets/cruntime does not exist yet")
+    if "cruntime" not in res:
+        res["cruntime"] = "not run (PARTS)"
     # kernel map memory, from any observed run (the same maps every time)
     maps = None
     for src in (res.get("http", {}).get("by_conns", {}).values()):

@@ -21,6 +21,9 @@
  *	ts_hit_push     push (like raw::dealloc and waker::wake_by_val: `push %r14/%rbx`)
  *	ts_hit_sub      sub $0x18,%rsp (like waker::wake_by_ref: single-stepped)
  *	ts_hit_jmp_ret  jmp, probed with a uprobe and a uretprobe (taskscope --mode full)
+ *	ts_hit_usdt     a C function holding TASKSCOPE_POLL_START (usdt/taskscope.h:
+ *	                semaphore test + nop5 site, what an instrumented runtime
+ *	                pays per event); run.sh attaches usdt:BIN:taskscope:poll_start
  *
  * Each function does the same work after its first instruction. The loop
  * reads the clock every 4096 calls, so it is bounded in time whatever the
@@ -31,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "taskscope.h"
 
 #define FN(name, first)						\
 	__asm__(".text\n.globl " #name "\n.type " #name ",@function\n"	\
@@ -49,6 +54,12 @@ uint64_t ts_hit_push(uint64_t);
 uint64_t ts_hit_sub(uint64_t);
 uint64_t ts_hit_jmp_ret(uint64_t);
 
+__attribute__((noinline)) uint64_t ts_hit_usdt(uint64_t x)
+{
+	TASKSCOPE_POLL_START(x);
+	return x;
+}
+
 static const struct {
 	const char *name;
 	uint64_t (*fn)(uint64_t);
@@ -58,6 +69,7 @@ static const struct {
 	{ "ts_hit_push", ts_hit_push },
 	{ "ts_hit_sub", ts_hit_sub },
 	{ "ts_hit_jmp_ret", ts_hit_jmp_ret },
+	{ "ts_hit_usdt", ts_hit_usdt },
 };
 
 static double now(void)

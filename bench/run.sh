@@ -42,7 +42,13 @@ apt_install() {
 apt_install wrk librust-hyper-dev strace
 
 mkdir -p build/bench
-gcc -O2 -Wall -Wextra -Werror bench/probe_hit.c -o build/bench/probe_hit
+gcc -O2 -Wall -Wextra -Werror -Iusdt bench/probe_hit.c -o build/bench/probe_hit
+# the ping-pong on the USDT C runtime, when there is one
+if [ -f tests/targets/cruntime/rt.c ]; then
+	gcc -O2 -g -Wall -Wextra -Werror -Iusdt -Itests/targets/cruntime \
+		bench/c_pingpong.c tests/targets/cruntime/rt.c -o build/bench/c_pingpong ||
+		echo "bench: the C runtime ping-pong did not build"
+fi
 
 if [ "${HTTP_SERVER:-auto}" != handwritten ] && [ -d /usr/share/cargo/registry/hyper-0.14.19 ] ||
 	ls -d /usr/share/cargo/registry/hyper-0.14.* >/dev/null 2>&1; then
