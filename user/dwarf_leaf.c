@@ -47,20 +47,27 @@ static bool starts(const char *s, const char *prefix)
 /* The channel a Sender/Receiver (or a pointer to one) at addr belongs to: its Chan. */
 static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t addr)
 {
+	/* tokio 1.24: mpsc halves hold chan.inner: Arc<Chan>; watch and broadcast
+	 * halves shared: Arc<Shared>; oneshot halves inner: Option<Arc<Inner>> */
+	static const char *const paths[] = { "chan.inner", "shared", "inner" };
 	const struct dw_type *arc;
 	uint64_t off, p = 0;
 	char scratch[64];
+	size_t i;
 
 	if (t && t->kind == DW_K_PTR) {
 		if (mem_reader__u64(w->mr, addr, &addr))
 			return 0;
 		t = dw_type__get(w->dw, t->target);
 	}
-	if (!t || dw_type__find_path(w->dw, t, "chan.inner", &off, &arc))
-		return 0;
-	if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p))
-		return 0;
-	return p;
+	for (i = 0; t && i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (dw_type__find_path(w->dw, t, paths[i], &off, &arc))
+			continue;
+		p = 0;
+		if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p) == 0)
+			return p;
+	}
+	return 0;
 }
 
 /* tokio values worth naming: guards, permits, channel halves. 0 when not one. */
@@ -84,16 +91,15 @@ int chain_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr,
 		   starts(qn, "tokio::sync::semaphore::OwnedSemaphorePermit")) {
 		kind = TS_HOLD_PERMIT;
 		what = "permit of semaphore";
-	} else if (starts(qn, "tokio::sync::mpsc::bounded::Sender<") ||
-		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedSender<")) {
+	} else if (starts(qn, "tokio::sync::") && (strstr(qn, "::Sender<") || strstr(qn, "UnboundedSender<"))) {
 		p = channel_of(w, t, addr);
 		if (!p)
 			return -ENOTSUP;
 		snprintf(buf, len, "sender of channel 0x%" PRIx64, p);
 		add_hold(w, TS_HOLD_SENDER, p, var);
 		return 0;
-	} else if (starts(qn, "tokio::sync::mpsc::bounded::Receiver<") ||
-		   starts(qn, "tokio::sync::mpsc::unbounded::UnboundedReceiver<")) {
+	} else if (starts(qn, "tokio::sync::") &&
+		   (strstr(qn, "::Receiver<") || strstr(qn, "UnboundedReceiver<"))) {
 		p = channel_of(w, t, addr);
 		if (!p)
 			return -ENOTSUP;
@@ -226,7 +232,9 @@ bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
 {
 	const char *qn = dw_type__qname(w->dw, t);
 	struct ts_await_leaf *l = &w->c->leaf;
+	const struct dw_member *m;
 	char name[192];
+	int fi;
 
 	if (!strcmp(qn, "tokio::time::sleep::Sleep")) {
 		chain_leaf_timer(w, t, addr);
@@ -255,8 +263,17 @@ bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
 		chain_set_leaf(w, TS_LEAF_NOTIFY, "tokio::sync::Notified", addr, "");
 		l->object = first_pointer_value(w, t, addr);
 		format_addr_detail(l->detail, sizeof(l->detail), "notify", l->object, "");
-		if (frame_matching(w, "tokio::sync::watch::", NULL) >= 0)
+		/* watch::Receiver::changed waits on its channel's Notify */
+		fi = frame_matching(w, "tokio::sync::watch::", "::changed");
+		if (fi >= 0) {
+			uint64_t ch = channel_of(w, w->self_type[fi], w->self_ptr[fi]);
+
 			l->kind = TS_LEAF_CHAN_RECV;
+			if (ch)
+				l->object = ch;
+			format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object,
+					   " (watch: changed)");
+		}
 		return true;
 	}
 	if (strstr(qn, "scheduled_io::Readiness")) {
@@ -273,7 +290,10 @@ bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
 	if (starts(qn, "tokio::sync::oneshot::Receiver<") || starts(qn, "tokio::sync::broadcast::Recv<")) {
 		ts_await_readable_name(qn, NULL, name, sizeof(name));
 		chain_set_leaf(w, TS_LEAF_CHAN_RECV, name, addr, "");
-		l->object = first_pointer_value(w, t, addr);
+		/* oneshot: the Receiver itself; broadcast: Recv { receiver: &mut Receiver, .. } */
+		l->object = starts(qn, "tokio::sync::oneshot::") ? channel_of(w, t, addr) :
+			    (m = dw_type__member(t, "receiver")) != NULL ?
+			    channel_of(w, dw_type__get(w->dw, m->type), addr + m->off) : 0;
 		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
 		return true;
 	}

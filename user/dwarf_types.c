@@ -722,7 +722,7 @@ static int format_cenum(struct mem_reader *mr, const struct dw_type *t, uint64_t
  * value this function can show.
  */
 static int format_enum(struct ts_dwarf *dw, struct mem_reader *mr, const struct dw_type *t,
-		       uint64_t addr, char *buf, size_t len, int depth)
+		       uint64_t addr, char *buf, size_t len, uint64_t *ptr_out, int depth)
 {
 	const struct dw_variant *v = dw_type__active_variant(t, mr, addr);
 	const struct dw_type *vt;
@@ -747,7 +747,7 @@ static int format_enum(struct ts_dwarf *dw, struct mem_reader *mr, const struct 
 	if (vt && i < vt->nmembers)
 		return -ENOTSUP;	/* several fields: not a value to print on one line */
 	if (format_value(dw, mr, dw_type__get(dw, only->type), addr + v->off + only->off, inner,
-			 sizeof(inner), NULL, depth + 1))
+			 sizeof(inner), ptr_out, depth + 1))
 		return -ENOTSUP;
 	snprintf(buf, len, "%s(%s)", v->name, inner);
 	return 0;
@@ -791,7 +791,7 @@ static int format_value(struct ts_dwarf *dw, struct mem_reader *mr, const struct
 	if (t->coroutine)
 		return -ENOTSUP;
 	if (t->has_variants)
-		return format_enum(dw, mr, t, addr, buf, len, depth);
+		return format_enum(dw, mr, t, addr, buf, len, ptr_out, depth);
 	qn = dw_type__qname(dw, t);
 	if (!strcmp(qn, "&str") || !strcmp(qn, "&mut str")) {
 		const struct dw_member *dp = dw_type__member(t, "data_ptr");

@@ -483,12 +483,12 @@ static void check_chains(struct live_task *v, size_t n, double started)
 	}
 	TASK(c, "await_nested::never_polled") {
 		CHECK("unresumed: status", c->status == TS_CHAIN_UNRESUMED && c->leaf.kind == TS_LEAF_NONE);
-		CHECK("unresumed: at the fn's line", frame_is(c, 0, "await_nested::never_polled", "src/main.rs", 163, "Unresumed"));
+		CHECK("unresumed: at the fn's line", frame_is(c, 0, "await_nested::never_polled", "src/main.rs", 180, "Unresumed"));
 		CHECK_STR("unresumed: its arguments", var_of(&c->frames[0], "id"), "77");
 	}
 	TASK(c, "await_nested::joiner") {
 		/* the await's DWARF line is inside tokio's join! macro: the fn's own line is shown */
-		CHECK("join!: own frame at the fn's line", frame_is(c, 0, "await_nested::joiner", "src/main.rs", 171, "Suspend0") &&
+		CHECK("join!: own frame at the fn's line", frame_is(c, 0, "await_nested::joiner", "src/main.rs", 188, "Suspend0") &&
 		      !c->frames[0].external && strstr(c->frames[0].note, "tokio-1.24.2/src/macros/join.rs:"));
 		CHECK("join!: macro frame counts pending branches",
 		      frame_is(c, 1, "tokio::join!", NULL, 0, NULL) && !strcmp(c->frames[1].note, "1 of 2 branches pending"));
@@ -497,11 +497,64 @@ static void check_chains(struct live_task *v, size_t n, double started)
 		      !strcmp(var_of(&c->frames[2], "table"), "\"join\"") && c->leaf.kind == TS_LEAF_TIMER);
 	}
 	TASK(c, "await_nested::selector") {
-		CHECK("select!: own frame", frame_is(c, 0, "await_nested::selector", "src/main.rs", 176, "Suspend0"));
+		CHECK("select!: own frame", frame_is(c, 0, "await_nested::selector", "src/main.rs", 193, "Suspend0"));
 		CHECK("select!: macro frame", frame_is(c, 1, "tokio::select!", NULL, 0, NULL) &&
 		      !strcmp(c->frames[1].note, "2 of 2 branches pending"));
 		CHECK("select!: first pending branch", frame_is(c, 2, "await_nested::db_query", "src/main.rs", 14, NULL) &&
 		      c->leaf.kind == TS_LEAF_TIMER);
+	}
+	TASK(c, "await_nested::notify_waiter") {
+		CHECK("notify: frame and leaf", frame_is(c, 0, "await_nested::notify_waiter", "src/main.rs", 201, "Suspend0") &&
+		      c->leaf.kind == TS_LEAF_NOTIFY);
+		snprintf(name, sizeof(name), "0x%" PRIx64, c->leaf.object);
+		CHECK_STR("notify: the Notify its Arc points to", var_of(&c->frames[0], "n"), name);
+	}
+	TASK(c, "await_nested::oneshot_waiter") {
+		CHECK("oneshot: recv", frame_is(c, 0, "await_nested::oneshot_waiter", "src/main.rs", 205, "Suspend0") &&
+		      c->leaf.kind == TS_LEAF_CHAN_RECV && c->leaf.object);
+		CHECK_STR("oneshot: leaf type", c->leaf.type_name, "tokio::sync::oneshot::Receiver<u32>");
+	}
+	uint64_t rw = 0;
+
+	TASK(c, "await_nested::rwlock_reader") {
+		CHECK("rwlock: reader holds a read guard",
+		      frame_is(c, 0, "await_nested::rwlock_reader", "src/main.rs", 210, "Suspend1") &&
+		      c->nholds == 1 && c->holds[0].kind == TS_HOLD_RWLOCK_GUARD);
+		rw = c->nholds ? c->holds[0].object : 0;
+	}
+	TASK(c, "await_nested::rwlock_writer") {
+		CHECK("rwlock: writer through RwLock::write",
+		      frame_is(c, 0, "await_nested::rwlock_writer", "src/main.rs", 215, "Suspend0") &&
+		      frame_is(c, 1, "tokio::sync::rwlock::RwLock<u32>::write", "tokio-1.24.2/src/sync/rwlock.rs", 0, NULL));
+		CHECK("rwlock: waits on the lock the reader holds", c->leaf.kind == TS_LEAF_RWLOCK && rw &&
+		      c->leaf.object == rw);
+	}
+	TASK(c, "await_nested::semaphore_waiter") {
+		CHECK("semaphore: through Semaphore::acquire",
+		      frame_is(c, 0, "await_nested::semaphore_waiter", "src/main.rs", 220, "Suspend0") &&
+		      frame_is(c, 1, "tokio::sync::semaphore::Semaphore::acquire", NULL, 0, NULL));
+		snprintf(name, sizeof(name), "0x%" PRIx64, c->leaf.object);
+		CHECK("semaphore: leaf names the Semaphore", c->leaf.kind == TS_LEAF_SEMAPHORE &&
+		      !strcmp(var_of(&c->frames[0], "s"), name));
+	}
+	TASK(c, "await_nested::watch_waiter") {
+		CHECK("watch: changed is a channel recv",
+		      frame_is(c, 1, "tokio::sync::watch::Receiver<u32>::changed", NULL, 0, NULL) &&
+		      c->leaf.kind == TS_LEAF_CHAN_RECV && c->leaf.object);
+		snprintf(name, sizeof(name), "receiver of channel 0x%" PRIx64, c->leaf.object);
+		CHECK_STR("watch: the receiver held names the same channel", var_of(&c->frames[0], "rx"), name);
+	}
+	TASK(c, "await_nested::broadcast_waiter") {
+		CHECK("broadcast: recv", frame_is(c, 0, "await_nested::broadcast_waiter", "src/main.rs", 228, "Suspend0") &&
+		      c->leaf.kind == TS_LEAF_CHAN_RECV && c->leaf.object);
+		snprintf(name, sizeof(name), "receiver of channel 0x%" PRIx64, c->leaf.object);
+		CHECK_STR("broadcast: the receiver held names the same channel", var_of(&c->frames[0], "rx"), name);
+	}
+	TASK(c, "await_nested::unbounded_reader") {
+		CHECK("unbounded: recv", frame_is(c, 0, "await_nested::unbounded_reader", "src/main.rs", 232, "Suspend0") &&
+		      c->leaf.kind == TS_LEAF_CHAN_RECV);
+		snprintf(name, sizeof(name), "receiver of channel 0x%" PRIx64, c->leaf.object);
+		CHECK_STR("unbounded: same channel as the receiver held", var_of(&c->frames[0], "rx"), name);
 	}
 #undef TASK
 }

@@ -151,16 +151,33 @@ async fn main() {
     idle_rt.spawn(never_polled(77));
     tokio::spawn(joiner());
     tokio::spawn(selector());
+    let notify = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(notify_waiter(notify.clone()));
+    let (otx, orx) = tokio::sync::oneshot::channel::<u32>();
+    tokio::spawn(oneshot_waiter(orx));
+    let lock = Arc::new(tokio::sync::RwLock::new(0u32));
+    tokio::spawn(rwlock_reader(lock.clone()));
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    tokio::spawn(rwlock_writer(lock.clone()));
+    tokio::spawn(semaphore_waiter(Arc::new(tokio::sync::Semaphore::new(0))));
+    let (wtx, wrx) = tokio::sync::watch::channel(0u32);
+    tokio::spawn(watch_waiter(wrx));
+    let (btx, brx) = tokio::sync::broadcast::channel::<u32>(4);
+    tokio::spawn(broadcast_waiter(brx));
+    let (utx, urx) = mpsc::unbounded_channel::<u32>();
+    tokio::spawn(unbounded_reader(urx));
+    let senders = (notify, otx, wtx, btx, utx);
     tokio::time::sleep(Duration::from_millis(100)).await;
     println!("ready {}", std::process::id());
     loop {
         tokio::time::sleep(Duration::from_secs(3600)).await;
         let _ = tx.try_send(0);
         std::hint::black_box(&full_rx);
+        std::hint::black_box(&senders);
     }
 }
 
-async fn never_polled(id: u32) { // line 163 (Unresumed: the fn's line)
+async fn never_polled(id: u32) { // line 180 (Unresumed: the fn's line)
     tokio::time::sleep(Duration::from_secs(id as u64)).await;
 }
 
@@ -169,13 +186,48 @@ async fn quick(n: u64) -> u64 {
 }
 
 async fn joiner() {
-    let (a, b) = tokio::join!(quick(1), db_query(3, "join")); // line 172
+    let (a, b) = tokio::join!(quick(1), db_query(3, "join")); // line 189
     std::hint::black_box((a, b));
 }
 
 async fn selector() {
-    tokio::select! { // line 177
+    tokio::select! { // line 194
         v = db_query(4, "select") => { std::hint::black_box(v); }
         _ = never_finishes() => {}
     }
+}
+
+async fn notify_waiter(n: Arc<tokio::sync::Notify>) {
+    n.notified().await; // line 201
+}
+
+async fn oneshot_waiter(rx: tokio::sync::oneshot::Receiver<u32>) {
+    let _ = rx.await; // line 205
+}
+
+async fn rwlock_reader(l: Arc<tokio::sync::RwLock<u32>>) {
+    let r = l.read().await; // line 209
+    tokio::time::sleep(Duration::from_secs(3600)).await; // line 210
+    std::hint::black_box(*r);
+}
+
+async fn rwlock_writer(l: Arc<tokio::sync::RwLock<u32>>) {
+    let mut w = l.write().await; // line 215
+    *w += 1;
+}
+
+async fn semaphore_waiter(s: Arc<tokio::sync::Semaphore>) {
+    let _p = s.acquire().await; // line 220
+}
+
+async fn watch_waiter(mut rx: tokio::sync::watch::Receiver<u32>) {
+    let _ = rx.changed().await; // line 224
+}
+
+async fn broadcast_waiter(mut rx: tokio::sync::broadcast::Receiver<u32>) {
+    let _ = rx.recv().await; // line 228
+}
+
+async fn unbounded_reader(mut rx: mpsc::UnboundedReceiver<u32>) {
+    let _ = rx.recv().await; // line 232
 }
