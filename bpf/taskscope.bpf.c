@@ -495,13 +495,14 @@ int usdt_event(struct pt_regs *ctx)
 		bpf_probe_read_user_str(info.location, sizeof(info.location),
 					(void *)usdt_arg(ctx, s, 3));
 		bpf_map_update_elem(&usdt_tasks, &key, &info, BPF_ANY);
+		/*
+		 * Runtimes announce existing tasks again when a tracer attaches
+		 * (usdt/README.md), so a spawn says nothing about the state: the
+		 * task stays idle until a wake or a poll says otherwise.
+		 */
 		t = task_lookup_or_init(&key, now);
-		/* a spawned task is queued to run: scheduled until its first poll */
-		if (t && t->state == TS_TASK_IDLE && !t->polls) {
-			t->state = TS_TASK_SCHEDULED;
-			t->wake_ns = now;
+		if (t)
 			t->task_id = a0;
-		}
 		break;
 	}
 	case TS_USDT_POLL_START:
