@@ -91,9 +91,13 @@ deps:
 	fi
 	@command -v cargo >/dev/null || { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cargo rustc >/dev/null; }
 
+# The bench_* crates are built by `make bench` only: they are not test targets.
 targets:
 	$(call msg,CARGO,tests/targets)
-	$(Q)cd tests/targets && cargo build --release --quiet
+	$(Q)cd tests/targets && cargo build --release --quiet --workspace \
+		$$(for d in tokio/bench_*; do [ -d "$$d" ] && printf -- '--exclude %s ' "$${d#tokio/}"; done)
+	$(call msg,MAKE,tests/targets/cruntime)
+	$(Q)$(MAKE) --no-print-directory -s -C tests/targets/cruntime
 
 unit: $(UNIT_BINS)
 
