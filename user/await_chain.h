@@ -57,7 +57,9 @@ struct ts_await_var {
 struct ts_await_frame {
 	char func[192];		/* readable: "await_nested::db_query" */
 	char file[128];		/* "src/main.rs"; "tokio-1.24.2/src/sync/mutex.rs" */
-	uint32_t line;		/* of the current .await; 0 for wrappers (Timeout...) */
+	uint32_t line;		/* of the current .await; 0 for wrappers (Timeout...). An
+				   await inside a macro (join!) has the macro's line in
+				   DWARF: then the fn's own line, the macro's in note */
 	char variant[24];	/* "Suspend0"; a wrapper's active enum variant, or "" */
 	bool external;		/* in a dependency or std, not the program's own crate */
 	bool wrapper;		/* not a state machine: a combinator holding the next future */
@@ -70,7 +72,7 @@ struct ts_await_frame {
 struct ts_await_leaf {
 	enum ts_leaf_kind kind;
 	char type_name[192];	/* readable type: "tokio::time::Sleep" */
-	char detail[96];	/* "fires in 27.7 s", "mutex 0x7f..a0" */
+	char detail[96];	/* "fires in 27.7 s", "waiting on mutex 0x7f..a0" */
 	uint64_t addr;		/* runtime address of the leaf future */
 	uint64_t object;	/* semaphore/mutex/channel/task header awaited; 0 unknown */
 	bool has_deadline;
@@ -80,10 +82,10 @@ struct ts_await_leaf {
 /* Something a frame holds that other tasks may wait for. */
 enum ts_hold_kind {
 	TS_HOLD_MUTEX_GUARD,	/* tokio MutexGuard (object: the Mutex) */
-	TS_HOLD_RWLOCK_GUARD,
+	TS_HOLD_RWLOCK_GUARD,	/* object: the RwLock */
 	TS_HOLD_PERMIT,		/* SemaphorePermit (object: the Semaphore) */
-	TS_HOLD_SENDER,		/* mpsc Sender (object: the channel) */
-	TS_HOLD_RECEIVER,
+	TS_HOLD_SENDER,		/* a tokio channel's Sender (object: the channel) */
+	TS_HOLD_RECEIVER,	/* ... Receiver; a receive leaf's object is the same address */
 };
 
 struct ts_await_hold {
