@@ -13,17 +13,11 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "top_await.h"
 #include "top_log.h"
 #include "top_screen.h"
 #include "top_session.h"
 #include "top_ui.h"
-
-/*
- * The await-chain hook: the DWARF await-chain code defines this when it is
- * linked in; until then the detail view says the chain is not available.
- */
-int top_await_chain(void *ctx, const struct observed_proc *op, const struct ts_task *t,
-		    char *buf, size_t len) __attribute__((weak));
 
 struct top_env {
 	int pid;			/* 0: system-wide */
@@ -35,6 +29,7 @@ struct top_env {
 	int width;			/* batch; 0: the terminal's or 160 */
 	uint64_t stall_ms;
 	const char *log_path;
+	const char *debuginfo;
 	bool verbose;
 };
 
@@ -63,6 +58,8 @@ static void usage(FILE *out)
 		"                         is not UTF-8)\n"
 		"      --no-color         no colours: bold and reverse video only\n"
 		"  -s, --stall-ms N       threshold for every stall rule (default 1000)\n"
+		"  -g, --debuginfo FILE   DWARF for the -p process's binary when it is not in\n"
+		"                         the binary (names, await chains in the detail)\n"
 		"      --log FILE         append libbpf's and top's messages to FILE (they are\n"
 		"                         printed to stderr after the screen is given back)\n"
 		"  -v, --verbose          libbpf debug messages too\n"
@@ -93,6 +90,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		{ "no-colour", no_argument, NULL, OPT_NO_COLOUR },
 		{ "stall-ms", required_argument, NULL, 's' },
 		{ "log", required_argument, NULL, OPT_LOG },
+		{ "debuginfo", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -104,7 +102,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 	env->interval_s = 1.0;
 	env->stall_ms = 1000;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:n:bw:as:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:i:n:bw:as:g:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
@@ -154,6 +152,13 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		case OPT_LOG:
 			env->log_path = optarg;
 			break;
+		case 'g':
+			if (access(optarg, R_OK)) {
+				ts_err("can't read --debuginfo %s: %s", optarg, strerror(errno));
+				return -1;
+			}
+			env->debuginfo = optarg;
+			break;
 		case 'v':
 			env->verbose = true;
 			break;
@@ -167,6 +172,10 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 	}
 	if (optind < argc) {
 		ts_err("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (env->debuginfo && !env->pid) {
+		ts_err("--debuginfo goes with -p PID (one binary)");
 		return -1;
 	}
 	return 0;
@@ -325,6 +334,7 @@ int cmd_top(int argc, char **argv)
 	}
 	opened = true;
 	s.rules.stall_ns = env.stall_ms * 1000 * 1000;
+	s.debuginfo = env.debuginfo;
 	if (env.pid) {
 		err = top_session__add(&s, env.pid, why, sizeof(why));
 		if (err) {

@@ -45,7 +45,8 @@ int top_verdicts__take(const struct ts_process *scan, struct top_verdict **v, si
 		const struct ts_task *t = &scan->tasks[i];
 
 		if (!t->seen_by_probe) {
-			nm[m++] = *t;
+			nm[m] = *t;
+			nm[m++].chain = NULL;	/* the snapshot owns it */
 			continue;
 		}
 		nvv[k].header = t->header;
@@ -130,6 +131,7 @@ int top_carry__apply(struct ts_process *p, const struct top_verdict *v, size_t n
 		if (!t)
 			return -ENOMEM;
 		*t = *m;
+		t->chain = NULL;
 		if (t->since_attach && p->snapshot_ns > p->attach_ns)
 			t->in_state_ns = p->snapshot_ns - p->attach_ns;
 	}
@@ -426,8 +428,8 @@ long top_proc__find_task(const struct top_proc *tp, uint64_t header, uint64_t fi
 
 /* ---- with a process ----------------------------------------------------- */
 
-int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, char *why,
-		   size_t whylen)
+int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const char *debuginfo,
+		   char *why, size_t whylen)
 {
 	struct top_proc *tp = calloc(1, sizeof(*tp));
 	int err;
@@ -442,6 +444,8 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, char *w
 		free(tp);
 		return err;
 	}
+	/* exact future names, and await chains for the detail view */
+	observed_proc__load_dwarf(&tp->op, debuginfo);
 	/* top never adds uretprobes: one trap per poll */
 	err = observed_proc__attach(&tp->op, bpf, false, why, whylen);
 	if (err) {

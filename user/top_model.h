@@ -115,9 +115,9 @@ long top_proc__find_task(const struct top_proc *tp, uint64_t header, uint64_t fi
 
 /* ---- with a process and BPF --------------------------------------------- */
 
-/* Opens pid and attaches bpf to it. */
-int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, char *why,
-		   size_t whylen);
+/* Opens pid, reads its DWARF (debuginfo: a separate file, or NULL), attaches bpf to it. */
+int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const char *debuginfo,
+		   char *why, size_t whylen);
 /*
  * Snapshots tp; scans memory on the first refresh, every scan_every_ns,
  * when force_scan, and to confirm a finding. -ESRCH when it has exited.

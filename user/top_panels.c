@@ -396,8 +396,26 @@ static void fmt_rate(double v, const char *unit, char *buf, size_t len)
 		snprintf(buf, len, "%.1f%s", v, unit);
 }
 
+/* The tree glyphs of an await chain, for --ascii: "└─" becomes "`-". */
+static char *to_ascii(char *s)
+{
+	char *r = s, *w = s;
+
+	while (*r) {
+		if (!strncmp(r, "└─", strlen("└─"))) {
+			*w++ = '`';
+			*w++ = '-';
+			r += strlen("└─");
+		} else {
+			*w++ = *r++;
+		}
+	}
+	*w = '\0';
+	return s;
+}
+
 static void detail_await(struct top_text *out, const struct top_proc *tp, const struct ts_task *t,
-			 top_await_fn fn, void *ctx)
+			 top_await_fn fn, void *ctx, bool ascii)
 {
 	size_t len = 16384;
 	char *buf;
@@ -413,9 +431,12 @@ static void detail_await(struct top_text *out, const struct top_proc *tp, const 
 		return;
 	n = fn(ctx, &tp->op, t, buf, len);
 	if (n < 0)
-		top_text__addf(out, TOP_A_DIM, "  (not available: %s)", strerror(-n));
+		top_text__addf(out, TOP_A_DIM, "  (not available: %s)", buf[0] ? buf :
+			       strerror(-n));
 	else if (!n)
 		top_text__add(out, TOP_A_DIM, "  (none: the task is not suspended at an await)");
+	else if (ascii)
+		top_text__add_lines(out, TOP_A_NORMAL, to_ascii(buf));
 	else
 		top_text__add_lines(out, TOP_A_NORMAL, buf);
 	free(buf);
@@ -499,7 +520,7 @@ int top_panel_detail(struct top_text *out, const struct top_session *s, const st
 		       (unsigned long long)t->st.polls, o->ascii ? "|" : "▕", spark,
 		       o->ascii ? "|" : "▏");
 	top_hist_bars(out, t->st.hist, TS_HIST_SLOTS, o->width, o->ascii);
-	detail_await(out, tp, t, fn, fn_ctx);
+	detail_await(out, tp, t, fn, fn_ctx, o->ascii);
 	return 0;
 }
 

@@ -16,9 +16,9 @@
 #include "top_view.h"
 
 /*
- * The await chain of a task as '\n'-separated lines into buf (the DWARF
- * await-chain code provides it). Returns the length, 0 when there is none,
- * or -errno; the detail view prints "-errno" as the reason.
+ * The await chain of a task as '\n'-separated lines into buf (top_await.c
+ * over the DWARF await-chain code). Returns the length, 0 when there is
+ * none, or -errno with the reason in buf (or strerror when buf is empty).
  */
 typedef int (*top_await_fn)(void *ctx, const struct observed_proc *op, const struct ts_task *t,
 			    char *buf, size_t len);

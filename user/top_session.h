@@ -35,6 +35,7 @@ struct top_session {
 	size_t nprocs;
 	struct ts_rules_config rules;
 	uint64_t scan_every_ns;		/* memory scans */
+	const char *debuginfo;		/* --debuginfo FILE for the one PID, or NULL */
 	/* system-wide discovery */
 	struct proc_scan scan;
 	uint64_t rescan_ns;		/* last /proc rescan */
