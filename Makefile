@@ -111,6 +111,7 @@ test: deps
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all targets
+	$(Q)cd tests/targets && cargo build --release --quiet --workspace
 	$(Q)bench/run.sh
 
 clean:
