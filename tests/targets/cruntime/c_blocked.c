@@ -2,9 +2,13 @@
 /*
  * A worker blocked by a synchronous call inside async code: every ~200 ms
  * blocking_handler calls usleep(1500000) inside its poll. The loop has one
- * thread, so ticker (due every 10 ms) is starved meanwhile: its timer
- * expires but nothing polls it until the blocking poll returns.
+ * thread, so ticker starves meanwhile: a plain thread (a clock) wakes it
+ * every 10 ms, and it stays woken but unpolled until the blocking poll
+ * returns.
  */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "scenario.h"
@@ -12,6 +16,13 @@
 struct blocking_handler {
 	uint64_t next_ns;
 	uint64_t blocked;
+};
+
+/* Ticks delivered by the clock thread, and the ticker task it wakes. */
+struct clocked_ticker {
+	struct task *task;
+	atomic_uint_fast64_t sent;
+	uint64_t seen;
 };
 
 static enum task_poll blocking_handler_poll(struct task *self)
@@ -29,14 +40,42 @@ static enum task_poll blocking_handler_poll(struct task *self)
 	return sleep_until(self, h->next_ns);
 }
 
+/* Takes whatever ticks arrived; the clock thread wakes it for the next. */
+static enum task_poll clocked_ticker_poll(struct task *self)
+{
+	struct clocked_ticker *t = self->state;
+
+	t->seen = atomic_load(&t->sent);
+	return TASK_PENDING;
+}
+
+static void *clock_thread(void *arg)
+{
+	struct clocked_ticker *t = arg;
+
+	for (;;) {
+		usleep(10000);
+		/* Count first, then wake: the poll that follows sees the tick. */
+		atomic_fetch_add(&t->sent, 1);
+		task_wake_remote(t->task);
+	}
+	return NULL;
+}
+
 int main(void)
 {
 	static struct blocking_handler handler;
-	static struct ticker ticker = { .period_ns = MS_NS(10) };
+	static struct clocked_ticker ticker;
 	struct rt *rt = rt_new();
+	pthread_t clock;
 
 	task_spawn(rt, "blocking_handler", blocking_handler_poll, &handler);
-	task_spawn(rt, "ticker", ticker_poll, &ticker);
+	ticker.task = task_spawn(rt, "ticker", clocked_ticker_poll, &ticker);
+	/* After rt_new: the thread inherits its blocked SIGINT/SIGTERM. */
+	if (pthread_create(&clock, NULL, clock_thread, &ticker)) {
+		fprintf(stderr, "c_blocked: pthread_create failed\n");
+		return 2;
+	}
 	/* Ready before the first block (at 200 ms): the harness attaches then. */
 	return scenario_run(rt, 50);
 }

@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -21,11 +23,19 @@
 
 /*
  * An observer that attaches to a running process has missed the spawns,
- * resources and waits that describe it; a deadlocked process fires nothing
- * more. So the loop replays that state to probes that just got their first
- * observer (replay_state), and never parks longer than this to notice one.
+ * resources and waits that describe it, and a deadlocked process fires
+ * nothing more. So the loop replays that state to probes that just got
+ * their first observer (replay_state), and never parks longer than this to
+ * notice one.
  */
 #define PARK_MAX_MS	100
+/*
+ * The kernel bumps a probe's semaphore before it patches the probe site, so
+ * an event fired right after the bump can be lost; bpftrace also attaches
+ * probe by probe. Replay waits until the semaphores have been still this
+ * long (a busy process lost its whole replay without it).
+ */
+#define OBSERVERS_SETTLE_MS	20
 
 /* Probes whose state the runtime replays to a new observer. */
 enum observed_probe {
@@ -35,6 +45,7 @@ enum observed_probe {
 	OBS_ACQUIRE	= 1 << 3,
 	OBS_WAIT	= 1 << 4,
 	OBS_CHANNEL_LEN	= 1 << 5,
+	OBS_WAKE	= 1 << 6,
 };
 
 struct rt {
@@ -54,11 +65,30 @@ struct rt {
 	struct task *tasks, **tasks_tail;
 	struct channel *channels, **channels_tail;
 	struct mutex *mutexes, **mutexes_tail;
-	unsigned int observed;		/* enum observed_probe: enabled at the last check */
+	/* Observers, as the semaphores tell (see replay_state). */
+	unsigned int observed;		/* enum observed_probe, at the last replay */
+	unsigned int semaphore_sum;
+	uint64_t semaphores_changed_ns;
+	bool observers_settled;		/* semaphores still for OBSERVERS_SETTLE_MS */
+	/* Wakes from other threads. */
+	int wake_fd;			/* eventfd, readable when the inbox is not empty */
+	pthread_mutex_t inbox_lock;
+	struct task *inbox;
 	bool stopping;
 };
 
 static unsigned int observed_probes(void);
+static unsigned int semaphore_sum(void);
+
+/*
+ * Whether an observer got the event a probe fires now. While the semaphores
+ * settle the site may not be patched yet: events that are idempotent for an
+ * observer (spawn, resource_new, acquire) count as unseen then and are
+ * replayed, so the race costs a duplicate rather than a loss. wait_begin is
+ * not idempotent (observers count waiters), so it counts as seen: the race
+ * may lose a wait that began during the attach, never doubles one.
+ */
+#define DELIVERED(rt, probe)	((rt)->observers_settled && TASKSCOPE_PROBE_ENABLED(probe))
 
 static void die(const char *what)
 {
@@ -120,9 +150,20 @@ struct rt *rt_new(void)
 		die("signalfd");
 	epoll_add(rt, rt->signal_fd);
 
+	rt->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rt->wake_fd < 0)
+		die("eventfd");
+	epoll_add(rt, rt->wake_fd);
+	pthread_mutex_init(&rt->inbox_lock, NULL);
+
 	TASKSCOPE_ANNOUNCE_ABI();
-	/* Whoever observes now sees every event live: nothing to replay. */
+	/*
+	 * Whoever observes now attached before exec, with every site patched:
+	 * they see every event live, nothing to replay.
+	 */
 	rt->observed = observed_probes();
+	rt->semaphore_sum = semaphore_sum();
+	rt->observers_settled = true;
 	return rt;
 }
 
@@ -162,6 +203,44 @@ void task_wake(struct task *task)
 		ready_push(rt, task);
 }
 
+void task_wake_remote(struct task *task)
+{
+	struct rt *rt = task->rt;
+	uint64_t one = 1;
+	bool was_empty;
+
+	TASKSCOPE_WAKE(task->id, 0);
+	pthread_mutex_lock(&rt->inbox_lock);
+	was_empty = !rt->inbox;
+	if (!task->in_inbox) {
+		task->in_inbox = true;
+		task->inbox_next = rt->inbox;
+		rt->inbox = task;
+	}
+	pthread_mutex_unlock(&rt->inbox_lock);
+	if (was_empty && write(rt->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		die("write eventfd");
+}
+
+/* Moves the tasks other threads woke to the ready queue (probes fired there). */
+static void drain_inbox(struct rt *rt)
+{
+	struct task *task;
+	uint64_t count;
+
+	if (read(rt->wake_fd, &count, sizeof(count)) < 0 && errno != EAGAIN)
+		die("read eventfd");
+	/* Under the lock: once in_inbox is clear, a waker may relink the task. */
+	pthread_mutex_lock(&rt->inbox_lock);
+	for (task = rt->inbox; task; task = task->inbox_next) {
+		task->in_inbox = false;
+		if (!task->queued && !task->done)
+			ready_push(rt, task);
+	}
+	rt->inbox = NULL;
+	pthread_mutex_unlock(&rt->inbox_lock);
+}
+
 struct task *task_spawn_at(struct rt *rt, const char *name, const char *location,
 			   task_poll_fn poll, void *state)
 {
@@ -177,9 +256,14 @@ struct task *task_spawn_at(struct rt *rt, const char *name, const char *location
 	task->timer_slot = -1;
 	*rt->tasks_tail = task;
 	rt->tasks_tail = &task->all_next;
-	task->spawn_seen = TASKSCOPE_PROBE_ENABLED(task_spawn);
+	task->spawn_seen = DELIVERED(rt, task_spawn);
 	TASKSCOPE_TASK_SPAWN(task->id, task->parent_id, name, location);
-	/* New tasks are polled once, like tokio::spawn; not a wake. */
+	/*
+	 * Spawning queues the task for its first poll: that is a wake, by the
+	 * spawner. Firing it keeps task_spawn meaning only "exists", which is
+	 * what a replayed spawn of an idle task says too.
+	 */
+	TASKSCOPE_WAKE(task->id, task->parent_id);
 	ready_push(rt, task);
 	return task;
 }
@@ -308,28 +392,52 @@ static unsigned int observed_probes(void)
 	       (TASKSCOPE_PROBE_ENABLED(resource_new) ? OBS_RESOURCE : 0) |
 	       (TASKSCOPE_PROBE_ENABLED(acquire) ? OBS_ACQUIRE : 0) |
 	       (TASKSCOPE_PROBE_ENABLED(wait_begin) ? OBS_WAIT : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(channel_len) ? OBS_CHANNEL_LEN : 0);
+	       (TASKSCOPE_PROBE_ENABLED(channel_len) ? OBS_CHANNEL_LEN : 0) |
+	       (TASKSCOPE_PROBE_ENABLED(wake) ? OBS_WAKE : 0);
+}
+
+/* Any attach or detach changes it (the kernel counts per probe site). */
+static unsigned int semaphore_sum(void)
+{
+	return taskscope_task_spawn_semaphore + taskscope_poll_start_semaphore +
+	       taskscope_poll_end_semaphore + taskscope_wake_semaphore +
+	       taskscope_task_drop_semaphore + taskscope_resource_new_semaphore +
+	       taskscope_wait_begin_semaphore + taskscope_wait_end_semaphore +
+	       taskscope_acquire_semaphore + taskscope_release_semaphore +
+	       taskscope_channel_len_semaphore + taskscope_abi_version_semaphore;
 }
 
 /*
- * Fires, for each probe that just got its first observer, the events that
- * describe the current state and that no observer of that probe has seen:
- * resources, live tasks, held mutexes, waits in progress, channel lengths.
- * The *_seen flags (set when the live event fired) keep an event from being
+ * Once the semaphores have settled after a change, fires for each probe
+ * that got its first observer the events that describe the current state
+ * and that no observer of that probe has seen: the ABI version, resources,
+ * live tasks, which of them are queued (a wake), held mutexes, waits in
+ * progress, channel lengths. The *_seen
+ * flags (set when a live event was delivered) keep an event from being
  * sent twice; a probe losing its last observer clears them. Limits: a
  * second observer of an already-observed probe gets no replay, and a
  * replayed wait_begin starts the wait now, not when it really began.
  */
 static void replay_state(struct rt *rt)
 {
-	unsigned int now_on = observed_probes();
-	unsigned int lost = rt->observed & ~now_on, fresh = now_on & ~rt->observed;
+	unsigned int sum = semaphore_sum(), now_on, lost, fresh;
 	struct channel *ch;
 	struct mutex *m;
 	struct task *t;
 
-	if (now_on == rt->observed)
+	if (sum != rt->semaphore_sum) {
+		rt->semaphore_sum = sum;
+		rt->semaphores_changed_ns = rt_now_ns();
+		rt->observers_settled = false;
 		return;
+	}
+	if (rt->observers_settled ||
+	    rt_now_ns() - rt->semaphores_changed_ns < MS_NS(OBSERVERS_SETTLE_MS))
+		return;
+	rt->observers_settled = true;
+	now_on = observed_probes();
+	lost = rt->observed & ~now_on;
+	fresh = now_on & ~rt->observed;
 	rt->observed = now_on;
 	for (t = rt->tasks; t; t = t->all_next) {
 		t->spawn_seen &= !(lost & OBS_SPAWN);
@@ -357,11 +465,15 @@ static void replay_state(struct rt *rt)
 			m->new_seen = true;
 			TASKSCOPE_RESOURCE_NEW(m->id, TASKSCOPE_RES_MUTEX, m->name, 0);
 		}
-	for (t = rt->tasks; t; t = t->all_next)
+	for (t = rt->tasks; t; t = t->all_next) {
 		if ((fresh & OBS_SPAWN) && !t->spawn_seen && !t->done) {
 			t->spawn_seen = true;
 			TASKSCOPE_TASK_SPAWN(t->id, t->parent_id, t->name, t->location);
 		}
+		/* Which tasks are scheduled (queued for a poll) right now. */
+		if ((fresh & OBS_WAKE) && t->queued && !t->done)
+			TASKSCOPE_WAKE(t->id, 0);
+	}
 	/* A waiter handed a mutex has not acquired it yet: it is still waiting. */
 	for (m = rt->mutexes; m; m = m->all_next)
 		if ((fresh & OBS_ACQUIRE) && m->owner && !m->acquire_seen &&
@@ -456,6 +568,8 @@ static void park(struct rt *rt, int timeout_ms)
 
 			if (read(rt->signal_fd, &si, sizeof(si)) == sizeof(si))
 				rt->stopping = true;
+		} else if (events[i].data.fd == rt->wake_fd) {
+			drain_inbox(rt);
 		}
 	}
 }
@@ -474,7 +588,7 @@ int rt_run_until(struct rt *rt, uint64_t deadline_ns)
 			return 0;
 		if (!rt->ready_head) {
 			/* Timers wake through the timerfd; ms granularity is only the cap. */
-			timeout_ms = PARK_MAX_MS;
+			timeout_ms = rt->observers_settled ? PARK_MAX_MS : OBSERVERS_SETTLE_MS;
 			if (deadline_ns && (deadline_ns - now) / 1000000 + 1 < (uint64_t)timeout_ms)
 				timeout_ms = (int)((deadline_ns - now) / 1000000 + 1);
 		}
@@ -509,6 +623,8 @@ void rt_free(struct rt *rt)
 		rt->mutexes = m->all_next;
 		free(m);
 	}
+	pthread_mutex_destroy(&rt->inbox_lock);
+	close(rt->wake_fd);
 	close(rt->signal_fd);
 	close(rt->timer_fd);
 	close(rt->epoll_fd);
@@ -588,7 +704,7 @@ struct channel *channel_new(struct rt *rt, const char *name, size_t cap)
 	ch->items = xcalloc(cap, sizeof(*ch->items));
 	*rt->channels_tail = ch;
 	rt->channels_tail = &ch->all_next;
-	ch->new_seen = TASKSCOPE_PROBE_ENABLED(resource_new);
+	ch->new_seen = DELIVERED(rt, resource_new);
 	TASKSCOPE_RESOURCE_NEW(ch->id, TASKSCOPE_RES_CHANNEL, name, cap);
 	return ch;
 }
@@ -632,7 +748,7 @@ struct mutex *mutex_new(struct rt *rt, const char *name)
 	m->name = name;
 	*rt->mutexes_tail = m;
 	rt->mutexes_tail = &m->all_next;
-	m->new_seen = TASKSCOPE_PROBE_ENABLED(resource_new);
+	m->new_seen = DELIVERED(rt, resource_new);
 	TASKSCOPE_RESOURCE_NEW(m->id, TASKSCOPE_RES_MUTEX, name, 0);
 	return m;
 }
@@ -650,7 +766,7 @@ enum task_poll mutex_lock(struct mutex *m, struct task *self)
 	/* Free, or handed to us by mutex_unlock while we waited. */
 	m->owner = self;
 	wait_done(self, m->id);
-	m->acquire_seen = TASKSCOPE_PROBE_ENABLED(acquire);
+	m->acquire_seen = DELIVERED(self->rt, acquire);
 	TASKSCOPE_ACQUIRE(self->id, m->id);
 	return TASK_READY;
 }

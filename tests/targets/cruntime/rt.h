@@ -59,6 +59,8 @@ struct task {
 	int timer_slot;			/* index in the timer heap, -1 if no timer */
 	bool queued;
 	bool done;
+	bool in_inbox;			/* woken by another thread; under inbox_lock */
+	struct task *inbox_next;
 	bool spawn_seen;		/* an observer got task_spawn (see replay) */
 	bool wait_seen;			/* ... and wait_begin of the current wait */
 };
@@ -108,6 +110,12 @@ struct task *task_spawn_at(struct rt *rt, const char *name, const char *location
 			   task_poll_fn poll, void *state);
 /* Puts the task on the ready queue; the waker is the task being polled. */
 void task_wake(struct task *task);
+/*
+ * The same from another thread (waker 0): the loop picks it up at its next
+ * turn, so while a poll blocks the loop the task stays woken but unpolled.
+ * The caller keeps the task alive (it must not finish meanwhile).
+ */
+void task_wake_remote(struct task *task);
 
 /* TASK_READY once now >= deadline_ns; until then the timer wakes self. */
 enum task_poll sleep_until(struct task *self, uint64_t deadline_ns);
