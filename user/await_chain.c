@@ -347,18 +347,53 @@ static void capture_vars(struct walk *w, struct ts_await_frame *f, const struct 
 	}
 }
 
-/* Box<dyn Future>: the vtable's first slot is drop_in_place::<T> of the concrete T. */
+/* The type the first parameter of fn points to: `self: Pin<&mut T>` of a poll fn. */
+static const struct dw_type *self_pointee(struct walk *w, Dwarf_Die *fn)
+{
+	const struct dw_type *pt, *pin;
+	Dwarf_Attribute a;
+	Dwarf_Die child, ty;
+	uint64_t off;
+
+	if (dwarf_child(fn, &child) != 0)
+		return NULL;
+	do {
+		if (dwarf_tag(&child) != DW_TAG_formal_parameter)
+			continue;
+		if (!dwarf_attr_integrate(&child, DW_AT_type, &a) || !dwarf_formref_die(&a, &ty))
+			return NULL;
+		pin = dw_type__get(w->dw, dwarf_dieoffset(&ty));
+		if (dw_type__first_pointer(w->dw, pin, 4, &off, &pt))
+			return NULL;
+		return dw_type__get(w->dw, pt->target);
+	} while (dwarf_siblingof(&child, &child) == 0);
+	return NULL;
+}
+
+/*
+ * The concrete type of a dyn Future from its vtable (Rust vtables:
+ * drop_in_place, size, align, then the methods: poll). rustc merges
+ * identical functions, so a drop glue may be another type's: the size
+ * and align in the vtable must agree, else the poll method decides.
+ */
 static const struct dw_type *dyn_concrete(struct walk *w, uint64_t vtable)
 {
-	uint64_t drop_fn;
+	const struct dw_type *t = NULL;
+	uint64_t slot[4];
 	Dwarf_Die fn;
 	Dwarf_Off t_off;
 
-	if (mem_reader__u64(w->mr, vtable, &drop_fn) || !drop_fn || drop_fn < w->bias)
+	if (mem_reader__read(w->mr, vtable, slot, sizeof(slot)))
 		return NULL;
-	if (dw_index__func_at(w->dw, drop_fn - w->bias, &fn) || !template_param(&fn, "T", &t_off, 0))
-		return NULL;
-	return dw_type__get(w->dw, t_off);
+	if (slot[0] > w->bias && !dw_index__func_at(w->dw, slot[0] - w->bias, &fn) &&
+	    template_param(&fn, "T", &t_off, 0))
+		t = dw_type__get(w->dw, t_off);
+	if (t && t->size == slot[1])
+		return t;
+	t = NULL;
+	if (slot[3] > w->bias && !dw_index__func_at(w->dw, slot[3] - w->bias, &fn))
+		t = self_pointee(w, &fn);
+	return t && t->size == slot[1] ? t : NULL;
 }
 
 /* A combinator worth a line of its own (Timeout, a user's enum): its name, variant, facts. */

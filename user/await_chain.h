@@ -21,7 +21,7 @@
 #define TS_CHAIN_MAX_VARS	16
 #define TS_CHAIN_MAX_HOLDS	16
 
-struct ts_dwarf;	/* one per binary: DWARF indexed once, types cached */
+struct ts_dwarf;	/* one per binary: DWARF indexed once, types cached; one thread at a time */
 
 enum ts_chain_status {
 	TS_CHAIN_SUSPENDED,	/* future polled at least once, parked at an await */
