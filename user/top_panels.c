@@ -21,15 +21,18 @@ static void now_hms(char *buf, size_t len)
 	strftime(buf, len, "%H:%M:%S", &tm);
 }
 
-static const char *proc_version(const struct top_proc *tp)
+/* "tokio 1.24.2": the runtime the process was attached as, and its version. */
+static const char *proc_runtime(const struct top_proc *tp, char *buf, size_t len)
 {
-	return tp->cur.runtime_version[0] ? tp->cur.runtime_version : "?";
+	snprintf(buf, len, "%s %s", tp->cur.runtime[0] ? tp->cur.runtime : tp->op.tb.runtime_name,
+		 tp->cur.runtime_version[0] ? tp->cur.runtime_version : "?");
+	return buf;
 }
 
 int top_panel_title(struct top_text *out, const struct top_session *s,
 		    const struct top_panel_opts *o)
 {
-	char hms[16], up[16], what[384];
+	char hms[16], up[16], what[384], rt[96], first[96] = "";
 	size_t i;
 
 	now_hms(hms, sizeof(hms));
@@ -37,20 +40,21 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 	if (!s->system_wide && s->nprocs) {
 		const struct top_proc *tp = s->procs[0];
 
-		snprintf(what, sizeof(what), "PID %d %s - tokio %s", tp->op.pid, tp->op.comm,
-			 proc_version(tp));
+		snprintf(what, sizeof(what), "PID %d %s - %s", tp->op.pid, tp->op.comm,
+			 proc_runtime(tp, rt, sizeof(rt)));
 	} else {
-		const char *ver = NULL;
 		bool same = true;
 
 		for (i = 0; i < s->nprocs; i++) {
-			if (ver && strcmp(ver, proc_version(s->procs[i])))
+			proc_runtime(s->procs[i], rt, sizeof(rt));
+			if (i && strcmp(first, rt))
 				same = false;
-			ver = proc_version(s->procs[i]);
+			if (!i)
+				snprintf(first, sizeof(first), "%s", rt);
 		}
-		snprintf(what, sizeof(what), "system-wide: %zu tokio process%s%s%s", s->nprocs,
-			 s->nprocs == 1 ? "" : "es", ver && same ? " - tokio " : "",
-			 ver && same ? ver : "");
+		snprintf(what, sizeof(what), "system-wide: %zu process%s%s%s", s->nprocs,
+			 s->nprocs == 1 ? "" : "es", s->nprocs && same ? " - " : "",
+			 s->nprocs && same ? first : "");
 		if (o->filter && o->filter->pid) {
 			const struct top_proc *tp = top_session__proc(s, o->filter->pid);
 			size_t used = strlen(what);
@@ -651,9 +655,9 @@ int top_panel_procs(struct top_text *out, const struct top_session *s,
 		    const struct top_panel_opts *o, size_t selected, size_t first, int height,
 		    bool cursor)
 {
-	static const char *const titles[] = { "PID", "COMM", "TOKIO", "WORKERS", "TASKS",
+	static const char *const titles[] = { "PID", "COMM", "RUNTIME", "WORKERS", "TASKS",
 					      "POLLS/S", "STALLS", "SCAN", "EXE" };
-	static const int widths[] = { 7, 15, 8, 7, 6, 7, 6, 6, 0 };
+	static const int widths[] = { 7, 15, 14, 7, 6, 7, 6, 6, 0 };
 	static const bool right[] = { true, false, false, true, true, true, true, true, false };
 	size_t i;
 
@@ -663,9 +667,9 @@ int top_panel_procs(struct top_text *out, const struct top_session *s,
 			      "3 s)");
 	for (i = first; i < s->nprocs && (height <= 0 || i < first + (size_t)height); i++) {
 		const struct top_proc *tp = s->procs[i];
-		char pid[16], workers[16], tasks[16], pps[16], stalls[16], scan[16];
-		const char *cells[9] = { pid, tp->op.comm, proc_version(tp), workers, tasks, pps,
-					 stalls, scan, tp->op.exe };
+		char pid[16], workers[16], tasks[16], pps[16], stalls[16], scan[16], rt[96];
+		const char *cells[9] = { pid, tp->op.comm, proc_runtime(tp, rt, sizeof(rt)),
+					 workers, tasks, pps, stalls, scan, tp->op.exe };
 		bool flagged = tp->nfindings > 0;
 
 		snprintf(pid, sizeof(pid), "%d", tp->op.pid);

@@ -45,6 +45,7 @@ static void demo_session(struct top_session *s)
 	tp->op.pid = 4242;
 	snprintf(tp->op.comm, sizeof(tp->op.comm), "demo");
 	p->pid = 4242;
+	snprintf(p->runtime, sizeof(p->runtime), "tokio");
 	snprintf(p->runtime_version, sizeof(p->runtime_version), "1.24.2");
 	p->attach_ns = 100 * S;
 	p->snapshot_ns = 110 * S;
@@ -110,7 +111,8 @@ static const char *selected_name(const struct top_ui *ui, const struct top_sessi
 static int fake_chain(void *ctx, const struct observed_proc *op, const struct ts_task *t,
 		      char *buf, size_t len)
 {
-	return snprintf(buf, len, "%s\n  at src/main.rs:38 (Mutex::lock)\n", t->name);
+	return snprintf(buf, len, "└─ %s   src/main.rs:38\n   └─ Acquire   waiting on mutex\n",
+			t->name);
 }
 
 static void test_keys(void)
@@ -300,6 +302,15 @@ static void test_screens(void)
 	CHECK("detail: await chain from the hook", find_line(&t, "Await chain") >= 0 &&
 	      find_line(&t, "src/main.rs:38") >= 0);
 	CHECK("detail: fits", all_fit(&t, 80) && t.n == 40);
+	top_text__free(&t);
+	ui.ascii = true;
+	top_ui__compose(&ui, &s, 80, 40, &t);
+	CHECK("detail: ascii await tree", find_line(&t, "`- demo::flush_metrics") >= 0 &&
+	      find_line(&t, "└─") < 0);
+	top_text__free(&t);
+	ui.ascii = false;
+	top_ui__compose(&ui, &s, 80, 24, &t);
+	CHECK("title: process and runtime", find_line(&t, "PID 4242 demo - tokio 1.24.2") == 0);
 	top_text__free(&t);
 	top_ui__key(&ui, &s, 27);
 
