@@ -112,12 +112,12 @@ class Tmux:
     """The real TUI in a detached tmux session of a given size."""
     count = 0
 
-    def __init__(self, args, width=120, height=40):
+    def __init__(self, args, width=120, height=40, env="LANG=C.UTF-8"):
         Tmux.count += 1
         self.name = f"tstop{os.getpid()}_{Tmux.count}"
         cmd = " ".join([TASKSCOPE] + args) + "; echo EXIT=$?; sleep 600"
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
-                        "-y", str(height), "env LANG=C.UTF-8 " + cmd], check=True)
+                        "-y", str(height), f"env {env} " + cmd], check=True)
 
     def send(self, *keys, pause=0.25):
         for k in keys:
@@ -392,6 +392,36 @@ def test_tui_exits():
         t.kill()
 
 
+def test_tui_mono_system_wide():
+    """No colours (vt100), no UTF-8 (C locale), every process: still readable."""
+    with Target("demo") as t:
+        tm = Tmux(["top"], 140, 40, env="TERM=vt100 LANG=C LC_ALL=C")
+        try:
+            def mine(s):
+                return [x for x in s.splitlines() if re.match(rf"\s*{t.pid}\s", x)]
+            s = tm.wait_for(lambda s: any(x.rstrip().endswith("demo::reconcile_accounts") and
+                                          "! idle" in x for x in mine(s)))
+            check("mono: system-wide rows of the demo, flagged with ascii '!'",
+                  any(x.rstrip().endswith("demo::reconcile_accounts") and "! idle" in x
+                      for x in mine(s)), s)
+            check("mono: no UTF-8 on the screen", all(ord(c) < 128 for c in s), "")
+            row = next((x for x in tm.screen(escapes=True).split("\n")
+                        if "demo::reconcile_accounts" in x and str(t.pid) in x), "")
+            a = attrs_at(tm.screen(escapes=True), re.sub(r"\x1b\[[0-9;]*m", "", row)[:60])
+            check("mono: stalled row bold or reverse, no colour",
+                  (a.get("bold") or a.get("reverse")) and a.get("fg", 39) == 39, f"{a}")
+            tm.send("p")
+            s = tm.screen()
+            check("mono: p lists the processes", "RUNTIME" in s and
+                  re.search(rf"^\s*{t.pid} demo\s+tokio 1\.24\.2", s, re.M) is not None, s)
+            tm.send("Escape", "q")
+            s = tm.wait_for(lambda s: "EXIT=" in s, 5)
+            check("mono: q quits with status 0", "EXIT=0" in s, s[-300:])
+        finally:
+            tm.kill()
+    check("mono: nothing left attached", not left_attached(), f"{left_attached()}")
+
+
 def test_errors():
     r = run(["top", "-p", "999999", "--batch", "-n", "1"])
     check("error: no such pid", r.returncode == 2 and "no process with PID 999999" in r.stderr
@@ -451,7 +481,7 @@ def test_errors():
 
 if __name__ == "__main__":
     for fn in (test_batch, test_system_wide, test_tui, test_tui_sort, test_tui_exits,
-               test_errors):
+               test_tui_mono_system_wide, test_errors):
         try:
             fn()
         except Exception as e:  # a crashed test is a failed test, and the rest still run

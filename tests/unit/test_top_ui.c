@@ -332,9 +332,75 @@ static void test_screens(void)
 	top_session__close(&s);
 }
 
+/* Two processes, system-wide: the PID column, the processes view, drilling into one. */
+static void test_system_wide(void)
+{
+	struct top_session s, other;
+	struct top_text t = {};
+	struct top_ui ui;
+	size_t i;
+	int r;
+
+	demo_session(&s);
+	demo_session(&other);
+	s.system_wide = true;
+	s.procs = realloc(s.procs, 2 * sizeof(*s.procs));
+	s.procs[1] = other.procs[0];
+	s.procs[1]->op.pid = 5151;
+	s.procs[1]->cur.pid = 5151;
+	snprintf(s.procs[1]->op.comm, sizeof(s.procs[1]->op.comm), "other");
+	s.nprocs = 2;
+	free(other.procs);
+	top_session__build_rows(&s);
+	for (i = 0; i < s.nrows; i++)
+		if (s.rows[i].proc == 1)
+			s.rows[i].pid = 5151;
+	top_ui__init(&ui, true, false);
+	top_ui__update(&ui, &s);
+	CHECK("system-wide: rows of both", ui.norder == 90);
+
+	top_ui__compose(&ui, &s, 120, 40, &t);
+	CHECK("system-wide: title counts processes",
+	      find_line(&t, "system-wide: 2 processes - tokio 1.24.2") == 0);
+	CHECK("system-wide: PID column", find_line(&t, "   PID ") >= 0 &&
+	      find_line(&t, " 5151 ") >= 0);
+	CHECK("system-wide: footer has Procs", find_line(&t, "F7Procs") >= 0);
+	top_text__free(&t);
+
+	ui.sort = TOP_COL_STATE;
+	top_ui__key(&ui, &s, '<');
+	top_ui__key(&ui, &s, '<');
+	CHECK("system-wide: sort reaches the PID column", ui.sort == TOP_COL_PID);
+
+	r = top_ui__key(&ui, &s, 'p');
+	CHECK("p: processes view", ui.view == TOP_VIEW_PROCS && (r & TOP_R_REDRAW));
+	top_ui__compose(&ui, &s, 120, 40, &t);
+	CHECK("procs: a row each", find_line(&t, "4242 demo") >= 0 &&
+	      find_line(&t, "5151 other") >= 0 && find_line(&t, "RUNTIME") >= 0);
+	CHECK("procs: stalls column flagged", t.lines[find_line(&t, "5151 other")].attr ==
+	      TOP_A_STALL || t.lines[find_line(&t, "5151 other")].attr == TOP_A_STALL_SELECTED);
+	top_text__free(&t);
+	top_ui__key(&ui, &s, KEY_DOWN);
+	top_ui__key(&ui, &s, '\n');
+	CHECK("procs: Enter drills into one", ui.view == TOP_VIEW_TASKS && ui.filter.pid == 5151 &&
+	      ui.norder == 45);
+	top_ui__compose(&ui, &s, 120, 40, &t);
+	CHECK("drilled: the title says which", find_line(&t, "showing PID 5151 other") == 0);
+	CHECK("drilled: no PID column", find_line(&t, "   PID ") < 0);
+	top_text__free(&t);
+	r = top_ui__key(&ui, &s, 27);
+	CHECK("drilled: Esc goes back to the processes", !(r & TOP_R_QUIT) &&
+	      ui.view == TOP_VIEW_PROCS && !ui.filter.pid && ui.norder == 90);
+	top_ui__key(&ui, &s, 27);
+	CHECK("procs: Esc back to the tasks", ui.view == TOP_VIEW_TASKS);
+	top_ui__free(&ui);
+	top_session__close(&s);
+}
+
 int main(void)
 {
 	test_keys();
 	test_screens();
+	test_system_wide();
 	UNIT_EXIT();
 }
