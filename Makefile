@@ -8,6 +8,17 @@
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 
 OUTPUT := build
+# sudo resets PATH: find a rustup toolchain of root (or of the sudo caller)
+# before falling back to Debian's cargo.
+CARGO_DIRS := $(wildcard /root/.cargo/bin $(HOME)/.cargo/bin)
+ifneq ($(SUDO_USER),)
+CARGO_DIRS += $(wildcard $(shell getent passwd $(SUDO_USER) | cut -d: -f6)/.cargo/bin)
+endif
+empty :=
+space := $(empty) $(empty)
+ifneq ($(strip $(CARGO_DIRS)),)
+export PATH := $(PATH):$(subst $(space),:,$(strip $(CARGO_DIRS)))
+endif
 CLANG ?= clang
 BPFTOOL ?= bpftool
 CC ?= cc
