@@ -42,7 +42,7 @@ apt_install() {
 apt_install wrk librust-hyper-dev strace
 
 mkdir -p build/bench
-gcc -O2 -Wall -Wextra -Werror -Iusdt bench/probe_hit.c -o build/bench/probe_hit
+gcc -O2 -Wall -Wextra -Werror -Iusdt -pthread bench/probe_hit.c -o build/bench/probe_hit
 # the ping-pong on the USDT C runtime, when there is one
 if [ -f tests/targets/cruntime/rt.c ]; then
 	gcc -O2 -g -Wall -Wextra -Werror -Iusdt -Itests/targets/cruntime \
