@@ -584,7 +584,7 @@ def part_bpf_stats(res):
 
 
 def http_server():
-    hyper = os.path.join(BENCH_BUILD, "target", "release", "bench_hyper")
+    hyper = os.path.join(TARGETS, "bench_hyper")
     if os.environ.get("HTTP_SERVER", "auto") != "handwritten" and os.access(hyper, os.X_OK):
         return "hyper 0.14", hyper
     return "hand-written (bench_http)", os.path.join(TARGETS, "bench_http")
@@ -1076,12 +1076,15 @@ def private_copies(priv):
     TARGETS = os.path.join(priv, "targets")
     BENCH_BUILD = os.path.join(priv, "bench")
     os.makedirs(TARGETS)
-    os.makedirs(os.path.join(BENCH_BUILD, "target", "release"))
+    os.makedirs(BENCH_BUILD)
     shutil.copy2(TASKSCOPE, os.path.join(priv, "taskscope"))
     TASKSCOPE = os.path.join(priv, "taskscope")
     for name in ("bench_pingpong", "bench_http", "bench_manytypes"):
         shutil.copy2(os.path.join(src_targets, name), TARGETS)
-    for name in ("probe_hit", "c_pingpong", os.path.join("target", "release", "bench_hyper")):
+    # built by bench/run.sh when it can be
+    if os.path.exists(os.path.join(src_targets, "bench_hyper")):
+        shutil.copy2(os.path.join(src_targets, "bench_hyper"), TARGETS)
+    for name in ("probe_hit", "c_pingpong"):
         if os.path.exists(os.path.join(src_build, name)):
             shutil.copy2(os.path.join(src_build, name), os.path.join(BENCH_BUILD, name))
 
