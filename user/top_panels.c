@@ -163,7 +163,10 @@ static int header_meters(struct top_text *out, const struct top_session *s,
 	if (total > shown) {
 		char more[32];
 
-		if (j % (size_t)per_line == 0 && j) {
+		if (!j) {
+			top_cell(line, len, "Workers", 9, false, false, o->ascii);
+			spans[nspans++] = (struct top_span){ 0, 9, TOP_A_TITLE };
+		} else if (j % (size_t)per_line == 0) {
 			flush_meters(out, line, spans, &nspans);
 			top_cell(line, len, "", 9, false, false, o->ascii);
 		}
