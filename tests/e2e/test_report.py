@@ -44,6 +44,18 @@ def test_healthy():
         check("healthy: histogram sums to polls",
               all(sum(x["poll_hist_log2_us"]) == x["polls"] for x in data["tasks"]), "")
         check("healthy: target still running", t.alive(), "target died")
+        # --mode full adds a uretprobe on every poll instance: exact poll ends
+        code_f, full, err = report(t.pid, 2, ("--mode", "full"))
+        if check("healthy --mode full: report ran", full is not None, err):
+            check("healthy --mode full: more probe sites (uretprobes)",
+                  full["probe_sites"] > data["probe_sites"],
+                  f"{full['probe_sites']} vs {data['probe_sites']}")
+            check("healthy --mode full: no stall", code_f == 0 and not full["stalls"],
+                  f"{[s['message'] for s in full['stalls']]}")
+            tick = tasks_named(full, "healthy::ticker")
+            check("healthy --mode full: polls short and counted",
+                  all(150 <= x["polls"] <= 600 and x["max_poll_s"] < 0.05 for x in tick),
+                  f"{[(x['polls'], x['max_poll_s']) for x in tick]}")
 
 
 def test_blocked():
