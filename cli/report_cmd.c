@@ -234,7 +234,7 @@ int cmd_report(int argc, char **argv)
 	/* detach first: the target pays nothing past the window */
 	proc_links__detach(&op.links);
 	ts_bpf__destroy(&bpf);
-	observed_proc__await_chains(&op, &proc, env.task_id);
+	observed_proc__await_chains(&op, &proc, env.task_id, 0);
 	if (env.task_id && !has_task(&proc, env.task_id)) {
 		ts_err("PID %d has no task with Id %llu", env.pid,
 		       (unsigned long long)env.task_id);

@@ -123,8 +123,11 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exa
 bool observed_proc__alive(const struct observed_proc *op)
 {
 	uint64_t ticks;
+	char state;
 
-	return proc_start_ticks(op->pid, &ticks) == 0 && ticks == op->start_ticks;
+	/* a zombie has exited: its memory and threads are gone */
+	return proc_start_ticks(op->pid, &ticks) == 0 && ticks == op->start_ticks &&
+	       proc_state(op->pid, &state) == 0 && state != 'Z' && state != 'X';
 }
 
 void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path)
@@ -162,7 +165,7 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 }
 
 void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
-				 uint64_t only_task)
+				 uint64_t only_task, uint64_t min_wait_ns)
 {
 	size_t i;
 
@@ -174,6 +177,8 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 		if (only_task && t->tokio_id != only_task)
 			continue;
 		if (!t->poll_fn_vaddr || (t->state != TS_TASK_IDLE && t->state != TS_TASK_SCHEDULED))
+			continue;
+		if (t->in_state_ns < min_wait_ns)
 			continue;
 		if (!t->chain)
 			t->chain = calloc(1, sizeof(*t->chain));

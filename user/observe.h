@@ -43,10 +43,11 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path);
 /*
  * Reads where each suspended task waits (await chain from DWARF + memory),
- * for the tasks of p only; only_task restricts it to one tokio Id (0: all).
+ * for the tasks of p only; only_task restricts it to one tokio Id (0: all),
+ * min_wait_ns to tasks suspended at least that long (stall candidates).
  */
 void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
-				 uint64_t only_task);
+				 uint64_t only_task, uint64_t min_wait_ns);
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
 			  char *why, size_t whylen);
 /* Still the same process (not exited, PID not reused)? */

@@ -155,6 +155,27 @@ int proc_threads(pid_t pid, pid_t *tids, int max)
 	return n;
 }
 
+int proc_state(pid_t pid, char *state)
+{
+	char path[64], buf[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	if (!fgets(buf, sizeof(buf), f)) {
+		fclose(f);
+		return -EIO;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || !p[2])
+		return -EIO;
+	*state = p[2];
+	return 0;
+}
+
 int proc_start_ticks(pid_t pid, uint64_t *ticks)
 {
 	char path[64], buf[1024], *p;

@@ -37,6 +37,8 @@ int proc_maps__load_bias(const struct proc_maps *maps, const char *exe_path,
 			 uint64_t elf_vaddr, uint64_t elf_offset, uint64_t *bias);
 /* Thread ids of pid; returns count (<= max) or -errno. */
 int proc_threads(pid_t pid, pid_t *tids, int max);
+/* Process state letter (stat field 3): 'R', 'S', 'Z'... */
+int proc_state(pid_t pid, char *state);
 /* Process start time in clock ticks since boot (stat field 22). */
 int proc_start_ticks(pid_t pid, uint64_t *ticks);
 

@@ -545,7 +545,8 @@ int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config 
 		*out = NULL;
 		return err;
 	}
-	qsort(fv.v, fv.n, sizeof(*fv.v), cmp_finding);
+	if (fv.n)
+		qsort(fv.v, fv.n, sizeof(*fv.v), cmp_finding);
 	*out = fv.v;
 	return (int)fv.n;
 }

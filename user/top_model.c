@@ -528,7 +528,14 @@ static int snapshot(struct top_proc *tp, struct ts_bpf *bpf, bool scan)
 static int evaluate(struct top_proc *tp, const struct ts_rules_config *cfg)
 {
 	struct ts_finding *f = NULL;
-	int nf = ts_rules__evaluate(&tp->cur, cfg, &f);
+	int nf;
+
+	/*
+	 * Where stall candidates wait, so the rules can say who holds what
+	 * they wait on (and find deadlocks); short waits are not worth a walk.
+	 */
+	observed_proc__await_chains(&tp->op, &tp->cur, 0, cfg->stall_ns);
+	nf = ts_rules__evaluate(&tp->cur, cfg, &f);
 
 	if (nf < 0)
 		return nf;
