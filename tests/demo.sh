@@ -21,4 +21,5 @@ case $rc in
    echo " settle_payments, and flush_metrics blocking a worker with std::thread::sleep)";;
 *) echo "(exit $rc: error)"; exit "$rc";;
 esac
+echo "The live view of a process: sudo build/taskscope top -p PID (press ? for keys)."
 exit 0
