@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -41,4 +42,26 @@ int ts_parse_pid(const char *s)
 		return -1;
 	}
 	return (int)v;
+}
+
+int ts_parse_stall_ms(const char *s, uint64_t *ms)
+{
+	char *end;
+
+	errno = 0;
+	*ms = strtoull(s, &end, 10);
+	if (errno || *end || end == s || !*ms || *s == '-') {
+		ts_err("invalid --stall-ms '%s' (milliseconds, > 0)", s);
+		return -1;
+	}
+	return 0;
+}
+
+int ts_check_readable(const char *option, const char *path)
+{
+	if (access(path, R_OK)) {
+		ts_err("can't read %s %s: %s", option, path, strerror(errno));
+		return -1;
+	}
+	return 0;
 }

@@ -119,18 +119,13 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			}
 			break;
 		case 'g':
-			if (access(optarg, R_OK)) {
-				ts_err("can't read --debuginfo %s: %s", optarg, strerror(errno));
+			if (ts_check_readable("--debuginfo", optarg))
 				return -1;
-			}
 			env->debuginfo = optarg;
 			break;
 		case 's':
-			env->stall_ms = strtoull(optarg, &end, 10);
-			if (*end || !env->stall_ms) {
-				ts_err("invalid --stall-ms '%s'", optarg);
+			if (ts_parse_stall_ms(optarg, &env->stall_ms))
 				return -1;
-			}
 			break;
 		case 'v':
 			env->verbose = true;

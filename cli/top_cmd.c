@@ -143,20 +143,15 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 			env->no_colour = true;
 			break;
 		case 's':
-			env->stall_ms = strtoull(optarg, &end, 10);
-			if (*end || !env->stall_ms) {
-				ts_err("invalid --stall-ms '%s'", optarg);
+			if (ts_parse_stall_ms(optarg, &env->stall_ms))
 				return -1;
-			}
 			break;
 		case OPT_LOG:
 			env->log_path = optarg;
 			break;
 		case 'g':
-			if (access(optarg, R_OK)) {
-				ts_err("can't read --debuginfo %s: %s", optarg, strerror(errno));
+			if (ts_check_readable("--debuginfo", optarg))
 				return -1;
-			}
 			env->debuginfo = optarg;
 			break;
 		case 'v':
