@@ -280,7 +280,20 @@ def start_target(argv, timeout=20):
     return p, int(line.split()[1])
 
 
+def have_top():
+    """taskscope top --batch exists (it is newer than report)."""
+    try:
+        r = subprocess.run([TASKSCOPE, "top", "--help"], capture_output=True, timeout=10)
+        return r.returncode == 0 and b"--batch" in r.stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def taskscope_argv(pid, mode, seconds):
+    if mode == "top":
+        # a frame at start, then one per second: the window plus one
+        n = int(seconds) + 2
+        return [TASKSCOPE, "top", "-p", str(pid), "--batch", "-n", str(n), "-i", "1"]
     argv = [TASKSCOPE, "report", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
     if mode == "full":
         argv += ["--mode", "full"]
@@ -347,6 +360,15 @@ class Observer:
             s["cpu_s"] = ru.ru_utime + ru.ru_stime
             s["maxrss_kb"] = ru.ru_maxrss
         report = None
+        if self.mode == "top":
+            if rc != 0:
+                err("taskscope top exited %s: %s" % (rc, errtxt[-300:]))
+            m = re.findall(r"est\. ([\d.]+)% CPU \(~(\w+)/hit\)", out)
+            if m:
+                s["top_estimate_cpu_pct"] = max(float(x[0]) for x in m)
+                s["top_estimate_per_hit"] = m[-1][1]
+            s["top_frames"] = out.count("taskscope top - ")
+            return s
         if rc in (0, 1):
             try:
                 report = json.loads(out)
@@ -645,11 +667,15 @@ def part_http(res):
         pid = int(ready.split()[1])
         run_wrk(port, max(CFG["http_conns"]), 1)  # warm-up, not counted
         runs = []
+        # `taskscope top --batch` (refreshing every second) as a fourth
+        # observer, at the first connection count only (time budget)
+        top_conns = CFG["http_conns"][0] if have_top() else None
         for r in range(CFG["rounds"]):
             if r >= 1 and over_budget("http"):
                 break
             for conns in CFG["http_conns"]:
-                for mode in rotated(MODES, r):
+                modes = MODES + (["top"] if conns == top_conns else [])
+                for mode in rotated(modes, r):
                     obs = None
                     if mode != "none":
                         obs = Observer(pid, mode, secs + SLACK_S)
@@ -674,15 +700,17 @@ def part_http(res):
                     log("  http round %d c=%-3d %-7s %9.0f req/s p50 %s ms p99 %s ms" %
                         (r, conns, mode, w["rps"], fmt(w.get("p50_ms"), ".3f"),
                          fmt(w.get("p99_ms"), ".2f")))
-        out = {"server": name, "binary": binp, "secs": secs, "runs": runs, "by_conns": {}}
+        out = {"server": name, "binary": binp, "secs": secs, "runs": runs, "by_conns": {},
+               "top_conns": top_conns}
         for conns in CFG["http_conns"]:
+            modes = MODES + (["top"] if conns == top_conns else [])
             by = {m: {x["round"]: x for x in runs if x["mode"] == m and x["conns"] == conns}
-                  for m in MODES}
+                  for m in modes}
             c = {}
-            for m in MODES:
+            for m in modes:
                 c[m] = {k: summary([x.get(k) for x in by[m].values()])
                         for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us_per_request")}
-            for m in ("default", "full"):
+            for m in modes[1:]:
                 c[m]["rps_loss_pct"] = summary(
                     [100.0 * (1 - by[m][k]["rps"] / by["none"][k]["rps"])
                      for k in by[m] if k in by["none"]])
@@ -710,6 +738,12 @@ def part_http(res):
                 c[m]["attach_s"] = summary([o.get("attach_s") for o in obs])
                 if obs and obs[-1].get("maps"):
                     c[m]["maps"] = obs[-1]["maps"]
+                if m == "top":
+                    c[m]["top_estimate_cpu_pct"] = summary(
+                        [o.get("top_estimate_cpu_pct") for o in obs])
+                    c[m]["top_estimate_per_hit"] = next(
+                        (o["top_estimate_per_hit"] for o in obs if "top_estimate_per_hit" in o),
+                        None)
             out["by_conns"][str(conns)] = c
         res["http"] = out
     finally:
@@ -896,7 +930,7 @@ def table(res):
             "conns", "mode", "requests/s", "rps loss %", "p50 ms", "p99 ms",
             "server CPU µs/req", "CPU-bound loss %"))
         for conns, c in h["by_conns"].items():
-            for m in MODES:
+            for m in [m for m in MODES + ["top"] if m in c]:
                 d = c[m]
                 L.append("    %-5s %-8s %-24s %-18s %-21s %-20s %-20s %s" % (
                     conns, m, fmt_s(d["rps"], ".0f"),
@@ -904,6 +938,9 @@ def table(res):
                     fmt_s(d["p50_ms"], ".3f"), fmt_s(d["p99_ms"], ".2f"),
                     fmt_s(d.get("server_cpu_us_per_request"), ".1f"),
                     fmt_s(d.get("cpu_bound_loss_pct"), ".1f") if m != "none" else "-"))
+        if h.get("top_conns"):
+            L.append("    top = taskscope top -p PID --batch -i 1 (default mode), at %s conns only"
+                     % h["top_conns"])
         ppr = [med(c[m].get("polls_per_request")) for c in h["by_conns"].values()
                for m in ("default", "full")]
         wpp = [med(c[m].get("wakes_per_poll")) for c in h["by_conns"].values()
@@ -924,11 +961,18 @@ def table(res):
                          fmt(med(d["attach_s"]) * 1e3 if med(d["attach_s"]) else None, ".0f")))
     if h:
         for conns, c in h["by_conns"].items():
-            for m in ("default", "full"):
+            for m in [m for m in ("default", "full", "top") if m in c]:
                 d = c[m]
-                L.append("    http c=%-4s %-7s CPU %% in window %s, CPU per run %s s" % (
+                extra = ""
+                if m == "top":
+                    extra = ", max RSS %s KiB; top's own estimate of the target's probe cost:" \
+                            " %s %% CPU at ~%s/hit" % (
+                                fmt(med(d["taskscope_maxrss_kb"]), ".0f"),
+                                fmt(med(d.get("top_estimate_cpu_pct")), ".1f"),
+                                d.get("top_estimate_per_hit") or "?")
+                L.append("    http c=%-4s %-7s CPU %% in window %s, CPU per run %s s%s" % (
                     conns, m, fmt_s(d["taskscope_window_cpu_pct"], ".1f"),
-                    fmt_s(d["taskscope_cpu_s"], ".3f")))
+                    fmt_s(d["taskscope_cpu_s"], ".3f"), extra))
     km = res.get("kernel_maps")
     if km:
         L.append("    kernel maps (memlock): %s" % ", ".join(
