@@ -464,6 +464,8 @@ static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 		if (!f)
 			return -ENOMEM;
 		f->count = (uint64_t)n;
+		for (k = 0; k < n; k++)
+			f->members[k] = cycle[k];
 		f->duration_ns = p->tasks[i].in_state_ns;
 		f->at_least = p->tasks[i].since_attach;
 		o = (size_t)snprintf(f->message, sizeof(f->message), "%d tasks wait for each other:", n);

@@ -32,7 +32,8 @@ struct ts_finding {
 	uint64_t offcpu_ns;		/* blocked worker: off-CPU inside the poll */
 	uint32_t tid;			/* blocked worker: the thread */
 	bool in_progress;		/* blocked worker: the poll is still running */
-	uint64_t count;			/* lost wakes / spinning polls */
+	uint64_t count;			/* lost wakes / spinning polls / tasks in a deadlock */
+	size_t members[16];		/* deadlock: every task of the cycle */
 	char message[512];
 };
 

@@ -389,6 +389,19 @@ int top_rows__append(const struct top_proc *tp, size_t proc, struct top_row **ro
 		const struct ts_finding *f = &tp->findings[i];
 		size_t k;
 
+		/* a deadlock flags every task of its cycle */
+		for (k = 0; f->kind == TS_FIND_DEADLOCK && k < f->count && k < 16; k++) {
+			struct top_row *r;
+
+			if (f->members[k] >= p->ntasks || f->members[k] == f->task)
+				continue;
+			r = &(*rows)[base + f->members[k]];
+			if (r->warn_kind == TOP_WARN_NONE) {
+				r->warn_kind = (int)f->kind;
+				r->warn_ns = f->duration_ns;
+			}
+			r->nwarn++;
+		}
 		if (f->task < p->ntasks) {
 			struct top_row *r = &(*rows)[base + f->task];
 

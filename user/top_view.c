@@ -541,6 +541,9 @@ void top_fmt_warn(const struct top_row *r, bool ascii, char *buf, size_t len)
 	char age[16];
 
 	switch (r->warn_kind) {
+	case TS_FIND_DEADLOCK:
+		snprintf(buf, len, "%s deadlock", sign);
+		return;
 	case TS_FIND_BLOCKED_WORKER:
 		snprintf(buf, len, "%s long poll", sign);
 		return;

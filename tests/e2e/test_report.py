@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from tslib import (Target, check, finish, report, run, stalls, tasks_named, attached_links,
-                   TARGETS)
+                   left_attached, TARGETS)
 
 
 def test_healthy():
@@ -235,8 +235,8 @@ def test_errors():
               err.count("\n") == 1, f"{p.returncode} {err!r}")
     finally:
         t.kill()
-    check("error: nothing left attached after target exit", not attached_links(),
-          f"{attached_links()}")
+    check("error: nothing left attached after target exit", not left_attached(),
+          f"{left_attached()}")
 
 
 def test_detach():
@@ -255,8 +255,8 @@ def test_detach():
             out, err = p.communicate()
         check("detach: Ctrl-C ends the report promptly", p.returncode in (0, 1),
               f"{p.returncode} {err!r}")
-        check("detach: nothing left attached after Ctrl-C", not attached_links(),
-              f"{attached_links()}")
+        check("detach: nothing left attached after Ctrl-C", not left_attached(),
+              f"{left_attached()}")
         check("detach: target still running", t.alive(), "")
 
 

@@ -12,42 +12,11 @@ import signal
 import subprocess
 import time
 
-from tslib import Target, check, finish, run, attached_links, TASKSCOPE, TARGETS
+from tslib import (Target, check, finish, run, attached_links, left_attached, prog_holders,
+                   TASKSCOPE, TARGETS)
 
 WARN = r"[!⚠] "
 STUCK = ("demo::reconcile_accounts", "demo::settle_payments")
-
-
-def prog_holders():
-    """prog id -> pids holding an fd on it (the program's or a link's), from fdinfo."""
-    held = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            fds = os.listdir(f"/proc/{pid}/fdinfo")
-        except OSError:
-            continue
-        for fd in fds:
-            try:
-                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
-                    m = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
-            except OSError:
-                continue
-            if m:
-                held.setdefault(int(m.group(1)), set()).add(int(pid))
-    return held
-
-
-def left_attached(settle=3.0):
-    """taskscope programs nobody holds any more: what a run left behind. Other
-    runs of taskscope on the machine (other tests, benchmarks) hold theirs, and
-    are not counted."""
-    deadline = time.time() + settle
-    while True:
-        held = prog_holders()
-        left = [p for p in attached_links(0) if not held.get(p["id"])]
-        if not left or time.time() >= deadline:
-            return [f"{p['id']} {p['name']}" for p in left]
-        time.sleep(0.1)
 
 
 def frames(out):
@@ -174,7 +143,7 @@ def test_batch():
         rows = table(last)
         for name in STUCK:
             check(f"batch: {name} listed", row_of(rows, name) is not None, "\n".join(rows))
-            check(f"batch: {name} flagged idle", flagged(rows, name, r"idle \d+s"),
+            check(f"batch: {name} flagged deadlock", flagged(rows, name, r"deadlock"),
                   row_of(rows, name) or "missing")
             check(f"batch: {name} in the stalls list",
                   any(re.search(rf"\[idle\] task \d+ {name}", line) for line in last), "")
@@ -233,11 +202,11 @@ def test_tui():
     with Target("demo") as t:
         tm = Tmux(["top", "-p", str(t.pid)], 120, 40)
         try:
-            s = tm.wait_for(lambda s: all(flagged(table(s.splitlines()), n, "idle")
+            s = tm.wait_for(lambda s: all(flagged(table(s.splitlines()), n, "deadlock")
                                           for n in STUCK))
             rows = table(s.splitlines())
             check("tui: stuck tasks visible and flagged",
-                  all(flagged(rows, n, r"idle \d+s") for n in STUCK), s)
+                  all(flagged(rows, n, r"deadlock") for n in STUCK), s)
             attrs = {}
             for _ in range(5):
                 attrs = attrs_at(tm.screen(escapes=True), "demo::reconcile_accounts")
@@ -303,7 +272,7 @@ def test_tui():
             check("tui: resized to 80x24, footer on the last line",
                   len(lines) == 24 and "F10" in lines[-1], repr(lines[-1:]))
             check("tui: at 80x24 the stuck tasks still show, names whole",
-                  all(flagged(table(lines), n, "idle") for n in STUCK), s)
+                  all(flagged(table(lines), n, "deadlock") for n in STUCK), s)
 
             pid = tm.top_pid()
             mine = [p["name"] for p in attached_links(0)
@@ -400,9 +369,9 @@ def test_tui_mono_system_wide():
             def mine(s):
                 return [x for x in s.splitlines() if re.match(rf"\s*{t.pid}\s", x)]
             s = tm.wait_for(lambda s: any(x.rstrip().endswith("demo::reconcile_accounts") and
-                                          "! idle" in x for x in mine(s)))
+                                          "! deadlock" in x for x in mine(s)))
             check("mono: system-wide rows of the demo, flagged with ascii '!'",
-                  any(x.rstrip().endswith("demo::reconcile_accounts") and "! idle" in x
+                  any(x.rstrip().endswith("demo::reconcile_accounts") and "! deadlock" in x
                       for x in mine(s)), s)
             check("mono: no UTF-8 on the screen", all(ord(c) < 128 for c in s), "")
             row = next((x for x in tm.screen(escapes=True).split("\n")

@@ -5,6 +5,7 @@ counts them. Nothing here decides a result by itself: a check compares what
 taskscope printed with what the target is known to do.
 """
 import json
+import re
 import os
 import signal
 import subprocess
@@ -102,4 +103,36 @@ def attached_links(settle=3.0):
                                       "tokio_dealloc", "sched_switch")]
         if not progs or time.time() >= deadline:
             return progs
+        time.sleep(0.1)
+
+
+def prog_holders():
+    """prog id -> pids holding an fd on it (the program's or a link's), from fdinfo."""
+    held = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fdinfo")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                    m = re.search(r"^prog_id:\s*(\d+)", f.read(), re.M)
+            except OSError:
+                continue
+            if m:
+                held.setdefault(int(m.group(1)), set()).add(int(pid))
+    return held
+
+
+def left_attached(settle=3.0):
+    """taskscope programs nobody holds any more: what a run left behind. Other
+    runs of taskscope on the machine (other tests, benchmarks) hold theirs, and
+    are not counted."""
+    deadline = time.time() + settle
+    while True:
+        held = prog_holders()
+        left = [p for p in attached_links(0) if not held.get(p["id"])]
+        if not left or time.time() >= deadline:
+            return [f"{p['id']} {p['name']}" for p in left]
         time.sleep(0.1)
