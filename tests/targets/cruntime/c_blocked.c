@@ -23,6 +23,7 @@ struct clocked_ticker {
 	struct task *task;
 	atomic_uint_fast64_t sent;
 	uint64_t seen;
+	atomic_bool stop;
 };
 
 static enum task_poll blocking_handler_poll(struct task *self)
@@ -53,7 +54,7 @@ static void *clock_thread(void *arg)
 {
 	struct clocked_ticker *t = arg;
 
-	for (;;) {
+	while (!atomic_load(&t->stop)) {
 		usleep(10000);
 		/* Count first, then wake: the poll that follows sees the tick. */
 		atomic_fetch_add(&t->sent, 1);
@@ -77,5 +78,10 @@ int main(void)
 		return 2;
 	}
 	/* Ready before the first block (at 200 ms): the harness attaches then. */
-	return scenario_run(rt, 50);
+	scenario_run(rt, 50);
+	/* The clock must not wake a task rt_free has freed. */
+	atomic_store(&ticker.stop, true);
+	pthread_join(clock, NULL);
+	rt_free(rt);
+	return 0;
 }

@@ -59,5 +59,7 @@ int main(void)
 	task_spawn(rt, "producer", producer_poll, &producer);
 	task_spawn(rt, "consumer", consumer_poll, &consumer);
 	/* The channel is full within a millisecond; 200 ms makes the wait long. */
-	return scenario_run(rt, 200);
+	scenario_run(rt, 200);
+	rt_free(rt);
+	return 0;
 }

@@ -98,5 +98,7 @@ int main(void)
 	task_spawn(rt, "producer", producer_poll, &producer);
 	task_spawn(rt, "consumer", consumer_poll, &consumer);
 	task_spawn(rt, "ticker", ticker_poll, &ticker);
-	return scenario_run(rt, 50);
+	scenario_run(rt, 50);
+	rt_free(rt);
+	return 0;
 }

@@ -27,5 +27,7 @@ int main(void)
 
 	task_spawn(rt, "spin_loop", spin_loop_poll, &spin);
 	task_spawn(rt, "ticker", ticker_poll, &ticker);
-	return scenario_run(rt, 50);
+	scenario_run(rt, 50);
+	rt_free(rt);
+	return 0;
 }

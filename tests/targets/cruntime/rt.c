@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: (MIT OR Apache-2.0)
 /*
- * The loop: poll a batch of ready tasks, fire due timers, then block in
- * epoll_wait on a timerfd (armed at the earliest deadline) and a signalfd
+ * Tasks, wakes, timers and the loop: poll a batch of ready tasks, fire due
+ * timers, then block in epoll_wait on a timerfd (armed at the earliest
+ * deadline), an eventfd (wakes from other threads) and a signalfd
  * (SIGINT/SIGTERM end the loop) until something is ready.
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <pthread.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
@@ -18,85 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "taskscope.h"
-#include "rt.h"
+#include "rt_internal.h"
 
-/*
- * An observer that attaches to a running process has missed the spawns,
- * resources and waits that describe it, and a deadlocked process fires
- * nothing more. So the loop replays that state to probes that just got
- * their first observer (replay_state), and never parks longer than this to
- * notice one.
- */
-#define PARK_MAX_MS	100
-/*
- * The kernel bumps a probe's semaphore before it patches the probe site, so
- * an event fired right after the bump can be lost; bpftrace also attaches
- * probe by probe. Replay waits until the semaphores have been still this
- * long (a busy process lost its whole replay without it).
- */
-#define OBSERVERS_SETTLE_MS	20
-
-/* Probes whose state the runtime replays to a new observer. */
-enum observed_probe {
-	OBS_ABI		= 1 << 0,
-	OBS_SPAWN	= 1 << 1,
-	OBS_RESOURCE	= 1 << 2,
-	OBS_ACQUIRE	= 1 << 3,
-	OBS_WAIT	= 1 << 4,
-	OBS_CHANNEL_LEN	= 1 << 5,
-	OBS_WAKE	= 1 << 6,
-};
-
-struct rt {
-	int epoll_fd;
-	int timer_fd;
-	int signal_fd;
-	uint64_t timer_armed_ns;	/* deadline the timerfd is armed at, 0: disarmed */
-	struct task *ready_head;
-	struct task *ready_tail;
-	struct task *current;		/* the task being polled: the waker of its wakes */
-	struct task **timers;		/* min-heap on deadline_ns */
-	size_t n_timers;
-	size_t cap_timers;
-	uint64_t next_task_id;
-	uint64_t next_res_id;
-	/* Everything alive, in creation order, for replay and shutdown. */
-	struct task *tasks, **tasks_tail;
-	struct channel *channels, **channels_tail;
-	struct mutex *mutexes, **mutexes_tail;
-	/* Observers, as the semaphores tell (see replay_state). */
-	unsigned int observed;		/* enum observed_probe, at the last replay */
-	unsigned int semaphore_sum;
-	uint64_t semaphores_changed_ns;
-	bool observers_settled;		/* semaphores still for OBSERVERS_SETTLE_MS */
-	/* Wakes from other threads. */
-	int wake_fd;			/* eventfd, readable when the inbox is not empty */
-	pthread_mutex_t inbox_lock;
-	struct task *inbox;
-	bool stopping;
-};
-
-static unsigned int observed_probes(void);
-static unsigned int semaphore_sum(void);
-
-/*
- * Whether an observer got the event a probe fires now. While the semaphores
- * settle the site may not be patched yet: events that are idempotent for an
- * observer (spawn, resource_new, acquire) count as unseen then and are
- * replayed, so the race costs a duplicate rather than a loss. wait_begin is
- * not idempotent (observers count waiters), so it counts as seen: the race
- * may lose a wait that began during the attach, never doubles one.
- */
-#define DELIVERED(rt, probe)	((rt)->observers_settled && TASKSCOPE_PROBE_ENABLED(probe))
-
-static void die(const char *what)
+void die(const char *what)
 {
 	perror(what);
 	exit(2);
 }
 
-static void *xcalloc(size_t n, size_t size)
+void *xcalloc(size_t n, size_t size)
 {
 	void *p = calloc(n, size);
 
@@ -383,111 +311,6 @@ static void arm_timerfd(struct rt *rt)
 	rt->timer_armed_ns = deadline;
 }
 
-/* ---- replaying state to a new observer ---- */
-
-static unsigned int observed_probes(void)
-{
-	return (TASKSCOPE_PROBE_ENABLED(abi_version) ? OBS_ABI : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(task_spawn) ? OBS_SPAWN : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(resource_new) ? OBS_RESOURCE : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(acquire) ? OBS_ACQUIRE : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(wait_begin) ? OBS_WAIT : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(channel_len) ? OBS_CHANNEL_LEN : 0) |
-	       (TASKSCOPE_PROBE_ENABLED(wake) ? OBS_WAKE : 0);
-}
-
-/* Any attach or detach changes it (the kernel counts per probe site). */
-static unsigned int semaphore_sum(void)
-{
-	return taskscope_task_spawn_semaphore + taskscope_poll_start_semaphore +
-	       taskscope_poll_end_semaphore + taskscope_wake_semaphore +
-	       taskscope_task_drop_semaphore + taskscope_resource_new_semaphore +
-	       taskscope_wait_begin_semaphore + taskscope_wait_end_semaphore +
-	       taskscope_acquire_semaphore + taskscope_release_semaphore +
-	       taskscope_channel_len_semaphore + taskscope_abi_version_semaphore;
-}
-
-/*
- * Once the semaphores have settled after a change, fires for each probe
- * that got its first observer the events that describe the current state
- * and that no observer of that probe has seen: the ABI version, resources,
- * live tasks, which of them are queued (a wake), held mutexes, waits in
- * progress, channel lengths. The *_seen
- * flags (set when a live event was delivered) keep an event from being
- * sent twice; a probe losing its last observer clears them. Limits: a
- * second observer of an already-observed probe gets no replay, and a
- * replayed wait_begin starts the wait now, not when it really began.
- */
-static void replay_state(struct rt *rt)
-{
-	unsigned int sum = semaphore_sum(), now_on, lost, fresh;
-	struct channel *ch;
-	struct mutex *m;
-	struct task *t;
-
-	if (sum != rt->semaphore_sum) {
-		rt->semaphore_sum = sum;
-		rt->semaphores_changed_ns = rt_now_ns();
-		rt->observers_settled = false;
-		return;
-	}
-	if (rt->observers_settled ||
-	    rt_now_ns() - rt->semaphores_changed_ns < MS_NS(OBSERVERS_SETTLE_MS))
-		return;
-	rt->observers_settled = true;
-	now_on = observed_probes();
-	lost = rt->observed & ~now_on;
-	fresh = now_on & ~rt->observed;
-	rt->observed = now_on;
-	for (t = rt->tasks; t; t = t->all_next) {
-		t->spawn_seen &= !(lost & OBS_SPAWN);
-		t->wait_seen &= !(lost & OBS_WAIT);
-	}
-	for (ch = rt->channels; ch; ch = ch->all_next)
-		ch->new_seen &= !(lost & OBS_RESOURCE);
-	for (m = rt->mutexes; m; m = m->all_next) {
-		m->new_seen &= !(lost & OBS_RESOURCE);
-		m->acquire_seen &= !(lost & OBS_ACQUIRE);
-	}
-
-	if (fresh & OBS_ABI)
-		TASKSCOPE_ANNOUNCE_ABI();
-	for (ch = rt->channels; ch; ch = ch->all_next) {
-		if ((fresh & OBS_RESOURCE) && !ch->new_seen) {
-			ch->new_seen = true;
-			TASKSCOPE_RESOURCE_NEW(ch->id, TASKSCOPE_RES_CHANNEL, ch->name, ch->cap);
-		}
-		if (fresh & OBS_CHANNEL_LEN)
-			TASKSCOPE_CHANNEL_LEN(ch->id, ch->len);
-	}
-	for (m = rt->mutexes; m; m = m->all_next)
-		if ((fresh & OBS_RESOURCE) && !m->new_seen) {
-			m->new_seen = true;
-			TASKSCOPE_RESOURCE_NEW(m->id, TASKSCOPE_RES_MUTEX, m->name, 0);
-		}
-	for (t = rt->tasks; t; t = t->all_next) {
-		if ((fresh & OBS_SPAWN) && !t->spawn_seen && !t->done) {
-			t->spawn_seen = true;
-			TASKSCOPE_TASK_SPAWN(t->id, t->parent_id, t->name, t->location);
-		}
-		/* Which tasks are scheduled (queued for a poll) right now. */
-		if ((fresh & OBS_WAKE) && t->queued && !t->done)
-			TASKSCOPE_WAKE(t->id, 0);
-	}
-	/* A waiter handed a mutex has not acquired it yet: it is still waiting. */
-	for (m = rt->mutexes; m; m = m->all_next)
-		if ((fresh & OBS_ACQUIRE) && m->owner && !m->acquire_seen &&
-		    m->owner->waiting_on != m->id) {
-			m->acquire_seen = true;
-			TASKSCOPE_ACQUIRE(m->owner->id, m->id);
-		}
-	for (t = rt->tasks; t; t = t->all_next)
-		if ((fresh & OBS_WAIT) && t->waiting_on && !t->wait_seen) {
-			t->wait_seen = true;
-			TASKSCOPE_WAIT_BEGIN(t->id, t->waiting_on);
-		}
-}
-
 /* ---- the loop ---- */
 
 static void task_free(struct rt *rt, struct task *task)
@@ -631,161 +454,3 @@ void rt_free(struct rt *rt)
 	free(rt->timers);
 	free(rt);
 }
-
-/* ---- wait queues: how a task blocks on a resource ---- */
-
-static void wait_push(struct wait_queue *q, struct task *task)
-{
-	task->wait_next = NULL;
-	if (q->tail)
-		q->tail->wait_next = task;
-	else
-		q->head = task;
-	q->tail = task;
-}
-
-static bool wait_contains(const struct wait_queue *q, const struct task *task)
-{
-	const struct task *t;
-
-	for (t = q->head; t; t = t->wait_next)
-		if (t == task)
-			return true;
-	return false;
-}
-
-/* Wakes the longest waiter; it retries (or takes a hand-off) when polled. */
-static struct task *wait_wake_one(struct wait_queue *q)
-{
-	struct task *task = q->head;
-
-	if (!task)
-		return NULL;
-	q->head = task->wait_next;
-	if (!q->head)
-		q->tail = NULL;
-	task->wait_next = NULL;
-	task_wake(task);
-	return task;
-}
-
-/*
- * The contended path: wait_begin once per wait, however many times the
- * task is woken and finds the resource still unavailable.
- */
-static void wait_on(struct wait_queue *q, struct task *self, uint64_t res_id)
-{
-	if (self->waiting_on != res_id) {
-		self->waiting_on = res_id;
-		self->wait_seen = TASKSCOPE_PROBE_ENABLED(wait_begin);
-		TASKSCOPE_WAIT_BEGIN(self->id, res_id);
-	}
-	if (!wait_contains(q, self))
-		wait_push(q, self);
-}
-
-static void wait_done(struct task *self, uint64_t res_id)
-{
-	if (self->waiting_on == res_id) {
-		self->waiting_on = 0;
-		TASKSCOPE_WAIT_END(self->id, res_id);
-	}
-}
-
-/* ---- bounded channel of u64 items ---- */
-
-struct channel *channel_new(struct rt *rt, const char *name, size_t cap)
-{
-	struct channel *ch = xcalloc(1, sizeof(*ch));
-
-	ch->id = rt->next_res_id++;
-	ch->name = name;
-	ch->cap = cap;
-	ch->items = xcalloc(cap, sizeof(*ch->items));
-	*rt->channels_tail = ch;
-	rt->channels_tail = &ch->all_next;
-	ch->new_seen = DELIVERED(rt, resource_new);
-	TASKSCOPE_RESOURCE_NEW(ch->id, TASKSCOPE_RES_CHANNEL, name, cap);
-	return ch;
-}
-
-enum task_poll channel_send(struct channel *ch, struct task *self, uint64_t item)
-{
-	if (ch->len == ch->cap) {
-		wait_on(&ch->senders, self, ch->id);
-		return TASK_PENDING;
-	}
-	wait_done(self, ch->id);
-	ch->items[(ch->head + ch->len) % ch->cap] = item;
-	ch->len++;
-	TASKSCOPE_CHANNEL_LEN(ch->id, ch->len);
-	wait_wake_one(&ch->receivers);
-	return TASK_READY;
-}
-
-enum task_poll channel_recv(struct channel *ch, struct task *self, uint64_t *item)
-{
-	if (ch->len == 0) {
-		wait_on(&ch->receivers, self, ch->id);
-		return TASK_PENDING;
-	}
-	wait_done(self, ch->id);
-	*item = ch->items[ch->head];
-	ch->head = (ch->head + 1) % ch->cap;
-	ch->len--;
-	TASKSCOPE_CHANNEL_LEN(ch->id, ch->len);
-	wait_wake_one(&ch->senders);
-	return TASK_READY;
-}
-
-/* ---- async mutex ---- */
-
-struct mutex *mutex_new(struct rt *rt, const char *name)
-{
-	struct mutex *m = xcalloc(1, sizeof(*m));
-
-	m->id = rt->next_res_id++;
-	m->name = name;
-	*rt->mutexes_tail = m;
-	rt->mutexes_tail = &m->all_next;
-	m->new_seen = DELIVERED(rt, resource_new);
-	TASKSCOPE_RESOURCE_NEW(m->id, TASKSCOPE_RES_MUTEX, name, 0);
-	return m;
-}
-
-enum task_poll mutex_lock(struct mutex *m, struct task *self)
-{
-	if (m->owner == self && self->waiting_on != m->id) {
-		fprintf(stderr, "cruntime: task %s locks %s twice\n", self->name, m->name);
-		abort();
-	}
-	if (m->owner && m->owner != self) {
-		wait_on(&m->waiters, self, m->id);
-		return TASK_PENDING;
-	}
-	/* Free, or handed to us by mutex_unlock while we waited. */
-	m->owner = self;
-	wait_done(self, m->id);
-	m->acquire_seen = DELIVERED(self->rt, acquire);
-	TASKSCOPE_ACQUIRE(self->id, m->id);
-	return TASK_READY;
-}
-
-void mutex_unlock(struct mutex *m, struct task *self)
-{
-	struct task *next;
-
-	if (m->owner != self) {
-		fprintf(stderr, "cruntime: task %s unlocks %s it does not hold\n",
-			self->name, m->name);
-		abort();
-	}
-	TASKSCOPE_RELEASE(self->id, m->id);
-	/*
-	 * Hand-off: the first waiter owns it from now on, so a task polled
-	 * before it cannot barge in and starve it. It fires acquire when polled.
-	 */
-	next = wait_wake_one(&m->waiters);
-	m->owner = next;
-}
-

@@ -120,6 +120,7 @@ void task_wake_remote(struct task *task);
 /* TASK_READY once now >= deadline_ns; until then the timer wakes self. */
 enum task_poll sleep_until(struct task *self, uint64_t deadline_ns);
 
+/* A FIFO of at most cap (>= 1) items; send waits while full, recv while empty. */
 struct channel *channel_new(struct rt *rt, const char *name, size_t cap);
 enum task_poll channel_send(struct channel *ch, struct task *self, uint64_t item);
 enum task_poll channel_recv(struct channel *ch, struct task *self, uint64_t *item);

@@ -18,13 +18,11 @@ enum task_poll ticker_poll(struct task *self)
 	return sleep_until(self, t->next_ns);
 }
 
-int scenario_run(struct rt *rt, unsigned int settle_ms)
+void scenario_run(struct rt *rt, unsigned int settle_ms)
 {
-	if (!rt_run_until(rt, rt_now_ns() + MS_NS(settle_ms))) {
-		printf("ready %d\n", (int)getpid());
-		fflush(stdout);
-		rt_run_until(rt, 0);
-	}
-	rt_free(rt);
-	return 0;
+	if (rt_run_until(rt, rt_now_ns() + MS_NS(settle_ms)))
+		return;
+	printf("ready %d\n", (int)getpid());
+	fflush(stdout);
+	rt_run_until(rt, 0);
 }

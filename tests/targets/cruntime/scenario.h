@@ -16,9 +16,8 @@ enum task_poll ticker_poll(struct task *self);
 /*
  * Runs the loop for settle_ms (long enough for the scenario to reach the
  * state it demonstrates), prints "ready <pid>" (flushed: the test harness
- * waits for that line), then runs until SIGINT/SIGTERM. Returns the exit
- * status.
+ * waits for that line), then runs until SIGINT/SIGTERM.
  */
-int scenario_run(struct rt *rt, unsigned int settle_ms);
+void scenario_run(struct rt *rt, unsigned int settle_ms);
 
 #endif /* CRUNTIME_SCENARIO_H */
