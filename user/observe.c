@@ -415,12 +415,36 @@ static void settle_vanished(struct observed_proc *op, struct ts_process *p)
 	}
 }
 
+static int cmp_task_header(const void *a, const void *b, void *ctx)
+{
+	const struct ts_process *p = ctx;
+	uint64_t x = p->tasks[*(const size_t *)a].header, y = p->tasks[*(const size_t *)b].header;
+
+	return (x > y) - (x < y);
+}
+
+static struct ts_task *seen_task(struct ts_process *p, const size_t *by_header, size_t n,
+				 uint64_t header)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (p->tasks[by_header[mid]].header < header)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && p->tasks[by_header[lo]].header == header ? &p->tasks[by_header[lo]] : NULL;
+}
+
 /* Tasks no probe saw are as old as the attach, at least. */
 static int merge_memory(struct observed_proc *op, struct ts_process *p)
 {
 	struct mem_scan_stats ms;
 	struct mem_task *mt = NULL;
-	size_t n = 0, i;
+	size_t n = 0, i, nseen, *by_header;
 	int err;
 
 	err = tokio_tasks__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
@@ -428,9 +452,19 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		return err;
 	p->mem_bytes_scanned = ms.bytes_scanned;
 	p->mem_scan_truncated = ms.truncated;
+	/* the probe-seen tasks, by header, to merge with memory's in O(n log n) */
+	by_header = calloc(p->ntasks + 1, sizeof(*by_header));
+	if (!by_header) {
+		free(mt);
+		return -ENOMEM;
+	}
+	nseen = p->ntasks;
+	for (i = 0; i < nseen; i++)
+		by_header[i] = i;
+	qsort_r(by_header, nseen, sizeof(*by_header), cmp_task_header, p);
 	for (i = 0; i < n; i++) {
 		const struct tokio_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
-		struct ts_task *t = ts_process__find_task(p, mt[i].header);
+		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
 
 		if (op->tb.polls[vt->poll_idx].blocking)
 			continue;
@@ -463,6 +497,7 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		}
 	}
 	free(mt);
+	free(by_header);
 	/* USDT tasks live only in what the runtime told us, not in a known layout */
 	if (!err && op->tb.runtime != TS_RT_USDT)
 		settle_vanished(op, p);

@@ -100,11 +100,25 @@ static int push_task(struct task_vec *tv, const struct mem_task *t)
 	return 0;
 }
 
-static bool have_task(const struct task_vec *tv, uint64_t header)
+/*
+ * The first `sorted` entries are sorted by header (the scan's finds); the
+ * few the owned-list walk adds after them are searched linearly.
+ */
+static bool have_task(const struct task_vec *tv, size_t sorted, uint64_t header)
 {
-	size_t i;
+	size_t lo = 0, hi = sorted, i;
 
-	for (i = 0; i < tv->n; i++)
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (tv->v[mid].header < header)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < sorted && tv->v[lo].header == header)
+		return true;
+	for (i = sorted; i < tv->n; i++)
 		if (tv->v[i].header == header)
 			return true;
 	return false;
@@ -169,6 +183,7 @@ static int walk_owned(pid_t pid, const struct tokio_binary *tb, const struct vt_
 	size_t start_n = tv->n, i, steps = 0;
 	int dir, err;
 
+	qsort(tv->v, tv->n, sizeof(*tv->v), cmp_mem_task);
 	for (i = 0; i < start_n && steps < OWNED_WALK_MAX; i++) {
 		const struct tokio_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
 
@@ -185,7 +200,7 @@ static int walk_owned(pid_t pid, const struct tokio_binary *tb, const struct vt_
 					break;
 				if (!next || next == tv->v[i].header)
 					break;
-				if (have_task(tv, next))
+				if (have_task(tv, start_n, next))
 					break;	/* the rest of this direction was seen */
 				if (read_task(pid, tb, vts, nvts, next, &t))
 					break;
