@@ -164,15 +164,27 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 	}
 }
 
+static int cmp_longest_wait(const void *a, const void *b, void *ctx)
+{
+	const struct ts_process *p = ctx;
+	uint64_t x = p->tasks[*(const size_t *)a].in_state_ns;
+	uint64_t y = p->tasks[*(const size_t *)b].in_state_ns;
+
+	return (x < y) - (x > y);
+}
+
 void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 				 uint64_t only_task, uint64_t min_wait_ns)
 {
-	size_t i;
+	size_t i, n = 0, *pick;
 
 	if (!op->dw)
 		return;
+	pick = calloc(p->ntasks + 1, sizeof(*pick));
+	if (!pick)
+		return;
 	for (i = 0; i < p->ntasks; i++) {
-		struct ts_task *t = &p->tasks[i];
+		const struct ts_task *t = &p->tasks[i];
 
 		if (only_task && t->tokio_id != only_task)
 			continue;
@@ -180,16 +192,32 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 			continue;
 		if (t->in_state_ns < min_wait_ns)
 			continue;
+		pick[n++] = i;
+	}
+	/*
+	 * A chain is tens of KiB and a walk tens of microseconds: with many
+	 * thousands of suspended tasks, the longest-waiting ones are the
+	 * ones worth reading.
+	 */
+	if (n > TS_MAX_CHAINS) {
+		qsort_r(pick, n, sizeof(*pick), cmp_longest_wait, p);
+		p->chains_skipped = n - TS_MAX_CHAINS;
+		n = TS_MAX_CHAINS;
+	}
+	for (i = 0; i < n; i++) {
+		struct ts_task *t = &p->tasks[pick[i]];
+
 		if (!t->chain)
 			t->chain = calloc(1, sizeof(*t->chain));
 		if (!t->chain)
-			return;
+			break;
 		if (ts_dwarf__task_chain(op->dw, op->pid, op->bias, t->poll_fn_vaddr, t->header,
 					 t->chain)) {
 			free(t->chain);
 			t->chain = NULL;
 		}
 	}
+	free(pick);
 }
 
 void observed_proc__close(struct observed_proc *op)

@@ -48,6 +48,9 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
  */
 void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 				 uint64_t only_task, uint64_t min_wait_ns);
+
+/* Await chains read per snapshot at most (longest waits first). */
+#define TS_MAX_CHAINS	1000
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
 			  char *why, size_t whylen);
 /* Still the same process (not exited, PID not reused)? */

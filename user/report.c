@@ -157,6 +157,59 @@ static void write_chain_text(FILE *out, const struct ts_await_chain *c, bool det
 		fprintf(out, "%7s%s\n", "", line);
 }
 
+/*
+ * Thousands of tasks of one type parked alike would bury the rest: past a
+ * few, the findings of one kind and one task type are counted, not listed.
+ * (JSON lists every one.)
+ */
+#define TS_FINDINGS_PER_TYPE	5
+
+static int cmp_finding_group(const void *a, const void *b, void *ctx)
+{
+	const struct ts_finding *f = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	int c;
+
+	if (f[x].kind != f[y].kind)
+		return (f[x].kind > f[y].kind) - (f[x].kind < f[y].kind);
+	c = strcmp(f[x].name, f[y].name);
+	return c ? c : (x > y) - (x < y);
+}
+
+static void write_findings_text(FILE *out, const struct ts_finding *f, size_t nf)
+{
+	size_t *idx = calloc(nf, sizeof(*idx)), *rank = calloc(nf, sizeof(*rank));
+	size_t *group = calloc(nf, sizeof(*group)), i, start;
+
+	if (!idx || !rank || !group) {
+		for (i = 0; i < nf; i++)
+			fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f[i].kind), f[i].message);
+		goto out;
+	}
+	for (i = 0; i < nf; i++)
+		idx[i] = i;
+	qsort_r(idx, nf, sizeof(*idx), cmp_finding_group, (void *)f);
+	for (start = 0; start < nf; start = i) {
+		for (i = start; i < nf && f[idx[i]].kind == f[idx[start]].kind &&
+		     !strcmp(f[idx[i]].name, f[idx[start]].name); i++)
+			rank[idx[i]] = i - start;
+		for (size_t k = start; k < i; k++)
+			group[idx[k]] = i - start;
+	}
+	for (i = 0; i < nf; i++) {
+		if (rank[i] < TS_FINDINGS_PER_TYPE)
+			fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f[i].kind), f[i].message);
+		else if (rank[i] == TS_FINDINGS_PER_TYPE)
+			fprintf(out, "  [%s] ... and %zu more tasks of %s\n",
+				ts_finding_kind_name(f[i].kind), group[i] - TS_FINDINGS_PER_TYPE,
+				f[i].name[0] ? f[i].name : "(unnamed)");
+	}
+out:
+	free(idx);
+	free(rank);
+	free(group);
+}
+
 static void write_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		       size_t nf, const struct ts_report_opts *o)
 {
@@ -176,6 +229,9 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		(unsigned long long)p->tasks_evicted);
 	if (p->debuginfo_note[0])
 		fprintf(out, "note: %s\n", p->debuginfo_note);
+	if (p->chains_skipped)
+		fprintf(out, "note: await chains read for the longest-waiting tasks only; %zu more "
+			"suspended tasks without one\n", p->chains_skipped);
 	if (p->mem_scan_truncated)
 		fprintf(out, "note: memory scan stopped at %llu MiB; tasks beyond it come only "
 			"from probes\n", (unsigned long long)(p->mem_bytes_scanned >> 20));
@@ -238,8 +294,7 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		fprintf(out, "STALLS: none (threshold %.0f ms)\n", (double)o->stall_ns / 1e6);
 	} else {
 		fprintf(out, "STALLS (%zu, threshold %.0f ms)\n", nf, (double)o->stall_ns / 1e6);
-		for (i = 0; i < nf; i++)
-			fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f[i].kind), f[i].message);
+		write_findings_text(out, f, nf);
 	}
 	free(order);
 }

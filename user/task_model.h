@@ -80,6 +80,7 @@ struct ts_process {
 	size_t nlost;
 	struct ts_res_info *resources;
 	size_t nresources;
+	size_t chains_skipped;		/* suspended tasks whose chain was not read */
 };
 
 void ts_process__free(struct ts_process *p);
