@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "targets", "cruntime")
 BUILD = os.path.join(HERE, "build")
 MS = 1_000_000
 
