@@ -19,7 +19,7 @@ struct report_env {
 	double duration_s;
 	bool json;
 	bool verbose;
-	bool full;		/* --mode full: uretprobes for exact poll ends */
+	enum ts_probe_mode mode;	/* --mode */
 	bool all;
 	uint64_t task_id;	/* --task ID */
 	const char *debuginfo;	/* --debuginfo FILE */
@@ -48,8 +48,10 @@ static void usage(FILE *out)
 		"  -d, --duration SECS  how long to observe (default 2)\n"
 		"  -j, --json           JSON output (schema in README)\n"
 		"  -s, --stall-ms N     threshold for every stall rule (default 1000)\n"
-		"  -m, --mode MODE      default: one trap per poll, poll ends inferred;\n"
-		"                       full: adds a uretprobe per poll for exact durations\n"
+		"  -m, --mode MODE      default: a trap per poll and per wake, poll ends\n"
+		"                       inferred; full: adds a uretprobe per poll for exact\n"
+		"                       durations; light: no wake probes, one trap per poll\n"
+		"                       (no wake counts, no scheduled time, no starvation)\n"
 		"  -a, --all            list finished tasks too (JSON always has them)\n"
 		"  -t, --task ID        that task in full: await chain with captured variables\n"
 		"  -g, --debuginfo FILE DWARF for the binary, when it is not in the binary,\n"
@@ -87,9 +89,11 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "full")) {
-				env->full = true;
+				env->mode = TS_MODE_FULL;
+			} else if (!strcmp(optarg, "light")) {
+				env->mode = TS_MODE_LIGHT;
 			} else if (strcmp(optarg, "default")) {
-				ts_err("invalid --mode '%s' (default or full)", optarg);
+				ts_err("invalid --mode '%s' (default, full or light)", optarg);
 				return -1;
 			}
 			break;
@@ -208,7 +212,7 @@ int cmd_report(int argc, char **argv)
 		       strerror(-err));
 		goto cleanup;
 	}
-	err = observed_proc__attach(&op, &bpf, env.full, why, sizeof(why));
+	err = observed_proc__attach(&op, &bpf, env.mode, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);
 		goto cleanup;

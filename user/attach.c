@@ -194,7 +194,7 @@ out:
 }
 
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
-			 bool exact_poll_end, struct proc_links *links)
+			 enum ts_probe_mode mode, struct proc_links *links)
 {
 	uint64_t *offs = NULL, *cookies = NULL;
 	char path[64];
@@ -243,7 +243,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		if (err)
 			goto cleanup;
 	}
-	if (exact_poll_end && npoll) {
+	if (mode == TS_MODE_FULL && npoll) {
 		err = add_link(links,
 			       uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
 						 path, offs, cookies, npoll, true, pid), npoll);
@@ -255,7 +255,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		offs[i] = tb->wakes[i].file_off;
 		cookies[i] = TS_COOKIE(tb->runtime, i);
 	}
-	if (tb->nwakes) {
+	if (tb->nwakes && mode != TS_MODE_LIGHT) {
 		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_wake),
 							path, offs, cookies, tb->nwakes,
 							false, pid), tb->nwakes);

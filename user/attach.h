@@ -34,17 +34,28 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot
 void ts_bpf__destroy(struct ts_bpf *b);
 
 /*
- * exact_poll_end adds a uretprobe on every raw::poll (--mode full): exact
- * poll durations for a second trap per poll. Without it a poll ends at the
- * thread's next poll or when it leaves the CPU with the task no longer
- * RUNNING.
- *
+ * What to pay for, in traps per poll (--mode):
+ * - DEFAULT: a uprobe per poll and one per wake. A poll ends at the
+ *   thread's next poll or when it leaves the CPU with the task no longer
+ *   RUNNING.
+ * - FULL: adds a uretprobe on every poll: exact poll durations.
+ * - LIGHT: no wake probes, one trap per poll: no wake counts and no
+ *   scheduled (woken-to-polled) time; a woken task counts as idle until
+ *   polled, so starvation is not seen.
+ */
+enum ts_probe_mode {
+	TS_MODE_DEFAULT = 0,
+	TS_MODE_FULL = 1,
+	TS_MODE_LIGHT = 2,
+};
+
+/*
  * Attaches the tokio probes of binary tb (as mapped by pid) to that process
  * only, with uprobe_multi links filtered on pid. The kernel follows
  * /proc/PID/exe, so a binary in another mount namespace works as well.
  */
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
-			 bool exact_poll_end, struct proc_links *links);
+			 enum ts_probe_mode mode, struct proc_links *links);
 void proc_links__detach(struct proc_links *links);
 
 /* fd of a map by name ("tasks", "workers", "counters") */

@@ -99,10 +99,10 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	return 0;
 }
 
-int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
+int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_probe_mode mode,
 			  char *why, size_t whylen)
 {
-	int err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, exact_poll_end, &op->links);
+	int err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, mode, &op->links);
 
 	if (err) {
 		if (!observed_proc__alive(op))
@@ -117,6 +117,7 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exa
 		return err;
 	}
 	op->attach_ns = ts_now_ns();
+	op->mode = mode;
 	return 0;
 }
 
@@ -576,6 +577,8 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	snprintf(p->debuginfo_note, sizeof(p->debuginfo_note), "%s", op->dw ? "" : op->dwarf_note);
 	p->attach_ns = op->attach_ns;
 	p->nprobes = op->links.nprobes;
+	p->probe_mode = op->mode == TS_MODE_FULL ? "full" :
+			op->mode == TS_MODE_LIGHT ? "light" : "default";
 	p->snapshot_ns = ts_now_ns();
 	p->observed_ns = p->snapshot_ns - op->attach_ns;
 

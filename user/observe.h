@@ -25,6 +25,7 @@ struct observed_proc {
 	uint64_t bias;			/* runtime address - ELF vaddr */
 	struct proc_links links;
 	uint64_t attach_ns;
+	enum ts_probe_mode mode;
 	struct ts_dwarf *dw;		/* NULL when the binary has no usable DWARF */
 	char dwarf_note[256];		/* what is missing, and how to get it */
 };
@@ -51,7 +52,7 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 
 /* Await chains read per snapshot at most (longest waits first). */
 #define TS_MAX_CHAINS	1000
-int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, bool exact_poll_end,
+int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_probe_mode mode,
 			  char *why, size_t whylen);
 /* Still the same process (not exited, PID not reused)? */
 bool observed_proc__alive(const struct observed_proc *op);

@@ -219,9 +219,13 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 	count_states(p, counts);
 	ts_fmt_duration(p->observed_ns, obs, sizeof(obs));
 	fprintf(out, "PID %d (%s) %s\n", p->pid, p->comm, p->exe);
-	fprintf(out, "runtime: %s %s, %zu worker thread%s, %zu probe sites\n", p->runtime,
-		p->runtime_version, p->nworker_threads, p->nworker_threads == 1 ? "" : "s",
-		p->nprobes);
+	fprintf(out, "runtime: %s %s, %zu worker thread%s, %zu probe sites (mode %s)\n",
+		p->runtime, p->runtime_version, p->nworker_threads,
+		p->nworker_threads == 1 ? "" : "s", p->nprobes,
+		p->probe_mode ? p->probe_mode : "default");
+	if (p->probe_mode && !strcmp(p->probe_mode, "light"))
+		fprintf(out, "note: mode light: wakes not traced (no wake counts, no scheduled "
+			"time, no starvation)\n");
 	fprintf(out, "observed %s: %zu tasks (%zu running, %zu scheduled, %zu idle, %zu done), "
 		"%.0f polls/s, %llu tasks dropped from full maps\n", obs, p->ntasks,
 		counts[TS_TASK_RUNNING], counts[TS_TASK_SCHEDULED], counts[TS_TASK_IDLE],
@@ -353,7 +357,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	ts_json_str(out, p->runtime);
 	fprintf(out, ",\"version\":");
 	ts_json_str(out, p->runtime_version);
-	fprintf(out, "},\"observed_s\":%.3f,\"worker_threads\":%zu,\"probe_sites\":%zu,"
+	fprintf(out, "},\"mode\":\"%s\"", p->probe_mode ? p->probe_mode : "default");
+	fprintf(out, ",\"observed_s\":%.3f,\"worker_threads\":%zu,\"probe_sites\":%zu,"
 		"\"polls_per_s\":%.1f,\"tasks_dropped\":%llu,\"task_counts\":{\"running\":%zu,"
 		"\"scheduled\":%zu,\"idle\":%zu,\"done\":%zu},\"debuginfo\":{\"present\":%s,"
 		"\"note\":", (double)p->observed_ns / 1e9, p->nworker_threads, p->nprobes,

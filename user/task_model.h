@@ -67,6 +67,7 @@ struct ts_process {
 	uint64_t snapshot_ns;		/* CLOCK_MONOTONIC at the snapshot */
 	uint64_t attach_ns;
 	size_t nprobes;
+	const char *probe_mode;		/* "default", "full", "light" */
 	uint64_t counters[TS_CNT_MAX];
 	uint64_t tasks_evicted;		/* LRU drops: tasks lost from the map */
 	uint64_t mem_bytes_scanned;

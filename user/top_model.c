@@ -460,7 +460,7 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const c
 	/* exact future names, and await chains for the detail view */
 	observed_proc__load_dwarf(&tp->op, debuginfo);
 	/* top never adds uretprobes: one trap per poll */
-	err = observed_proc__attach(&tp->op, bpf, false, why, whylen);
+	err = observed_proc__attach(&tp->op, bpf, TS_MODE_DEFAULT, why, whylen);
 	if (err) {
 		observed_proc__close(&tp->op);
 		free(tp);

@@ -56,6 +56,16 @@ def test_healthy():
             check("healthy --mode full: polls short and counted",
                   all(150 <= x["polls"] <= 600 and x["max_poll_s"] < 0.05 for x in tick),
                   f"{[(x['polls'], x['max_poll_s']) for x in tick]}")
+        # --mode light drops the wake probes: one trap per poll
+        code_l, light, err = report(t.pid, 2, ("--mode", "light"))
+        if check("healthy --mode light: report ran", light is not None, err):
+            tick = tasks_named(light, "healthy::ticker")
+            check("healthy --mode light: fewer probe sites, no wakes traced",
+                  light["mode"] == "light" and light["probe_sites"] < data["probe_sites"] and
+                  all(x["wakes"] == 0 for x in light["tasks"]), f"{light['probe_sites']}")
+            check("healthy --mode light: polls still counted, no stall",
+                  code_l == 0 and all(150 <= x["polls"] <= 600 for x in tick),
+                  f"{code_l} {[x['polls'] for x in tick]}")
 
 
 def test_blocked():
