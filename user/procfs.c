@@ -155,16 +155,20 @@ int proc_threads(pid_t pid, pid_t *tids, int max)
 	return n;
 }
 
-int proc_state(pid_t pid, char *state)
+/*
+ * /proc/PID/stat from field 3 on: comm (field 2) may hold spaces and
+ * parentheses, so the fields restart after the last ')'.
+ */
+static int read_stat_fields(pid_t pid, char *buf, size_t len, char **fields)
 {
-	char path[64], buf[1024], *p;
+	char path[64], *p;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	f = fopen(path, "re");
 	if (!f)
 		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
+	if (!fgets(buf, (int)len, f)) {
 		fclose(f);
 		return -EIO;
 	}
@@ -172,31 +176,29 @@ int proc_state(pid_t pid, char *state)
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])
 		return -EIO;
-	*state = p[2];
+	*fields = p + 2;
+	return 0;
+}
+
+int proc_state(pid_t pid, char *state)
+{
+	char buf[1024], *p;
+	int err = read_stat_fields(pid, buf, sizeof(buf), &p);
+
+	if (err)
+		return err;
+	*state = p[0];
 	return 0;
 }
 
 int proc_start_ticks(pid_t pid, uint64_t *ticks)
 {
-	char path[64], buf[1024], *p;
+	char buf[1024], *p;
 	unsigned long long start;
-	FILE *f;
-	int field;
+	int field, err = read_stat_fields(pid, buf, sizeof(buf), &p);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, sizeof(buf), f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
-	/* comm may hold spaces and parentheses: fields restart after the last ')' */
-	p = strrchr(buf, ')');
-	if (!p)
-		return -EIO;
-	p += 2;
+	if (err)
+		return err;
 	for (field = 3; field < 22 && p; field++) {
 		p = strchr(p, ' ');
 		if (p)
