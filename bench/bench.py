@@ -556,7 +556,11 @@ def part_cruntime(res):
     """The ping-pong on the USDT C runtime (tests/targets/cruntime)."""
     binp = os.path.join(BENCH_BUILD, "c_pingpong")
     if not os.access(binp, os.X_OK):
-        res["cruntime"] = "pending: tests/targets/cruntime not built or missing"
+        if os.path.isdir(os.path.join(ROOT, "tests", "targets", "cruntime")):
+            err("tests/targets/cruntime exists but bench/c_pingpong.c did not build with it")
+            res["cruntime"] = "not measured: c_pingpong did not build (see above)"
+        else:
+            res["cruntime"] = "pending: tests/targets/cruntime does not exist yet"
         return
     # one uprobe_multi link on every USDT site + sched_switch
     part_pingpong(res, "cruntime_pingpong", binp, ["none", "default"], want=2)

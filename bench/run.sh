@@ -43,10 +43,17 @@ apt_install wrk librust-hyper-dev strace
 
 mkdir -p build/bench
 gcc -O2 -Wall -Wextra -Werror -Iusdt -pthread bench/probe_hit.c -o build/bench/probe_hit
-# the ping-pong on the USDT C runtime, when there is one
-if [ -f tests/targets/cruntime/rt.c ]; then
-	gcc -O2 -g -Wall -Wextra -Werror -Iusdt -Itests/targets/cruntime \
-		bench/c_pingpong.c tests/targets/cruntime/rt.c -o build/bench/c_pingpong ||
+# the ping-pong on the USDT C runtime, when there is one: linked with every
+# runtime source of tests/targets/cruntime (not its scenario programs)
+if [ -f tests/targets/cruntime/rt.h ]; then
+	rt_srcs=""
+	for f in tests/targets/cruntime/*.c; do
+		case $(basename "$f") in c_*) continue ;; esac
+		grep -q '^int main' "$f" || rt_srcs="$rt_srcs $f"
+	done
+	# shellcheck disable=SC2086
+	gcc -O2 -g -Wall -Wextra -Iusdt -Itests/targets/cruntime \
+		bench/c_pingpong.c $rt_srcs -o build/bench/c_pingpong ||
 		echo "bench: the C runtime ping-pong did not build"
 fi
 
