@@ -295,7 +295,7 @@ int top_panel_header(struct top_text *out, const struct top_session *s,
 	} else {
 		snprintf(b, sizeof(b), "no mem scan yet");
 	}
-	l = top_text__addf(out, TOP_A_NORMAL, "Probes   %zu sites, %s (~3us/hit); %s", probes, a, b);
+	l = top_text__addf(out, TOP_A_NORMAL, "Probes   %zu sites, %s (~5.8us/hit); %s", probes, a, b);
 	top_line__span(l, 0, 9, TOP_A_TITLE);
 
 	if (o->filter) {
