@@ -78,7 +78,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, TS_MAX_TASKS);
+	__uint(max_entries, TS_MAX_USDT_TASKS);
 	__type(key, struct ts_task_key);
 	__type(value, struct ts_usdt_task_info);
 } usdt_tasks SEC(".maps");

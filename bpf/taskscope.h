@@ -48,7 +48,8 @@ enum ts_usdt_probe {
 
 #define TS_USDT_MAX_ARGS	4
 #define TS_MAX_USDT_SITES	4096
-#define TS_MAX_RESOURCES	8192
+#define TS_MAX_RESOURCES	4096
+#define TS_MAX_USDT_TASKS	8192	/* names and spawn locations */
 #define TS_NAME_LEN		48
 
 /*
