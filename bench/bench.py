@@ -71,7 +71,7 @@ def over_budget(what):
         truncated.append(what)
         log("bench: time budget (%.0f s) spent, %s cut short" % (CFG["budget_s"], what))
     return True
-MODES = ["none", "default", "full"]
+MODES = ["none", "default", "full", "light"]
 # taskscope's window = the workload's + this (its window starts at attach,
 # just before the workload does)
 SLACK_S = 0.7
@@ -254,7 +254,7 @@ def wait_attached(proc, mode, want=None, timeout=20.0, poll_s=0.001):
     Links: sched_switch, raw::poll entry, [raw::poll return in full mode],
     wakers, raw::dealloc. If taskscope ends up with another number of
     links, a count stable for 0.5 s counts as attached."""
-    want = want or (5 if mode == "full" else 4)
+    want = want or {"full": 5, "light": 3}.get(mode, 4)
     t0 = time.monotonic()
     last, last_change = -1, t0
     while time.monotonic() - t0 < timeout:
@@ -295,8 +295,8 @@ def taskscope_argv(pid, mode, seconds):
         n = int(seconds) + 2
         return [TASKSCOPE, "top", "-p", str(pid), "--batch", "-n", str(n), "-i", "1"]
     argv = [TASKSCOPE, "report", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
-    if mode == "full":
-        argv += ["--mode", "full"]
+    if mode in ("full", "light"):
+        argv += ["--mode", mode]
     return argv
 
 
@@ -946,16 +946,16 @@ def table(res):
             L.append("    top = taskscope top -p PID --batch -i 1 (default mode), at %s conns only"
                      % h["top_conns"])
         ppr = [med(c[m].get("polls_per_request")) for c in h["by_conns"].values()
-               for m in ("default", "full")]
+               for m in ("default", "full", "light") if m in c]
         wpp = [med(c[m].get("wakes_per_poll")) for c in h["by_conns"].values()
-               for m in ("default", "full")]
+               for m in ("default", "full", "light") if m in c]
         L.append("    polls per request %s, wakes per poll %s (taskscope's JSON / wrk's count)" % (
             "/".join(fmt(x, ".2f") for x in ppr), "/".join(fmt(x, ".2f") for x in wpp)))
         L.append("    CPU-bound loss = 1 - server CPU per request unobserved / observed")
     L.append("")
     L.append("3. taskscope's own cost")
     if pp:
-        for m in ("default", "full"):
+        for m in [m for m in ("default", "full", "light") if m in pp]:
             d = pp[m]
             L.append("    ping-pong %-7s CPU %% in window %s, CPU per run %s s, max RSS %s KiB,"
                      " attach %s ms" % (
@@ -965,7 +965,7 @@ def table(res):
                          fmt(med(d["attach_s"]) * 1e3 if med(d["attach_s"]) else None, ".0f")))
     if h:
         for conns, c in h["by_conns"].items():
-            for m in [m for m in ("default", "full", "top") if m in c]:
+            for m in [m for m in ("default", "full", "light", "top") if m in c]:
                 d = c[m]
                 extra = ""
                 if m == "top":
