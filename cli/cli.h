@@ -2,6 +2,8 @@
 #ifndef TS_CLI_H
 #define TS_CLI_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define TASKSCOPE_VERSION "0.1.0"
@@ -16,6 +18,13 @@ int cmd_top(int argc, char **argv);
 int cmd_probes(int argc, char **argv);
 int cmd_help(int argc, char **argv);
 int cmd_version(int argc, char **argv);
+
+/*
+ * Set by SIGINT and SIGTERM (and SIGHUP when asked): the commands' loops
+ * end, detach and exit cleanly. A signal handler can only reach a global.
+ */
+extern volatile sig_atomic_t ts_stop_requested;
+void ts_catch_stop_signals(bool hangup_too);
 
 /* One line on stderr, prefixed "taskscope: ". */
 void ts_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -65,3 +65,20 @@ int ts_check_readable(const char *option, const char *path)
 	}
 	return 0;
 }
+
+volatile sig_atomic_t ts_stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	ts_stop_requested = 1;
+}
+
+void ts_catch_stop_signals(bool hangup_too)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if (hangup_too)
+		sigaction(SIGHUP, &sa, NULL);
+}

@@ -26,13 +26,6 @@ struct report_env {
 	uint64_t stall_ms;
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	stop_requested = 1;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -169,7 +162,7 @@ static int observe_window(const struct observed_proc *op, double seconds)
 	uint64_t end = ts_now_ns() + (uint64_t)(seconds * 1e9);
 	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
 
-	while (!stop_requested && ts_now_ns() < end) {
+	while (!ts_stop_requested && ts_now_ns() < end) {
 		nanosleep(&tick, NULL);
 		if (!observed_proc__alive(op))
 			return -ESRCH;
@@ -186,7 +179,6 @@ int cmd_report(int argc, char **argv)
 	struct ts_rules_config cfg;
 	struct ts_finding *findings = NULL;
 	struct ts_report_opts ropts = {};
-	struct sigaction sa = { .sa_handler = on_signal };
 	char why[512];
 	int err, nf, ret = TS_EXIT_ERROR;
 	bool op_open = false;
@@ -195,8 +187,7 @@ int cmd_report(int argc, char **argv)
 		return TS_EXIT_ERROR;
 	if (!ts_require_root())
 		return TS_EXIT_ERROR;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	ts_catch_stop_signals(false);
 
 	err = observed_proc__open(&op, env.pid, why, sizeof(why));
 	if (err) {

@@ -33,13 +33,6 @@ struct top_env {
 	bool verbose;
 };
 
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-	stop_requested = 1;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -195,7 +188,7 @@ static void sleep_until(uint64_t deadline)
 {
 	struct timespec tick = { .tv_nsec = 50 * 1000 * 1000 };
 
-	while (!stop_requested && ts_now_ns() < deadline) {
+	while (!ts_stop_requested && ts_now_ns() < deadline) {
 		uint64_t left = deadline - ts_now_ns();
 
 		if (left < (uint64_t)tick.tv_nsec)
@@ -211,12 +204,12 @@ static int run_batch(struct top_session *s, struct top_ui *ui, const struct top_
 	int width = batch_width(env), err;
 	long n;
 
-	for (n = 0; !stop_requested && (!env->iterations || n < env->iterations); n++) {
+	for (n = 0; !ts_stop_requested && (!env->iterations || n < env->iterations); n++) {
 		struct top_text frame = {};
 
 		if (n)
 			sleep_until(next);
-		if (stop_requested)
+		if (ts_stop_requested)
 			break;
 		next += interval;
 		err = top_session__refresh(s, false, gone);
@@ -246,7 +239,7 @@ static int run_tui(struct top_session *s, struct top_ui *ui, const struct top_en
 	bool draw = true;
 	int err;
 
-	while (!stop_requested) {
+	while (!ts_stop_requested) {
 		uint64_t now = ts_now_ns();
 		int key, r, wait_ms;
 
@@ -296,7 +289,6 @@ int cmd_top(int argc, char **argv)
 	struct top_session s = {};
 	struct top_screen sc = {};
 	struct top_ui ui;
-	struct sigaction sa = { .sa_handler = on_signal };
 	char why[512];
 	pid_t gone = 0;
 	bool opened = false, utf8;
@@ -316,9 +308,7 @@ int cmd_top(int argc, char **argv)
 		ts_err("can't open log file %s: %s", env.log_path, strerror(errno));
 		return TS_EXIT_ERROR;
 	}
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	ts_catch_stop_signals(true);
 	signal(SIGPIPE, SIG_IGN);
 
 	err = top_session__open(&s, env.pid == 0, env.verbose);
