@@ -364,7 +364,7 @@ int ts_await_chain__json(const struct ts_await_chain *c, char *buf, size_t len)
 	emit(&t, ",\"addr\":\"0x%" PRIx64 "\",\"object\":\"0x%" PRIx64 "\"", c->leaf.addr,
 	     c->leaf.object);
 	if (c->leaf.has_deadline)
-		emit(&t, ",\"remaining_ms\":%" PRId64, c->leaf.remaining_ns / 1000000);
+		emit(&t, ",\"remaining_s\":%.3f", (double)c->leaf.remaining_ns / 1e9);
 	emit(&t, "},\"holds\":[");
 	for (i = 0; i < c->nholds; i++) {
 		const struct ts_await_hold *h = &c->holds[i];

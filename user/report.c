@@ -83,59 +83,6 @@ static void count_states(const struct ts_process *p, size_t counts[4])
 			counts[p->tasks[i].state]++;
 }
 
-static const char *const chain_status_names[] = {
-	[TS_CHAIN_SUSPENDED] = "suspended", [TS_CHAIN_UNRESUMED] = "unresumed",
-	[TS_CHAIN_FINISHED] = "finished", [TS_CHAIN_CONSUMED] = "consumed",
-	[TS_CHAIN_NO_TYPE] = "no_type", [TS_CHAIN_UNREADABLE] = "unreadable",
-};
-
-static const char *const leaf_kind_names[] = {
-	[TS_LEAF_UNKNOWN] = "unknown", [TS_LEAF_TIMER] = "timer", [TS_LEAF_IO] = "io",
-	[TS_LEAF_SEMAPHORE] = "semaphore", [TS_LEAF_MUTEX] = "mutex", [TS_LEAF_RWLOCK] = "rwlock",
-	[TS_LEAF_CHAN_RECV] = "channel_recv", [TS_LEAF_CHAN_SEND] = "channel_send",
-	[TS_LEAF_JOIN] = "join", [TS_LEAF_YIELD] = "yield", [TS_LEAF_NOTIFY] = "notify",
-	[TS_LEAF_PENDING] = "pending", [TS_LEAF_UNREADABLE] = "unreadable", [TS_LEAF_NONE] = "none",
-};
-
-void ts_json_await_chain(FILE *out, const struct ts_await_chain *c)
-{
-	int i, k;
-
-	fprintf(out, "{\"status\":\"%s\",\"truncated\":%s,\"frames\":[",
-		chain_status_names[c->status], c->truncated ? "true" : "false");
-	for (i = 0; i < c->nframes; i++) {
-		const struct ts_await_frame *f = &c->frames[i];
-
-		fprintf(out, "%s{\"func\":", i ? "," : "");
-		ts_json_str(out, f->func);
-		fprintf(out, ",\"file\":");
-		ts_json_str(out, f->file);
-		fprintf(out, ",\"line\":%u,\"variant\":", f->line);
-		ts_json_str(out, f->variant);
-		fprintf(out, ",\"external\":%s,\"vars\":{", f->external ? "true" : "false");
-		for (k = 0; k < f->nvars; k++) {
-			fprintf(out, "%s", k ? "," : "");
-			ts_json_str(out, f->vars[k].name);
-			fputc(':', out);
-			ts_json_str(out, f->vars[k].value);
-		}
-		fprintf(out, "}}");
-	}
-	fprintf(out, "],\"leaf\":{\"kind\":\"%s\",\"type\":", leaf_kind_names[c->leaf.kind]);
-	ts_json_str(out, c->leaf.type_name);
-	fprintf(out, ",\"detail\":");
-	ts_json_str(out, c->leaf.detail);
-	fprintf(out, ",\"object\":\"0x%llx\"", (unsigned long long)c->leaf.object);
-	if (c->leaf.has_deadline)
-		fprintf(out, ",\"remaining_s\":%.3f", (double)c->leaf.remaining_ns / 1e9);
-	fprintf(out, "},\"holds\":[");
-	for (i = 0; i < c->nholds; i++)
-		fprintf(out, "%s{\"kind\":%d,\"object\":\"0x%llx\",\"frame\":%d}", i ? "," : "",
-			(int)c->holds[i].kind, (unsigned long long)c->holds[i].object,
-			c->holds[i].frame);
-	fprintf(out, "]}");
-}
-
 static const char *res_kind_label(uint32_t kind)
 {
 	static const char *const names[] = { "other", "mutex", "rwlock", "semaphore",
@@ -331,8 +278,15 @@ static void json_task(FILE *out, const struct ts_process *p, size_t idx,
 		fprintf(out, "%s%u", k ? "," : "", t->st.hist[k]);
 	fprintf(out, "]");
 	if (t->chain) {
-		fprintf(out, ",\"await_chain\":");
-		ts_json_await_chain(out, t->chain);
+		/* a chain is at most 16 frames of 16 variables: well under 64 KiB */
+		size_t len = 64 * 1024;
+		char *json = malloc(len);
+
+		if (json) {
+			ts_await_chain__json(t->chain, json, len);
+			fprintf(out, ",\"await_chain\":%s", json);
+			free(json);
+		}
 	}
 	if (t->location[0]) {
 		fprintf(out, ",\"location\":");

@@ -23,7 +23,6 @@ void ts_report_write(FILE *out, const struct ts_process *p, const struct ts_find
 void ts_fmt_cell_duration(uint64_t ns, char *buf, size_t len);
 /* Writes s as a JSON string literal, quotes included. */
 void ts_json_str(FILE *out, const char *s);
-/* An await chain as a JSON object. */
-void ts_json_await_chain(FILE *out, const struct ts_await_chain *c);
+
 
 #endif
