@@ -95,15 +95,6 @@ struct ts_resource {
 #define TS_COOKIE_RT(c)		((uint32_t)((c) >> 32))
 #define TS_COOKIE_IDX(c)	((uint32_t)(c))
 
-/* Which probe a uprobe_multi cookie / attach slot stands for. */
-enum ts_probe_kind {
-	TS_PROBE_POLL = 1,
-	TS_PROBE_POLL_RET = 2,
-	TS_PROBE_WAKE_BY_VAL = 3,
-	TS_PROBE_WAKE_BY_REF = 4,
-	TS_PROBE_DEALLOC = 5,
-};
-
 /* Global event counters, a per-CPU array indexed by these. */
 enum ts_counter {
 	TS_CNT_POLLS = 0,

@@ -35,16 +35,6 @@ struct ts_task *ts_process__add_task(struct ts_process *p)
 	return &nv[p->ntasks++];
 }
 
-struct ts_task *ts_process__find_task(struct ts_process *p, uint64_t header)
-{
-	size_t i;
-
-	for (i = 0; i < p->ntasks; i++)
-		if (p->tasks[i].header == header)
-			return &p->tasks[i];
-	return NULL;
-}
-
 struct ts_worker *ts_process__add_worker(struct ts_process *p)
 {
 	struct ts_worker *nv = realloc(p->workers, (p->nworkers + 1) * sizeof(*nv));
@@ -54,16 +44,6 @@ struct ts_worker *ts_process__add_worker(struct ts_process *p)
 	p->workers = nv;
 	memset(&nv[p->nworkers], 0, sizeof(*nv));
 	return &nv[p->nworkers++];
-}
-
-struct ts_worker *ts_process__find_worker(struct ts_process *p, uint32_t tid)
-{
-	size_t i;
-
-	for (i = 0; i < p->nworkers; i++)
-		if (p->workers[i].tid == tid)
-			return &p->workers[i];
-	return NULL;
 }
 
 double ts_process__poll_rate(const struct ts_process *p)

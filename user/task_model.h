@@ -87,9 +87,7 @@ struct ts_process {
 void ts_process__free(struct ts_process *p);
 /* Adds a zeroed task and returns it (NULL on ENOMEM). */
 struct ts_task *ts_process__add_task(struct ts_process *p);
-struct ts_task *ts_process__find_task(struct ts_process *p, uint64_t header);
 struct ts_worker *ts_process__add_worker(struct ts_process *p);
-struct ts_worker *ts_process__find_worker(struct ts_process *p, uint32_t tid);
 /* Polls per second over the window. */
 double ts_process__poll_rate(const struct ts_process *p);
 const struct ts_res_info *ts_process__find_resource(const struct ts_process *p, uint64_t id);

@@ -720,19 +720,3 @@ int tokio_binary__poll_index(const struct tokio_binary *tb, uint64_t vaddr)
 	}
 	return lo < tb->npolls && tb->polls[lo].fn.vaddr == vaddr ? (int)lo : -1;
 }
-
-const struct tokio_vtable *tokio_binary__vtable(const struct tokio_binary *tb,
-						uint64_t vaddr)
-{
-	size_t lo = 0, hi = tb->nvtables;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tb->vtables[mid].vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < tb->nvtables && tb->vtables[lo].vaddr == vaddr ? &tb->vtables[lo] : NULL;
-}

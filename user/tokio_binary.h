@@ -96,8 +96,4 @@ int tokio_binary__load(struct tokio_binary *tb, const char *path);
 void tokio_binary__free(struct tokio_binary *tb);
 /* Index of the poll instance at ELF vaddr, or -1. */
 int tokio_binary__poll_index(const struct tokio_binary *tb, uint64_t vaddr);
-/* Vtable at ELF vaddr, or NULL. */
-const struct tokio_vtable *tokio_binary__vtable(const struct tokio_binary *tb,
-						uint64_t vaddr);
-
 #endif
