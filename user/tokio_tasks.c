@@ -10,22 +10,11 @@
 #define SCAN_BUDGET		(2ULL << 30)	/* bytes read at most */
 #define OWNED_WALK_MAX		200000
 
-struct vt_addr {
-	uint64_t addr;	/* runtime address */
-	int idx;	/* into tb->vtables */
-};
 
 struct task_vec {
 	struct mem_task *v;
 	size_t n, cap;
 };
-
-static int cmp_vt_addr(const void *a, const void *b)
-{
-	const struct vt_addr *x = a, *y = b;
-
-	return (x->addr > y->addr) - (x->addr < y->addr);
-}
 
 static int cmp_mem_task(const void *a, const void *b)
 {
@@ -46,23 +35,28 @@ bool tokio_state_plausible(const struct task_layout *l, uint64_t state_word)
 	return refs >= 1 && refs < (1ULL << 24);
 }
 
-static int lookup_vt(const struct vt_addr *v, size_t n, uint64_t addr)
+/*
+ * Index of the vtable whose runtime address is addr, or -1. tb->vtables is
+ * sorted by ELF address and the load bias shifts them all alike, so it is
+ * sorted by runtime address too.
+ */
+static int lookup_vt(const struct tokio_binary *tb, uint64_t bias, uint64_t addr)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = 0, hi = tb->nvtables;
 
 	while (lo < hi) {
 		size_t mid = (lo + hi) / 2;
 
-		if (v[mid].addr < addr)
+		if (tb->vtables[mid].vaddr + bias < addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
-	return lo < n && v[lo].addr == addr ? v[lo].idx : -1;
+	return lo < tb->nvtables && tb->vtables[lo].vaddr + bias == addr ? (int)lo : -1;
 }
 
-static int read_task(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
-		     size_t nvts, uint64_t header, struct mem_task *t)
+static int read_task(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+		     uint64_t header, struct mem_task *t)
 {
 	const struct task_layout *l = &tb->layout;
 	uint64_t hdr[4];
@@ -72,7 +66,7 @@ static int read_task(pid_t pid, const struct tokio_binary *tb, const struct vt_a
 	if (l->hdr_size > sizeof(hdr) ||
 	    proc_read_mem(pid, header, hdr, l->hdr_size) != (ssize_t)l->hdr_size)
 		return -EFAULT;
-	idx = lookup_vt(vts, nvts, hdr[l->hdr_vtable_off / 8]);
+	idx = lookup_vt(tb, bias, hdr[l->hdr_vtable_off / 8]);
 	if (idx < 0 || !tokio_state_plausible(l, hdr[l->hdr_state_off / 8]))
 		return -EFAULT;
 	vt = &tb->vtables[idx];
@@ -132,11 +126,12 @@ static bool scannable(const struct proc_mapping *m)
 	return m->path[0] == '\0' || !strcmp(m->path, "[heap]");
 }
 
-static int scan_region(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
-		       size_t nvts, const struct proc_mapping *m, uint64_t *buf,
+static int scan_region(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+		       const struct proc_mapping *m, uint64_t *buf,
 		       struct task_vec *tv, struct mem_scan_stats *st)
 {
-	uint64_t lo_vt = vts[0].addr, hi_vt = vts[nvts - 1].addr, addr;
+	uint64_t lo_vt = tb->vtables[0].vaddr + bias;
+	uint64_t hi_vt = tb->vtables[tb->nvtables - 1].vaddr + bias, addr;
 	int err;
 
 	for (addr = m->start; addr < m->end; addr += SCAN_CHUNK) {
@@ -158,11 +153,11 @@ static int scan_region(pid_t pid, const struct tokio_binary *tb, const struct vt
 
 			if (w < lo_vt || w > hi_vt)
 				continue;
-			if (lookup_vt(vts, nvts, w) < 0)
+			if (lookup_vt(tb, bias, w) < 0)
 				continue;
 			st->candidates++;
 			header = addr + i * 8 - tb->layout.hdr_vtable_off;
-			if (read_task(pid, tb, vts, nvts, header, &t))
+			if (read_task(pid, tb, bias, header, &t))
 				continue;
 			err = push_task(tv, &t);
 			if (err)
@@ -177,8 +172,8 @@ static int scan_region(pid_t pid, const struct tokio_binary *tb, const struct vt
  * (linked_list::Pointers, #[repr(C)] { prev, next }) at trailer_offset.
  * Walking it finds tasks whose memory the scan did not cover.
  */
-static int walk_owned(pid_t pid, const struct tokio_binary *tb, const struct vt_addr *vts,
-		      size_t nvts, struct task_vec *tv, struct mem_scan_stats *st)
+static int walk_owned(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+		      struct task_vec *tv, struct mem_scan_stats *st)
 {
 	size_t start_n = tv->n, i, steps = 0;
 	int dir, err;
@@ -202,7 +197,7 @@ static int walk_owned(pid_t pid, const struct tokio_binary *tb, const struct vt_
 					break;
 				if (have_task(tv, start_n, next))
 					break;	/* the rest of this direction was seen */
-				if (read_task(pid, tb, vts, nvts, next, &t))
+				if (read_task(pid, tb, bias, next, &t))
 					break;
 				err = push_task(tv, &t);
 				if (err)
@@ -221,7 +216,6 @@ int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bia
 {
 	struct task_vec tv = {};
 	struct proc_maps maps = {};
-	struct vt_addr *vts = NULL;
 	uint64_t *buf = NULL;
 	size_t i;
 	int err;
@@ -231,18 +225,9 @@ int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bia
 	memset(st, 0, sizeof(*st));
 	if (!tb->nvtables)
 		return -ENOENT;
-	vts = calloc(tb->nvtables, sizeof(*vts));
 	buf = malloc(SCAN_CHUNK);
-	if (!vts || !buf) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < tb->nvtables; i++) {
-		vts[i].addr = tb->vtables[i].vaddr + bias;
-		vts[i].idx = (int)i;
-	}
-	qsort(vts, tb->nvtables, sizeof(*vts), cmp_vt_addr);
-
+	if (!buf)
+		return -ENOMEM;
 	err = proc_maps__read(pid, &maps);
 	if (err)
 		goto cleanup;
@@ -250,11 +235,11 @@ int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bia
 		if (!scannable(&maps.v[i]))
 			continue;
 		st->regions++;
-		err = scan_region(pid, tb, vts, tb->nvtables, &maps.v[i], buf, &tv, st);
+		err = scan_region(pid, tb, bias, &maps.v[i], buf, &tv, st);
 		if (err)
 			goto cleanup;
 	}
-	err = walk_owned(pid, tb, vts, tb->nvtables, &tv, st);
+	err = walk_owned(pid, tb, bias, &tv, st);
 	if (err)
 		goto cleanup;
 	qsort(tv.v, tv.n, sizeof(*tv.v), cmp_mem_task);
@@ -263,7 +248,6 @@ int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bia
 	tv.v = NULL;
 cleanup:
 	free(tv.v);
-	free(vts);
 	free(buf);
 	proc_maps__free(&maps);
 	return err;
@@ -272,21 +256,7 @@ cleanup:
 int tokio_tasks__read(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
 		      uint64_t header, struct mem_task *t)
 {
-	struct vt_addr *vts;
-	size_t i;
-	int err;
-
 	if (!tb->nvtables)
 		return -ENOENT;
-	vts = calloc(tb->nvtables, sizeof(*vts));
-	if (!vts)
-		return -ENOMEM;
-	for (i = 0; i < tb->nvtables; i++) {
-		vts[i].addr = tb->vtables[i].vaddr + bias;
-		vts[i].idx = (int)i;
-	}
-	qsort(vts, tb->nvtables, sizeof(*vts), cmp_vt_addr);
-	err = read_task(pid, tb, vts, tb->nvtables, header, t);
-	free(vts);
-	return err;
+	return read_task(pid, tb, bias, header, t);
 }
