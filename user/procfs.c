@@ -21,17 +21,12 @@ bool proc_exists(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
-int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+/* The first line of a /proc file, without its newline. */
+static int read_first_line(const char *path, char *buf, size_t len)
 {
-	char path[64];
-	FILE *f;
+	FILE *f = fopen(path, "re");
 	size_t n;
 
-	if (tid > 0)
-		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
-	else
-		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
-	f = fopen(path, "re");
 	if (!f)
 		return -errno;
 	if (!fgets(buf, (int)len, f)) {
@@ -43,6 +38,17 @@ int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	if (n && buf[n - 1] == '\n')
 		buf[n - 1] = '\0';
 	return 0;
+}
+
+int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
+{
+	char path[64];
+
+	if (tid > 0)
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
+	else
+		snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	return read_first_line(path, buf, len);
 }
 
 int proc_exe_path(pid_t pid, char *buf, size_t len)
@@ -162,17 +168,12 @@ int proc_threads(pid_t pid, pid_t *tids, int max)
 static int read_stat_fields(pid_t pid, char *buf, size_t len, char **fields)
 {
 	char path[64], *p;
-	FILE *f;
+	int err;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -EIO;
-	}
-	fclose(f);
+	err = read_first_line(path, buf, len);
+	if (err)
+		return err;
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || !p[2])
 		return -EIO;
