@@ -24,16 +24,21 @@ BPFTOOL ?= bpftool
 CC ?= cc
 ARCH := $(shell uname -m | sed 's/x86_64/x86/' | sed 's/aarch64/arm64/')
 
+# CFLAGS is the user's (make CFLAGS=...); what the code needs to compile at
+# all lives in TS_CFLAGS, which a command-line CFLAGS can't override.
 CFLAGS ?= -g -O2
-CFLAGS += -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror -D_GNU_SOURCE -std=gnu11
-INCLUDES := -I$(OUTPUT) -Ibpf -Iuser -Icli -Iusdt
+TS_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror \
+	-D_GNU_SOURCE -std=gnu11 -MMD -MP
+USER_DIRS := $(sort $(dir $(wildcard user/*/*.c user/*/*.h)))
+INCLUDES := -I$(OUTPUT) -Ibpf -Icli -Iusdt $(patsubst %/,-I%,$(USER_DIRS))
+ALL_CFLAGS = $(TS_CFLAGS) $(CFLAGS) $(INCLUDES)
 LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
 BPF_SKELS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.skel.h,$(BPF_SRCS))
 
-USER_SRCS := $(wildcard user/*.c)
+USER_SRCS := $(wildcard user/*/*.c)
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 CLI_SRCS := $(wildcard cli/*.c)
 CLI_OBJS := $(patsubst cli/%.c,$(OUTPUT)/cli/%.o,$(CLI_SRCS))
@@ -61,7 +66,7 @@ endif
 
 all: $(OUTPUT)/taskscope
 
-$(OUTPUT) $(OUTPUT)/user $(OUTPUT)/cli $(OUTPUT)/tests:
+$(OUTPUT) $(OUTPUT)/cli $(OUTPUT)/tests:
 	$(Q)mkdir -p $@
 
 vmlinux:
@@ -76,21 +81,27 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(wildcard user/*.h) bpf/taskscope.h $(BPF_SKELS) | $(OUTPUT)/user
+# Header dependencies come from -MMD (.d files next to the objects); the
+# skeletons are order-only so every object waits for them on a clean build.
+$(OUTPUT)/user/%.o: user/%.c | $(BPF_SKELS)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
-$(OUTPUT)/cli/%.o: cli/%.c $(wildcard cli/*.h) $(wildcard user/*.h) $(BPF_SKELS) | $(OUTPUT)/cli
+$(OUTPUT)/cli/%.o: cli/%.c | $(BPF_SKELS) $(OUTPUT)/cli
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(OUTPUT)/taskscope: $(USER_OBJS) $(CLI_OBJS)
 	$(call msg,BINARY,$@)
 	$(Q)$(CC) $(CFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUTPUT)/tests/%: tests/unit/%.c tests/unit/unit.h $(USER_OBJS) | $(OUTPUT)/tests
+$(OUTPUT)/tests/%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
-	$(Q)$(CC) $(CFLAGS) $(INCLUDES) -Itests/unit $< $(USER_OBJS) $(LDLIBS) -o $@
+	$(Q)mkdir -p $(OUTPUT)/deps
+	$(Q)$(CC) $(ALL_CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $< $(USER_OBJS) $(LDLIBS) -o $@
+
+-include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
 
 # Installs only what is missing, so a prepared machine pays nothing.
 deps:

@@ -372,21 +372,21 @@ static __always_inline void wake(u64 header)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(tokio_poll, void *header)
+int BPF_KPROBE(task_poll, void *header)
 {
 	poll_begin((u64)header, bpf_get_attach_cookie(ctx));
 	return 0;
 }
 
 SEC("uretprobe")
-int BPF_KRETPROBE(tokio_poll_ret)
+int BPF_KRETPROBE(task_poll_ret)
 {
 	poll_end();
 	return 0;
 }
 
 SEC("uprobe")
-int BPF_KPROBE(tokio_wake, void *header)
+int BPF_KPROBE(task_wake, void *header)
 {
 	wake((u64)header);
 	return 0;
@@ -410,7 +410,7 @@ static __always_inline void task_gone(u64 header)
 }
 
 SEC("uprobe")
-int BPF_KPROBE(tokio_dealloc, void *header)
+int BPF_KPROBE(task_dealloc, void *header)
 {
 	task_gone((u64)header);
 	return 0;

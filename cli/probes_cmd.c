@@ -10,7 +10,7 @@
 #include "cli.h"
 #include "procfs.h"
 #include "report.h"
-#include "tokio_binary.h"
+#include "runtime_binary.h"
 
 static void usage(FILE *out)
 {
@@ -30,7 +30,7 @@ static const char *const usdt_kinds[] = {
 	"wait_begin", "wait_end", "acquire", "release", "channel_len", "abi_version",
 };
 
-static void write_text(const struct tokio_binary *tb, const char *shown, bool dwarf,
+static void write_text(const struct runtime_binary *tb, const char *shown, bool dwarf,
 		       const char *dwarf_note)
 {
 	size_t i;
@@ -45,7 +45,7 @@ static void write_text(const struct tokio_binary *tb, const char *shown, bool dw
 	if (tb->nvtables) {
 		printf("task vtables: %zu\n", tb->nvtables);
 		for (i = 0; i < tb->nvtables; i++) {
-			const struct tokio_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
+			const struct task_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
 
 			printf("  0x%-10llx %s%s%s\n", (unsigned long long)pf->fn.vaddr,
 			       pf->name[0] ? pf->name : "(unnamed)", pf->name_ambiguous ? "?" : "",
@@ -61,7 +61,7 @@ static void write_text(const struct tokio_binary *tb, const char *shown, bool dw
 	}
 }
 
-static void write_json(const struct tokio_binary *tb, const char *shown, bool dwarf,
+static void write_json(const struct runtime_binary *tb, const char *shown, bool dwarf,
 		       const char *dwarf_note)
 {
 	size_t i;
@@ -78,7 +78,7 @@ static void write_json(const struct tokio_binary *tb, const char *shown, bool dw
 	printf(",\"polls\":%zu,\"wakes\":%zu,\"deallocs\":%zu,\"tasks_types\":[", tb->npolls,
 	       tb->nwakes, tb->ndeallocs);
 	for (i = 0; i < tb->nvtables; i++) {
-		const struct tokio_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
+		const struct task_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
 
 		printf("%s{\"poll_fn\":\"0x%llx\",\"name\":", i ? "," : "",
 		       (unsigned long long)pf->fn.vaddr);
@@ -100,7 +100,7 @@ static void write_json(const struct tokio_binary *tb, const char *shown, bool dw
 
 int cmd_probes(int argc, char **argv)
 {
-	struct tokio_binary tb = {};
+	struct runtime_binary tb = {};
 	struct ts_dwarf *dw = NULL;
 	char path[4096], shown[4200], note[256] = "", comm[64] = "";
 	const char *target = NULL;
@@ -142,12 +142,12 @@ int cmd_probes(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s", target);
 		snprintf(shown, sizeof(shown), "%s", target);
 	}
-	err = tokio_binary__load(&tb, path);
+	err = runtime_binary__load(&tb, path);
 	if (err == -ESRCH) {
 		ts_err("%s: no supported async runtime (no tokio or async-task task symbols, no "
 		       "taskscope USDT probes)%s", shown,
 		       !tb.has_symtab && tb.version[0] ? "; it is stripped, but links tokio" : "");
-		tokio_binary__free(&tb);
+		runtime_binary__free(&tb);
 		return TS_EXIT_ERROR;
 	}
 	if (err) {
@@ -174,6 +174,6 @@ int cmd_probes(int argc, char **argv)
 	else
 		write_text(&tb, shown, dw != NULL, note);
 	ts_dwarf__close(dw);
-	tokio_binary__free(&tb);
+	runtime_binary__free(&tb);
 	return TS_EXIT_OK;
 }

@@ -151,7 +151,7 @@ static bool has_task(const struct ts_process *p, uint64_t id)
 	size_t i;
 
 	for (i = 0; i < p->ntasks; i++)
-		if (p->tasks[i].tokio_id == id)
+		if (p->tasks[i].task_id == id)
 			return true;
 	return false;
 }

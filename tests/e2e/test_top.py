@@ -277,7 +277,7 @@ def test_tui():
             pid = tm.top_pid()
             mine = [p["name"] for p in attached_links(0)
                     if pid in prog_holders().get(p["id"], ())]
-            check("tui: probes attached while watching", "tokio_poll" in mine, f"{mine}")
+            check("tui: probes attached while watching", "task_poll" in mine, f"{mine}")
             tm.send("q")
             s = tm.wait_for(lambda s: "EXIT=" in s, 5)
             check("tui: q quits with status 0", "EXIT=0" in s, s[-300:])

@@ -99,8 +99,8 @@ def attached_links(settle=3.0):
         out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True,
                              text=True).stdout
         progs = [p for p in json.loads(out or "[]")
-                 if p.get("name") in ("tokio_poll", "tokio_poll_ret", "tokio_wake",
-                                      "tokio_dealloc", "sched_switch")]
+                 if p.get("name") in ("task_poll", "task_poll_ret", "task_wake",
+                                      "task_dealloc", "sched_switch")]
         if not progs or time.time() >= deadline:
             return progs
         time.sleep(0.1)

@@ -20,8 +20,8 @@
 #include "dwarf_index.h"
 #include "dwarf_types.h"
 #include "procfs.h"
-#include "tokio_binary.h"
-#include "tokio_tasks.h"
+#include "runtime_binary.h"
+#include "task_memory.h"
 #include "unit.h"
 
 static char repo_root[2048];
@@ -582,7 +582,7 @@ static void test_unreadable(struct ts_dwarf *dw, struct live_task *t, pid_t pid,
  * shifted headers. The walk must end (depth and cycle guards), quickly,
  * without faulting: memory is only read through process_vm_readv.
  */
-static void test_garbage(struct ts_dwarf *dw, const struct tokio_binary *tb, struct live_task *v,
+static void test_garbage(struct ts_dwarf *dw, const struct runtime_binary *tb, struct live_task *v,
 			 size_t n, pid_t pid, uint64_t bias)
 {
 	struct ts_await_chain *c = calloc(1, sizeof(*c));
@@ -608,7 +608,7 @@ static void test_garbage(struct ts_dwarf *dw, const struct tokio_binary *tb, str
 
 static void test_live(const char *bin)
 {
-	struct tokio_binary tb = {};
+	struct runtime_binary tb = {};
 	struct proc_maps maps = {};
 	struct mem_scan_stats st;
 	struct mem_task *mt = NULL;
@@ -630,7 +630,7 @@ static void test_live(const char *bin)
 	CHECK("live: await_nested starts", err == 0);
 	if (err)
 		goto cleanup;
-	err = tokio_binary__load(&tb, bin);
+	err = runtime_binary__load(&tb, bin);
 	CHECK("live: tokio binary scanned", err == 0 && tb.npolls);
 	if (err)
 		goto cleanup;
@@ -638,7 +638,7 @@ static void test_live(const char *bin)
 	if (!err)
 		err = proc_maps__load_bias(&maps, bin, tb.polls[0].fn.vaddr, tb.polls[0].fn.file_off, &bias);
 	CHECK("live: load bias", err == 0);
-	err = tokio_tasks__discover(tgt.pid, &tb, bias, &mt, &n, &st);
+	err = task_memory__discover(tgt.pid, &tb, bias, &mt, &n, &st);
 	CHECK("live: tasks discovered", err == 0 && n >= 12);
 	if (err || !n)
 		goto cleanup;
@@ -656,7 +656,7 @@ static void test_live(const char *bin)
 		goto cleanup;
 	t0 = now_s();
 	for (i = 0; i < n; i++) {
-		const struct tokio_vtable *vt = &tb.vtables[mt[i].vtable_idx];
+		const struct task_vtable *vt = &tb.vtables[mt[i].vtable_idx];
 		uint64_t pv = tb.polls[vt->poll_idx].fn.vaddr;
 
 		tasks[i].mt = mt[i];
@@ -690,7 +690,7 @@ cleanup:
 	free(tasks);
 	free(mt);
 	proc_maps__free(&maps);
-	tokio_binary__free(&tb);
+	runtime_binary__free(&tb);
 }
 
 int main(void)

@@ -115,7 +115,7 @@ int main(void)
 	p.snapshot_ns = 2000000001ULL;
 	p.observed_ns = 2000000000ULL;
 	t = ts_process__add_task(&p);
-	t->tokio_id = 7;
+	t->task_id = 7;
 	t->header = 0xabc0;
 	snprintf(t->name, sizeof(t->name), "app::wait");
 	t->state = TS_TASK_IDLE;

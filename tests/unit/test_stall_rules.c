@@ -22,7 +22,7 @@ static struct ts_task *task(struct ts_process *p, uint64_t id, const char *name,
 {
 	struct ts_task *t = ts_process__add_task(p);
 
-	t->tokio_id = id;
+	t->task_id = id;
 	t->header = 0x1000 * id;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->state = st;
@@ -142,7 +142,7 @@ int main(void)
 	t->in_state_ns = 1000;
 	n = ts_rules__evaluate(&p, &cfg, &f);
 	CHECK("spinning: only the spinner", n == 1 && f[0].kind == TS_FIND_SPINNING &&
-	      p.tasks[f[0].task].tokio_id == 5);
+	      p.tasks[f[0].task].task_id == 5);
 	free(f);
 	ts_process__free(&p);
 

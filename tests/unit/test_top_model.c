@@ -13,7 +13,7 @@ static struct ts_task *task(struct ts_process *p, uint64_t id, const char *name,
 {
 	struct ts_task *t = ts_process__add_task(p);
 
-	t->tokio_id = id;
+	t->task_id = id;
 	t->header = 0x1000 * id;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->state = st;
@@ -43,7 +43,7 @@ static struct ts_task *find(struct ts_process *p, uint64_t id)
 	size_t i;
 
 	for (i = 0; i < p->ntasks; i++)
-		if (p->tasks[i].tokio_id == id)
+		if (p->tasks[i].task_id == id)
 			return &p->tasks[i];
 	return NULL;
 }
@@ -67,7 +67,7 @@ static void test_carry(void)
 	t->st.polls = 10;
 	CHECK("verdicts: taken", top_verdicts__take(&scan, &v, &nv, &mem, &nm) == 0);
 	CHECK("verdicts: probed tasks judged, memory-only kept whole", nv == 2 && nm == 1 &&
-	      mem[0].tokio_id == 1);
+	      mem[0].task_id == 1);
 
 	/* a later snapshot from the maps alone */
 	t = task(&later, 2, "app::short", TS_TASK_IDLE, true);

@@ -15,7 +15,7 @@ static struct ts_task *task(struct ts_process *p, uint64_t id, const char *name,
 {
 	struct ts_task *t = ts_process__add_task(p);
 
-	t->tokio_id = id;
+	t->task_id = id;
 	t->header = 0x1000 * id;
 	snprintf(t->name, sizeof(t->name), "%s", name);
 	t->state = st;

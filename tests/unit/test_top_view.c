@@ -16,7 +16,7 @@ static struct top_row row(pid_t pid, uint64_t id, const char *name, enum ts_task
 
 	memset(&r, 0, sizeof(r));
 	r.pid = pid;
-	r.tokio_id = id;
+	r.task_id = id;
 	r.header = 0x1000 * id + 0x10;
 	r.name = name;
 	r.state = st;
@@ -55,7 +55,7 @@ static bool ids_in_order(const struct top_row *rows, size_t n, const uint64_t *w
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (rows[i].tokio_id != want[i])
+		if (rows[i].task_id != want[i])
 			return false;
 	return true;
 }
@@ -170,8 +170,8 @@ static void test_sort(void)
 	rows[2] = row(1, 0, "x", TS_TASK_IDLE);
 	top_rows_sort(rows, 3, TOP_COL_NAME, false);
 	CHECK("sort: tie-break pid, then known ids before unknown",
-	      rows[0].pid == 1 && rows[0].tokio_id == 9 && rows[1].pid == 1 &&
-	      rows[1].tokio_id == 0 && rows[2].pid == 2);
+	      rows[0].pid == 1 && rows[0].task_id == 9 && rows[1].pid == 1 &&
+	      rows[1].task_id == 0 && rows[2].pid == 2);
 	CHECK("cmp: equal rows compare equal", top_row_cmp(&rows[0], &rows[0], TOP_COL_BUSY,
 							   true) == 0);
 	CHECK("cmp: antisymmetric",

@@ -6,8 +6,8 @@
  * / wake / wake_by_ref), task vtables and the future type each one polls,
  * the runtime version. (Named for tokio, which came first.)
  */
-#ifndef TS_TOKIO_BINARY_H
-#define TS_TOKIO_BINARY_H
+#ifndef TS_RUNTIME_BINARY_H
+#define TS_RUNTIME_BINARY_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,7 +18,7 @@
 
 /*
  * Where tokio 1.24's Vtable keeps id_offset (declaration order, checked per
- * vtable in tokio_binary.c); the BPF side reads task Ids through it.
+ * vtable in runtime_binary.c); the BPF side reads task Ids through it.
  */
 #define TOKIO_VT_ID_OFFSET_SLOT	72
 
@@ -43,9 +43,9 @@ struct task_layout {
 };
 
 /* A task vtable (tokio `raw::Vtable`, async-task `TaskVTable`). */
-struct tokio_vtable {
+struct task_vtable {
 	uint64_t vaddr;			/* ELF vaddr of the Vtable */
-	int poll_idx;			/* index into tokio_binary.polls */
+	int poll_idx;			/* index into runtime_binary.polls */
 	uint64_t dealloc_vaddr;
 	uint64_t naming_vaddr;		/* instance whose drop glue names the type */
 	uint64_t scheduler_offset;	/* from the header, bytes */
@@ -53,7 +53,7 @@ struct tokio_vtable {
 	uint64_t trailer_offset;	/* 0: no owned-task list */
 };
 
-struct tokio_poll_fn {
+struct task_poll_fn {
 	struct elf_func fn;
 	char future_type[512];	/* full Rust type, "" when unknown */
 	char name[256];		/* readable name, "" when unknown */
@@ -65,7 +65,7 @@ struct tokio_poll_fn {
 	bool name_ambiguous;
 };
 
-struct tokio_binary {
+struct runtime_binary {
 	char path[4096];
 	enum ts_runtime runtime;
 	char runtime_name[32];	/* "tokio", "async-std", "smol", "async-task" */
@@ -74,13 +74,13 @@ struct tokio_binary {
 	bool has_debuginfo;	/* .debug_info present in the file itself */
 	char build_id[64];	/* hex, "" when none */
 	char version[32];	/* of runtime_name: "1.24.2", "" when not found */
-	struct tokio_poll_fn *polls;
+	struct task_poll_fn *polls;
 	size_t npolls;
 	struct elf_func *deallocs;
 	size_t ndeallocs;
 	struct elf_func *wakes;	/* wake by value / by reference instances */
 	size_t nwakes;
-	struct tokio_vtable *vtables;
+	struct task_vtable *vtables;
 	size_t nvtables;
 	struct usdt_site *usdt;	/* usdt/taskscope.h probe sites */
 	size_t nusdt;
@@ -92,8 +92,8 @@ struct tokio_binary {
  * no task symbols of a supported runtime (check has_symtab to tell
  * "stripped" apart; version is still read from .rodata then).
  */
-int tokio_binary__load(struct tokio_binary *tb, const char *path);
-void tokio_binary__free(struct tokio_binary *tb);
+int runtime_binary__load(struct runtime_binary *tb, const char *path);
+void runtime_binary__free(struct runtime_binary *tb);
 /* Index of the poll instance at ELF vaddr, or -1. */
-int tokio_binary__poll_index(const struct tokio_binary *tb, uint64_t vaddr);
+int runtime_binary__poll_index(const struct runtime_binary *tb, uint64_t vaddr);
 #endif

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "procfs.h"
-#include "tokio_tasks.h"
+#include "task_memory.h"
 
 #define SCAN_CHUNK		(1u << 20)
 #define SCAN_BUDGET		(2ULL << 30)	/* bytes read at most */
@@ -23,7 +23,7 @@ static int cmp_mem_task(const void *a, const void *b)
 	return (x->header > y->header) - (x->header < y->header);
 }
 
-bool tokio_state_plausible(const struct task_layout *l, uint64_t state_word)
+bool task_state_plausible(const struct task_layout *l, uint64_t state_word)
 {
 	uint64_t refs = state_word >> l->ref_shift;
 
@@ -40,7 +40,7 @@ bool tokio_state_plausible(const struct task_layout *l, uint64_t state_word)
  * sorted by ELF address and the load bias shifts them all alike, so it is
  * sorted by runtime address too.
  */
-static int lookup_vt(const struct tokio_binary *tb, uint64_t bias, uint64_t addr)
+static int lookup_vt(const struct runtime_binary *tb, uint64_t bias, uint64_t addr)
 {
 	size_t lo = 0, hi = tb->nvtables;
 
@@ -55,19 +55,19 @@ static int lookup_vt(const struct tokio_binary *tb, uint64_t bias, uint64_t addr
 	return lo < tb->nvtables && tb->vtables[lo].vaddr + bias == addr ? (int)lo : -1;
 }
 
-static int read_task(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+static int read_task(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		     uint64_t header, struct mem_task *t)
 {
 	const struct task_layout *l = &tb->layout;
 	uint64_t hdr[4];
-	const struct tokio_vtable *vt;
+	const struct task_vtable *vt;
 	int idx;
 
 	if (l->hdr_size > sizeof(hdr) ||
 	    proc_read_mem(pid, header, hdr, l->hdr_size) != (ssize_t)l->hdr_size)
 		return -EFAULT;
 	idx = lookup_vt(tb, bias, hdr[l->hdr_vtable_off / 8]);
-	if (idx < 0 || !tokio_state_plausible(l, hdr[l->hdr_state_off / 8]))
+	if (idx < 0 || !task_state_plausible(l, hdr[l->hdr_state_off / 8]))
 		return -EFAULT;
 	vt = &tb->vtables[idx];
 	memset(t, 0, sizeof(*t));
@@ -75,7 +75,7 @@ static int read_task(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
 	t->state_word = hdr[l->hdr_state_off / 8];
 	t->vtable_idx = idx;
 	if (vt->id_offset >= l->hdr_size && vt->id_offset < 4096)
-		proc_read_u64(pid, header + vt->id_offset, &t->tokio_id);
+		proc_read_u64(pid, header + vt->id_offset, &t->task_id);
 	return 0;
 }
 
@@ -126,7 +126,7 @@ static bool scannable(const struct proc_mapping *m)
 	return m->path[0] == '\0' || !strcmp(m->path, "[heap]");
 }
 
-static int scan_region(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+static int scan_region(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		       const struct proc_mapping *m, uint64_t *buf,
 		       struct task_vec *tv, struct mem_scan_stats *st)
 {
@@ -172,7 +172,7 @@ static int scan_region(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
  * (linked_list::Pointers, #[repr(C)] { prev, next }) at trailer_offset.
  * Walking it finds tasks whose memory the scan did not cover.
  */
-static int walk_owned(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		      struct task_vec *tv, struct mem_scan_stats *st)
 {
 	size_t start_n = tv->n, i, steps = 0;
@@ -180,7 +180,7 @@ static int walk_owned(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
 
 	qsort(tv->v, tv->n, sizeof(*tv->v), cmp_mem_task);
 	for (i = 0; i < start_n && steps < OWNED_WALK_MAX; i++) {
-		const struct tokio_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
+		const struct task_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
 
 		if (!vt->trailer_offset)
 			continue;	/* async-task keeps no list of its tasks */
@@ -211,7 +211,7 @@ static int walk_owned(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
 	return 0;
 }
 
-int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+int task_memory__discover(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 			  struct mem_task **out, size_t *n, struct mem_scan_stats *st)
 {
 	struct task_vec tv = {};
@@ -253,7 +253,7 @@ cleanup:
 	return err;
 }
 
-int tokio_tasks__read(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+int task_memory__read(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		      uint64_t header, struct mem_task *t)
 {
 	if (!tb->nvtables)

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "proc_scan.h"
-#include "tokio_binary.h"
+#include "runtime_binary.h"
 
 static struct proc_scan_bin *find_bin(struct proc_scan *s, const struct stat *st)
 {
@@ -26,9 +26,9 @@ static struct proc_scan_bin *find_bin(struct proc_scan *s, const struct stat *st
 	return NULL;
 }
 
-bool proc_scan__is_tokio(struct proc_scan *s, pid_t pid)
+bool proc_scan__is_supported(struct proc_scan *s, pid_t pid)
 {
-	struct tokio_binary tb;
+	struct runtime_binary tb;
 	struct proc_scan_bin *b;
 	struct stat st;
 	char path[64];
@@ -51,10 +51,10 @@ bool proc_scan__is_tokio(struct proc_scan *s, pid_t pid)
 		s->cap = cap;
 	}
 	memset(&tb, 0, sizeof(tb));
-	err = tokio_binary__load(&tb, path);
+	err = runtime_binary__load(&tb, path);
 	s->binaries_read++;
 	/* idempotent, and -ESRCH leaves what was read for the caller to free */
-	tokio_binary__free(&tb);
+	runtime_binary__free(&tb);
 	if (err && err != -ESRCH && err != -ENOEXEC)
 		return false;	/* unreadable now (exited?): ask again next time */
 	b = &s->bins[s->nbins++];
@@ -93,7 +93,7 @@ int proc_scan__tokio_pids(struct proc_scan *s, pid_t *pids, size_t max)
 		if (*end || pid <= 0 || pid == self)
 			continue;
 		s->pids_seen++;
-		if (proc_scan__is_tokio(s, (pid_t)pid))
+		if (proc_scan__is_supported(s, (pid_t)pid))
 			pids[n++] = (pid_t)pid;
 	}
 	closedir(d);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tokio_binary.h"
+#include "runtime_binary.h"
 
 struct taskscope_bpf;
 
@@ -54,7 +54,7 @@ enum ts_probe_mode {
  * only, with uprobe_multi links filtered on pid. The kernel follows
  * /proc/PID/exe, so a binary in another mount namespace works as well.
  */
-int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
+int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binary *tb,
 			 enum ts_probe_mode mode, struct proc_links *links);
 void proc_links__detach(struct proc_links *links);
 

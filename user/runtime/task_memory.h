@@ -3,19 +3,19 @@
  * Finding tasks (tokio, async-task) in a live process's memory, read-only: a hung
  * process fires no probe, so its tasks are found by their vtable pointer.
  */
-#ifndef TS_TOKIO_TASKS_H
-#define TS_TOKIO_TASKS_H
+#ifndef TS_TASK_MEMORY_H
+#define TS_TASK_MEMORY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tokio_binary.h"
+#include "runtime_binary.h"
 
 /*
  * Task headers are laid out per runtime (struct task_layout, from
- * tokio_binary): tokio 1.24's #[repr(C)] Header is state @0, queue_next
+ * runtime_binary): tokio 1.24's #[repr(C)] Header is state @0, queue_next
  * @8, vtable @16, owner_id @24; async-task's is vtable @0, state @8.
  */
 /* tokio 1.24 Header, for code that handles tokio alone (state.rs, core.rs) */
@@ -29,8 +29,8 @@
 struct mem_task {
 	uint64_t header;	/* runtime address */
 	uint64_t state_word;
-	uint64_t tokio_id;	/* 0 for runtimes without task Ids */
-	int vtable_idx;		/* index into tokio_binary.vtables */
+	uint64_t task_id;	/* 0 for runtimes without task Ids */
+	int vtable_idx;		/* index into runtime_binary.vtables */
 };
 
 struct mem_scan_stats {
@@ -47,12 +47,12 @@ struct mem_scan_stats {
  * (relocated by bias), validates each header, then walks the runtime's
  * owned-task list from those found. Result sorted by header address.
  */
-int tokio_tasks__discover(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+int task_memory__discover(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 			  struct mem_task **out, size_t *n, struct mem_scan_stats *st);
 /* Re-reads one header; -EFAULT when it is gone or no longer a task. */
-int tokio_tasks__read(pid_t pid, const struct tokio_binary *tb, uint64_t bias,
+int task_memory__read(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		      uint64_t header, struct mem_task *t);
 /* True when a state word looks like a live task's. Pure. */
-bool tokio_state_plausible(const struct task_layout *l, uint64_t state_word);
+bool task_state_plausible(const struct task_layout *l, uint64_t state_word);
 
 #endif

@@ -56,7 +56,7 @@ int top_verdicts__take(const struct ts_process *scan, struct top_verdict **v, si
 		nvv[k].bpf_state = t->st.state;
 		nvv[k].state = t->state;
 		nvv[k].in_memory = t->in_memory;
-		nvv[k].tokio_id = t->tokio_id;
+		nvv[k].task_id = t->task_id;
 		k++;
 	}
 	qsort(nvv, k, sizeof(*nvv), cmp_verdict);
@@ -103,8 +103,8 @@ int top_carry__apply(struct ts_process *p, const struct top_verdict *v, size_t n
 		if (!verdict_matches(vd, t))
 			continue;	/* news since the scan: the maps know best */
 		t->in_memory = vd->in_memory;
-		if (!t->tokio_id)
-			t->tokio_id = vd->tokio_id;
+		if (!t->task_id)
+			t->task_id = vd->task_id;
 		if (vd->state == TS_TASK_DONE && t->state != TS_TASK_DONE) {
 			/* as observe.c settles a task freed inside its last poll */
 			if (t->state == TS_TASK_SCHEDULED) {
@@ -329,7 +329,7 @@ void top_row__fill(const struct top_proc *tp, size_t ti, struct top_row *r)
 	memset(r, 0, sizeof(*r));
 	r->pid = p->pid;
 	r->header = t->header;
-	r->tokio_id = t->tokio_id;
+	r->task_id = t->task_id;
 	r->first_seen_ns = t->st.first_seen_ns;
 	r->name = t->name;
 	r->state = t->state;

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "demangle.h"
-#include "tokio_binary.h"
+#include "runtime_binary.h"
 
 /*
  * Task vtables: where the probed instance, the dealloc instance, the
@@ -49,7 +49,7 @@ static const struct task_layout layouts[] = {
 
 /* The probe points of one runtime, as found in the symbol table. */
 struct runtime_fns {
-	struct tokio_poll_fn *polls;
+	struct task_poll_fn *polls;
 	size_t npolls;
 	struct elf_func *deallocs, *wakes;
 	size_t ndeallocs, nwakes;
@@ -100,13 +100,13 @@ static int cmp_func(const void *a, const void *b)
 
 static int cmp_poll(const void *a, const void *b)
 {
-	return cmp_func(&((const struct tokio_poll_fn *)a)->fn,
-			&((const struct tokio_poll_fn *)b)->fn);
+	return cmp_func(&((const struct task_poll_fn *)a)->fn,
+			&((const struct task_poll_fn *)b)->fn);
 }
 
 static int cmp_vtable(const void *a, const void *b)
 {
-	const struct tokio_vtable *x = a, *y = b;
+	const struct task_vtable *x = a, *y = b;
 
 	return (x->vaddr > y->vaddr) - (x->vaddr < y->vaddr);
 }
@@ -215,7 +215,7 @@ static bool find_version(Elf_Data *data, const char *crate, char *out, size_t le
 	return false;
 }
 
-static void name_runtime(Elf_Data *rodata, struct tokio_binary *tb)
+static void name_runtime(Elf_Data *rodata, struct runtime_binary *tb)
 {
 	static const char *const async_task_fronts[] = { "async-std", "smol" };
 	size_t i;
@@ -265,7 +265,7 @@ static void read_build_id(Elf_Data *data, char *out, size_t len)
 
 static int push_poll(struct runtime_fns *rf, const struct elf_func *f)
 {
-	struct tokio_poll_fn *nv = realloc(rf->polls, (rf->npolls + 1) * sizeof(*nv));
+	struct task_poll_fn *nv = realloc(rf->polls, (rf->npolls + 1) * sizeof(*nv));
 
 	if (!nv)
 		return -ENOMEM;
@@ -322,7 +322,7 @@ static void runtime_fns__free(struct runtime_fns *rf)
 
 /* Sites of usdt/taskscope.h, with the file offsets uprobes want. */
 static int read_usdt_sites(const struct elf_ctx *ec, Elf_Data *notes, uint64_t base_addr,
-			   struct tokio_binary *tb)
+			   struct runtime_binary *tb)
 {
 	size_t i, o = 0;
 	int err;
@@ -343,7 +343,7 @@ static int read_usdt_sites(const struct elf_ctx *ec, Elf_Data *notes, uint64_t b
 	return 0;
 }
 
-static int collect(struct elf_ctx *ec, struct tokio_binary *tb)
+static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 {
 	struct runtime_fns rf[2] = {};
 	Elf_Data *rodata = NULL, *stapsdt = NULL;
@@ -482,7 +482,7 @@ out:
 }
 
 /* Aliases (same address, several names) must be probed once. */
-static void dedup_polls(struct tokio_binary *tb)
+static void dedup_polls(struct runtime_binary *tb)
 {
 	size_t i, o = 0;
 
@@ -504,7 +504,7 @@ static void dedup_funcs(struct elf_func *v, size_t *n)
 	*n = o;
 }
 
-static bool is_dealloc(const struct tokio_binary *tb, uint64_t vaddr)
+static bool is_dealloc(const struct runtime_binary *tb, uint64_t vaddr)
 {
 	size_t lo = 0, hi = tb->ndeallocs;
 
@@ -554,7 +554,7 @@ static void unwrap_spawned(const char *type, char *out, size_t len)
  * symbols do: decode the first direct call that lands on such a symbol.
  */
 static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtime rt,
-				uint64_t fn, struct tokio_poll_fn *p)
+				uint64_t fn, struct task_poll_fn *p)
 {
 	unsigned char code[96];
 	size_t i;
@@ -588,18 +588,18 @@ static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtim
 	}
 }
 
-static int find_vtables(struct elf_ctx *ec, int fd, struct tokio_binary *tb)
+static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 {
 	const struct vtable_shape *shape = &vt_shapes[tb->runtime];
 	size_t i, k;
 
 	for (k = 0; k < ec->nrelocs; k++) {
 		const struct reloc_ent *r = &ec->relocs[k], *d, *nm;
-		struct tokio_vtable vt = {}, *nv;
+		struct task_vtable vt = {}, *nv;
 		uint64_t words[3];
 		int idx;
 
-		idx = tokio_binary__poll_index(tb, r->target);
+		idx = runtime_binary__poll_index(tb, r->target);
 		if (idx < 0 || r->where < shape->probe_slot)
 			continue;
 		vt.vaddr = r->where - shape->probe_slot;
@@ -625,7 +625,7 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct tokio_binary *tb)
 	}
 	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
 	for (i = 0; i < tb->nvtables; i++) {
-		struct tokio_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
+		struct task_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
 
 		if (!p->name[0] && tb->vtables[i].naming_vaddr)
 			name_from_drop_glue(ec, fd, tb->runtime, tb->vtables[i].naming_vaddr, p);
@@ -638,7 +638,7 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct tokio_binary *tb)
 	return 0;
 }
 
-int tokio_binary__load(struct tokio_binary *tb, const char *path)
+int runtime_binary__load(struct runtime_binary *tb, const char *path)
 {
 	struct elf_ctx ec = {};
 	size_t i;
@@ -686,11 +686,11 @@ cleanup:
 		elf_end(ec.elf);
 	close(fd);
 	if (err && err != -ESRCH)
-		tokio_binary__free(tb);
+		runtime_binary__free(tb);
 	return err;
 }
 
-void tokio_binary__free(struct tokio_binary *tb)
+void runtime_binary__free(struct runtime_binary *tb)
 {
 	free(tb->polls);
 	free(tb->deallocs);
@@ -706,7 +706,7 @@ void tokio_binary__free(struct tokio_binary *tb)
 	tb->npolls = tb->ndeallocs = tb->nwakes = tb->nvtables = 0;
 }
 
-int tokio_binary__poll_index(const struct tokio_binary *tb, uint64_t vaddr)
+int runtime_binary__poll_index(const struct runtime_binary *tb, uint64_t vaddr)
 {
 	size_t lo = 0, hi = tb->npolls;
 

@@ -13,15 +13,15 @@
 
 #include "attach.h"
 #include "task_model.h"
-#include "tokio_binary.h"
-#include "tokio_tasks.h"
+#include "runtime_binary.h"
+#include "task_memory.h"
 
 struct observed_proc {
 	pid_t pid;
 	uint64_t start_ticks;		/* tells a reused PID apart */
 	char exe[4096];			/* as the process sees it */
 	char comm[64];
-	struct tokio_binary tb;
+	struct runtime_binary tb;
 	uint64_t bias;			/* runtime address - ELF vaddr */
 	struct proc_links links;
 	uint64_t attach_ns;

@@ -539,7 +539,7 @@ static const char *task_name_at(const struct ts_process *p, uint64_t header, uin
 
 	for (i = 0; i < p->ntasks; i++) {
 		if (p->tasks[i].header == header) {
-			*id = p->tasks[i].tokio_id;
+			*id = p->tasks[i].task_id;
 			return p->tasks[i].name[0] ? p->tasks[i].name : "(unnamed)";
 		}
 	}

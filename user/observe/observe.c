@@ -68,7 +68,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	}
 	/* /proc/PID/exe opens the file even inside another mount namespace */
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	err = tokio_binary__load(&op->tb, path);
+	err = runtime_binary__load(&op->tb, path);
 	if (err == -ESRCH) {
 		/* panic-location strings survive strip: they tell tokio is there */
 		if (!op->tb.has_symtab && op->tb.version[0])
@@ -81,7 +81,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 			snprintf(why, whylen,
 				 "PID %d (%s): %s has no supported async runtime (no tokio or "
 				 "async-task task symbols)", pid, op->comm, op->exe);
-		tokio_binary__free(&op->tb);
+		runtime_binary__free(&op->tb);
 		return err;
 	}
 	if (err) {
@@ -93,7 +93,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	if (err) {
 		snprintf(why, whylen, "PID %d (%s): %s is not mapped as expected", pid,
 			 op->comm, op->exe);
-		tokio_binary__free(&op->tb);
+		runtime_binary__free(&op->tb);
 		return err;
 	}
 	return 0;
@@ -156,7 +156,7 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 	}
 	/* DWARF names T exactly, where drop glue may have been folded */
 	for (i = 0; i < op->tb.npolls; i++) {
-		struct tokio_poll_fn *pf = &op->tb.polls[i];
+		struct task_poll_fn *pf = &op->tb.polls[i];
 
 		if (ts_dwarf__future_name(op->dw, pf->fn.vaddr, name, sizeof(name)) || !name[0])
 			continue;
@@ -187,7 +187,7 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 	for (i = 0; i < p->ntasks; i++) {
 		const struct ts_task *t = &p->tasks[i];
 
-		if (only_task && t->tokio_id != only_task)
+		if (only_task && t->task_id != only_task)
 			continue;
 		if (!t->poll_fn_vaddr || (t->state != TS_TASK_IDLE && t->state != TS_TASK_SCHEDULED))
 			continue;
@@ -226,12 +226,12 @@ void observed_proc__close(struct observed_proc *op)
 	ts_dwarf__close(op->dw);
 	op->dw = NULL;
 	proc_links__detach(&op->links);
-	tokio_binary__free(&op->tb);
+	runtime_binary__free(&op->tb);
 }
 
 static void name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx)
 {
-	const struct tokio_poll_fn *pf;
+	const struct task_poll_fn *pf;
 
 	if (poll_idx < 0 || (size_t)poll_idx >= op->tb.npolls)
 		return;
@@ -270,7 +270,7 @@ static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		t->state = (enum ts_task_state)st.state;
 		t->in_state_ns = p->snapshot_ns > st.last_transition_ns ?
 				 p->snapshot_ns - st.last_transition_ns : 0;
-		t->tokio_id = st.task_id;
+		t->task_id = st.task_id;
 		if (TS_COOKIE_IDX(st.poll_fn) != TS_POLL_UNKNOWN)
 			name_task(op, t, (int)TS_COOKIE_IDX(st.poll_fn));
 	}
@@ -337,7 +337,7 @@ static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct t
 			continue;
 		snprintf(t->name, sizeof(t->name), "%s", info.name);
 		snprintf(t->location, sizeof(t->location), "%s", info.location);
-		t->tokio_id = t->header;
+		t->task_id = t->header;
 	}
 	fd = ts_bpf__map_fd(bpf, "resources");
 	while (bpf_map_get_next_key(fd, prev, &rnext) == 0) {
@@ -429,10 +429,10 @@ static void settle_vanished(struct observed_proc *op, struct ts_process *p)
 		    t->state == TS_TASK_RUNNING)
 			continue;
 		/* the scan may have stopped at its budget: ask the header itself */
-		if (!tokio_tasks__read(op->pid, &op->tb, op->bias, t->header, &mt) &&
+		if (!task_memory__read(op->pid, &op->tb, op->bias, t->header, &mt) &&
 		    !(mt.state_word & op->tb.layout.complete)) {
 			t->in_memory = true;
-			t->tokio_id = mt.tokio_id;
+			t->task_id = mt.task_id;
 			continue;
 		}
 		if (t->state == TS_TASK_SCHEDULED) {
@@ -476,7 +476,7 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 	size_t n = 0, i, nseen, *by_header;
 	int err;
 
-	err = tokio_tasks__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
+	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
 	if (err)
 		return err;
 	p->mem_bytes_scanned = ms.bytes_scanned;
@@ -492,7 +492,7 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		by_header[i] = i;
 	qsort_r(by_header, nseen, sizeof(*by_header), cmp_task_header, p);
 	for (i = 0; i < n; i++) {
-		const struct tokio_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
+		const struct task_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
 		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
 
 		if (op->tb.polls[vt->poll_idx].blocking)
@@ -512,7 +512,7 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		}
 		t->in_memory = true;
 		t->state_word = mt[i].state_word;
-		t->tokio_id = mt[i].tokio_id;
+		t->task_id = mt[i].task_id;
 		if (!t->name[0])
 			name_task(op, t, vt->poll_idx);
 		if (mt[i].state_word & op->tb.layout.complete) {

@@ -42,7 +42,7 @@ struct top_verdict {
 	uint32_t bpf_state;
 	enum ts_task_state state;	/* after the scan */
 	bool in_memory;
-	uint64_t tokio_id;
+	uint64_t task_id;
 };
 
 /* Just what rates need from the previous refresh. */

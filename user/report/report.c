@@ -49,10 +49,10 @@ static int cmp_task(const void *a, const void *b, void *ctx)
 
 	if (xd != yd)
 		return xd - yd;
-	if (!x->tokio_id != !y->tokio_id)
-		return !x->tokio_id - !y->tokio_id;
-	if (x->tokio_id != y->tokio_id)
-		return SPACESHIP(x->tokio_id, y->tokio_id);
+	if (!x->task_id != !y->task_id)
+		return !x->task_id - !y->task_id;
+	if (x->task_id != y->task_id)
+		return SPACESHIP(x->task_id, y->task_id);
 	return SPACESHIP(x->header, y->header);
 }
 
@@ -193,12 +193,12 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		const struct ts_task *t = &p->tasks[order[i]];
 		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16], name[40];
 
-		if (o->only_task && t->tokio_id != o->only_task)
+		if (o->only_task && t->task_id != o->only_task)
 			continue;
 		if (t->state == TS_TASK_DONE && !o->all_tasks && !o->only_task)
 			continue;
-		if (t->tokio_id)
-			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->tokio_id);
+		if (t->task_id)
+			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->task_id);
 		else
 			snprintf(id, sizeof(id), "-");
 		ts_fmt_cell_duration(t->st.busy_ns, busy, sizeof(busy));
@@ -257,7 +257,7 @@ static void json_task(FILE *out, const struct ts_process *p, size_t idx,
 	int k;
 
 	fprintf(out, "{\"id\":%llu,\"header\":\"0x%llx\",\"name\":",
-		(unsigned long long)t->tokio_id, (unsigned long long)t->header);
+		(unsigned long long)t->task_id, (unsigned long long)t->header);
 	ts_json_str(out, t->name);
 	fprintf(out, ",\"name_ambiguous\":%s,\"future_type\":", t->name_ambiguous ? "true" : "false");
 	ts_json_str(out, t->future_type);
@@ -322,7 +322,7 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	ts_json_str(out, p->debuginfo_note);
 	fprintf(out, "},\"stall_threshold_ms\":%.0f,\"tasks\":[", (double)o->stall_ns / 1e6);
 	for (i = 0, n = 0; order && i < p->ntasks; i++) {
-		if (o->only_task && p->tasks[order[i]].tokio_id != o->only_task)
+		if (o->only_task && p->tasks[order[i]].task_id != o->only_task)
 			continue;
 		if (n++)
 			fputc(',', out);
@@ -358,7 +358,7 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 
 		fprintf(out, "%s{\"kind\":\"%s\",\"task_id\":%llu,\"header\":\"0x%llx\",\"name\":",
 			i ? "," : "", ts_finding_kind_name(f[i].kind),
-			(unsigned long long)(t ? t->tokio_id : 0),
+			(unsigned long long)(t ? t->task_id : 0),
 			(unsigned long long)(t ? t->header : 0));
 		ts_json_str(out, f[i].name);
 		fprintf(out, ",\"duration_s\":%.6f,\"at_least\":%s,\"in_progress\":%s,"

@@ -80,8 +80,8 @@ static const char *task_label(const struct ts_task *t, char *buf, size_t len)
 {
 	const char *name = t->name[0] ? t->name : "(unnamed)";
 
-	if (t->tokio_id)
-		snprintf(buf, len, "task %llu %s", (unsigned long long)t->tokio_id, name);
+	if (t->task_id)
+		snprintf(buf, len, "task %llu %s", (unsigned long long)t->task_id, name);
 	else
 		snprintf(buf, len, "task @0x%llx %s", (unsigned long long)t->header, name);
 	return buf;
@@ -325,7 +325,7 @@ static size_t task_by_id(const struct ts_process *p, uint64_t id)
 	size_t i;
 
 	for (i = 0; id && i < p->ntasks; i++)
-		if (p->tasks[i].tokio_id == id && p->tasks[i].state != TS_TASK_DONE)
+		if (p->tasks[i].task_id == id && p->tasks[i].state != TS_TASK_DONE)
 			return i;
 	return SIZE_MAX;
 }

@@ -444,7 +444,7 @@ static int cmp_column(const struct top_row *a, const struct top_row *b, enum top
 	case TOP_COL_PID:
 		return SPACESHIP(a->pid, b->pid);
 	case TOP_COL_ID:
-		return SPACESHIP(id_key(a->tokio_id), id_key(b->tokio_id));
+		return SPACESHIP(id_key(a->task_id), id_key(b->task_id));
 	case TOP_COL_STATE:
 		return SPACESHIP(state_rank(a->state), state_rank(b->state));
 	case TOP_COL_TOTAL:
@@ -486,8 +486,8 @@ int top_row_cmp(const struct top_row *a, const struct top_row *b, enum top_col c
 	/* ties keep one order whatever the direction: rows don't jump */
 	if (a->pid != b->pid)
 		return SPACESHIP(a->pid, b->pid);
-	if (a->tokio_id != b->tokio_id)
-		return SPACESHIP(id_key(a->tokio_id), id_key(b->tokio_id));
+	if (a->task_id != b->task_id)
+		return SPACESHIP(id_key(a->task_id), id_key(b->task_id));
 	if (a->header != b->header)
 		return SPACESHIP(a->header, b->header);
 	return SPACESHIP(a->first_seen_ns, b->first_seen_ns);
@@ -587,8 +587,8 @@ void top_fmt_cell(const struct top_row *r, enum top_col col, bool ascii, char *b
 		snprintf(buf, len, "%d", (int)r->pid);
 		return;
 	case TOP_COL_ID:
-		if (r->tokio_id)
-			snprintf(buf, len, "%llu", (unsigned long long)r->tokio_id);
+		if (r->task_id)
+			snprintf(buf, len, "%llu", (unsigned long long)r->task_id);
 		else
 			snprintf(buf, len, "-");
 		return;

@@ -89,10 +89,10 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot
 	if (!b->skel)
 		return -errno ? -errno : -EINVAL;
 	b->skel->rodata->vt_id_offset_slot = vt_id_offset_slot;
-	uprobes[0] = b->skel->progs.tokio_poll;
-	uprobes[1] = b->skel->progs.tokio_poll_ret;
-	uprobes[2] = b->skel->progs.tokio_wake;
-	uprobes[3] = b->skel->progs.tokio_dealloc;
+	uprobes[0] = b->skel->progs.task_poll;
+	uprobes[1] = b->skel->progs.task_poll_ret;
+	uprobes[2] = b->skel->progs.task_wake;
+	uprobes[3] = b->skel->progs.task_dealloc;
 	uprobes[4] = b->skel->progs.usdt_event;
 	for (i = 0; i < 5; i++) {
 		bpf_program__set_expected_attach_type(uprobes[i],
@@ -157,7 +157,7 @@ static int add_link(struct proc_links *links, int fd, size_t nsites)
  * runtime sets up probe arguments only while we listen.
  */
 static int attach_usdt(struct ts_bpf *b, pid_t pid, const char *path,
-		       const struct tokio_binary *tb, struct proc_links *links)
+		       const struct runtime_binary *tb, struct proc_links *links)
 {
 	int map_fd = bpf_map__fd(b->skel->maps.usdt_sites), err = 0;
 	uint64_t *offs, *refs, *cookies;
@@ -193,7 +193,7 @@ out:
 	return err;
 }
 
-int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary *tb,
+int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binary *tb,
 			 enum ts_probe_mode mode, struct proc_links *links)
 {
 	uint64_t *offs = NULL, *cookies = NULL;
@@ -233,7 +233,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 	}
 	if (npoll) {
 		err = add_link(links,
-			       uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll),
+			       uprobe_multi_link(bpf_program__fd(b->skel->progs.task_poll),
 						 path, offs, cookies, npoll, false, pid), npoll);
 		if (err)
 			goto cleanup;
@@ -245,7 +245,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 	}
 	if (mode == TS_MODE_FULL && npoll) {
 		err = add_link(links,
-			       uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_poll_ret),
+			       uprobe_multi_link(bpf_program__fd(b->skel->progs.task_poll_ret),
 						 path, offs, cookies, npoll, true, pid), npoll);
 		if (err)
 			goto cleanup;
@@ -256,7 +256,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		cookies[i] = TS_COOKIE(tb->runtime, i);
 	}
 	if (tb->nwakes && mode != TS_MODE_LIGHT) {
-		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_wake),
+		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_wake),
 							path, offs, cookies, tb->nwakes,
 							false, pid), tb->nwakes);
 		if (err)
@@ -268,7 +268,7 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct tokio_binary 
 		cookies[i] = TS_COOKIE(tb->runtime, i);
 	}
 	if (tb->ndeallocs) {
-		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.tokio_dealloc),
+		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_dealloc),
 							path, offs, cookies, tb->ndeallocs,
 							false, pid), tb->ndeallocs);
 		if (err)

@@ -146,7 +146,7 @@ extern const struct top_column top_columns[TOP_COL_MAX];
 struct top_row {
 	pid_t pid;
 	uint64_t header;
-	uint64_t tokio_id;		/* 0 unknown */
+	uint64_t task_id;		/* 0 unknown */
 	uint64_t first_seen_ns;		/* with header: the task's identity */
 	const char *name;
 	enum ts_task_state state;

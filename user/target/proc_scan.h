@@ -27,7 +27,7 @@ struct proc_scan {
 };
 
 /* True when /proc/PID/exe is a binary with tokio task symbols. */
-bool proc_scan__is_tokio(struct proc_scan *s, pid_t pid);
+bool proc_scan__is_supported(struct proc_scan *s, pid_t pid);
 /*
  * Every process (but this one) running a tokio binary, ascending, at most
  * max. Returns the count or -errno.
