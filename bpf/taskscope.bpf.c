@@ -12,6 +12,7 @@
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 #define TOKIO_HDR_VTABLE	16
+#define TOKIO_HDR_OWNER		24
 #define SELF_WAKE_WINDOW_NS	(100 * 1000)
 
 /*
@@ -184,6 +185,24 @@ static __always_inline u64 read_task_id(u64 header, u32 rt)
 	return id;
 }
 
+/*
+ * tokio's blocking pool runs its tasks unowned (Header.owner_id 0 / None,
+ * every release 1.24-1.53): spawn_blocking jobs, and each worker thread's
+ * launch task, whose one poll is the worker's whole life. They run long by
+ * design and are not async tasks: leave them out, or every worker looks
+ * blocked. Spawned tasks are bound to an owner before their first poll.
+ */
+static __always_inline bool tokio_unowned(u64 header, u32 rt)
+{
+	u64 owner = 0;
+
+	if (rt != TS_RT_TOKIO)
+		return false;
+	if (bpf_probe_read_user(&owner, sizeof(owner), (void *)(header + TOKIO_HDR_OWNER)))
+		return false;
+	return owner == 0;
+}
+
 static __always_inline void poll_begin(u64 header, u64 cookie)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
@@ -193,6 +212,8 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	struct ts_task_stats *t;
 	u64 now = bpf_ktime_get_ns(), id;
 
+	if (tokio_unowned(header, TS_COOKIE_RT(cookie)))
+		return;
 	count(TS_CNT_POLLS);
 	w = bpf_map_lookup_elem(&workers, &tid);
 	if (!w) {

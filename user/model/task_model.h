@@ -31,6 +31,7 @@ struct ts_task {
 	/* ns in the current state; a lower bound when since_attach is set */
 	uint64_t in_state_ns;
 	bool since_attach;		/* in this state since before we attached */
+	bool spawned_in_window;		/* memory only, newer than the attach: in_state_ns unknown (0) */
 	struct ts_task_stats st;	/* zero when !seen_by_probe */
 	struct ts_await_chain *chain;	/* where it waits (DWARF), NULL when not read */
 };

@@ -102,8 +102,14 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_probe_mode mode,
 			  char *why, size_t whylen)
 {
-	int err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, mode, &op->links);
+	int err;
 
+	/* read before the probes go in: an Id at or above it is newer than the attach */
+	op->next_task_id_at_attach = 0;
+	if (op->tb.next_task_id_vaddr)
+		proc_read_u64(op->pid, op->tb.next_task_id_vaddr + op->bias,
+			      &op->next_task_id_at_attach);
+	err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, mode, &op->links);
 	if (err) {
 		if (!observed_proc__alive(op))
 			snprintf(why, whylen, "PID %d exited while attaching", op->pid);
@@ -468,8 +474,20 @@ static struct ts_task *seen_task(struct ts_process *p, const size_t *by_header, 
 	return lo < n && p->tasks[by_header[lo]].header == header ? &p->tasks[by_header[lo]] : NULL;
 }
 
+/*
+ * A multi-thread worker's launch task: its future type names
+ * `multi_thread::worker::launch` when the binary names it (DWARF or drop
+ * glue); an unnamed unowned task that is RUNNING forever is one too, since
+ * a spawn_blocking job in progress is rarely caught unnamed.
+ */
+static bool is_worker_launch(const struct task_poll_fn *pf)
+{
+	return !pf->name[0] || strstr(pf->future_type, "worker::launch") ||
+	       strstr(pf->name, "worker::launch");
+}
+
 /* Tasks no probe saw are as old as the attach, at least. */
-static int merge_memory(struct observed_proc *op, struct ts_process *p)
+static int merge_memory(struct observed_proc *op, struct ts_process *p, size_t *nlaunch)
 {
 	struct mem_scan_stats ms;
 	struct mem_task *mt = NULL;
@@ -495,8 +513,17 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		const struct task_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
 		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
 
-		if (op->tb.polls[vt->poll_idx].blocking)
+		/*
+		 * The blocking pool is not async tasks (see tokio_unowned in
+		 * bpf/). Each worker thread runs inside one unowned task that
+		 * is always RUNNING: those count the workers.
+		 */
+		if (op->tb.polls[vt->poll_idx].blocking || mt[i].unowned) {
+			if ((mt[i].state_word & op->tb.layout.running) &&
+			    is_worker_launch(&op->tb.polls[vt->poll_idx]))
+				(*nlaunch)++;
 			continue;
+		}
 		if (t && t->state == TS_TASK_DONE) {
 			/* the allocator reused a finished task's cell */
 			memset(t, 0, sizeof(*t));
@@ -521,8 +548,13 @@ static int merge_memory(struct observed_proc *op, struct ts_process *p)
 		} else if (!t->seen_by_probe) {
 			t->state_from_memory = true;
 			t->state = state_from_word(&op->tb.layout, mt[i].state_word);
-			t->since_attach = true;
-			t->in_state_ns = p->snapshot_ns - op->attach_ns;
+			if (op->next_task_id_at_attach && t->task_id >= op->next_task_id_at_attach) {
+				/* spawned during the window: how long it has waited is unknown */
+				t->spawned_in_window = true;
+			} else {
+				t->since_attach = true;
+				t->in_state_ns = p->snapshot_ns - op->attach_ns;
+			}
 		}
 	}
 	free(mt);
@@ -538,11 +570,17 @@ static bool is_runtime_worker(const char *comm)
 	return !strncmp(comm, "tokio-runtime-w", 15);
 }
 
-static void count_worker_threads(struct observed_proc *op, struct ts_process *p)
+/*
+ * Worker threads of the process's runtimes. tokio names its blocking-pool
+ * threads like its workers, so a pool grown by spawn_blocking would count
+ * as workers by name: when memory shows the workers' launch tasks (one per
+ * multi-thread worker), they are the count.
+ */
+static void count_worker_threads(struct observed_proc *op, struct ts_process *p, size_t nlaunch)
 {
 	pid_t tids[MAX_THREADS];
-	int n = proc_threads(op->pid, tids, MAX_THREADS), i;
-	size_t count = 0, k;
+	int n = nlaunch ? 0 : proc_threads(op->pid, tids, MAX_THREADS), i;
+	size_t count = nlaunch, k;
 
 	for (i = 0; i < n; i++) {
 		char comm[32];
@@ -563,6 +601,7 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 			    struct ts_process *p)
 {
 	uint64_t entries = 0;
+	size_t nlaunch = 0;
 	int err;
 
 	ts_process__free(p);
@@ -595,10 +634,10 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	if (p->counters[TS_CNT_TASK_INSERTS] > entries)
 		p->tasks_evicted = p->counters[TS_CNT_TASK_INSERTS] - entries;
 	if (scan_memory) {
-		err = merge_memory(op, p);
+		err = merge_memory(op, p, &nlaunch);
 		if (err && err != -ENOENT)
 			return err;
 	}
-	count_worker_threads(op, p);
+	count_worker_threads(op, p, nlaunch);
 	return 0;
 }

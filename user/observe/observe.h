@@ -25,6 +25,7 @@ struct observed_proc {
 	uint64_t bias;			/* runtime address - ELF vaddr */
 	struct proc_links links;
 	uint64_t attach_ns;
+	uint64_t next_task_id_at_attach;	/* tokio's Id counter, 0 unknown */
 	enum ts_probe_mode mode;
 	struct ts_dwarf *dw;		/* NULL when the binary has no usable DWARF */
 	char dwarf_note[256];		/* what is missing, and how to get it */

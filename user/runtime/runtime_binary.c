@@ -42,7 +42,7 @@ static const struct vtable_shape vt_shapes[] = {
 
 static const struct task_layout layouts[] = {
 	[TS_RT_TOKIO] = { .hdr_state_off = 0, .hdr_vtable_off = 16, .hdr_size = 32,
-			  .ref_shift = 6, .running = 1, .complete = 2, .notified = 4 },
+			  .ref_shift = 6, .hdr_owner_off = 24, .running = 1, .complete = 2, .notified = 4 },
 	[TS_RT_ASYNC_TASK] = { .hdr_state_off = 8, .hdr_vtable_off = 0, .hdr_size = 16,
 			       .ref_shift = 8, .running = 2, .complete = 4, .notified = 1 },
 };
@@ -425,6 +425,15 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 			if (!gelf_getsym(data, (int)i, &s))
 				break;
+			if (GELF_ST_TYPE(s.st_info) == STT_OBJECT && s.st_value &&
+			    (nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name)) &&
+			    strstr(nm, "NEXT_ID") && strstr(nm, "tokio")) {
+				char dm[256];
+
+				ts_demangle(nm, dm, sizeof(dm));
+				if (ts_name_is(dm, "tokio::runtime::task::id::Id::next::NEXT_ID"))
+					tb->next_task_id_vaddr = s.st_value;
+			}
 			if (GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
 				continue;
 			nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name);

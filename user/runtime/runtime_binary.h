@@ -39,6 +39,11 @@ struct task_layout {
 	uint32_t hdr_vtable_off;
 	uint32_t hdr_size;		/* bytes read per header */
 	uint32_t ref_shift;		/* reference count starts at this bit */
+	/*
+	 * Owner id (tokio: the OwnedTasks list a task is bound to); 0 when the
+	 * runtime has none. Unowned tokio tasks are the blocking pool's.
+	 */
+	uint32_t hdr_owner_off;
 	uint64_t running, complete, notified;
 };
 
@@ -82,6 +87,12 @@ struct runtime_binary {
 	size_t nwakes;
 	struct task_vtable *vtables;
 	size_t nvtables;
+	/*
+	 * tokio's task Id counter (static NEXT_ID in Id::next), 0 when not in
+	 * the symbol table: Ids at or above its value at attach were spawned
+	 * during the window.
+	 */
+	uint64_t next_task_id_vaddr;
 	struct usdt_site *usdt;	/* usdt/taskscope.h probe sites */
 	size_t nusdt;
 };

@@ -30,6 +30,7 @@ struct mem_task {
 	uint64_t header;	/* runtime address */
 	uint64_t state_word;
 	uint64_t task_id;	/* 0 for runtimes without task Ids */
+	bool unowned;		/* tokio blocking pool: worker launch, spawn_blocking */
 	int vtable_idx;		/* index into runtime_binary.vtables */
 };
 
