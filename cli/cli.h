@@ -32,8 +32,8 @@ void ts_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int ts_require_root(void);
 /* Parses a PID argument; returns -1 (after printing why) when invalid. */
 int ts_parse_pid(const char *s);
-/* --stall-ms N (N > 0); returns -1 after printing why when invalid. */
-int ts_parse_stall_ms(const char *s, uint64_t *ms);
+/* --stall-ms N, --long-poll-ms N (0 < N <= a day); -1 after printing why when invalid. */
+int ts_parse_ms(const char *option, const char *s, uint64_t *ms);
 /* A file option's argument must be readable; -1 after printing why. */
 int ts_check_readable(const char *option, const char *path);
 

@@ -44,14 +44,14 @@ int ts_parse_pid(const char *s)
 	return (int)v;
 }
 
-int ts_parse_stall_ms(const char *s, uint64_t *ms)
+int ts_parse_ms(const char *option, const char *s, uint64_t *ms)
 {
 	char *end;
 
 	errno = 0;
 	*ms = strtoull(s, &end, 10);
-	if (errno || *end || end == s || !*ms || *s == '-') {
-		ts_err("invalid --stall-ms '%s' (milliseconds, > 0)", s);
+	if (errno || *end || end == s || !*ms || *s == '-' || *ms > 86400ULL * 1000) {
+		ts_err("invalid %s '%s' (milliseconds, > 0)", option, s);
 		return -1;
 	}
 	return 0;

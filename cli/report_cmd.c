@@ -24,13 +24,14 @@ struct report_env {
 	uint64_t task_id;	/* --task ID */
 	const char *debuginfo;	/* --debuginfo FILE */
 	uint64_t stall_ms;
+	uint64_t long_poll_ms;
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--mode M]\n"
-		"                        [--all] [--task ID] [--debuginfo FILE]\n\n"
+		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--long-poll-ms N]\n"
+		"                        [--mode M] [--all] [--task ID] [--debuginfo FILE]\n\n"
 		"Attaches to a running tokio, async-std or smol process, observes it,\n"
 		"detaches, and prints its tasks (state, polls, busy/scheduled/idle time,\n"
 		"wakes) and the stalls found:\n"
@@ -40,7 +41,10 @@ static void usage(FILE *out)
 		"  -p, --pid PID        process to observe (required)\n"
 		"  -d, --duration SECS  how long to observe (default 2)\n"
 		"  -j, --json           JSON output (schema in README)\n"
-		"  -s, --stall-ms N     threshold for every stall rule (default 1000)\n"
+		"  -s, --stall-ms N     how long a wait (idle, woken but not polled) must\n"
+		"                       last to be flagged (default 1000)\n"
+		"  -l, --long-poll-ms N how long one poll may hold a worker before it is\n"
+		"                       flagged blocked_worker (default 100)\n"
 		"  -m, --mode MODE      default: a trap per poll and per wake, poll ends\n"
 		"                       inferred; full: adds a uretprobe per poll for exact\n"
 		"                       durations; light: no wake probes, one trap per poll\n"
@@ -64,6 +68,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "stall-ms", required_argument, NULL, 's' },
+		{ "long-poll-ms", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "all", no_argument, NULL, 'a' },
@@ -77,8 +82,9 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 
 	env->duration_s = 2.0;
 	env->stall_ms = 1000;
+	env->long_poll_ms = 100;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:js:vm:at:g:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "full")) {
@@ -121,7 +127,11 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			env->debuginfo = optarg;
 			break;
 		case 's':
-			if (ts_parse_stall_ms(optarg, &env->stall_ms))
+			if (ts_parse_ms("--stall-ms", optarg, &env->stall_ms))
+				return -1;
+			break;
+		case 'l':
+			if (ts_parse_ms("--long-poll-ms", optarg, &env->long_poll_ms))
 				return -1;
 			break;
 		case 'v':
@@ -233,6 +243,7 @@ int cmd_report(int argc, char **argv)
 
 	ts_rules_config__default(&cfg);
 	cfg.stall_ns = env.stall_ms * 1000 * 1000;
+	cfg.long_poll_ns = env.long_poll_ms * 1000 * 1000;
 	nf = ts_rules__evaluate(&proc, &cfg, &findings);
 	if (nf < 0) {
 		ts_err("out of memory");

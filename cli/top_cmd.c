@@ -28,6 +28,7 @@ struct top_env {
 	bool no_colour;
 	int width;			/* batch; 0: the terminal's or 160 */
 	uint64_t stall_ms;
+	uint64_t long_poll_ms;
 	const char *log_path;
 	const char *debuginfo;
 	bool verbose;
@@ -50,7 +51,8 @@ static void usage(FILE *out)
 		"  -a, --ascii            ASCII only: no Unicode glyphs (also when the locale\n"
 		"                         is not UTF-8)\n"
 		"      --no-color         no colours: bold and reverse video only\n"
-		"  -s, --stall-ms N       threshold for every stall rule (default 1000)\n"
+		"  -s, --stall-ms N       how long a wait must last to be flagged (default 1000)\n"
+		"  -l, --long-poll-ms N   how long one poll may hold a worker (default 100)\n"
 		"  -g, --debuginfo FILE   DWARF for the -p process's binary when it is not in\n"
 		"                         the binary (names, await chains in the detail)\n"
 		"      --log FILE         append libbpf's and top's messages to FILE (they are\n"
@@ -82,6 +84,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		{ "no-color", no_argument, NULL, OPT_NO_COLOUR },
 		{ "no-colour", no_argument, NULL, OPT_NO_COLOUR },
 		{ "stall-ms", required_argument, NULL, 's' },
+		{ "long-poll-ms", required_argument, NULL, 'l' },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "debuginfo", required_argument, NULL, 'g' },
 		{ "verbose", no_argument, NULL, 'v' },
@@ -94,8 +97,9 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 
 	env->interval_s = 1.0;
 	env->stall_ms = 1000;
+	env->long_poll_ms = 100;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:n:bw:as:g:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:i:n:bw:as:l:g:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
@@ -136,7 +140,11 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 			env->no_colour = true;
 			break;
 		case 's':
-			if (ts_parse_stall_ms(optarg, &env->stall_ms))
+			if (ts_parse_ms("--stall-ms", optarg, &env->stall_ms))
+				return -1;
+			break;
+		case 'l':
+			if (ts_parse_ms("--long-poll-ms", optarg, &env->long_poll_ms))
 				return -1;
 			break;
 		case OPT_LOG:
@@ -319,6 +327,7 @@ int cmd_top(int argc, char **argv)
 	}
 	opened = true;
 	s.rules.stall_ns = env.stall_ms * 1000 * 1000;
+	s.rules.long_poll_ns = env.long_poll_ms * 1000 * 1000;
 	s.debuginfo = env.debuginfo;
 	if (env.pid) {
 		err = top_session__add(&s, env.pid, why, sizeof(why));

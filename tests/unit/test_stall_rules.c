@@ -80,8 +80,8 @@ int main(void)
 	CHECK("blocked: message names task and thread", n == 1 &&
 	      strstr(f[0].message, "task 2 app::handler") && strstr(f[0].message, "thread 77"));
 	free(f);
-	/* the same poll below the threshold is not a stall */
-	cfg.stall_ns = 2 * S;
+	/* the same poll below the long-poll threshold is not a stall */
+	cfg.long_poll_ns = 2 * S;
 	n = ts_rules__evaluate(&p, &cfg, &f);
 	CHECK("blocked: threshold respected", n == 0);
 	free(f);
@@ -97,6 +97,32 @@ int main(void)
 	n = ts_rules__evaluate(&p, &cfg, &f);
 	CHECK("blocked: completed long poll", n == 1 && f[0].kind == TS_FIND_BLOCKED_WORKER &&
 	      !f[0].in_progress && f[0].duration_ns == 1200 * MS);
+	free(f);
+	ts_process__free(&p);
+
+	/*
+	 * every poll blocks its worker for 300 ms (std::thread::sleep, then
+	 * yield_now): far below the 1 s wait threshold, far above the 100 ms
+	 * long-poll one; the ticker it holds up is named
+	 */
+	p = proc();
+	t = task(&p, 5, "app::sleeper", TS_TASK_IDLE);
+	t->st.polls = 6;
+	t->st.max_poll_ns = 300 * MS;
+	t = task(&p, 6, "app::ticker", TS_TASK_IDLE);
+	t->st.polls = 6;
+	t->st.max_scheduled_ns = 290 * MS;
+	t->st.max_poll_ns = 20 * 1000;
+	n = ts_rules__evaluate(&p, &cfg, &f);
+	CHECK("long poll: 300 ms flagged at the default threshold",
+	      n == 1 && f[0].kind == TS_FIND_BLOCKED_WORKER && f[0].duration_ns == 300 * MS);
+	CHECK("long poll: names the task that waited meanwhile", n == 1 &&
+	      strstr(f[0].message, "meanwhile 1 other task waited up to 290.0 ms") &&
+	      strstr(f[0].message, "task 6 app::ticker"));
+	free(f);
+	p.tasks[0].st.max_poll_ns = 50 * MS;
+	n = ts_rules__evaluate(&p, &cfg, &f);
+	CHECK("long poll: 50 ms is not flagged", n == 0);
 	free(f);
 	ts_process__free(&p);
 

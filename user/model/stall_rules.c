@@ -18,6 +18,12 @@ struct finding_vec {
 void ts_rules_config__default(struct ts_rules_config *cfg)
 {
 	cfg->stall_ns = 1000ULL * 1000 * 1000;
+	/*
+	 * tokio asks for 10-100 us between .awaits; a poll of 100 ms is a
+	 * thousand times that and already starves timers and other tasks of
+	 * its worker, long before a 1 s wait would be called a stall.
+	 */
+	cfg->long_poll_ns = 100ULL * 1000 * 1000;
 	/* a task that yields to itself runs its poll loop thousands of times a second */
 	cfg->spin_min_polls_per_s = 200;
 	cfg->spin_max_idle_per_poll_ns = 200 * 1000;
@@ -109,10 +115,48 @@ static const struct ts_worker *worker_with_max(const struct ts_process *p, uint6
 	return best;
 }
 
+/*
+ * Who paid for a long poll: tasks woken but left unpolled for at least
+ * threshold (their longest such wait), other than the blocker itself.
+ */
+static void waited_meanwhile(const struct ts_process *p, size_t blocker, uint64_t threshold,
+			     char *buf, size_t len)
+{
+	char label[320], d[32];
+	size_t i, n = 0, off = 0;
+	uint64_t longest = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+
+		if (i == blocker || t->st.max_scheduled_ns < threshold)
+			continue;
+		if (t->st.max_scheduled_ns > longest)
+			longest = t->st.max_scheduled_ns;
+		if (n++ < 3 && off < len)
+			off += (size_t)snprintf(buf + off, len - off, "%s%s", n > 1 ? ", " : "",
+						task_label(t, label, sizeof(label)));
+	}
+	if (!n)
+		return;
+	ts_fmt_duration(longest, d, sizeof(d));
+	if (off < len)
+		snprintf(buf + off, len - off, "%s", n > 3 ? ", ..." : "");
+	{
+		char who[400];
+
+		snprintf(who, sizeof(who), "%s", buf);
+		snprintf(buf, len, "; meanwhile %zu other task%s waited up to %s to be polled (%s)",
+			 n, n == 1 ? "" : "s", d, who);
+	}
+}
+
 static int rule_blocked(const struct ts_process *p, const struct ts_rules_config *cfg,
 			struct finding_vec *fv)
 {
-	char label[320], d[32], off[32];
+	char label[320], d[32], off[32], meanwhile[480];
+	uint64_t threshold = cfg->long_poll_ns ? cfg->long_poll_ns : cfg->stall_ns;
 	size_t i;
 
 	for (i = 0; i < p->ntasks; i++) {
@@ -147,7 +191,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 				offcpu = mw && mw->st.max_poll_ns == dur ? mw->st.max_poll_offcpu_ns : 0;
 			}
 		}
-		if (dur < cfg->stall_ns)
+		if (dur < threshold)
 			continue;
 		f = add(fv, p, TS_FIND_BLOCKED_WORKER, i);
 		if (!f)
@@ -159,13 +203,14 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		f->in_progress = running;
 		ts_fmt_duration(dur, d, sizeof(d));
 		ts_fmt_duration(offcpu, off, sizeof(off));
+		waited_meanwhile(p, i, threshold, meanwhile, sizeof(meanwhile));
 		snprintf(f->message, sizeof(f->message),
 			 "%s: a poll %s %s%s on thread %u%s%s%s; the worker can't run other tasks "
-			 "meanwhile (blocking call in async code?)",
+			 "meanwhile (blocking call in async code?)%s",
 			 task_label(t, label, sizeof(label)),
 			 running ? "has been running for" : "ran for", at_least ? ">= " : "", d,
 			 f->tid, offcpu || w ? ", " : "", offcpu || w ? off : "",
-			 offcpu || w ? " of it off-CPU" : "");
+			 offcpu || w ? " of it off-CPU" : "", meanwhile);
 	}
 	return 0;
 }

@@ -10,7 +10,7 @@
 
 enum ts_finding_kind {
 	TS_FIND_DEADLOCK,	/* tasks waiting on each other's locks */
-	TS_FIND_BLOCKED_WORKER,	/* a poll that ran past the threshold */
+	TS_FIND_BLOCKED_WORKER,	/* a poll that ran past the long-poll threshold */
 	TS_FIND_STARVED,	/* woken but not polled for too long */
 	TS_FIND_SPINNING,	/* polled again and again, never idle */
 	TS_FIND_LOST_WAKE,	/* woken, then dropped without a poll */
@@ -18,7 +18,8 @@ enum ts_finding_kind {
 };
 
 struct ts_rules_config {
-	uint64_t stall_ns;		/* --stall-ms */
+	uint64_t stall_ns;		/* --stall-ms: waits (idle, starved) */
+	uint64_t long_poll_ns;		/* --long-poll-ms: one poll holding a worker */
 	uint64_t spin_min_polls_per_s;
 	uint64_t spin_max_idle_per_poll_ns;
 };
@@ -34,7 +35,7 @@ struct ts_finding {
 	bool in_progress;		/* blocked worker: the poll is still running */
 	uint64_t count;			/* lost wakes / spinning polls / tasks in a deadlock */
 	size_t members[16];		/* deadlock: every task of the cycle */
-	char message[512];
+	char message[1024];
 };
 
 void ts_rules_config__default(struct ts_rules_config *cfg);

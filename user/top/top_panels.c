@@ -637,7 +637,7 @@ int top_panel_workers(struct top_text *out, const struct top_session *s,
 				snprintf(task, sizeof(task), "%llu %s", (unsigned long long)id, name);
 			else
 				snprintf(task, sizeof(task), "%s", name);
-			blocked = w->current_poll_ns >= s->rules.stall_ns;
+			blocked = w->current_poll_ns >= s->rules.long_poll_ns;
 		} else {
 			snprintf(now, sizeof(now), "-");
 			snprintf(task, sizeof(task), "-");
