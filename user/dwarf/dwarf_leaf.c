@@ -141,18 +141,31 @@ static int64_t monotonic_ns(void)
 }
 
 /*
- * tokio 1.24 Sleep { inner: Inner { deadline: Instant }, entry: TimerEntry };
+ * Where Sleep keeps its deadline, by tokio release (first match wins):
+ * 1.24 Sleep { inner: Inner { deadline }, entry: TimerEntry }; 1.29-1.47
+ * the deadline moved into the TimerEntry (Sleep.entry.deadline); 1.53
+ * keeps it in Sleep itself, next to `timer: Option<Timer>`.
+ */
+static const char *const sleep_deadline_paths[] = {
+	"inner.deadline", "entry.deadline", "deadline",
+};
+
+/*
  * tokio's Instant wraps std's, which on Linux is CLOCK_MONOTONIC
  * { tv_sec: i64, tv_nsec: u32 }.
  */
 void chain_leaf_timer(struct walk *w, const struct dw_type *t, uint64_t addr)
 {
 	struct ts_await_leaf *l = &w->c->leaf;
-	const struct dw_type *inst, *st, *nt;
-	uint64_t off, soff, noff, sec, nsec;
+	const struct dw_type *inst = NULL, *st, *nt;
+	uint64_t off = 0, soff, noff, sec, nsec;
+	size_t i;
+	int err = -ENOENT;
 
 	chain_set_leaf(w, TS_LEAF_TIMER, "tokio::time::Sleep", addr, "");
-	if (dw_type__find_path(w->dw, t, "inner.deadline", &off, &inst) ||
+	for (i = 0; err && i < sizeof(sleep_deadline_paths) / sizeof(sleep_deadline_paths[0]); i++)
+		err = dw_type__find_path(w->dw, t, sleep_deadline_paths[i], &off, &inst);
+	if (err ||
 	    dw_type__find_deep(w->dw, inst, "tv_sec", 6, &soff, &st) ||
 	    dw_type__find_deep(w->dw, inst, "tv_nsec", 6, &noff, &nt) ||
 	    dw_read_uint(w->mr, addr + off + soff, 8, &sec) ||
