@@ -1,5 +1,6 @@
-//! 20,000 tasks parked forever on a Notify nobody notifies, plus one
-//! ticker: the report must find every parked task in memory, quickly.
+//! 20,000 tasks (or argv[1]) parked forever on a Notify nobody notifies,
+//! plus one ticker: the report must find every parked task in memory,
+//! quickly. `many_tasks 1000000` is the scale benchmark.
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -16,8 +17,9 @@ async fn ticker() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let count: usize = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(20_000);
     let n = Arc::new(Notify::new());
-    for _ in 0..20_000 {
+    for _ in 0..count {
         tokio::spawn(parked(n.clone()));
     }
     tokio::spawn(ticker());
