@@ -184,7 +184,6 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_env env = {};
 	struct observed_proc op = {};
-	struct ts_bpf bpf = {};
 	struct ts_process proc = {};
 	struct ts_rules_config cfg;
 	struct ts_finding *findings = NULL;
@@ -206,14 +205,13 @@ int cmd_report(int argc, char **argv)
 	}
 	op_open = true;
 	observed_proc__load_dwarf(&op, env.debuginfo);
-	err = ts_bpf__open_load(&bpf, env.verbose,
-				op.tb.nvtables ? TOKIO_VT_ID_OFFSET_SLOT : 0);
+	err = observed_proc__load_bpf(&op, env.verbose);
 	if (err) {
 		ts_err("loading BPF programs failed: %s (run with -v for libbpf's log)",
 		       strerror(-err));
 		goto cleanup;
 	}
-	err = observed_proc__attach(&op, &bpf, env.mode, why, sizeof(why));
+	err = observed_proc__attach(&op, NULL, env.mode, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);
 		goto cleanup;
@@ -223,7 +221,7 @@ int cmd_report(int argc, char **argv)
 		ts_err("PID %d exited during observation", env.pid);
 		goto cleanup;
 	}
-	err = observed_proc__snapshot(&op, &bpf, true, &proc);
+	err = observed_proc__snapshot(&op, true, &proc);
 	if (err) {
 		if (!observed_proc__alive(&op))
 			ts_err("PID %d exited during observation", env.pid);
@@ -232,8 +230,7 @@ int cmd_report(int argc, char **argv)
 		goto cleanup;
 	}
 	/* detach first: the target pays nothing past the window */
-	proc_links__detach(&op.links);
-	ts_bpf__destroy(&bpf);
+	observed_proc__detach(&op);
 	observed_proc__await_chains(&op, &proc, env.task_id, 0);
 	if (env.task_id && !has_task(&proc, env.task_id)) {
 		ts_err("PID %d has no task with Id %llu", env.pid,
@@ -261,6 +258,5 @@ cleanup:
 	ts_process__free(&proc);
 	if (op_open)
 		observed_proc__close(&op);
-	ts_bpf__destroy(&bpf);
 	return ret;
 }

@@ -13,7 +13,6 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "top_await.h"
 #include "top_log.h"
 #include "top_screen.h"
 #include "top_session.h"
@@ -342,7 +341,6 @@ int cmd_top(int argc, char **argv)
 		top_session__rescan(&s);
 
 	top_ui__init(&ui, env.pid == 0, env.ascii || !utf8);
-	ui.await_fn = top_await_chain;
 	if (env.batch) {
 		err = run_batch(&s, &ui, &env, &gone);
 	} else {

@@ -93,16 +93,6 @@ static const char *task_label(const struct ts_task *t, char *buf, size_t len)
 	return buf;
 }
 
-static const struct ts_worker *worker_polling(const struct ts_process *p, uint64_t header)
-{
-	size_t i;
-
-	for (i = 0; i < p->nworkers; i++)
-		if (p->workers[i].st.depth && p->workers[i].st.header == header)
-			return &p->workers[i];
-	return NULL;
-}
-
 static const struct ts_worker *worker_with_max(const struct ts_process *p, uint64_t header)
 {
 	const struct ts_worker *best = NULL;
@@ -167,7 +157,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		bool running = false, at_least = false;
 
 		if (t->state == TS_TASK_RUNNING) {
-			w = worker_polling(p, t->header);
+			w = ts_process__worker_polling(p, t->header);
 			if (w) {
 				dur = w->current_poll_ns;
 				offcpu = w->st.offcpu_in_poll_ns;

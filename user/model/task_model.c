@@ -46,6 +46,17 @@ struct ts_worker *ts_process__add_worker(struct ts_process *p)
 	return &nv[p->nworkers++];
 }
 
+const struct ts_worker *ts_process__worker_polling(const struct ts_process *p, uint64_t header)
+{
+	size_t i;
+
+	/* depth: a poll is open on that thread (its end not seen yet) */
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].st.depth && p->workers[i].st.header == header)
+			return &p->workers[i];
+	return NULL;
+}
+
 double ts_process__poll_rate(const struct ts_process *p)
 {
 	uint64_t polls = 0;
@@ -87,6 +98,19 @@ int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t 
 	snprintf(nv[p->nlost].name, sizeof(nv[p->nlost].name), "%s", name);
 	nv[p->nlost++].wakes = n;
 	return 0;
+}
+
+int ts_process__settle_freed(struct ts_process *p, struct ts_task *t)
+{
+	int err = 0;
+
+	if (t->state == TS_TASK_SCHEDULED) {
+		t->st.lost_wakes++;
+		err = ts_process__add_lost_wakes(p, t->name, 1);
+	}
+	t->state = TS_TASK_DONE;
+	t->in_state_ns = 0;
+	return err;
 }
 
 const char *ts_task_state_name(enum ts_task_state s)

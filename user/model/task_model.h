@@ -92,8 +92,16 @@ struct ts_worker *ts_process__add_worker(struct ts_process *p);
 /* Polls per second over the window. */
 double ts_process__poll_rate(const struct ts_process *p);
 const struct ts_res_info *ts_process__find_resource(const struct ts_process *p, uint64_t id);
+/* The worker polling task header at the snapshot, or NULL. */
+const struct ts_worker *ts_process__worker_polling(const struct ts_process *p, uint64_t header);
 /* Adds n lost wakes to the tally of future type name. */
 int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t n);
+/*
+ * Task t of p was freed without a dealloc probe (tokio frees a task inside
+ * its own last poll): it is done, and a wake it had not been polled for
+ * is lost.
+ */
+int ts_process__settle_freed(struct ts_process *p, struct ts_task *t);
 
 const char *ts_task_state_name(enum ts_task_state s);
 

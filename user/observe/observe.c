@@ -99,11 +99,25 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	return 0;
 }
 
+int observed_proc__load_bpf(struct observed_proc *op, bool verbose)
+{
+	/* the Vtable's id_offset slot is read only when there are vtables */
+	int err = ts_bpf__open_load(&op->own_bpf, verbose,
+				    op->tb.nvtables ? TOKIO_VT_ID_OFFSET_SLOT : 0);
+
+	if (err)
+		return err;
+	op->owns_bpf = true;
+	return 0;
+}
+
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_probe_mode mode,
 			  char *why, size_t whylen)
 {
 	int err;
 
+	if (!bpf)
+		bpf = &op->own_bpf;
 	/* read before the probes go in: an Id at or above it is newer than the attach */
 	op->next_task_id_at_attach = 0;
 	if (op->tb.next_task_id_vaddr)
@@ -122,9 +136,19 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_
 				 strerror(-err));
 		return err;
 	}
+	op->bpf = bpf;
 	op->attach_ns = ts_now_ns();
 	op->mode = mode;
 	return 0;
+}
+
+void observed_proc__detach(struct observed_proc *op)
+{
+	proc_links__detach(&op->links);
+	op->bpf = NULL;
+	if (op->owns_bpf)
+		ts_bpf__destroy(&op->own_bpf);
+	op->owns_bpf = false;
 }
 
 bool observed_proc__alive(const struct observed_proc *op)
@@ -171,6 +195,27 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 	}
 }
 
+/* A polled task is on a worker's stack, not parked at an await. */
+static bool chain_readable(const struct ts_task *t)
+{
+	return t->poll_fn_vaddr && (t->state == TS_TASK_IDLE || t->state == TS_TASK_SCHEDULED);
+}
+
+/* -ENOMEM, else 0 with t->chain NULL when the DWARF has no chain for t. */
+static int read_chain(struct observed_proc *op, struct ts_task *t)
+{
+	if (!t->chain)
+		t->chain = calloc(1, sizeof(*t->chain));	/* tens of KiB */
+	if (!t->chain)
+		return -ENOMEM;
+	if (ts_dwarf__task_chain(op->dw, op->pid, op->bias, t->poll_fn_vaddr, t->header,
+				 t->chain)) {
+		free(t->chain);
+		t->chain = NULL;
+	}
+	return 0;
+}
+
 static int cmp_longest_wait(const void *a, const void *b, void *ctx)
 {
 	const struct ts_process *p = ctx;
@@ -195,7 +240,7 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 
 		if (only_task && t->task_id != only_task)
 			continue;
-		if (!t->poll_fn_vaddr || (t->state != TS_TASK_IDLE && t->state != TS_TASK_SCHEDULED))
+		if (!chain_readable(t))
 			continue;
 		if (t->in_state_ns < min_wait_ns)
 			continue;
@@ -211,31 +256,28 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 		p->chains_skipped = n - TS_MAX_CHAINS;
 		n = TS_MAX_CHAINS;
 	}
-	for (i = 0; i < n; i++) {
-		struct ts_task *t = &p->tasks[pick[i]];
-
-		if (!t->chain)
-			t->chain = calloc(1, sizeof(*t->chain));
-		if (!t->chain)
+	for (i = 0; i < n; i++)
+		if (read_chain(op, &p->tasks[pick[i]]))
 			break;
-		if (ts_dwarf__task_chain(op->dw, op->pid, op->bias, t->poll_fn_vaddr, t->header,
-					 t->chain)) {
-			free(t->chain);
-			t->chain = NULL;
-		}
-	}
 	free(pick);
+}
+
+void observed_proc__task_chain(struct observed_proc *op, struct ts_task *t)
+{
+	if (op->dw && !t->chain && chain_readable(t))
+		read_chain(op, t);
 }
 
 void observed_proc__close(struct observed_proc *op)
 {
+	observed_proc__detach(op);
+	mem_carry__free(&op->carry);
 	ts_dwarf__close(op->dw);
 	op->dw = NULL;
-	proc_links__detach(&op->links);
 	runtime_binary__free(&op->tb);
 }
 
-static void name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx)
+void observed_proc__name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx)
 {
 	const struct task_poll_fn *pf;
 
@@ -278,7 +320,7 @@ static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct t
 				 p->snapshot_ns - st.last_transition_ns : 0;
 		t->task_id = st.task_id;
 		if (TS_COOKIE_IDX(st.poll_fn) != TS_POLL_UNKNOWN)
-			name_task(op, t, (int)TS_COOKIE_IDX(st.poll_fn));
+			observed_proc__name_task(op, t, (int)TS_COOKIE_IDX(st.poll_fn));
 	}
 	return 0;
 }
@@ -407,164 +449,6 @@ static void read_counters(struct ts_bpf *bpf, struct ts_process *p)
 	free(vals);
 }
 
-static enum ts_task_state state_from_word(const struct task_layout *l, uint64_t w)
-{
-	if (w & l->complete)
-		return TS_TASK_DONE;
-	if (w & l->running)
-		return TS_TASK_RUNNING;
-	if (w & l->notified)
-		return TS_TASK_SCHEDULED;
-	return TS_TASK_IDLE;
-}
-
-/*
- * A task freed inside its own last poll (tokio calls Harness::dealloc
- * directly) fires no dealloc probe: it is simply no longer in memory.
- * One woken and then freed without a poll lost that wake.
- */
-static void settle_vanished(struct observed_proc *op, struct ts_process *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->ntasks; i++) {
-		struct ts_task *t = &p->tasks[i];
-		struct mem_task mt;
-
-		if (t->in_memory || !t->seen_by_probe || t->state == TS_TASK_DONE ||
-		    t->state == TS_TASK_RUNNING)
-			continue;
-		/* the scan may have stopped at its budget: ask the header itself */
-		if (!task_memory__read(op->pid, &op->tb, op->bias, t->header, &mt) &&
-		    !(mt.state_word & op->tb.layout.complete)) {
-			t->in_memory = true;
-			t->task_id = mt.task_id;
-			continue;
-		}
-		if (t->state == TS_TASK_SCHEDULED) {
-			t->st.lost_wakes++;
-			ts_process__add_lost_wakes(p, t->name, 1);
-		}
-		t->state = TS_TASK_DONE;
-		t->in_state_ns = 0;
-	}
-}
-
-static int cmp_task_header(const void *a, const void *b, void *ctx)
-{
-	const struct ts_process *p = ctx;
-	uint64_t x = p->tasks[*(const size_t *)a].header, y = p->tasks[*(const size_t *)b].header;
-
-	return (x > y) - (x < y);
-}
-
-static struct ts_task *seen_task(struct ts_process *p, const size_t *by_header, size_t n,
-				 uint64_t header)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (p->tasks[by_header[mid]].header < header)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && p->tasks[by_header[lo]].header == header ? &p->tasks[by_header[lo]] : NULL;
-}
-
-/*
- * A multi-thread worker's launch task: its future type names
- * `multi_thread::worker::launch` when the binary names it (DWARF or drop
- * glue); an unnamed unowned task that is RUNNING forever is one too, since
- * a spawn_blocking job in progress is rarely caught unnamed.
- */
-static bool is_worker_launch(const struct task_poll_fn *pf)
-{
-	return !pf->name[0] || strstr(pf->future_type, "worker::launch") ||
-	       strstr(pf->name, "worker::launch");
-}
-
-/* Tasks no probe saw are as old as the attach, at least. */
-static int merge_memory(struct observed_proc *op, struct ts_process *p, size_t *nlaunch)
-{
-	struct mem_scan_stats ms;
-	struct mem_task *mt = NULL;
-	size_t n = 0, i, nseen, *by_header;
-	int err;
-
-	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
-	if (err)
-		return err;
-	p->mem_bytes_scanned = ms.bytes_scanned;
-	p->mem_scan_truncated = ms.truncated;
-	/* the probe-seen tasks, by header, to merge with memory's in O(n log n) */
-	by_header = calloc(p->ntasks + 1, sizeof(*by_header));
-	if (!by_header) {
-		free(mt);
-		return -ENOMEM;
-	}
-	nseen = p->ntasks;
-	for (i = 0; i < nseen; i++)
-		by_header[i] = i;
-	qsort_r(by_header, nseen, sizeof(*by_header), cmp_task_header, p);
-	for (i = 0; i < n; i++) {
-		const struct task_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
-		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
-
-		/*
-		 * The blocking pool is not async tasks (see tokio_unowned in
-		 * bpf/). Each worker thread runs inside one unowned task that
-		 * is always RUNNING: those count the workers.
-		 */
-		if (op->tb.polls[vt->poll_idx].blocking || mt[i].unowned) {
-			if ((mt[i].state_word & op->tb.layout.running) &&
-			    is_worker_launch(&op->tb.polls[vt->poll_idx]))
-				(*nlaunch)++;
-			continue;
-		}
-		if (t && t->state == TS_TASK_DONE) {
-			/* the allocator reused a finished task's cell */
-			memset(t, 0, sizeof(*t));
-			t->header = mt[i].header;
-		}
-		if (!t) {
-			t = ts_process__add_task(p);
-			if (!t) {
-				err = -ENOMEM;
-				break;
-			}
-			t->header = mt[i].header;
-		}
-		t->in_memory = true;
-		t->state_word = mt[i].state_word;
-		t->task_id = mt[i].task_id;
-		if (!t->name[0])
-			name_task(op, t, vt->poll_idx);
-		if (mt[i].state_word & op->tb.layout.complete) {
-			/* finished; the JoinHandle still holds the cell */
-			t->state = TS_TASK_DONE;
-		} else if (!t->seen_by_probe) {
-			t->state_from_memory = true;
-			t->state = state_from_word(&op->tb.layout, mt[i].state_word);
-			if (op->next_task_id_at_attach && t->task_id >= op->next_task_id_at_attach) {
-				/* spawned during the window: how long it has waited is unknown */
-				t->spawned_in_window = true;
-			} else {
-				t->since_attach = true;
-				t->in_state_ns = p->snapshot_ns - op->attach_ns;
-			}
-		}
-	}
-	free(mt);
-	free(by_header);
-	/* USDT tasks live only in what the runtime told us, not in a known layout */
-	if (!err && op->tb.runtime != TS_RT_USDT)
-		settle_vanished(op, p);
-	return err;
-}
-
 static bool is_runtime_worker(const char *comm)
 {
 	return !strncmp(comm, "tokio-runtime-w", 15);
@@ -597,12 +481,14 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 	p->nworker_threads = count;
 }
 
-int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool scan_memory,
-			    struct ts_process *p)
+int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p)
 {
+	struct ts_bpf *bpf = op->bpf;
 	uint64_t entries = 0;
-	size_t nlaunch = 0;
 	int err;
+
+	if (!bpf)
+		return -ENOTCONN;	/* detached: the maps are gone */
 
 	ts_process__free(p);
 	memset(p, 0, sizeof(*p));
@@ -634,10 +520,15 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	if (p->counters[TS_CNT_TASK_INSERTS] > entries)
 		p->tasks_evicted = p->counters[TS_CNT_TASK_INSERTS] - entries;
 	if (scan_memory) {
-		err = merge_memory(op, p, &nlaunch);
+		err = observed_proc__merge_memory(op, p);
 		if (err && err != -ENOENT)
 			return err;
+		err = op->carry_scans ? mem_carry__take(&op->carry, p) : 0;
+	} else {
+		err = mem_carry__apply(&op->carry, p);
 	}
-	count_worker_threads(op, p, nlaunch);
+	if (err)
+		return err;
+	count_worker_threads(op, p, op->worker_launch_tasks);
 	return 0;
 }

@@ -389,7 +389,7 @@ static int edit_filter(struct top_ui *ui, struct top_session *s, int key)
 int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 {
 	size_t i;
-	int c;
+	int c, r;
 
 	if (ui->editing)
 		return edit_filter(ui, s, key);
@@ -408,9 +408,14 @@ int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++) {
 		if (!(keymap[i].views & V(ui->view)))
 			continue;
-		for (c = 0; c < 4 && keymap[i].codes[c]; c++)
-			if (keymap[i].codes[c] == key)
-				return TOP_R_HANDLED | keymap[i].act(ui, s, key);
+		for (c = 0; c < 4 && keymap[i].codes[c]; c++) {
+			if (keymap[i].codes[c] != key)
+				continue;
+			r = keymap[i].act(ui, s, key);
+			/* the model reads the chain of the task shown in full, and only that */
+			top_session__show(s, ui->view == TOP_VIEW_DETAIL ? &ui->detail : NULL);
+			return TOP_R_HANDLED | r;
+		}
 	}
 	return 0;
 }
@@ -590,7 +595,7 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 		body_h = height - 2;
 		ui->page = body_h - 1 > 1 ? body_h - 1 : 1;
 		if (ui->view == TOP_VIEW_DETAIL) {
-			err = top_panel_detail(&body, s, &ui->detail, &o, ui->await_fn, ui->await_ctx);
+			err = top_panel_detail(&body, s, &ui->detail, &o);
 			scrolled(out, &body, &ui->detail_scroll, body_h);
 		} else if (ui->view == TOP_VIEW_WORKERS) {
 			size_t n = count_workers(s);
