@@ -218,13 +218,16 @@ int cmd_report(int argc, char **argv)
 	}
 	err = observe_window(&op, env.duration_s);
 	if (err) {
-		ts_err("PID %d exited during observation", env.pid);
+		ts_err("PID %d %s during observation", env.pid,
+		       observed_change__text(observed_proc__check(&op)));
 		goto cleanup;
 	}
 	err = observed_proc__snapshot(&op, true, &proc);
-	if (err) {
+	if (err || !observed_proc__alive(&op)) {
+		/* an exec after the last window check must not pass as this program's report */
 		if (!observed_proc__alive(&op))
-			ts_err("PID %d exited during observation", env.pid);
+			ts_err("PID %d %s during observation", env.pid,
+			       observed_change__text(observed_proc__check(&op)));
 		else
 			ts_err("reading PID %d's tasks failed: %s", env.pid, strerror(-err));
 		goto cleanup;

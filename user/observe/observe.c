@@ -58,7 +58,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		return -ESRCH;
 	}
 	proc_comm(pid, 0, op->comm, sizeof(op->comm));
-	err = proc_start_ticks(pid, &op->start_ticks);
+	err = proc_identity(pid, &op->id);
 	if (!err)
 		err = proc_exe_path(pid, op->exe, sizeof(op->exe));
 	if (err) {
@@ -125,8 +125,11 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_
 			      &op->next_task_id_at_attach);
 	err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, mode, &op->links);
 	if (err) {
-		if (!observed_proc__alive(op))
-			snprintf(why, whylen, "PID %d exited while attaching", op->pid);
+		enum observed_change ch = observed_proc__check(op);
+
+		if (ch != OBSERVED_SAME)
+			snprintf(why, whylen, "PID %d %s while attaching", op->pid,
+				 observed_change__text(ch));
 		else if (err == -EINVAL || err == -EOPNOTSUPP)
 			snprintf(why, whylen, "PID %d: attaching uprobes failed (%s): this kernel "
 				 "needs uprobe_multi links (Linux 6.6 or later)", op->pid,
@@ -151,14 +154,33 @@ void observed_proc__detach(struct observed_proc *op)
 	op->owns_bpf = false;
 }
 
-bool observed_proc__alive(const struct observed_proc *op)
+enum observed_change observed_proc__check(const struct observed_proc *op)
 {
-	uint64_t ticks;
-	char state;
+	struct proc_identity now;
 
 	/* a zombie has exited: its memory and threads are gone */
-	return proc_start_ticks(op->pid, &ticks) == 0 && ticks == op->start_ticks &&
-	       proc_state(op->pid, &state) == 0 && state != 'Z' && state != 'X';
+	if (proc_identity(op->pid, &now) || now.start_ticks != op->id.start_ticks ||
+	    now.state == 'Z' || now.state == 'X')
+		return OBSERVED_EXITED;
+	/*
+	 * exec keeps PID, start time and state: a new stack, or a new
+	 * executable file, tells it. The maps, the binary's layout and the
+	 * tasks we read all belong to the program we opened.
+	 */
+	if (now.start_stack != op->id.start_stack ||
+	    (op->id.exe_ino && (now.exe_ino != op->id.exe_ino || now.exe_dev != op->id.exe_dev)))
+		return OBSERVED_EXECED;
+	return OBSERVED_SAME;
+}
+
+bool observed_proc__alive(const struct observed_proc *op)
+{
+	return observed_proc__check(op) == OBSERVED_SAME;
+}
+
+const char *observed_change__text(enum observed_change c)
+{
+	return c == OBSERVED_EXECED ? "replaced its program (exec)" : "exited";
 }
 
 void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path)

@@ -18,10 +18,11 @@
 #include "runtime_binary.h"
 #include "task_memory.h"
 #include "observe_memory.h"
+#include "procfs.h"
 
 struct observed_proc {
 	pid_t pid;
-	uint64_t start_ticks;		/* tells a reused PID apart */
+	struct proc_identity id;	/* tells a reused PID or an exec apart */
 	char exe[4096];			/* as the process sees it */
 	char comm[64];
 	struct runtime_binary tb;
@@ -87,8 +88,17 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_
  * nothing from here on. Memory reads (await chains) still work.
  */
 void observed_proc__detach(struct observed_proc *op);
-/* Still the same process (not exited, not a zombie, PID not reused)? */
+enum observed_change {
+	OBSERVED_SAME,
+	OBSERVED_EXITED,	/* exited, a zombie, or the PID reused */
+	OBSERVED_EXECED,	/* the process exec'd: another program now */
+};
+/* Is it still the process and the program we opened? */
+enum observed_change observed_proc__check(const struct observed_proc *op);
+/* Still the same process (not exited, not a zombie, PID not reused, no exec)? */
 bool observed_proc__alive(const struct observed_proc *op);
+/* "exited", "replaced its program (exec)": for a message after a check. */
+const char *observed_change__text(enum observed_change c);
 /*
  * Builds the model of the process from the BPF maps, merged with memory:
  * when scan_memory, a scan of it (tasks no probe saw, tasks gone); else

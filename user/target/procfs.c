@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -208,6 +209,36 @@ int proc_start_ticks(pid_t pid, uint64_t *ticks)
 	if (!p || sscanf(p, "%llu", &start) != 1)
 		return -EIO;
 	*ticks = start;
+	return 0;
+}
+
+int proc_identity(pid_t pid, struct proc_identity *id)
+{
+	char buf[1024], path[64], *p;
+	unsigned long long v[2];
+	int field, err = read_stat_fields(pid, buf, sizeof(buf), &p);
+	struct stat st;
+
+	if (err)
+		return err;
+	memset(id, 0, sizeof(*id));
+	id->state = p[0];
+	for (field = 3; field < 28 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+		if (p && field + 1 == 22 && sscanf(p, "%llu", &v[0]) != 1)
+			return -EIO;
+	}
+	if (!p || sscanf(p, "%llu", &v[1]) != 1)
+		return -EIO;
+	id->start_ticks = v[0];
+	id->start_stack = v[1];
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (!stat(path, &st)) {
+		id->exe_dev = st.st_dev;
+		id->exe_ino = st.st_ino;
+	}
 	return 0;
 }
 

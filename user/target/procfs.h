@@ -43,6 +43,19 @@ int proc_state(pid_t pid, char *state);
 int proc_start_ticks(pid_t pid, uint64_t *ticks);
 
 /*
+ * What tells one program run from the next in the same process: exec
+ * keeps the PID and the start time but maps a new stack (stat field 28)
+ * and usually a new executable.
+ */
+struct proc_identity {
+	char state;			/* field 3 */
+	uint64_t start_ticks;		/* field 22 */
+	uint64_t start_stack;		/* field 28 */
+	uint64_t exe_dev, exe_ino;	/* of /proc/PID/exe's target, 0 when unreadable */
+};
+int proc_identity(pid_t pid, struct proc_identity *id);
+
+/*
  * Reads target memory without stopping or writing to it
  * (process_vm_readv). Returns bytes read (a short read when a page is
  * unmapped mid-range) or -errno.
