@@ -101,9 +101,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 
 int observed_proc__load_bpf(struct observed_proc *op, bool verbose)
 {
-	/* the Vtable's id_offset slot is read only when there are vtables */
-	int err = ts_bpf__open_load(&op->own_bpf, verbose,
-				    op->tb.nvtables ? TOKIO_VT_ID_OFFSET_SLOT : 0);
+	int err = ts_bpf__open_load(&op->own_bpf, verbose);
 
 	if (err)
 		return err;
@@ -471,9 +469,9 @@ static void read_counters(struct ts_bpf *bpf, struct ts_process *p)
 	free(vals);
 }
 
-static bool is_runtime_worker(const char *comm)
+static bool is_runtime_worker(const struct observed_proc *op, const char *comm)
 {
-	return !strncmp(comm, "tokio-runtime-w", 15);
+	return runtime_desc__is_worker_thread(op->tb.desc, comm);
 }
 
 /*
@@ -493,12 +491,12 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 
 		if (proc_comm(op->pid, tids[i], comm, sizeof(comm)))
 			continue;
-		if (is_runtime_worker(comm))
+		if (is_runtime_worker(op, comm))
 			count++;
 	}
 	/* a current_thread runtime polls on whatever thread calls block_on */
 	for (k = 0; k < p->nworkers; k++)
-		if (!is_runtime_worker(p->workers[k].comm) && p->workers[k].st.polls)
+		if (!is_runtime_worker(op, p->workers[k].comm) && p->workers[k].st.polls)
 			count++;
 	p->nworker_threads = count;
 }

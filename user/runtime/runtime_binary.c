@@ -11,48 +11,24 @@
 #include "demangle.h"
 #include "runtime_binary.h"
 
-/*
- * Task vtables: where the probed instance, the dealloc instance, the
- * instance whose drop glue names the future type, and the offsets are.
- *
- * tokio 1.24 `raw::Vtable` is not #[repr(C)], but all ten fields are
- * pointer-sized and rustc keeps declaration order for equal alignment:
- * poll, schedule, dealloc, try_read_output, drop_join_handle_slow,
- * drop_abort_handle, shutdown, trailer_offset, scheduler_offset,
- * id_offset. async-task 4.x `TaskVTable`: schedule, drop_future,
- * get_output, drop_ref, destroy, run, clone_waker, layout_info (checked
- * against DWARF of a rustc 1.95 build). Each vtable found is checked (its
- * dealloc slot must point at a dealloc instance) so a reordering is
- * detected, not trusted.
- */
-struct vtable_shape {
-	uint32_t probe_slot;	/* raw::poll / RawTask::run */
-	uint32_t dealloc_slot;	/* raw::dealloc / RawTask::destroy */
-	uint32_t naming_slot;	/* its drop glue names the future type */
-	bool has_offsets;	/* tokio: trailer, scheduler, id offsets follow */
-};
-
-static const struct vtable_shape vt_shapes[] = {
-	[TS_RT_TOKIO] = { .probe_slot = 0, .dealloc_slot = 16, .naming_slot = 16,
-			  .has_offsets = true },
-	[TS_RT_ASYNC_TASK] = { .probe_slot = 0x28, .dealloc_slot = 0x20, .naming_slot = 0x08 },
-};
-
-#define VT_TRAILER_OFFSET	56
-
-static const struct task_layout layouts[] = {
-	[TS_RT_TOKIO] = { .hdr_state_off = 0, .hdr_vtable_off = 16, .hdr_size = 32,
-			  .ref_shift = 6, .hdr_owner_off = 24, .running = 1, .complete = 2, .notified = 4 },
-	[TS_RT_ASYNC_TASK] = { .hdr_state_off = 8, .hdr_vtable_off = 0, .hdr_size = 16,
-			       .ref_shift = 8, .running = 2, .complete = 4, .notified = 1 },
-};
-
-/* The probe points of one runtime, as found in the symbol table. */
+/* The probe points of one kind of runtime, as found in the symbol table. */
 struct runtime_fns {
 	struct task_poll_fn *polls;
 	size_t npolls;
 	struct elf_func *deallocs, *wakes;
 	size_t ndeallocs, nwakes;
+	uint64_t task_id_counter;	/* vaddr of the next-Id static, 0 none */
+};
+
+#define RUNTIME_KINDS	(TS_RT_USDT + 1)
+
+/*
+ * Descriptors of one kind share their entry points unless a release
+ * renamed one: each set is matched once per symbol.
+ */
+struct entry_sets {
+	const struct runtime_desc *desc[TS_MAX_RUNTIME_DESCS];
+	size_t n;
 };
 
 #define R_X86_64_RELATIVE_TYPE	8
@@ -215,19 +191,26 @@ static bool find_version(Elf_Data *data, const char *crate, char *out, size_t le
 	return false;
 }
 
-static void name_runtime(Elf_Data *rodata, struct runtime_binary *tb)
+/*
+ * The runtime's descriptor, from the version of its crate, and the name
+ * and version users know it by.
+ */
+static void choose_runtime(Elf_Data *rodata, struct runtime_binary *tb, enum ts_runtime kind)
 {
 	static const char *const async_task_fronts[] = { "async-std", "smol" };
+	const struct runtime_desc *first = runtime_desc__first(kind);
 	size_t i;
 
-	if (tb->runtime == TS_RT_TOKIO) {
-		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "tokio");
-		if (rodata)
-			find_version(rodata, "tokio", tb->version, sizeof(tb->version));
-		return;
-	}
-	snprintf(tb->runtime_name, sizeof(tb->runtime_name), "async-task");
-	if (!rodata)
+	if (rodata && first->crate)
+		find_version(rodata, first->crate, tb->version, sizeof(tb->version));
+	tb->runtime = kind;
+	tb->desc = runtime_desc__choose(kind, tb->version);
+	tb->layout = tb->desc->layout;
+	snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
+		 first->crate ? first->crate : first->name);
+	if (first->abi_version)
+		snprintf(tb->version, sizeof(tb->version), "%s", first->abi_version);
+	if (kind != TS_RT_ASYNC_TASK || !rodata)
 		return;
 	for (i = 0; i < sizeof(async_task_fronts) / sizeof(async_task_fronts[0]); i++) {
 		if (find_version(rodata, async_task_fronts[i], tb->version, sizeof(tb->version))) {
@@ -243,9 +226,7 @@ static void name_runtime(Elf_Data *rodata, struct runtime_binary *tb)
 	if (find_version(rodata, "async-executor", tb->version, sizeof(tb->version) - 17)) {
 		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "smol");
 		strcat(tb->version, " (async-executor)");
-		return;
 	}
-	find_version(rodata, "async-task", tb->version, sizeof(tb->version));
 }
 
 static void read_build_id(Elf_Data *data, char *out, size_t len)
@@ -275,41 +256,77 @@ static int push_poll(struct runtime_fns *rf, const struct elf_func *f)
 	return 0;
 }
 
-/* `async_task::raw::RawTask<F,T,S>::run` and friends: "run", "wake", … or NULL. */
-static const char *async_task_method(const char *dm)
+static void entry_sets__init(struct entry_sets *es)
 {
-	const char *p;
+	size_t i, k;
 
-	if (strncmp(dm, "async_task::raw::RawTask<", 25) &&
-	    strncmp(dm, "<async_task::raw::RawTask<", 26))
-		return NULL;
-	p = strrchr(dm, ':');
-	return p ? p + 1 : NULL;
+	es->n = 0;
+	for (i = 0; i < runtime_desc__count(); i++) {
+		const struct runtime_desc *d = runtime_desc__at(i);
+
+		if (!d->entry)
+			continue;
+		for (k = 0; k < es->n && es->desc[k]->entry != d->entry; k++)
+			;
+		if (k == es->n)
+			es->desc[es->n++] = d;
+	}
+}
+
+static bool entry_sets__may_match(const struct entry_sets *es, const char *mangled)
+{
+	size_t k;
+
+	for (k = 0; k < es->n; k++)
+		if (runtime_entry__may_match(es->desc[k]->entry, mangled))
+			return true;
+	return false;
 }
 
 /* Sorts one function into the probe sets of its runtime, if it is one. */
-static int classify(const char *dm, const struct elf_func *f, struct runtime_fns rf[2])
+static int classify(const struct entry_sets *es, const char *dm, const struct elf_func *f,
+		    struct runtime_fns rf[RUNTIME_KINDS])
 {
-	const char *m;
+	size_t k;
 
-	if (ts_name_is(dm, "tokio::runtime::task::raw::poll"))
-		return push_poll(&rf[TS_RT_TOKIO], f);
-	if (ts_name_is(dm, "tokio::runtime::task::raw::dealloc"))
-		return push_func(&rf[TS_RT_TOKIO].deallocs, &rf[TS_RT_TOKIO].ndeallocs, f);
-	if (ts_name_is(dm, "tokio::runtime::task::waker::wake_by_val") ||
-	    ts_name_is(dm, "tokio::runtime::task::waker::wake_by_ref"))
-		return push_func(&rf[TS_RT_TOKIO].wakes, &rf[TS_RT_TOKIO].nwakes, f);
-	m = async_task_method(dm);
-	if (!m)
-		return 0;
-	if (!strcmp(m, "run"))
-		return push_poll(&rf[TS_RT_ASYNC_TASK], f);
-	if (!strcmp(m, "destroy"))
-		return push_func(&rf[TS_RT_ASYNC_TASK].deallocs,
-				 &rf[TS_RT_ASYNC_TASK].ndeallocs, f);
-	if (!strcmp(m, "wake") || !strcmp(m, "wake_by_ref"))
-		return push_func(&rf[TS_RT_ASYNC_TASK].wakes, &rf[TS_RT_ASYNC_TASK].nwakes, f);
+	for (k = 0; k < es->n; k++) {
+		struct runtime_fns *r = &rf[es->desc[k]->kind];
+
+		switch (runtime_entry__match(es->desc[k]->entry, dm)) {
+		case RUNTIME_ENTRY_POLL:
+			return push_poll(r, f);
+		case RUNTIME_ENTRY_DEALLOC:
+			return push_func(&r->deallocs, &r->ndeallocs, f);
+		case RUNTIME_ENTRY_WAKE:
+			return push_func(&r->wakes, &r->nwakes, f);
+		case RUNTIME_ENTRY_NONE:
+			break;
+		}
+	}
 	return 0;
+}
+
+/* A runtime's static holding the next task Id, if the object sym is one. */
+static void classify_object(const struct entry_sets *es, const char *mangled, uint64_t vaddr,
+			    struct runtime_fns rf[RUNTIME_KINDS])
+{
+	char dm[256];
+	size_t k;
+
+	for (k = 0; k < es->n; k++) {
+		const struct runtime_entry_points *e = es->desc[k]->entry;
+		const char *last;
+
+		if (!e->task_id_counter || !runtime_entry__may_match(e, mangled))
+			continue;
+		/* both manglings keep the last path component as it is */
+		last = strrchr(e->task_id_counter, ':');
+		if (!strstr(mangled, last ? last + 1 : e->task_id_counter))
+			continue;
+		ts_demangle(mangled, dm, sizeof(dm));
+		if (runtime_entry__is_task_id_counter(e, dm))
+			rf[es->desc[k]->kind].task_id_counter = vaddr;
+	}
 }
 
 static void runtime_fns__free(struct runtime_fns *rf)
@@ -345,7 +362,8 @@ static int read_usdt_sites(const struct elf_ctx *ec, Elf_Data *notes, uint64_t b
 
 static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 {
-	struct runtime_fns rf[2] = {};
+	struct runtime_fns rf[RUNTIME_KINDS] = {};
+	struct entry_sets es;
 	Elf_Data *rodata = NULL, *stapsdt = NULL;
 	uint64_t stapsdt_base = 0;
 	int err = 0, rt;
@@ -357,6 +375,7 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 	if (elf_getshdrstrndx(ec->elf, &shstrndx))
 		return -ENOEXEC;
+	entry_sets__init(&es);
 	while ((scn = elf_nextscn(ec->elf, scn))) {
 		const char *name;
 		Elf_Data *data;
@@ -426,14 +445,8 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			if (!gelf_getsym(data, (int)i, &s))
 				break;
 			if (GELF_ST_TYPE(s.st_info) == STT_OBJECT && s.st_value &&
-			    (nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name)) &&
-			    strstr(nm, "NEXT_ID") && strstr(nm, "tokio")) {
-				char dm[256];
-
-				ts_demangle(nm, dm, sizeof(dm));
-				if (ts_name_is(dm, "tokio::runtime::task::id::Id::next::NEXT_ID"))
-					tb->next_task_id_vaddr = s.st_value;
-			}
+			    (nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name)))
+				classify_object(&es, nm, s.st_value, rf);
 			if (GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
 				continue;
 			nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name);
@@ -444,7 +457,7 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			ec->nsyms++;
 
 			/* cheap prefilter before demangling */
-			if (!strstr(nm, "tokio") && !strstr(nm, "async_task"))
+			if (!entry_sets__may_match(&es, nm))
 				continue;
 			{
 				char dm[1024];
@@ -453,7 +466,7 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 				ts_demangle(nm, dm, sizeof(dm));
 				if (vaddr_to_off(ec, f.vaddr, &f.file_off, NULL))
 					continue;
-				err = classify(dm, &f, rf);
+				err = classify(&es, dm, &f, rf);
 				if (err)
 					goto out;
 			}
@@ -467,26 +480,20 @@ out:
 	/* a binary holding both is observed as tokio, the more common one */
 	rt = rf[TS_RT_TOKIO].npolls || !rf[TS_RT_ASYNC_TASK].npolls ? TS_RT_TOKIO
 								    : TS_RT_ASYNC_TASK;
-	if (!rf[TS_RT_TOKIO].npolls && !rf[TS_RT_ASYNC_TASK].npolls && tb->nusdt) {
-		/* only our probes: tasks, polls and wakes all come from them */
-		tb->runtime = TS_RT_USDT;
-		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "usdt");
-		snprintf(tb->version, sizeof(tb->version), "abi %d", 1);
-		runtime_fns__free(&rf[0]);
-		runtime_fns__free(&rf[1]);
-		return err;
-	}
-	tb->runtime = (enum ts_runtime)rt;
-	tb->layout = layouts[rt];
+	/* only our probes: tasks, polls and wakes all come from them */
+	if (!rf[TS_RT_TOKIO].npolls && !rf[TS_RT_ASYNC_TASK].npolls && tb->nusdt)
+		rt = TS_RT_USDT;
 	tb->polls = rf[rt].polls;
 	tb->npolls = rf[rt].npolls;
 	tb->deallocs = rf[rt].deallocs;
 	tb->ndeallocs = rf[rt].ndeallocs;
 	tb->wakes = rf[rt].wakes;
 	tb->nwakes = rf[rt].nwakes;
+	tb->next_task_id_vaddr = rf[rt].task_id_counter;
 	memset(&rf[rt], 0, sizeof(rf[rt]));
-	runtime_fns__free(&rf[!rt]);
-	name_runtime(rodata, tb);
+	for (i = 0; i < RUNTIME_KINDS; i++)
+		runtime_fns__free(&rf[i]);
+	choose_runtime(rodata, tb, (enum ts_runtime)rt);
 	return err;
 }
 
@@ -528,13 +535,10 @@ static bool is_dealloc(const struct runtime_binary *tb, uint64_t vaddr)
 	return lo < tb->ndeallocs && tb->deallocs[lo].vaddr == vaddr;
 }
 
-/* Strips the wrappers async-std and smol put around a spawned future. */
-static void unwrap_spawned(const char *type, char *out, size_t len)
+/* Strips the wrappers front ends (async-std, smol) put around a spawned future. */
+static void unwrap_spawned(const struct runtime_desc *d, const char *type, char *out, size_t len)
 {
-	static const char *const wrappers[] = {
-		"async_executor::Executor::spawn<", "async_executor::LocalExecutor::spawn<",
-		"async_std::task::builder::SupportTaskLocals<",
-	};
+	const char *const *wrappers = d->spawn_wrappers;
 	char buf[512];
 	size_t i;
 	bool again = true;
@@ -542,7 +546,7 @@ static void unwrap_spawned(const char *type, char *out, size_t len)
 	snprintf(buf, sizeof(buf), "%s", type);
 	while (again) {
 		again = false;
-		for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+		for (i = 0; i < RUNTIME_MAX_NAMES && wrappers[i]; i++) {
 			char inner[512];
 
 			if (strncmp(buf, wrappers[i], strlen(wrappers[i])))
@@ -558,11 +562,12 @@ static void unwrap_spawned(const char *type, char *out, size_t len)
 
 /*
  * Without debuginfo a legacy-mangled raw::poll symbol names no type, but
- * raw::dealloc<T, S> begins by calling drop_in_place<Cell<T, S>> (tokio),
- * and RawTask::drop_future calls drop_in_place<F> (async-task), whose
- * symbols do: decode the first direct call that lands on such a symbol.
+ * the function in the vtable's naming slot calls drop glue whose symbol
+ * does (tokio raw::dealloc<T, S>: drop_in_place<Cell<T, S>>; async-task
+ * RawTask::drop_future: drop_in_place<F>): decode the first direct call
+ * that lands on such a symbol.
  */
-static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtime rt,
+static void name_from_drop_glue(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
 				uint64_t fn, struct task_poll_fn *p)
 {
 	unsigned char code[96];
@@ -582,50 +587,60 @@ static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtim
 		if (!s)
 			continue;
 		ts_demangle(s->name, dm, sizeof(dm));
-		if (rt == TS_RT_TOKIO) {
+		if (d->future_in_cell) {
 			if (!ts_cell_future_type(dm, p->future_type, sizeof(p->future_type)))
 				continue;
 		} else {
 			if (!ts_drop_glue_type(dm, ty, sizeof(ty)))
 				continue;
-			unwrap_spawned(ty, p->future_type, sizeof(p->future_type));
+			unwrap_spawned(d, ty, p->future_type, sizeof(p->future_type));
 		}
 		ts_readable_future_name(p->future_type, p->name, sizeof(p->name));
-		p->blocking = !strncmp(p->future_type, "tokio::runtime::blocking::task::BlockingTask<",
-				       strlen("tokio::runtime::blocking::task::BlockingTask<"));
+		p->blocking = runtime_desc__is_blocking_future(d, p->future_type);
 		return;
 	}
 }
 
+/* The header offsets a vtable stores (tokio), as the descriptor places them. */
+static int read_vtable_offsets(const struct elf_ctx *ec, int fd, const struct task_vtable_slots *s,
+			       struct task_vtable *vt)
+{
+	uint64_t words[16];
+
+	if (!s->trailer_offset && !s->scheduler_offset && !s->id_offset)
+		return 0;
+	if (s->size > sizeof(words) || read_vaddr(ec, fd, vt->vaddr, words, s->size))
+		return -EIO;
+	vt->trailer_offset = s->trailer_offset ? words[s->trailer_offset / 8] : 0;
+	vt->scheduler_offset = s->scheduler_offset ? words[s->scheduler_offset / 8] : 0;
+	vt->id_offset = s->id_offset ? words[s->id_offset / 8] : 0;
+	return 0;
+}
+
 static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 {
-	const struct vtable_shape *shape = &vt_shapes[tb->runtime];
+	const struct task_vtable_slots *slots = &tb->desc->vtable;
 	size_t i, k;
 
 	for (k = 0; k < ec->nrelocs; k++) {
 		const struct reloc_ent *r = &ec->relocs[k], *d, *nm;
 		struct task_vtable vt = {}, *nv;
-		uint64_t words[3];
 		int idx;
 
 		idx = runtime_binary__poll_index(tb, r->target);
-		if (idx < 0 || r->where < shape->probe_slot)
+		if (idx < 0 || r->where < slots->poll)
 			continue;
-		vt.vaddr = r->where - shape->probe_slot;
-		d = reloc_at(ec, vt.vaddr + shape->dealloc_slot);
+		vt.vaddr = r->where - slots->poll;
+		/* the dealloc slot checks the shape: a reordering is detected, not trusted */
+		d = reloc_at(ec, vt.vaddr + slots->dealloc);
 		if (!d || !is_dealloc(tb, d->target))
 			continue;	/* not a task vtable, or a layout we don't know */
-		nm = reloc_at(ec, vt.vaddr + shape->naming_slot);
+		nm = reloc_at(ec, vt.vaddr + slots->naming);
 		vt.poll_idx = idx;
 		vt.dealloc_vaddr = d->target;
 		vt.naming_vaddr = nm ? nm->target : 0;
-		if (shape->has_offsets) {
-			if (read_vaddr(ec, fd, vt.vaddr + VT_TRAILER_OFFSET, words, sizeof(words)))
-				continue;
-			vt.trailer_offset = words[0];
-			vt.scheduler_offset = words[1];
-			vt.id_offset = words[2];
-		}
+		if (read_vtable_offsets(ec, fd, slots, &vt))
+			continue;
 		nv = realloc(tb->vtables, (tb->nvtables + 1) * sizeof(*nv));
 		if (!nv)
 			return -ENOMEM;
@@ -637,7 +652,7 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 		struct task_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
 
 		if (!p->name[0] && tb->vtables[i].naming_vaddr)
-			name_from_drop_glue(ec, fd, tb->runtime, tb->vtables[i].naming_vaddr, p);
+			name_from_drop_glue(ec, fd, tb->desc, tb->vtables[i].naming_vaddr, p);
 		/* one dealloc<T, S> serving two vtables was folded from two T */
 		for (k = 0; k < tb->nvtables; k++)
 			if (k != i && tb->vtables[k].naming_vaddr == tb->vtables[i].naming_vaddr &&

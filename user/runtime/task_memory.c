@@ -169,9 +169,10 @@ static int scan_region(pid_t pid, const struct runtime_binary *tb, uint64_t bias
 }
 
 /*
- * OwnedTasks links every task of a runtime through Trailer.owned
- * (linked_list::Pointers, #[repr(C)] { prev, next }) at trailer_offset.
- * Walking it finds tasks whose memory the scan did not cover.
+ * tokio's OwnedTasks links every task of a runtime through its trailer
+ * (the descriptor's owned_links_off: two pointers, to the previous and
+ * the next header). Walking it finds tasks whose memory the scan did not
+ * cover.
  */
 static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		      struct task_vec *tv, struct mem_scan_stats *st)
@@ -192,7 +193,8 @@ static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 				struct mem_task t;
 				uint64_t next;
 
-				if (proc_read_u64(pid, cur + vt->trailer_offset + 8 * dir, &next))
+				if (proc_read_u64(pid, cur + vt->trailer_offset +
+						  tb->desc->owned_links_off + 8 * dir, &next))
 					break;
 				if (!next || next == tv->v[i].header)
 					break;

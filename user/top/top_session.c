@@ -17,8 +17,7 @@ int top_session__open(struct top_session *s, bool system_wide, bool verbose)
 	s->scan_every_ns = TOP_SCAN_EVERY_NS;
 	s->events_per_s = -1;
 	ts_rules_config__default(&s->rules);
-	/* processes attached later may have vtables even if none so far has */
-	err = ts_bpf__open_load(&s->bpf, verbose, TOKIO_VT_ID_OFFSET_SLOT);
+	err = ts_bpf__open_load(&s->bpf, verbose);
 	if (err)
 		return err;
 	s->loaded = true;
