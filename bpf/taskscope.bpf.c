@@ -144,7 +144,10 @@ static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, 
 static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now,
 					int usdt_ready);
 
-/* The task Id (tokio): header -> vtable -> id_offset -> Id; 0 when there is none. */
+/*
+ * The task Id (tokio): header -> vtable -> id_offset -> Id; 0 when there
+ * is none. It tells a new task in a reused cell apart.
+ */
 static __always_inline u64 read_task_id(u64 header, u64 cookie,
 					const volatile struct ts_runtime_layout *l)
 {
