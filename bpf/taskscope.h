@@ -162,7 +162,7 @@ struct ts_task_stats {
 	uint32_t hist[TS_HIST_SLOTS];	/* poll durations, log2 microseconds */
 };
 
-/* Lost wakes per future type: (process, raw::poll instance index). */
+/* Lost wakes per future type: (process, poll function instance index). */
 struct ts_type_key {
 	uint32_t tgid;
 	uint32_t poll_idx;	/* TS_POLL_UNKNOWN when the task was never polled */

@@ -115,6 +115,12 @@ static void test_threads_and_futures(void)
 	      runtime_desc__is_blocking_future(tokio, "tokio::runtime::blocking::task::BlockingTask<"
 					       "tokio::runtime::scheduler::multi_thread::worker::"
 					       "launch::{{closure}}>"));
+	CHECK("futures: worker launch task",
+	      runtime_desc__is_worker_launch(tokio, "tokio::runtime::blocking::task::BlockingTask<"
+					     "tokio::runtime::scheduler::multi_thread::worker::"
+					     "launch::{{closure}}>") &&
+	      !runtime_desc__is_worker_launch(tokio, "app::handler::{{closure}}") &&
+	      !runtime_desc__is_worker_launch(at, "x::worker::launch"));
 	CHECK("futures: an async fn is not blocking",
 	      !runtime_desc__is_blocking_future(tokio, "app::handler::{{closure}}") &&
 	      !runtime_desc__is_blocking_future(at, "app::handler::{{closure}}"));

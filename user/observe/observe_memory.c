@@ -80,10 +80,10 @@ static struct ts_task *seen_task(struct ts_process *p, const size_t *by_header, 
  * glue); an unnamed unowned task that is RUNNING forever is one too, since
  * a spawn_blocking job in progress is rarely caught unnamed.
  */
-static bool is_worker_launch(const struct task_poll_fn *pf)
+static bool is_worker_launch(const struct runtime_desc *d, const struct task_poll_fn *pf)
 {
-	return !pf->name[0] || strstr(pf->future_type, "worker::launch") ||
-	       strstr(pf->name, "worker::launch");
+	return !pf->name[0] || runtime_desc__is_worker_launch(d, pf->future_type) ||
+	       runtime_desc__is_worker_launch(d, pf->name);
 }
 
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
@@ -113,13 +113,13 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
 
 		/*
-		 * The blocking pool is not async tasks (see tokio_unowned in
+		 * The blocking pool is not async tasks (see task_unowned in
 		 * bpf/). Each worker thread runs inside one unowned task that
 		 * is always RUNNING: those count the workers.
 		 */
 		if (op->tb.polls[vt->poll_idx].blocking || mt[i].unowned) {
 			if ((mt[i].state_word & op->tb.layout.running) &&
-			    is_worker_launch(&op->tb.polls[vt->poll_idx]))
+			    is_worker_launch(op->tb.desc, &op->tb.polls[vt->poll_idx]))
 				nlaunch++;
 			continue;
 		}

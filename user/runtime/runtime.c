@@ -80,6 +80,8 @@ static const struct runtime_desc descs[] = {
 		 */
 		.blocking_future = "tokio::runtime::blocking::task::BlockingTask<",
 		.worker_thread_name = "tokio-runtime-worker",
+		/* BlockingTask<multi_thread::worker::launch::{{closure}}> */
+		.worker_launch_future = "worker::launch",
 	},
 	{
 		.name = "async-task 4",
@@ -240,6 +242,11 @@ bool runtime_desc__is_worker_thread(const struct runtime_desc *d, const char *co
 {
 	/* TASK_COMM_LEN: the kernel keeps 15 bytes of a thread's name */
 	return d && d->worker_thread_name && !strncmp(comm, d->worker_thread_name, 15);
+}
+
+bool runtime_desc__is_worker_launch(const struct runtime_desc *d, const char *future_type)
+{
+	return d && d->worker_launch_future && strstr(future_type, d->worker_launch_future);
 }
 
 bool runtime_desc__is_blocking_future(const struct runtime_desc *d, const char *future_type)

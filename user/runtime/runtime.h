@@ -104,6 +104,12 @@ struct runtime_desc {
 	const char *blocking_future;
 	/* its worker threads' name as spawned (the kernel keeps 15 bytes); NULL: unnamed */
 	const char *worker_thread_name;
+	/*
+	 * In the future type of the task a worker thread runs its whole life
+	 * in (tokio: one per multi-thread worker, in the blocking pool), so
+	 * workers are counted from memory; NULL: none.
+	 */
+	const char *worker_launch_future;
 	const char *abi_version;	/* USDT: the probe ABI, shown as the version */
 };
 
@@ -133,6 +139,8 @@ bool runtime_entry__is_task_id_counter(const struct runtime_entry_points *e,
 
 /* True when a thread's comm (as /proc shows it) is one of d's workers. Pure. */
 bool runtime_desc__is_worker_thread(const struct runtime_desc *d, const char *comm);
+/* True when a future type or name is d's worker launch task. Pure. */
+bool runtime_desc__is_worker_launch(const struct runtime_desc *d, const char *future_type);
 /* True when a future type runs long by design under d (a blocking task). Pure. */
 bool runtime_desc__is_blocking_future(const struct runtime_desc *d, const char *future_type);
 
