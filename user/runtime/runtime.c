@@ -35,15 +35,15 @@ static const struct runtime_entry_points async_task_entry_points = {
 };
 
 /*
- * The table. Entries of one kind are in release order; an index is what
- * the probe cookies and the BPF side's runtime_layouts[] know a runtime
- * by, so entries are appended, never reordered (TS_MAX_RUNTIME_DESCS).
+ * The table, at most TS_MAX_RUNTIME_DESCS entries; an entry's index is
+ * what probe cookies and the BPF side's runtime_layouts[] know it by.
  *
  * To add a tokio release whose internals changed: copy the latest tokio
- * entry, set `since` to the first release with the change and change what
- * changed (tokio's own history, issue 11: 1.29 aligns Cell to 128 bytes,
- * 1.35 shards the owned list, 1.40 adds Trailer.hooks, 1.53 renames the
- * worker threads "tokio-rt-worker").
+ * entry, set `since` to the first release with the change, and change what
+ * changed. From tokio's history: the header, the vtable and the state bits
+ * stayed as below from 1.24 to 1.53 (the Cell's alignment, 128 bytes from
+ * 1.29, moves the scheduler and Id, whose offsets the vtable holds); 1.35
+ * shards the owned list; 1.53 names the worker threads "tokio-rt-worker".
  */
 static const struct runtime_desc descs[] = {
 	{
@@ -106,7 +106,7 @@ static const struct runtime_desc descs[] = {
 		.spawn_wrappers = { "async_executor::Executor::spawn<",
 				    "async_executor::LocalExecutor::spawn<",
 				    "async_std::task::builder::SupportTaskLocals<" },
-		/* async-std names its executor threads, smol's are the caller's */
+		/* no thread name: the workers are the threads seen polling */
 	},
 	{
 		/* tasks, polls, wakes and their ends all come from the probes */
