@@ -37,7 +37,10 @@ static void write_text(const struct runtime_binary *tb, const char *shown, bool 
 
 	printf("%s\n", shown);
 	printf("runtime: %s %s\n", tb->runtime_name, tb->version[0] ? tb->version : "(version unknown)");
-	printf("symbols: %s; DWARF: %s\n", tb->has_symtab ? "yes" : "no (stripped)",
+	printf("symbols: %s; DWARF: %s\n",
+	       tb->has_symtab ? "yes" :
+	       tb->found_by_shape ? "no (stripped): task vtables found by their shape, "
+				    "no wake probes" : "no (stripped)",
 	       dwarf ? "yes (await chains, exact future names)" : dwarf_note);
 	if (tb->npolls)
 		printf("uprobes: %zu poll, %zu wake, %zu dealloc instances\n", tb->npolls,

@@ -73,8 +73,8 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		/* panic-location strings survive strip: they tell tokio is there */
 		if (!op->tb.has_symtab && op->tb.version[0])
 			snprintf(why, whylen,
-				 "PID %d (%s): %s has no symbol table (stripped?): %s's task "
-				 "functions can't be found; build without `strip` (found %s %s)", pid,
+				 "PID %d (%s): %s has no symbol table (stripped?) and no %s task "
+				 "vtable of a known shape; build without `strip` (found %s %s)", pid,
 				 op->comm, op->exe, op->tb.runtime_name, op->tb.runtime_name,
 				 op->tb.version);
 		else

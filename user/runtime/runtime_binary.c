@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 
 #include "demangle.h"
 #include "runtime_binary.h"
+#include "vtable_shape.h"
 
 /* The probe points of one kind of runtime, as found in the symbol table. */
 struct runtime_fns {
@@ -662,6 +664,111 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 	return 0;
 }
 
+struct shape_ctx {
+	const struct elf_ctx *ec;
+	int fd;
+};
+
+static int shape_read_word(void *ctx, uint64_t vaddr, uint64_t *word)
+{
+	const struct shape_ctx *c = ctx;
+
+	return read_vaddr(c->ec, c->fd, vaddr, word, sizeof(*word));
+}
+
+/* The executable segment: task functions live there. */
+static void text_range(const struct elf_ctx *ec, uint64_t *lo, uint64_t *hi)
+{
+	size_t i;
+
+	*lo = *hi = 0;
+	for (i = 0; i < ec->nphdrs; i++)
+		if (ec->phdrs[i].p_type == PT_LOAD && (ec->phdrs[i].p_flags & PF_X)) {
+			*lo = ec->phdrs[i].p_vaddr;
+			*hi = ec->phdrs[i].p_vaddr + ec->phdrs[i].p_memsz;
+			return;
+		}
+}
+
+/*
+ * A stripped tokio binary (the version string survives strip): find the
+ * task vtables by shape and take poll and dealloc from their slots. The
+ * memory scan then validates them against the live process: a header
+ * holding one of them, with a plausible state word, is a task.
+ */
+static int find_vtables_by_shape(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
+{
+	const struct task_vtable_slots *slots = &tb->desc->vtable;
+	struct shape_ctx ctx = { ec, fd };
+	struct reloc_word *words = NULL;
+	struct shaped_vtable *found = NULL;
+	uint64_t lo, hi;
+	size_t i, n, nfound;
+	int err = 0;
+
+	text_range(ec, &lo, &hi);
+	if (!ec->nrelocs || hi <= lo || slots->size != 8 * (TOKIO_VT_NFNS + 3) ||
+	    slots->poll / 8 >= TOKIO_VT_NFNS || slots->dealloc / 8 >= TOKIO_VT_NFNS ||
+	    slots->naming / 8 >= TOKIO_VT_NFNS)
+		return 0;	/* a layout the shape search does not know */
+	words = calloc(ec->nrelocs, sizeof(*words));
+	if (!words)
+		return -ENOMEM;
+	for (i = 0; i < ec->nrelocs; i++) {
+		words[i].where = ec->relocs[i].where;
+		words[i].target = ec->relocs[i].target;
+	}
+	n = tokio_vtables_by_shape(words, ec->nrelocs, lo, hi, shape_read_word, &ctx, NULL, 0);
+	if (!n)
+		goto out;
+	found = calloc(n, sizeof(*found));
+	tb->vtables = calloc(n, sizeof(*tb->vtables));
+	tb->polls = calloc(n, sizeof(*tb->polls));
+	tb->deallocs = calloc(n, sizeof(*tb->deallocs));
+	if (!found || !tb->vtables || !tb->polls || !tb->deallocs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nfound = tokio_vtables_by_shape(words, ec->nrelocs, lo, hi, shape_read_word, &ctx,
+					found, n);
+	for (i = 0; i < nfound && i < n; i++) {
+		struct elf_func poll = { .vaddr = found[i].fns[slots->poll / 8] };
+		struct elf_func dealloc = { .vaddr = found[i].fns[slots->dealloc / 8] };
+
+		if (vaddr_to_off(ec, poll.vaddr, &poll.file_off, NULL) ||
+		    vaddr_to_off(ec, dealloc.vaddr, &dealloc.file_off, NULL))
+			continue;
+		tb->polls[tb->npolls].fn = poll;
+		snprintf(tb->polls[tb->npolls].name, sizeof(tb->polls[0].name),
+			 "<future at 0x%" PRIx64 ">", poll.vaddr);
+		tb->npolls++;
+		tb->deallocs[tb->ndeallocs++] = dealloc;
+	}
+	qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
+	dedup_polls(tb);
+	dedup_funcs(tb->deallocs, &tb->ndeallocs);
+	for (i = 0; i < nfound && i < n; i++) {
+		struct task_vtable *vt = &tb->vtables[tb->nvtables];
+
+		vt->poll_idx = runtime_binary__poll_index(tb, found[i].fns[slots->poll / 8]);
+		if (vt->poll_idx < 0)
+			continue;
+		vt->vaddr = found[i].vaddr;
+		vt->dealloc_vaddr = found[i].fns[slots->dealloc / 8];
+		vt->naming_vaddr = found[i].fns[slots->naming / 8];
+		vt->trailer_offset = found[i].trailer_offset;
+		vt->scheduler_offset = found[i].scheduler_offset;
+		vt->id_offset = found[i].id_offset;
+		tb->nvtables++;
+	}
+	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
+	tb->found_by_shape = tb->nvtables > 0;
+out:
+	free(found);
+	free(words);
+	return err;
+}
+
 int runtime_binary__load(struct runtime_binary *tb, const char *path)
 {
 	struct elf_ctx ec = {};
@@ -697,6 +804,14 @@ int runtime_binary__load(struct runtime_binary *tb, const char *path)
 	dedup_polls(tb);
 	dedup_funcs(tb->deallocs, &tb->ndeallocs);
 	dedup_funcs(tb->wakes, &tb->nwakes);
+	if (!tb->npolls && !tb->nusdt && !tb->has_symtab && tb->runtime == TS_RT_TOKIO &&
+	    tb->version[0]) {
+		err = find_vtables_by_shape(&ec, fd, tb);
+		if (err)
+			goto cleanup;
+		if (tb->found_by_shape)
+			goto cleanup;	/* named by address; DWARF may name them later */
+	}
 	if (!tb->npolls && !tb->nusdt) {
 		err = -ESRCH;
 		goto cleanup;

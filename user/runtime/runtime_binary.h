@@ -55,6 +55,12 @@ struct runtime_binary {
 	const struct runtime_desc *desc;	/* chosen by runtime and version */
 	struct task_layout layout;	/* desc->layout, for its many readers */
 	bool has_symtab;
+	/*
+	 * No symbols named the task functions: the vtables were found by their
+	 * shape (vtable_shape.h), poll and dealloc taken from their slots, and
+	 * tasks are named by address unless DWARF names them. No wake probes.
+	 */
+	bool found_by_shape;
 	bool has_debuginfo;	/* .debug_info present in the file itself */
 	char build_id[64];	/* hex, "" when none */
 	char version[32];	/* of runtime_name: "1.24.2", "" when not found */
