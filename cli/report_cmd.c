@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "observe.h"
+#include "parse.h"
 #include "report.h"
 #include "stall_rules.h"
 
@@ -83,8 +84,9 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->duration_s = 2.0;
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
+	ts_err_as_json_if_asked(argc, argv);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "full")) {
@@ -102,14 +104,15 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 				return -1;
 			break;
 		case 'd':
-			env->duration_s = strtod(optarg, &end);
-			if (*end || env->duration_s <= 0 || env->duration_s > 86400) {
+			if (ts_parse_seconds(optarg, &env->duration_s) ||
+			    env->duration_s <= 0 || env->duration_s > 86400) {
 				ts_err("invalid duration '%s' (seconds, > 0)", optarg);
 				return -1;
 			}
 			break;
 		case 'j':
 			env->json = true;
+			ts_err_as_json(true);
 			break;
 		case 'a':
 			env->all = true;
@@ -141,7 +144,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			usage(stdout);
 			exit(TS_EXIT_OK);
 		default:
-			usage(stderr);
+			ts_err_bad_option("report", argv, c);
 			return -1;
 		}
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "stall_rules.h"
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
@@ -46,20 +47,6 @@ const char *ts_finding_kind_name(enum ts_finding_kind k)
 		return "idle";
 	}
 	return "?";
-}
-
-void ts_fmt_duration(uint64_t ns, char *buf, size_t len)
-{
-	if (ns >= 100ULL * 1000 * 1000 * 1000)
-		snprintf(buf, len, "%.0f s", (double)ns / 1e9);
-	else if (ns >= 1000ULL * 1000 * 1000)
-		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000ULL * 1000)
-		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
-	else if (ns >= 1000)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
 }
 
 static struct ts_finding *add(struct finding_vec *fv, const struct ts_process *p,
@@ -384,7 +371,7 @@ static const char *res_kind_name(uint32_t kind)
 	static const char *const names[] = { "resource", "mutex", "rwlock", "semaphore",
 					      "channel", "resource" };
 
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "resource";
+	return kind < ARRAY_SIZE(names) ? names[kind] : "resource";
 }
 
 static void task_waits_on(const struct ts_process *p, size_t i, struct wait_edge *e)

@@ -60,7 +60,7 @@ struct ts_process {
 	pid_t pid;
 	char comm[64];
 	char exe[4096];
-	char runtime[32];		/* "tokio" */
+	char runtime[32];		/* "tokio", "async-std", "smol", "usdt" */
 	char runtime_version[32];
 	bool has_debuginfo;
 	char debuginfo_note[256];	/* what is missing, "" when nothing */
@@ -75,13 +75,13 @@ struct ts_process {
 	bool mem_scan_truncated;
 	size_t nworker_threads;		/* runtime worker threads */
 	struct ts_task *tasks;
-	size_t ntasks;
+	size_t ntasks, tasks_cap;	/* caps: ts_array_add's */
 	struct ts_worker *workers;
-	size_t nworkers;
+	size_t nworkers, workers_cap;
 	struct ts_lost_wakes *lost;
-	size_t nlost;
+	size_t nlost, lost_cap;
 	struct ts_res_info *resources;
-	size_t nresources;
+	size_t nresources, resources_cap;
 	size_t chains_skipped;		/* suspended tasks whose chain was not read */
 };
 

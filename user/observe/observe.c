@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "array.h"
 #include "observe.h"
 #include "procfs.h"
 
@@ -48,6 +49,7 @@ static int compute_bias(struct observed_proc *op)
 
 int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen)
 {
+	const char *no_program;
 	char path[64];
 	int err;
 
@@ -58,6 +60,12 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		return -ESRCH;
 	}
 	proc_comm(pid, 0, op->comm, sizeof(op->comm));
+	no_program = proc_no_program(pid);
+	if (no_program) {
+		snprintf(why, whylen, "PID %d (%s) %s: nothing to observe", pid, op->comm,
+			 no_program);
+		return -ENOENT;
+	}
 	err = proc_identity(pid, &op->id);
 	if (!err)
 		err = proc_exe_path(pid, op->exe, sizeof(op->exe));
@@ -86,7 +94,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	}
 	if (err) {
 		snprintf(why, whylen, "PID %d (%s): can't read %s: %s", pid, op->comm, op->exe,
-			 err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+			 err == -ENOEXEC ? "not a valid ELF file" : strerror(-err));
 		return err;
 	}
 	err = compute_bias(op);
@@ -415,12 +423,11 @@ static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		prev = &rk;
 		if (rk.tgid != (uint32_t)op->pid || bpf_map_lookup_elem(fd, &rk, &r))
 			continue;
-		nv = realloc(p->resources, (p->nresources + 1) * sizeof(*nv));
+		nv = ts_array_add(&p->resources, &p->nresources, &p->resources_cap);
 		if (!nv)
 			return -ENOMEM;
-		p->resources = nv;
-		nv[p->nresources].id = rk.res_id;
-		nv[p->nresources++].r = r;
+		nv->id = rk.res_id;
+		nv->r = r;
 	}
 	return 0;
 }

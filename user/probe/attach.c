@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "array.h"
 #include "attach.h"
 #include "taskscope.h"
 #include "taskscope.skel.h"
@@ -159,7 +160,7 @@ static int add_link(struct proc_links *links, int fd, size_t nsites)
 {
 	if (fd < 0)
 		return fd;
-	if (links->nfds >= (int)(sizeof(links->fds) / sizeof(links->fds[0]))) {
+	if (links->nfds >= (int)ARRAY_SIZE(links->fds)) {
 		close(fd);
 		return -E2BIG;
 	}

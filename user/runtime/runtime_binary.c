@@ -7,8 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "demangle.h"
 #include "runtime_binary.h"
 #include "vtable_shape.h"
@@ -16,9 +18,9 @@
 /* The probe points of one kind of runtime, as found in the symbol table. */
 struct runtime_fns {
 	struct task_poll_fn *polls;
-	size_t npolls;
+	size_t npolls, polls_cap;
 	struct elf_func *deallocs, *wakes;
-	size_t ndeallocs, nwakes;
+	size_t ndeallocs, nwakes, deallocs_cap, wakes_cap;
 	uint64_t task_id_counter;	/* vaddr of the next-Id static, 0 none */
 };
 
@@ -47,12 +49,13 @@ struct reloc_ent {
 
 struct elf_ctx {
 	Elf *elf;
+	uint64_t file_size;	/* every size and offset read from the file is checked against it */
 	GElf_Phdr *phdrs;
 	size_t nphdrs;
 	struct sym_ent *syms;	/* functions, sorted by vaddr */
 	size_t nsyms;
 	struct reloc_ent *relocs;	/* RELATIVE relocations, sorted by where */
-	size_t nrelocs;
+	size_t nrelocs, relocs_cap;
 };
 
 static int cmp_sym(const void *a, const void *b)
@@ -125,42 +128,25 @@ static int read_vaddr(const struct elf_ctx *ec, int fd, uint64_t vaddr, void *bu
 
 static const struct sym_ent *sym_at(const struct elf_ctx *ec, uint64_t vaddr)
 {
-	size_t lo = 0, hi = ec->nsyms;
+	size_t lo = TS_LOWER_BOUND(ec->syms, ec->nsyms, vaddr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ec->syms[mid].vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < ec->nsyms && ec->syms[lo].vaddr == vaddr ? &ec->syms[lo] : NULL;
 }
 
 static const struct reloc_ent *reloc_at(const struct elf_ctx *ec, uint64_t where)
 {
-	size_t lo = 0, hi = ec->nrelocs;
+	size_t lo = TS_LOWER_BOUND(ec->relocs, ec->nrelocs, where, where);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ec->relocs[mid].where < where)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < ec->nrelocs && ec->relocs[lo].where == where ? &ec->relocs[lo] : NULL;
 }
 
-static int push_func(struct elf_func **v, size_t *n, const struct elf_func *f)
+static int push_func(struct elf_func **v, size_t *n, size_t *cap, const struct elf_func *f)
 {
-	struct elf_func *nv = realloc(*v, (*n + 1) * sizeof(**v));
+	struct elf_func *nf = ts_array_add(v, n, cap);
 
-	if (!nv)
+	if (!nf)
 		return -ENOMEM;
-	nv[(*n)++] = *f;
-	*v = nv;
+	*nf = *f;
 	return 0;
 }
 
@@ -214,7 +200,7 @@ static void choose_runtime(Elf_Data *rodata, struct runtime_binary *tb, enum ts_
 		snprintf(tb->version, sizeof(tb->version), "%s", first->abi_version);
 	if (kind != TS_RT_ASYNC_TASK || !rodata)
 		return;
-	for (i = 0; i < sizeof(async_task_fronts) / sizeof(async_task_fronts[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(async_task_fronts); i++) {
 		if (find_version(rodata, async_task_fronts[i], tb->version, sizeof(tb->version))) {
 			snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
 				 async_task_fronts[i]);
@@ -239,6 +225,8 @@ static void read_build_id(Elf_Data *data, char *out, size_t len)
 	while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
 		if (nh.n_type != NT_GNU_BUILD_ID)
 			continue;
+		if (desc_off > data->d_size || nh.n_descsz > data->d_size - desc_off)
+			return;
 		for (i = 0; i < nh.n_descsz && o + 3 <= len; i++)
 			o += snprintf(out + o, len - o, "%02x",
 				      ((unsigned char *)data->d_buf)[desc_off + i]);
@@ -248,13 +236,11 @@ static void read_build_id(Elf_Data *data, char *out, size_t len)
 
 static int push_poll(struct runtime_fns *rf, const struct elf_func *f)
 {
-	struct task_poll_fn *nv = realloc(rf->polls, (rf->npolls + 1) * sizeof(*nv));
+	struct task_poll_fn *np = ts_array_add(&rf->polls, &rf->npolls, &rf->polls_cap);
 
-	if (!nv)
+	if (!np)
 		return -ENOMEM;
-	rf->polls = nv;
-	memset(&nv[rf->npolls], 0, sizeof(*nv));
-	nv[rf->npolls++].fn = *f;
+	np->fn = *f;
 	return 0;
 }
 
@@ -298,9 +284,9 @@ static int classify(const struct entry_sets *es, const char *dm, const struct el
 		case RUNTIME_ENTRY_POLL:
 			return push_poll(r, f);
 		case RUNTIME_ENTRY_DEALLOC:
-			return push_func(&r->deallocs, &r->ndeallocs, f);
+			return push_func(&r->deallocs, &r->ndeallocs, &r->deallocs_cap, f);
 		case RUNTIME_ENTRY_WAKE:
-			return push_func(&r->wakes, &r->nwakes, f);
+			return push_func(&r->wakes, &r->nwakes, &r->wakes_cap, f);
 		case RUNTIME_ENTRY_NONE:
 			break;
 		}
@@ -384,6 +370,16 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		/*
+		 * A section past the end of the file is a corrupt header, and
+		 * its size must not size an allocation (a fuzzed .symtab
+		 * asked for 1.4 TB): refuse the file.
+		 */
+		if (sh.sh_type != SHT_NOBITS &&
+		    (sh.sh_offset > ec->file_size || sh.sh_size > ec->file_size - sh.sh_offset)) {
+			err = -ENOEXEC;
+			goto out;
+		}
 		name = elf_strptr(ec->elf, shstrndx, sh.sh_name);
 		if (!name)
 			continue;
@@ -406,15 +402,16 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			   (data = elf_getdata(scn, NULL))) {
 			read_build_id(data, tb->build_id, sizeof(tb->build_id));
 		} else if (sh.sh_type == SHT_RELA && (data = elf_getdata(scn, NULL))) {
-			size_t n = sh.sh_size / sizeof(Elf64_Rela), k;
-			struct reloc_ent *nv;
+			/* the entries the data holds, not what sh_size claims */
+			size_t rela_size = gelf_fsize(ec->elf, ELF_T_RELA, 1, EV_CURRENT);
+			size_t n = rela_size ? data->d_size / rela_size : 0, k;
 
-			nv = realloc(ec->relocs, (ec->nrelocs + n) * sizeof(*nv));
-			if (!nv) {
+			if (!n)
+				continue;
+			if (ts_array_reserve(&ec->relocs, &ec->relocs_cap, ec->nrelocs + n)) {
 				err = -ENOMEM;
 				goto out;
 			}
-			ec->relocs = nv;
 			for (k = 0; k < n; k++) {
 				GElf_Rela r;
 
@@ -433,7 +430,9 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 	{
 		Elf_Data *data = elf_getdata(symscn, NULL);
-		size_t n = symsh.sh_entsize ? symsh.sh_size / symsh.sh_entsize : 0;
+		size_t sym_size = gelf_fsize(ec->elf, ELF_T_SYM, 1, EV_CURRENT);
+		/* as many as the section's data holds, whatever sh_entsize says */
+		size_t n = data && sym_size ? data->d_size / sym_size : 0;
 
 		ec->syms = calloc(n ? n : 1, sizeof(*ec->syms));
 		if (!ec->syms) {
@@ -474,8 +473,11 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			}
 		}
 	}
-	qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
-	qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
+	/* qsort with a NULL array is undefined even for 0 elements */
+	if (ec->nsyms > 1)
+		qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
+	if (ec->nrelocs > 1)
+		qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
 	if (stapsdt && !err)
 		err = read_usdt_sites(ec, stapsdt, stapsdt_base, tb);
 out:
@@ -504,7 +506,8 @@ static void dedup_polls(struct runtime_binary *tb)
 {
 	size_t i, o = 0;
 
-	qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
+	if (tb->npolls > 1)
+		qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
 	for (i = 0; i < tb->npolls; i++)
 		if (!o || tb->polls[o - 1].fn.vaddr != tb->polls[i].fn.vaddr)
 			tb->polls[o++] = tb->polls[i];
@@ -515,7 +518,8 @@ static void dedup_funcs(struct elf_func *v, size_t *n)
 {
 	size_t i, o = 0;
 
-	qsort(v, *n, sizeof(*v), cmp_func);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_func);
 	for (i = 0; i < *n; i++)
 		if (!o || v[o - 1].vaddr != v[i].vaddr)
 			v[o++] = v[i];
@@ -524,16 +528,8 @@ static void dedup_funcs(struct elf_func *v, size_t *n)
 
 static bool is_dealloc(const struct runtime_binary *tb, uint64_t vaddr)
 {
-	size_t lo = 0, hi = tb->ndeallocs;
+	size_t lo = TS_LOWER_BOUND(tb->deallocs, tb->ndeallocs, vaddr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tb->deallocs[mid].vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < tb->ndeallocs && tb->deallocs[lo].vaddr == vaddr;
 }
 
@@ -622,7 +618,7 @@ static int read_vtable_offsets(const struct elf_ctx *ec, int fd, const struct ta
 static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 {
 	const struct task_vtable_slots *slots = &tb->desc->vtable;
-	size_t i, k;
+	size_t i, k, vtables_cap = 0;
 
 	for (k = 0; k < ec->nrelocs; k++) {
 		const struct reloc_ent *r = &ec->relocs[k], *d, *nm;
@@ -643,13 +639,13 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 		vt.naming_vaddr = nm ? nm->target : 0;
 		if (read_vtable_offsets(ec, fd, slots, &vt))
 			continue;
-		nv = realloc(tb->vtables, (tb->nvtables + 1) * sizeof(*nv));
+		nv = ts_array_add(&tb->vtables, &tb->nvtables, &vtables_cap);
 		if (!nv)
 			return -ENOMEM;
-		tb->vtables = nv;
-		tb->vtables[tb->nvtables++] = vt;
+		*nv = vt;
 	}
-	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
+	if (tb->nvtables > 1)
+		qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
 	for (i = 0; i < tb->nvtables; i++) {
 		struct task_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
 
@@ -769,9 +765,41 @@ out:
 	return err;
 }
 
+/* Does [off, off + n * entsize) lie in the file? */
+static bool table_in_file(const struct elf_ctx *ec, uint64_t off, size_t n, size_t entsize)
+{
+	return entsize && off <= ec->file_size && n <= (ec->file_size - off) / entsize;
+}
+
+/*
+ * The program and section header tables must lie in the file. libelf
+ * reads a section header table cut off by truncation as no sections at
+ * all (elf_getshdrnum says 0), which would read as "no runtime" instead
+ * of a damaged file: the counts checked are the header's own, unless
+ * they overflowed into section 0 (PN_XNUM, e_shnum 0).
+ */
+static int check_header_tables(struct elf_ctx *ec)
+{
+	size_t nshdrs, nphdrs;
+	GElf_Ehdr eh;
+
+	if (!gelf_getehdr(ec->elf, &eh) || elf_getphdrnum(ec->elf, &ec->nphdrs) ||
+	    elf_getshdrnum(ec->elf, &nshdrs))
+		return -ENOEXEC;
+	nphdrs = eh.e_phnum == PN_XNUM ? ec->nphdrs : eh.e_phnum;
+	if (eh.e_shnum)
+		nshdrs = eh.e_shnum;
+	if (nphdrs != ec->nphdrs ||
+	    !table_in_file(ec, eh.e_phoff, nphdrs, gelf_fsize(ec->elf, ELF_T_PHDR, 1, EV_CURRENT)) ||
+	    !table_in_file(ec, eh.e_shoff, nshdrs, gelf_fsize(ec->elf, ELF_T_SHDR, 1, EV_CURRENT)))
+		return -ENOEXEC;
+	return 0;
+}
+
 int runtime_binary__load(struct runtime_binary *tb, const char *path)
 {
 	struct elf_ctx ec = {};
+	struct stat st;
 	size_t i;
 	int fd, err;
 
@@ -781,22 +809,36 @@ int runtime_binary__load(struct runtime_binary *tb, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	ec.file_size = (uint64_t)st.st_size;
 	ec.elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!ec.elf || elf_kind(ec.elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	if (elf_getphdrnum(ec.elf, &ec.nphdrs)) {
-		err = -ENOEXEC;
+	err = check_header_tables(&ec);
+	if (err)
 		goto cleanup;
-	}
 	ec.phdrs = calloc(ec.nphdrs ? ec.nphdrs : 1, sizeof(*ec.phdrs));
 	if (!ec.phdrs) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (i = 0; i < ec.nphdrs; i++)
-		gelf_getphdr(ec.elf, (int)i, &ec.phdrs[i]);
+	for (i = 0; i < ec.nphdrs; i++) {
+		const GElf_Phdr *ph = &ec.phdrs[i];
+
+		/* file offsets of probe sites come from these: they must lie in the file */
+		if (!gelf_getphdr(ec.elf, (int)i, &ec.phdrs[i]) ||
+		    (ph->p_type == PT_LOAD && (ph->p_offset > ec.file_size ||
+					       ph->p_filesz > ec.file_size - ph->p_offset))) {
+			err = -ENOEXEC;
+			goto cleanup;
+		}
+	}
 
 	err = collect(&ec, tb);
 	if (err)
@@ -847,15 +889,7 @@ void runtime_binary__free(struct runtime_binary *tb)
 
 int runtime_binary__poll_index(const struct runtime_binary *tb, uint64_t vaddr)
 {
-	size_t lo = 0, hi = tb->npolls;
+	size_t lo = TS_LOWER_BOUND(tb->polls, tb->npolls, fn.vaddr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tb->polls[mid].fn.vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < tb->npolls && tb->polls[lo].fn.vaddr == vaddr ? (int)lo : -1;
 }

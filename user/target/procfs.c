@@ -193,23 +193,44 @@ int proc_state(pid_t pid, char *state)
 	return 0;
 }
 
-int proc_start_ticks(pid_t pid, uint64_t *ticks)
+/* Numeric field `field` (1-based, as proc(5) counts) of /proc/PID/stat. */
+static int read_stat_u64(pid_t pid, int field, uint64_t *val)
 {
 	char buf[1024], *p;
-	unsigned long long start;
-	int field, err = read_stat_fields(pid, buf, sizeof(buf), &p);
+	unsigned long long v;
+	int i, err = read_stat_fields(pid, buf, sizeof(buf), &p);
 
 	if (err)
 		return err;
-	for (field = 3; field < 22 && p; field++) {
+	for (i = 3; i < field && p; i++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;
 	}
-	if (!p || sscanf(p, "%llu", &start) != 1)
+	if (!p || sscanf(p, "%llu", &v) != 1)
 		return -EIO;
-	*ticks = start;
+	*val = v;
 	return 0;
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	return read_stat_u64(pid, 22, ticks);
+}
+
+/* include/linux/sched.h: not in any uapi header */
+#define TS_PF_KTHREAD	0x00200000
+
+const char *proc_no_program(pid_t pid)
+{
+	uint64_t flags;
+	char state;
+
+	if (!read_stat_u64(pid, 9, &flags) && (flags & TS_PF_KTHREAD))
+		return "is a kernel thread";
+	if (!proc_state(pid, &state) && (state == 'Z' || state == 'X'))
+		return "is a zombie (exited, not yet reaped by its parent)";
+	return NULL;
 }
 
 int proc_identity(pid_t pid, struct proc_identity *id)

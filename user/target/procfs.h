@@ -41,6 +41,12 @@ int proc_threads(pid_t pid, pid_t *tids, int max);
 int proc_state(pid_t pid, char *state);
 /* Process start time in clock ticks since boot (stat field 22). */
 int proc_start_ticks(pid_t pid, uint64_t *ticks);
+/*
+ * Why pid has no program to observe, as words after "PID N (comm) ":
+ * "is a kernel thread", "is a zombie ..."; NULL when it has one. Both
+ * have no /proc/PID/exe, which otherwise reads as a bare ENOENT.
+ */
+const char *proc_no_program(pid_t pid);
 
 /*
  * What tells one program run from the next in the same process: exec

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "top_log.h"
 #include "top_ui.h"
 
@@ -405,7 +406,7 @@ int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 		ui->help = false;
 		return TOP_R_HANDLED | TOP_R_REDRAW;
 	}
-	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(keymap); i++) {
 		if (!(keymap[i].views & V(ui->view)))
 			continue;
 		for (c = 0; c < 4 && keymap[i].codes[c]; c++) {
@@ -451,7 +452,7 @@ int top_ui__help(struct top_text *out, bool system_wide, int width)
 	int c;
 
 	top_text__add(out, TOP_A_TITLE, "Keys");
-	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(keymap); i++)
 		help_item(out, keymap[i].keys, keymap[i].what, width);
 	top_text__add(out, TOP_A_TITLE, "Task columns (rows with a stall are highlighted)");
 	for (c = 0; c < TOP_COL_MAX; c++) {
@@ -519,9 +520,9 @@ static int footer(struct top_ui *ui, int width, struct top_text *out)
 	if (ui->help)
 		return top_panel_footer(out, help, 2, width, right);
 	if (ui->view == TOP_VIEW_TASKS && ui->system_wide)
-		return top_panel_footer(out, tasks, sizeof(tasks) / sizeof(tasks[0]), width, right);
+		return top_panel_footer(out, tasks, ARRAY_SIZE(tasks), width, right);
 	if (ui->view == TOP_VIEW_TASKS)
-		return top_panel_footer(out, tasks_one, sizeof(tasks_one) / sizeof(tasks_one[0]),
+		return top_panel_footer(out, tasks_one, ARRAY_SIZE(tasks_one),
 					width, right);
 	return top_panel_footer(out, sub, ui->view == TOP_VIEW_DETAIL ? 3 : 5, width, right);
 }
