@@ -256,6 +256,7 @@ int cmd_report(int argc, char **argv)
 	ropts.all_tasks = env.all;
 	ropts.only_task = env.task_id;
 	ropts.stall_ns = cfg.stall_ns;
+	ropts.long_poll_ns = cfg.long_poll_ns;
 	ts_report_write(stdout, &proc, findings, (size_t)nf, &ropts);
 	fflush(stdout);
 	ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;

@@ -211,9 +211,11 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			counts[TS_TASK_DONE]);
 	fprintf(out, "\n");
 	if (!nf) {
-		fprintf(out, "STALLS: none (threshold %.0f ms)\n", (double)o->stall_ns / 1e6);
+		fprintf(out, "STALLS: none (waits >= %.0f ms, polls >= %.0f ms)\n",
+			(double)o->stall_ns / 1e6, (double)o->long_poll_ns / 1e6);
 	} else {
-		fprintf(out, "STALLS (%zu, threshold %.0f ms)\n", nf, (double)o->stall_ns / 1e6);
+		fprintf(out, "STALLS (%zu, waits >= %.0f ms, polls >= %.0f ms)\n", nf,
+			(double)o->stall_ns / 1e6, (double)o->long_poll_ns / 1e6);
 		write_findings_text(out, f, nf);
 	}
 	free(order);
@@ -234,6 +236,7 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 	jw_kv_string(jw, "state", ts_task_state_name(t->state));
 	jw_kv_double(jw, "in_state_s", (double)t->in_state_ns / 1e9, 6);
 	jw_kv_bool(jw, "since_attach", t->since_attach);
+	jw_kv_bool(jw, "spawned_in_window", t->spawned_in_window);
 	jw_kv_bool(jw, "seen_by_probe", t->seen_by_probe);
 	jw_kv_bool(jw, "in_memory", t->in_memory);
 	jw_kv_u64(jw, "polls", t->st.polls);
@@ -299,6 +302,7 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	jw_kv_string(&jw, "note", p->debuginfo_note);
 	jw_object_end(&jw);
 	jw_kv_double(&jw, "stall_threshold_ms", (double)o->stall_ns / 1e6, 0);
+	jw_kv_double(&jw, "long_poll_threshold_ms", (double)o->long_poll_ns / 1e6, 0);
 	jw_key(&jw, "tasks");
 	jw_array_begin(&jw);
 	for (i = 0; order && i < p->ntasks; i++) {

@@ -12,6 +12,7 @@ struct ts_report_opts {
 	bool json;
 	bool all_tasks;		/* text: list finished tasks too */
 	uint64_t stall_ns;
+	uint64_t long_poll_ns;
 	uint64_t only_task;	/* --task ID: that task in full, 0: all */
 };
 
