@@ -194,10 +194,14 @@ static int push_func(struct elf_func **v, size_t *n, const struct elf_func *f)
 static bool find_version(Elf_Data *data, const char *crate, char *out, size_t len)
 {
 	char needle[64];
-	const char *p = data->d_buf, *end = p + data->d_size;
+	const char *p = data->d_buf, *end;
 	size_t n, nl = (size_t)snprintf(needle, sizeof(needle), "/%s-", crate);
 
-	while (p && p < end) {
+	/* SHT_NOBITS .rodata (a debug-only file): a size, no bytes */
+	if (!p)
+		return false;
+	end = p + data->d_size;
+	while (p < end) {
 		p = memmem(p, end - p, needle, nl);
 		if (!p)
 			return false;
@@ -384,7 +388,9 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 		} else if (sh.sh_type == SHT_NOTE && !strcmp(name, ".note.gnu.build-id") &&
 			   (data = elf_getdata(scn, NULL))) {
 			read_build_id(data, tb->build_id, sizeof(tb->build_id));
-		} else if (sh.sh_type == SHT_RELA && (data = elf_getdata(scn, NULL))) {
+		} else if (sh.sh_type == SHT_RELA &&
+			   /* one entry at least: realloc(p, 0) frees p, returns NULL */
+			   sh.sh_size >= sizeof(Elf64_Rela) && (data = elf_getdata(scn, NULL))) {
 			size_t n = sh.sh_size / sizeof(Elf64_Rela), k;
 			struct reloc_ent *nv;
 
@@ -412,7 +418,12 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 	{
 		Elf_Data *data = elf_getdata(symscn, NULL);
-		size_t n = symsh.sh_entsize ? symsh.sh_size / symsh.sh_entsize : 0;
+		size_t ent = gelf_fsize(ec->elf, ELF_T_SYM, 1, EV_CURRENT);
+		/*
+		 * Count what the section's bytes in the file hold, not what its
+		 * header claims: a corrupt sh_size asked calloc for 1.4 TB.
+		 */
+		size_t n = data && ent && symsh.sh_entsize ? data->d_size / ent : 0;
 
 		ec->syms = calloc(n ? n : 1, sizeof(*ec->syms));
 		if (!ec->syms) {
@@ -459,8 +470,11 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			}
 		}
 	}
-	qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
-	qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
+	/* qsort's array must not be NULL, even for 0 elements (UBSan) */
+	if (ec->nsyms)
+		qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
+	if (ec->nrelocs)
+		qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
 	if (stapsdt && !err)
 		err = read_usdt_sites(ec, stapsdt, stapsdt_base, tb);
 out:
@@ -495,7 +509,8 @@ static void dedup_polls(struct runtime_binary *tb)
 {
 	size_t i, o = 0;
 
-	qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
+	if (tb->npolls)
+		qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
 	for (i = 0; i < tb->npolls; i++)
 		if (!o || tb->polls[o - 1].fn.vaddr != tb->polls[i].fn.vaddr)
 			tb->polls[o++] = tb->polls[i];
@@ -506,7 +521,8 @@ static void dedup_funcs(struct elf_func *v, size_t *n)
 {
 	size_t i, o = 0;
 
-	qsort(v, *n, sizeof(*v), cmp_func);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_func);
 	for (i = 0; i < *n; i++)
 		if (!o || v[o - 1].vaddr != v[i].vaddr)
 			v[o++] = v[i];
@@ -632,7 +648,8 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 		tb->vtables = nv;
 		tb->vtables[tb->nvtables++] = vt;
 	}
-	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
+	if (tb->nvtables)
+		qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
 	for (i = 0; i < tb->nvtables; i++) {
 		struct task_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
 
