@@ -44,10 +44,11 @@ seed_corpus() {	# harness, corpus dir
 		;;
 	fuzz_usdt_notes)
 		for f in $(seed_elf_files); do
-			objcopy -O binary --only-section=.note.stapsdt "$f" "$dir/seed-$(basename "$f").notes" \
-				2>/dev/null
-			[ -s "$dir/seed-$(basename "$f").notes" ] || rm -f "$dir/seed-$(basename "$f").notes"
+			# the note section is not loaded: -O binary would skip it
+			objcopy --dump-section .note.stapsdt="$dir/seed-$(basename "$f").notes" \
+				"$f" "$out/seeds/objcopy.tmp" 2>/dev/null
 		done
+		rm -f "$out/seeds/objcopy.tmp"
 		printf '8@%%rdi -4@%%esi 8@%%r15 1@%%al' > "$dir/seed-args"
 		;;
 	esac

@@ -14,17 +14,20 @@
 
 static const char shstrtab[] = "\0.note.stapsdt\0.shstrtab";
 
-/* ELF header, the note data, .shstrtab, then three section headers. */
+/*
+ * ELF header, section headers, .shstrtab, then the note data last: a read
+ * past the section is a read past the allocation, which ASan reports.
+ */
 static char *build_elf(const uint8_t *data, size_t size, size_t *len)
 {
-	size_t note_off = sizeof(Elf64_Ehdr);
-	size_t str_off = note_off + size;
-	size_t sh_off = (str_off + sizeof(shstrtab) + 7) & ~(size_t)7;
+	size_t sh_off = sizeof(Elf64_Ehdr);
+	size_t str_off = sh_off + 3 * sizeof(Elf64_Shdr);
+	size_t note_off = (str_off + sizeof(shstrtab) + 3) & ~(size_t)3;
 	Elf64_Ehdr *eh;
 	Elf64_Shdr *sh;
 	char *img;
 
-	*len = sh_off + 3 * sizeof(Elf64_Shdr);
+	*len = note_off + size;
 	img = calloc(1, *len);
 	if (!img)
 		return NULL;
@@ -41,14 +44,14 @@ static char *build_elf(const uint8_t *data, size_t size, size_t *len)
 	eh->e_shentsize = sizeof(Elf64_Shdr);
 	eh->e_shnum = 3;
 	eh->e_shstrndx = 2;
-	if (size)
-		memcpy(img + note_off, data, size);
-	memcpy(img + str_off, shstrtab, sizeof(shstrtab));
 	sh = (Elf64_Shdr *)(img + sh_off);
 	sh[1] = (Elf64_Shdr){ .sh_name = 1, .sh_type = SHT_NOTE, .sh_offset = note_off,
 			      .sh_size = size, .sh_addralign = 4 };
 	sh[2] = (Elf64_Shdr){ .sh_name = 15, .sh_type = SHT_STRTAB, .sh_offset = str_off,
 			      .sh_size = sizeof(shstrtab), .sh_addralign = 1 };
+	memcpy(img + str_off, shstrtab, sizeof(shstrtab));
+	if (size)
+		memcpy(img + note_off, data, size);
 	return img;
 }
 

@@ -179,7 +179,9 @@ static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 	size_t start_n = tv->n, i, steps = 0;
 	int dir, err;
 
-	qsort(tv->v, tv->n, sizeof(*tv->v), cmp_mem_task);
+	/* qsort's array must not be NULL, even for 0 elements (UBSan) */
+	if (tv->n)
+		qsort(tv->v, tv->n, sizeof(*tv->v), cmp_mem_task);
 	for (i = 0; i < start_n && steps < OWNED_WALK_MAX; i++) {
 		const struct task_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
 
@@ -243,7 +245,8 @@ int task_memory__discover(pid_t pid, const struct runtime_binary *tb, uint64_t b
 	err = walk_owned(pid, tb, bias, &tv, st);
 	if (err)
 		goto cleanup;
-	qsort(tv.v, tv.n, sizeof(*tv.v), cmp_mem_task);
+	if (tv.n)
+		qsort(tv.v, tv.n, sizeof(*tv.v), cmp_mem_task);
 	*out = tv.v;
 	*n = tv.n;
 	tv.v = NULL;
