@@ -59,6 +59,7 @@ struct runtime_fns {
 
 struct sym_ent {
 	uint64_t vaddr;
+	uint64_t size;		/* st_size, 0 when unknown */
 	const char *name;	/* mangled, owned by libelf */
 };
 
@@ -451,6 +452,7 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			if (!nm || !*nm)
 				continue;
 			ec->syms[ec->nsyms].vaddr = s.st_value;
+			ec->syms[ec->nsyms].size = s.st_size;
 			ec->syms[ec->nsyms].name = nm;
 			ec->nsyms++;
 
@@ -581,12 +583,19 @@ static void unwrap_spawned(const char *type, char *out, size_t len)
 static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtime rt,
 				uint64_t fn, struct task_poll_fn *p)
 {
+	const struct sym_ent *self = sym_at(ec, fn);
 	unsigned char code[96];
-	size_t i;
+	size_t i, len = sizeof(code);
 
-	if (read_vaddr(ec, fd, fn, code, sizeof(code)))
+	/*
+	 * Not past the function's end: drop glue of a future with nothing to
+	 * drop calls nothing, and the next function's call named it wrongly.
+	 */
+	if (self && self->size && self->size < len)
+		len = self->size;
+	if (read_vaddr(ec, fd, fn, code, len))
 		return;
-	for (i = 0; i + 5 <= sizeof(code); i++) {
+	for (i = 0; i + 5 <= len; i++) {
 		const struct sym_ent *s;
 		int32_t rel;
 		char dm[2048], ty[512];

@@ -51,6 +51,11 @@ pub async fn handler(id: u64) -> u64 {
     g.0
 }
 
+// a second task type: two polls, two vtables to sort and tell apart
+pub async fn idle() {
+    Pending.await;
+}
+
 #[cfg(not(async_task))]
 pub mod runtime {
     pub mod task {
@@ -263,12 +268,14 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let src = unsafe { core::ptr::read_volatile(&SOURCE) };
     let fut = handler(7);
     let vt = unsafe { core::ptr::read_volatile(&runtime::vtable(&fut)) };
+    let idle = idle();
+    let vt2 = unsafe { core::ptr::read_volatile(&runtime::vtable(&idle)) };
     let id = runtime::task::id::Id::next();
     unsafe {
         runtime::task::waker::wake_by_val(core::ptr::null());
         runtime::task::waker::wake_by_ref(core::ptr::null());
     }
-    (vt.id_offset as u64 + id.0) as i32 + src.len() as i32
+    (vt.id_offset + vt2.id_offset) as i32 + id.0 as i32 + src.len() as i32
 }
 
 #[cfg(async_task)]
@@ -277,6 +284,8 @@ pub extern "C" fn main(_argc: i32, _argv: *const *const u8) -> i32 {
     let src = unsafe { core::ptr::read_volatile(&SOURCE) };
     let fut = handler(7);
     let vt = unsafe { core::ptr::read_volatile(&raw::vtable(&fut)) };
+    let idle = idle();
+    let vt2 = unsafe { core::ptr::read_volatile(&raw::vtable(&idle)) };
     let w = unsafe { core::ptr::read_volatile(&raw::wakers(&fut)) };
-    (vt.layout_info + w.len() + src.len()) as i32
+    (vt.layout_info + vt2.layout_info + w.len() + src.len()) as i32
 }
