@@ -373,6 +373,7 @@ static void test_system_wide(void)
 	snprintf(s.procs[1]->op.comm, sizeof(s.procs[1]->op.comm), "other");
 	s.nprocs = 2;
 	free(other.procs);
+	free(other.rows);
 	top_session__build_rows(&s);
 	for (i = 0; i < s.nrows; i++)
 		if (s.rows[i].proc == 1)

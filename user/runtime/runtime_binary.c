@@ -39,6 +39,7 @@ struct entry_sets {
 
 struct sym_ent {
 	uint64_t vaddr;
+	uint64_t size;		/* st_size, 0 when unknown */
 	const char *name;	/* mangled, owned by libelf */
 };
 
@@ -158,10 +159,14 @@ static int push_func(struct elf_func **v, size_t *n, size_t *cap, const struct e
 static bool find_version(Elf_Data *data, const char *crate, char *out, size_t len)
 {
 	char needle[64];
-	const char *p = data->d_buf, *end = p + data->d_size;
+	const char *p = data->d_buf, *end;
 	size_t n, nl = (size_t)snprintf(needle, sizeof(needle), "/%s-", crate);
 
-	while (p && p < end) {
+	/* SHT_NOBITS .rodata (a debug-only file): a size, no bytes */
+	if (!p)
+		return false;
+	end = p + data->d_size;
+	while (p < end) {
 		p = memmem(p, end - p, needle, nl);
 		if (!p)
 			return false;
@@ -454,6 +459,7 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			if (!nm || !*nm)
 				continue;
 			ec->syms[ec->nsyms].vaddr = s.st_value;
+			ec->syms[ec->nsyms].size = s.st_size;
 			ec->syms[ec->nsyms].name = nm;
 			ec->nsyms++;
 
@@ -568,12 +574,19 @@ static void unwrap_spawned(const struct runtime_desc *d, const char *type, char 
 static void name_from_drop_glue(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
 				uint64_t fn, struct task_poll_fn *p)
 {
+	const struct sym_ent *self = sym_at(ec, fn);
 	unsigned char code[96];
-	size_t i;
+	size_t i, len = sizeof(code);
 
-	if (read_vaddr(ec, fd, fn, code, sizeof(code)))
+	/*
+	 * Not past the function's end: drop glue of a future with nothing to
+	 * drop calls nothing, and the next function's call named it wrongly.
+	 */
+	if (self && self->size && self->size < len)
+		len = self->size;
+	if (read_vaddr(ec, fd, fn, code, len))
 		return;
-	for (i = 0; i + 5 <= sizeof(code); i++) {
+	for (i = 0; i + 5 <= len; i++) {
 		const struct sym_ent *s;
 		int32_t rel;
 		char dm[2048], ty[512];

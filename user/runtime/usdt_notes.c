@@ -118,6 +118,10 @@ int usdt_notes__parse(Elf_Data *notes, uint64_t base_addr, struct usdt_site **si
 		args = name + strnlen(name, (size_t)(desc + nh.n_descsz - name)) + 1;
 		if (args > desc + nh.n_descsz)
 			continue;
+		/* nor may the argument string run past the note */
+		if (args < desc + nh.n_descsz &&
+		    !memchr(args, '\0', (size_t)(desc + nh.n_descsz - args)))
+			continue;
 		if (strcmp(prov, TS_USDT_PROVIDER))
 			continue;
 		site.spec.probe = usdt_probe_kind(name);
