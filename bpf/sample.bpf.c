@@ -91,12 +91,12 @@ static __always_inline void count(u32 which)
 		*c += 1;
 }
 
-/* The id of the task thread t is polling (0: none), or -1 when unreadable. */
-static __always_inline int running_task(struct task_struct *t, u32 tgid,
+/* The id of the task thread t (state th) is polling (0: none), or -1 when unreadable. */
+static __always_inline int running_task(struct task_struct *t, struct ts_sample_thread *th,
 					const struct ts_tls_layout *l, u64 *id)
 {
 	u64 fsbase = BPF_CORE_READ(t, thread.fsbase), buf[2] = {}, tag, mask;
-	struct ts_sample_key ik = { .tgid = tgid };
+	struct ts_sample_key ik = { .tgid = th->tgid };
 	u32 size = l->tag_size;
 
 	if (!fsbase)
@@ -106,9 +106,18 @@ static __always_inline int running_task(struct task_struct *t, u32 tgid,
 	tag = buf[(l->tag_off >> 3) & 1] >> ((l->tag_off & 7) * 8);
 	mask = size >= 8 ? ~0ULL : (1ULL << (size * 8)) - 1;
 	*id = (tag & mask) == l->tag_none ? 0 : buf[(l->id_off >> 3) & 1];
-	ik.task = *id;
-	if (*id && bpf_map_lookup_elem(&sample_ignore, &ik))
+	if (!*id)
+		return 0;
+	/* a worker's own launch task, remembered: one lookup saved per sample */
+	if (*id == th->base_task) {
 		*id = 0;
+		return 0;
+	}
+	ik.task = *id;
+	if (bpf_map_lookup_elem(&sample_ignore, &ik)) {
+		th->base_task = *id;
+		*id = 0;
+	}
 	return 0;
 }
 
@@ -217,15 +226,18 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 		return 0;
 	count(TS_SCNT_WATCHED);
 	t = bpf_get_current_task_btf();
-	if (l->calibrate)
+	if (l->calibrate) {
+		/* the layout is what calibration is looking for: nothing else to do */
 		calibrate(t, l, tgid, tid);
-	if (running_task(t, tgid, l, &task_id)) {
-		count(TS_SCNT_TLS_FAIL);
 		return 0;
 	}
 	th = thread_get(tid, tgid);
 	if (!th)
 		return 0;
+	if (running_task(t, th, l, &task_id)) {
+		count(TS_SCNT_TLS_FAIL);
+		return 0;
+	}
 	now = bpf_ktime_get_ns();
 	th->samples++;
 	th->last_sample_ns = now;
@@ -257,13 +269,11 @@ int BPF_PROG(sample_switch, bool preempt, struct task_struct *prev, struct task_
 	u64 now = bpf_ktime_get_ns(), task_id;
 
 	l = bpf_map_lookup_elem(&sample_procs, &prev_tgid);
-	if (l && !running_task(prev, prev_tgid, l, &task_id)) {
+	th = l && !l->calibrate ? thread_get(prev_tid, prev_tgid) : NULL;
+	if (th && !running_task(prev, th, l, &task_id)) {
 		count(TS_SCNT_SWITCH_OUT);
-		th = thread_get(prev_tid, prev_tgid);
-		if (th) {
-			observe(th, prev_tid, task_id, now);
-			th->offcpu_start_ns = task_id ? now : 0;
-		}
+		observe(th, prev_tid, task_id, now);
+		th->offcpu_start_ns = task_id ? now : 0;
 	}
 	th = bpf_map_lookup_elem(&sample_threads, &next_tid);
 	if (th && th->offcpu_start_ns) {

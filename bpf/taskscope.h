@@ -203,6 +203,7 @@ struct ts_tls_layout {
 struct ts_sample_thread {
 	uint32_t tgid;
 	uint32_t pad;
+	uint64_t base_task;		/* its id in sample_ignore: a worker's launch task */
 	uint64_t samples;		/* samples that found it on a CPU */
 	uint64_t poll_samples;		/* ... with a task id set: inside a poll */
 	uint64_t offcpu_in_poll_ns;	/* switched out with a task id set, total */

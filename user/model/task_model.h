@@ -56,6 +56,7 @@ struct ts_sampled_info {
 	uint64_t poll_samples;		/* ... inside a poll */
 	uint64_t tls_fail;		/* ... whose thread-local could not be read */
 	const char *tls_source;		/* "DWARF", "tokio 1.24 layout", "calibrated", "" */
+	char tls_field[64];		/* where in CONTEXT: "+0x20 tag 8 B (None 0), id +0x28" */
 	char note[256];			/* what sampling could not do, "" */
 	uint64_t burst_ns;		/* per burst */
 	uint64_t burst_every_ns;

@@ -8,14 +8,17 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "procfs.h"
 #include "sampled.h"
 #include "task_memory.h"
+#include "taskscope.skel.h"
 
 #define MS			(1000ULL * 1000)
 #define CALIB_BURST_NS		(50 * MS)
 #define CALIB_MAX_BURSTS	10
+#define CALIB_HZ		TS_SAMPLE_HZ_MAX	/* while calibrating, in bursts */
 #define HASH_MAX_BYTES		1024	/* of a task's cell, for "did it change" */
 #define HASH_ASYNC_TASK_BYTES	256
 #define READ_BATCH		512	/* iovecs per process_vm_readv */
@@ -28,6 +31,8 @@ void sampled_opts__default(struct sampled_opts *o)
 	o->burst_ns = TS_BURST_MS_DEFAULT * MS;
 	o->burst_every_ns = TS_BURST_EVERY_MS_DEFAULT * MS;
 	o->snapshot_every_ns = 500 * MS;
+	o->force_calibration = getenv("TASKSCOPE_SAMPLED_CALIBRATE") &&
+			       !strcmp(getenv("TASKSCOPE_SAMPLED_CALIBRATE"), "1");
 }
 
 static void sleep_ns(uint64_t ns)
@@ -199,7 +204,7 @@ static int memory_snapshot(struct sampled_session *ss, uint64_t now)
 		} else {
 			h->unchanged_since_ns = now;
 		}
-		if (h->blocking && h->task_id && ss->sampling && !old)
+		if (h->blocking && h->task_id && ss->sampler_open && !old)
 			ts_sampler__ignore_task(&ss->sampler, op->pid, h->task_id);
 	}
 	free(ss->hist);
@@ -216,6 +221,8 @@ cleanup:
 }
 
 /* ---------------------------------------------------------------- bursts */
+
+static void calibration_step(struct sampled_session *ss);
 
 /* Every entry of the precise tasks map that belongs to pid. */
 static int read_task_entries(int fd, pid_t pid, struct ts_task_key **keys,
@@ -397,32 +404,95 @@ static int burst(struct sampled_session *ss, uint64_t len_ns)
 	int err;
 
 	burst_reset(ss, ts_now_ns());
+	/*
+	 * The precise sched_switch program runs on every context switch of
+	 * the host (~190 ns each): between bursts it has nothing to do.
+	 */
+	if (!ss->bpf->sched_link) {
+		ss->bpf->sched_link = bpf_program__attach(ss->bpf->skel->progs.sched_switch);
+		if (!ss->bpf->sched_link)
+			return -errno;
+	}
+	if (ss->calibrating)
+		ts_sampler__set_hz(&ss->sampler, CALIB_HZ);
 	err = ts_bpf__attach_tokio(ss->bpf, op->pid, &op->tb, TS_MODE_DEFAULT, &op->links);
 	if (err)
-		return err;
+		goto out;
 	t0 = ts_now_ns();
 	sleep_ns(len_ns);
 	t1 = ts_now_ns();
 	detach_together(&op->links);
 	ss->info.bursts++;
 	ss->info.burst_total_ns += t1 - t0;
-	burst_reset(ss, ts_now_ns());
-	burst_activity(ss, t1);
-	return 0;
+out:
+	bpf_link__destroy(ss->bpf->sched_link);
+	ss->bpf->sched_link = NULL;
+	if (ss->calibrating) {
+		ts_sampler__set_hz(&ss->sampler, ss->opts.sample_hz);
+		if (!err)
+			calibration_step(ss);
+	}
+	if (!err) {
+		burst_reset(ss, ts_now_ns());
+		burst_activity(ss, t1);
+	}
+	return err;
 }
 
 /* ----------------------------------------------------------- thread-local */
 
+/* What calibration bursts counted is not part of the window: forget it. */
+static void precise_forget(struct sampled_session *ss)
+{
+	int tfd = ts_bpf__map_fd(ss->bpf, "tasks"), wfd = ts_bpf__map_fd(ss->bpf, "workers");
+	struct ts_task_key *keys;
+	struct ts_task_stats *vals;
+	struct ts_worker_state w;
+	uint32_t tid, next;
+	void *prev = NULL;
+	size_t n, i;
+
+	if (!read_task_entries(tfd, ss->op->pid, &keys, &vals, &n)) {
+		for (i = 0; i < n; i++)
+			bpf_map_delete_elem(tfd, &keys[i]);
+		/* deleted, not evicted: the snapshot's eviction count must not see them */
+		ss->forgotten_tasks += n;
+		free(keys);
+		free(vals);
+	}
+	while (bpf_map_get_next_key(wfd, prev, &next) == 0) {
+		tid = next;
+		if (!bpf_map_lookup_elem(wfd, &tid, &w) && w.tgid == (uint32_t)ss->op->pid) {
+			bpf_map_delete_elem(wfd, &tid);
+			continue;
+		}
+		prev = &tid;
+	}
+	ss->info.bursts = 0;
+	ss->info.burst_total_ns = 0;
+}
+
+static void describe_field(struct sampled_session *ss)
+{
+	const struct tls_context *tc = &ss->tc;
+
+	ss->info.tls_source = tls_field_source_name(tc->source);
+	snprintf(ss->info.tls_field, sizeof(ss->info.tls_field),
+		 "+0x%x tag %u B (None %llu), id +0x%x", tc->opt_off + tc->tag_off, tc->tag_size,
+		 (unsigned long long)tc->tag_none, tc->opt_off + tc->id_off);
+}
+
 /*
  * Without DWARF or a known layout: sample CONTEXT's words while the
  * precise probes say which task each thread polls, and keep the word that
- * holds that task's id. Needs polls to happen meanwhile.
+ * holds that task's id. Needs polls on a CPU meanwhile: it goes on in the
+ * regular bursts until found (or given up).
  */
-static int calibrate(struct sampled_session *ss, char *why, size_t whylen)
+static int calibration_begin(struct sampled_session *ss)
 {
-	uint64_t id_hits[TS_CALIB_WORDS] = {}, one_hits[TS_CALIB_WORDS] = {}, total = 0;
 	struct ts_tls_layout l;
-	int i, err = -EAGAIN;
+	uint64_t ih[TS_CALIB_WORDS], oh[TS_CALIB_WORDS], t;
+	int err;
 
 	tls_context__layout(&ss->tc, &l);
 	l.tag_size = 8;
@@ -430,39 +500,55 @@ static int calibrate(struct sampled_session *ss, char *why, size_t whylen)
 	err = ts_sampler__watch(&ss->sampler, ss->op->pid, &l);
 	if (err)
 		return err;
-	ts_sampler__calibration(&ss->sampler, id_hits, one_hits, &total);
-	memset(id_hits, 0, sizeof(id_hits));
-	memset(one_hits, 0, sizeof(one_hits));
-	total = 0;
-	for (i = 0; i < CALIB_MAX_BURSTS && err == -EAGAIN; i++) {
-		uint64_t ih[TS_CALIB_WORDS], oh[TS_CALIB_WORDS], t;
-		int k;
+	ts_sampler__calibration(&ss->sampler, ih, oh, &t);	/* from zero */
+	ss->calibrating = true;
+	return 0;
+}
 
-		err = burst(ss, CALIB_BURST_NS);
-		if (err)
-			break;
-		ts_sampler__calibration(&ss->sampler, ih, oh, &t);
-		for (k = 0; k < TS_CALIB_WORDS; k++) {
-			id_hits[k] += ih[k];
-			one_hits[k] += oh[k];
-		}
-		total += t;
-		err = tls_context__from_calibration(&ss->tc, id_hits, one_hits, total);
+/* After a burst: enough samples to tell the word? Then sample with it. */
+static void calibration_step(struct sampled_session *ss)
+{
+	uint64_t ih[TS_CALIB_WORDS], oh[TS_CALIB_WORDS], t;
+	struct ts_tls_layout l;
+	size_t i;
+	int k, err;
+
+	ts_sampler__calibration(&ss->sampler, ih, oh, &t);
+	for (k = 0; k < TS_CALIB_WORDS; k++) {
+		ss->calib_id[k] += ih[k];
+		ss->calib_one[k] += oh[k];
 	}
-	/* what the calibration samples left behind is not data */
+	ss->calib_total += t;
+	ss->calib_bursts++;
+	err = tls_context__from_calibration(&ss->tc, ss->calib_id, ss->calib_one,
+					    ss->calib_total);
+	if (err == -EAGAIN || (err == -ENOENT && ss->calib_total < 200))
+		return;
+	ss->calibrating = false;
 	ts_sampler__unwatch(&ss->sampler, ss->op->pid);
-	if (err)
-		snprintf(why, whylen, "no DWARF for CONTEXT.current_task_id and calibration "
-			 "failed (%llu samples inside probed polls%s)", (unsigned long long)total,
-			 err == -EAGAIN ? ": too few polls" : ": no word held the task id");
-	return err;
+	if (err) {
+		snprintf(ss->info.note, sizeof(ss->info.note),
+			 "no DWARF for CONTEXT.current_task_id and calibration failed (%llu "
+			 "samples inside probed polls, no word held the task id): memory and "
+			 "bursts only", (unsigned long long)ss->calib_total);
+		return;
+	}
+	tls_context__layout(&ss->tc, &l);
+	if (ts_sampler__watch(&ss->sampler, ss->op->pid, &l))
+		return;
+	for (i = 0; i < ss->nhist; i++)
+		if (ss->hist[i].blocking && ss->hist[i].task_id)
+			ts_sampler__ignore_task(&ss->sampler, ss->op->pid, ss->hist[i].task_id);
+	ss->sampling = true;
+	ss->info.note[0] = '\0';
+	describe_field(ss);
 }
 
 static void find_thread_local(struct sampled_session *ss)
 {
 	struct observed_proc *op = ss->op;
-	char path[64], why[200] = "";
-	int err;
+	char path[64];
+	int err, i;
 
 	snprintf(path, sizeof(path), "/proc/%d/exe", op->pid);
 	if (op->tb.runtime != TS_RT_TOKIO ||
@@ -473,17 +559,24 @@ static void find_thread_local(struct sampled_session *ss)
 			 op->tb.runtime_name);
 		return;
 	}
-	err = tls_context__from_dwarf(&ss->tc, op->dw);
-	if (err)
+	err = ss->opts.force_calibration ? -ENOENT : tls_context__from_dwarf(&ss->tc, op->dw);
+	if (err && !ss->opts.force_calibration)
 		err = tls_context__known_layout(&ss->tc, op->tb.version);
-	if (err)
-		err = calibrate(ss, why, sizeof(why));
 	if (err) {
-		snprintf(ss->info.note, sizeof(ss->info.note), "%s: memory and bursts only", why);
+		snprintf(ss->info.note, sizeof(ss->info.note), "no DWARF for "
+			 "CONTEXT.current_task_id: calibrating against the bursts, no samples yet");
+		if (calibration_begin(ss))
+			return;
+		/* a first go at once, at a faster rate, not counted in the window */
+		for (i = 0; i < CALIB_MAX_BURSTS && ss->calibrating; i++) {
+			if (burst(ss, CALIB_BURST_NS))
+				break;
+		}
+		precise_forget(ss);
 		return;
 	}
 	ss->sampling = true;
-	ss->info.tls_source = tls_field_source_name(ss->tc.source);
+	describe_field(ss);
 }
 
 int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
@@ -509,11 +602,14 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	}
 	ss->sampler_open = true;
 	ss->info.period_ns = ss->sampler.period_ns;
-	find_thread_local(ss);
-	ss->start_ns = ts_now_ns();
+	bpf_link__destroy(bpf->sched_link);	/* attached per burst from now on */
+	bpf->sched_link = NULL;
 	/* worker launch tasks must be known as "no task" before sampling starts */
-	err = memory_snapshot(ss, ss->start_ns);
-	if (!err && ss->sampling) {
+	err = memory_snapshot(ss, ts_now_ns());
+	if (!err)
+		find_thread_local(ss);
+	ss->start_ns = ts_now_ns();
+	if (!err && ss->sampling && ss->tc.source != TLS_FIELD_CALIBRATED) {
 		tls_context__layout(&ss->tc, &l);
 		err = ts_sampler__watch(&ss->sampler, op->pid, &l);
 	}
@@ -865,15 +961,19 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 		goto cleanup;
 	p->probe_mode = "sampled";
 	p->sampled = &ss->info;
+	p->tasks_evicted -= p->tasks_evicted < ss->forgotten_tasks ? p->tasks_evicted :
+								   ss->forgotten_tasks;
 	if (ss->info.burst_total_ns)
 		k = (double)p->observed_ns / (double)ss->info.burst_total_ns;
 	ss->info.scale = k;
 	ss->info.ended_task_busy_ns = 0;
-	ss->info.samples = r.counters[TS_SCNT_WATCHED];
 	ss->info.tls_fail = r.counters[TS_SCNT_TLS_FAIL];
+	ss->info.samples = 0;
 	ss->info.poll_samples = 0;
-	for (i = 0; i < r.nthreads; i++)
+	for (i = 0; i < r.nthreads; i++) {
+		ss->info.samples += r.threads[i].st.samples;
 		ss->info.poll_samples += r.threads[i].st.poll_samples;
+	}
 	model_tasks(ss, p, &r, ts, nts, k);
 	if (ss->sampling)
 		err = model_workers(ss, p, &r, k);

@@ -33,6 +33,12 @@ struct sampled_opts {
 	uint64_t burst_every_ns;	/* one burst per this */
 	uint64_t snapshot_every_ns;	/* memory snapshots */
 	bool verbose;
+	/*
+	 * Calibrate even when DWARF or the known layout gives the field: a
+	 * test hook, set from TASKSCOPE_SAMPLED_CALIBRATE=1 by
+	 * sampled_opts__default.
+	 */
+	bool force_calibration;
 };
 
 /* One task across memory snapshots, by header address. */
@@ -53,6 +59,10 @@ struct sampled_session {
 	struct sampled_opts opts;
 	struct tls_context tc;
 	bool sampling;			/* the thread-local is known and watched */
+	bool calibrating;		/* its field is being looked for, during bursts */
+	uint64_t calib_id[TS_CALIB_WORDS], calib_one[TS_CALIB_WORDS], calib_total;
+	unsigned int calib_bursts;
+	uint64_t forgotten_tasks;	/* precise map entries deleted after calibrating */
 	struct ts_sampler sampler;
 	bool sampler_open;
 	uint64_t start_ns;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -282,6 +283,22 @@ void ts_sample_read__free(struct ts_sample_read *r)
 	free(r->threads);
 	free(r->counts);
 	memset(r, 0, sizeof(*r));
+}
+
+int ts_sampler__set_hz(struct ts_sampler *s, unsigned int hz)
+{
+	uint64_t period;
+	int i;
+
+	if (!hz || hz > TS_SAMPLE_HZ_MAX)
+		return -EINVAL;
+	period = 1000000000ULL / hz;
+	for (i = 0; i < s->nperf; i++)
+		if (ioctl(s->perf_fds[i], PERF_EVENT_IOC_PERIOD, &period))
+			return -errno;
+	s->hz = hz;
+	s->period_ns = period;
+	return 0;
 }
 
 int ts_sampler__calibration(struct ts_sampler *s, uint64_t id_hits[TS_CALIB_WORDS],

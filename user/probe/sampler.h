@@ -72,6 +72,8 @@ void ts_sampler__unwatch(struct ts_sampler *s, pid_t pid);
 int ts_sampler__read(struct ts_sampler *s, pid_t pid, struct ts_sample_read *out);
 void ts_sample_read__free(struct ts_sample_read *r);
 
+/* Changes the sampling rate of every CPU's event (calibration samples faster). */
+int ts_sampler__set_hz(struct ts_sampler *s, unsigned int hz);
 /* Calibration counts (see tls_context__from_calibration), then cleared. */
 int ts_sampler__calibration(struct ts_sampler *s, uint64_t id_hits[TS_CALIB_WORDS],
 			    uint64_t one_hits[TS_CALIB_WORDS], uint64_t *total);

@@ -45,6 +45,8 @@ void ts_report_sampled_json(FILE *out, const struct ts_process *p)
 		s->sample_hz, (unsigned long long)s->period_ns, (unsigned long long)s->samples,
 		(unsigned long long)s->poll_samples, (unsigned long long)s->tls_fail);
 	ts_json_str(out, s->tls_source);
+	fprintf(out, ",\"tls_field\":");
+	ts_json_str(out, s->tls_field);
 	fprintf(out, ",\"note\":");
 	ts_json_str(out, s->note);
 	fprintf(out, ",\"bursts\":%u,\"burst_s\":%.6f,\"burst_total_s\":%.6f,\"scale\":%.3f,"
