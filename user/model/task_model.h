@@ -64,6 +64,8 @@ struct ts_sampled_info {
 	uint64_t burst_total_ns;	/* precise probes attached, in all */
 	double scale;			/* window / burst_total: burst counts times this */
 	unsigned int snapshots;		/* memory snapshots taken */
+	uint64_t snapshot_cpu_ns;	/* taskscope's CPU in them (periodic ones) */
+	uint64_t burst_cpu_ns;		/* ... and in bursts (attach, detach, map reads) */
 	uint64_t snapshot_every_ns;
 	uint64_t ended_task_busy_ns;	/* sampled in tasks gone before the end */
 };

@@ -22,6 +22,8 @@
 #define HASH_MAX_BYTES		1024	/* of a task's cell, for "did it change" */
 #define HASH_ASYNC_TASK_BYTES	256
 #define READ_BATCH		512	/* iovecs per process_vm_readv */
+#define TS_FULL_SCAN_EVERY	(10000 * MS)	/* whole-memory scans for tasks no link leads to */
+#define OWNED_WALK_STEPS	200000
 #define MAP_BATCH		1024	/* entries per BPF batch lookup */
 
 void sampled_opts__default(struct sampled_opts *o)
@@ -33,6 +35,15 @@ void sampled_opts__default(struct sampled_opts *o)
 	o->snapshot_every_ns = 500 * MS;
 	o->force_calibration = getenv("TASKSCOPE_SAMPLED_CALIBRATE") &&
 			       !strcmp(getenv("TASKSCOPE_SAMPLED_CALIBRATE"), "1");
+}
+
+/* CPU time of this thread: what taskscope itself spends, per refresh. */
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void sleep_ns(uint64_t ns)
@@ -105,29 +116,41 @@ static uint64_t hash_words(const uint8_t *p, size_t len)
 }
 
 /*
- * The part of a task's cell that changes when it is polled (its future's
- * state, locals, awaitee) but not while it waits: tokio's Core and stage
- * up to the Trailer (whose owned-list links change when neighbours come
- * and go, and whose join waker is the JoinHandle's), past the header's
- * state word and run-queue link.
+ * What is read of a task's cell, from its header: the header, and the
+ * part that changes when it is polled (its future's state, locals,
+ * awaitee) but not while it waits, hashed from hash_from on: tokio's Core
+ * and stage up to the Trailer (whose owned-list links change when
+ * neighbours come and go, and whose join waker is the JoinHandle's), past
+ * the header's state word and run-queue link. The Trailer's owned links
+ * are read apart: they lead to tasks spawned since.
  */
-static void hash_region(const struct runtime_binary *tb, const struct mem_task *mt,
-			uint64_t *addr, size_t *len)
+struct cell_shape {
+	size_t len;		/* bytes from the header */
+	size_t hash_from;
+	uint64_t links_off;	/* Trailer.owned { prev, next }; 0: none */
+};
+
+static void cell_shape(const struct runtime_binary *tb, int vtable_idx, struct cell_shape *cs)
 {
-	const struct task_vtable *vt = &tb->vtables[mt->vtable_idx];
+	const struct task_vtable *vt = &tb->vtables[vtable_idx];
+	size_t hashed;
 
 	if (tb->runtime == TS_RT_TOKIO) {
-		*addr = mt->header + TOKIO_HDR_VTABLE;
-		*len = vt->trailer_offset > TOKIO_HDR_VTABLE ? vt->trailer_offset - TOKIO_HDR_VTABLE :
-							       HASH_ASYNC_TASK_BYTES;
+		cs->hash_from = TOKIO_HDR_VTABLE;
+		hashed = vt->trailer_offset > TOKIO_HDR_VTABLE ? vt->trailer_offset - TOKIO_HDR_VTABLE :
+								 HASH_ASYNC_TASK_BYTES;
+		cs->links_off = vt->trailer_offset;
 	} else {
 		/* async-task: the future follows the header (vtable, state, awaiter) */
-		*addr = mt->header + tb->layout.hdr_size;
-		*len = HASH_ASYNC_TASK_BYTES;
+		cs->hash_from = tb->layout.hdr_size;
+		hashed = HASH_ASYNC_TASK_BYTES;
+		cs->links_off = 0;
 	}
-	if (*len > HASH_MAX_BYTES)
-		*len = HASH_MAX_BYTES;
-	*len &= ~(size_t)7;
+	if (hashed > HASH_MAX_BYTES)
+		hashed = HASH_MAX_BYTES;
+	cs->len = (cs->hash_from + hashed) & ~(size_t)7;
+	if (cs->len < tb->layout.hdr_size)
+		cs->len = tb->layout.hdr_size;
 }
 
 static const struct sampled_task_hist *hist_find(const struct sampled_session *ss,
@@ -146,6 +169,198 @@ static const struct sampled_task_hist *hist_find(const struct sampled_session *s
 	return lo < ss->nhist && ss->hist[lo].header == header ? &ss->hist[lo] : NULL;
 }
 
+/* A task to read: where, and which vtable it had. */
+struct cell_ref {
+	uint64_t header;
+	int vtable_idx;
+};
+
+struct cell_read {
+	bool valid;
+	uint64_t state_word, task_id, hash;
+	uint64_t links[2];	/* owned-list prev, next; 0 unknown */
+};
+
+static int grow(void **p, size_t *cap, size_t want, size_t elem)
+{
+	void *nv;
+
+	if (want <= *cap)
+		return 0;
+	nv = realloc(*p, want * elem);
+	if (!nv)
+		return -ENOMEM;
+	*p = nv;
+	*cap = want;
+	return 0;
+}
+
+/*
+ * Reads n cells in batches (the buffers stay allocated between snapshots:
+ * fresh pages cost a fault each) and checks each is still a live task of
+ * the same vtable.
+ */
+static int read_cells(struct sampled_session *ss, const struct cell_ref *c, size_t n,
+		      struct cell_read *out)
+{
+	const struct runtime_binary *tb = &ss->op->tb;
+	const struct task_layout *l = &tb->layout;
+	size_t i, nr = 0, stride = HASH_MAX_BYTES + 64;
+	int err;
+
+	err = grow((void **)&ss->rbuf, &ss->rbuf_cap, n * stride, 1);
+	if (!err)
+		err = grow((void **)&ss->regions, &ss->regions_cap, 2 * n, sizeof(struct region));
+	if (err)
+		return err;
+	for (i = 0; i < n; i++) {
+		struct cell_shape cs;
+		uint8_t *buf = ss->rbuf + i * stride;
+
+		cell_shape(tb, c[i].vtable_idx, &cs);
+		ss->regions[nr++] = (struct region){ .addr = c[i].header, .len = cs.len, .buf = buf };
+		/* links past what is hashed: a second iovec, after the cell's bytes */
+		ss->regions[nr++] = (struct region){ .addr = c[i].header + cs.links_off,
+						     .len = cs.links_off ? 16 : 0,
+						     .buf = buf + HASH_MAX_BYTES + 32 };
+	}
+	read_regions(ss->op->pid, ss->regions, nr);
+	for (i = 0; i < n; i++) {
+		const struct task_vtable *vt = &tb->vtables[c[i].vtable_idx];
+		const struct region *a = &ss->regions[2 * i], *b = &ss->regions[2 * i + 1];
+		struct cell_shape cs;
+		uint64_t vtw, state;
+
+		memset(&out[i], 0, sizeof(out[i]));
+		if (!a->ok)
+			continue;
+		cell_shape(tb, c[i].vtable_idx, &cs);
+		memcpy(&vtw, a->buf + l->hdr_vtable_off, 8);
+		memcpy(&state, a->buf + l->hdr_state_off, 8);
+		if (vtw != vt->vaddr + ss->op->bias || !task_state_plausible(l, state))
+			continue;	/* freed, or the cell now holds another kind of task */
+		out[i].valid = true;
+		out[i].state_word = state;
+		if (vt->id_offset >= l->hdr_size && vt->id_offset + 8 <= cs.len)
+			memcpy(&out[i].task_id, a->buf + vt->id_offset, 8);
+		else if (vt->id_offset >= l->hdr_size && vt->id_offset < 4096)
+			proc_read_u64(ss->op->pid, c[i].header + vt->id_offset, &out[i].task_id);
+		out[i].hash = hash_words(a->buf + cs.hash_from, cs.len - cs.hash_from);
+		if (b->len && b->ok)
+			memcpy(out[i].links, b->buf, 16);
+	}
+	return 0;
+}
+
+static int cmp_cell_ref(const void *a, const void *b)
+{
+	const struct cell_ref *x = a, *y = b;
+
+	return (x->header > y->header) - (x->header < y->header);
+}
+
+static bool have_ref(const struct cell_ref *v, size_t n, uint64_t header)
+{
+	struct cell_ref key = { .header = header };
+
+	return bsearch(&key, v, n, sizeof(*v), cmp_cell_ref) != NULL;
+}
+
+/*
+ * The tasks to read this time: every task known, and those spawned since,
+ * found from their neighbours in the runtime's owned-task list (tokio
+ * links a new task at the head). A full scan of the process's memory runs
+ * at the start and every TS_FULL_SCAN_EVERY, for what no link leads to.
+ */
+static int cells_to_read(struct sampled_session *ss, uint64_t now, struct cell_ref **out,
+			 size_t *n)
+{
+	const struct runtime_binary *tb = &ss->op->tb;
+	struct cell_ref *v = NULL, *extra = NULL;
+	size_t i, nv = 0, nextra = 0, cap_extra = 0, steps = 0;
+	int err = 0;
+
+	*out = NULL;
+	*n = 0;
+	if (!ss->nhist || now >= ss->next_full_scan_ns) {
+		struct mem_scan_stats ms;
+		struct mem_task *mt = NULL;
+		size_t nmt = 0;
+
+		err = task_memory__discover(ss->op->pid, tb, ss->op->bias, &mt, &nmt, &ms);
+		if (err)
+			return err;
+		v = calloc(nmt + 1, sizeof(*v));
+		if (!v) {
+			free(mt);
+			return -ENOMEM;
+		}
+		for (i = 0; i < nmt; i++)
+			v[i] = (struct cell_ref){ mt[i].header, mt[i].vtable_idx };
+		free(mt);
+		ss->next_full_scan_ns = now + TS_FULL_SCAN_EVERY;
+		*out = v;
+		*n = nmt;	/* sorted by header */
+		return 0;
+	}
+	v = calloc(ss->nhist + 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < ss->nhist; i++)
+		v[nv++] = (struct cell_ref){ ss->hist[i].header, ss->hist[i].vtable_idx };
+	for (i = 0; i < ss->nhist; i++) {
+		int d;
+
+		for (d = 0; d < 2; d++) {
+			uint64_t next = ss->hist[i].links[d];
+
+			/* a chain of new tasks: follow it while it leads to unknown cells */
+			while (next && steps++ < OWNED_WALK_STEPS && !have_ref(v, nv, next)) {
+				struct mem_task mt;
+				uint64_t link = 0;
+				size_t k;
+
+				for (k = 0; k < nextra && extra[k].header != next; k++)
+					;
+				if (k < nextra)
+					break;
+				if (task_memory__read(ss->op->pid, tb, ss->op->bias, next, &mt))
+					break;
+				if (grow((void **)&extra, &cap_extra, nextra + 1, sizeof(*extra))) {
+					err = -ENOMEM;
+					goto out;
+				}
+				extra[nextra++] = (struct cell_ref){ mt.header, mt.vtable_idx };
+				if (!tb->vtables[mt.vtable_idx].trailer_offset ||
+				    proc_read_u64(ss->op->pid, mt.header +
+						  tb->vtables[mt.vtable_idx].trailer_offset + 8 * d,
+						  &link))
+					break;
+				next = link;
+			}
+		}
+	}
+	if (nextra) {
+		struct cell_ref *nv2 = realloc(v, (nv + nextra) * sizeof(*v));
+
+		if (!nv2) {
+			err = -ENOMEM;
+			goto out;
+		}
+		v = nv2;
+		memcpy(v + nv, extra, nextra * sizeof(*v));
+		nv += nextra;
+		qsort(v, nv, sizeof(*v), cmp_cell_ref);
+	}
+	*out = v;
+	*n = nv;
+	v = NULL;
+out:
+	free(v);
+	free(extra);
+	return err;
+}
+
 /*
  * Every task in memory, its state word and a hash of its cell: a task
  * whose word and cell did not change between two snapshots was not polled
@@ -153,40 +368,42 @@ static const struct sampled_task_hist *hist_find(const struct sampled_session *s
  */
 static int memory_snapshot(struct sampled_session *ss, uint64_t now)
 {
-	struct observed_proc *op = ss->op;
-	const struct runtime_binary *tb = &op->tb;
+	const struct runtime_binary *tb = &ss->op->tb;
 	struct sampled_task_hist *nh = NULL;
-	struct mem_scan_stats ms;
-	struct mem_task *mt = NULL;
-	struct region *rg = NULL;
-	uint8_t *bufs = NULL;
-	size_t n = 0, i, j = 0;
+	struct cell_read *rd = NULL;
+	struct cell_ref *c = NULL;
+	size_t n = 0, i, j = 0, nn = 0;
 	int err;
 
-	err = task_memory__discover(op->pid, tb, op->bias, &mt, &n, &ms);
+	if (!tb->nvtables)
+		return 0;	/* USDT runtimes: no layout to read */
+	err = cells_to_read(ss, now, &c, &n);
 	if (err)
-		return err == -ENOENT ? 0 : err;	/* USDT runtimes: no layout to scan */
+		return err == -ENOENT ? 0 : err;
 	nh = calloc(n + 1, sizeof(*nh));
-	rg = calloc(n + 1, sizeof(*rg));
-	bufs = malloc((n + 1) * HASH_MAX_BYTES);
-	if (!nh || !rg || !bufs) {
+	rd = calloc(n + 1, sizeof(*rd));
+	if (!nh || !rd) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
+	err = read_cells(ss, c, n, rd);
+	if (err)
+		goto cleanup;
 	for (i = 0; i < n; i++) {
-		hash_region(tb, &mt[i], &rg[i].addr, &rg[i].len);
-		rg[i].buf = bufs + i * HASH_MAX_BYTES;
-	}
-	read_regions(op->pid, rg, n);
-	for (i = 0; i < n; i++) {
-		const struct task_vtable *vt = &tb->vtables[mt[i].vtable_idx];
-		struct sampled_task_hist *h = &nh[i];
+		const struct task_vtable *vt = &tb->vtables[c[i].vtable_idx];
+		struct sampled_task_hist *h = &nh[nn];
 		const struct sampled_task_hist *old = NULL;
 
-		h->header = mt[i].header;
-		h->task_id = mt[i].task_id;
-		h->state_word = mt[i].state_word;
-		h->mem_hash = rg[i].ok ? hash_words(rg[i].buf, rg[i].len) : 0;
+		if (!rd[i].valid)
+			continue;	/* gone since the last snapshot */
+		nn++;
+		h->header = c[i].header;
+		h->vtable_idx = c[i].vtable_idx;
+		h->task_id = rd[i].task_id;
+		h->state_word = rd[i].state_word;
+		h->mem_hash = rd[i].hash;
+		h->links[0] = rd[i].links[0];
+		h->links[1] = rd[i].links[1];
 		h->blocking = vt->poll_idx >= 0 && (size_t)vt->poll_idx < tb->npolls &&
 			      tb->polls[vt->poll_idx].blocking;
 		/* both lists are sorted by header */
@@ -199,24 +416,23 @@ static int memory_snapshot(struct sampled_session *ss, uint64_t now)
 			h->burst_polls = old->burst_polls;
 			h->active_ns = old->active_ns;
 			h->unchanged_since_ns = old->state_word == h->state_word &&
-						old->mem_hash == h->mem_hash && rg[i].ok ?
+						old->mem_hash == h->mem_hash ?
 						old->unchanged_since_ns : now;
 		} else {
 			h->unchanged_since_ns = now;
 		}
 		if (h->blocking && h->task_id && ss->sampler_open && !old)
-			ts_sampler__ignore_task(&ss->sampler, op->pid, h->task_id);
+			ts_sampler__ignore_task(&ss->sampler, ss->op->pid, h->task_id);
 	}
 	free(ss->hist);
 	ss->hist = nh;
-	ss->nhist = n;
+	ss->nhist = nn;
 	nh = NULL;
 	ss->info.snapshots++;
 cleanup:
 	free(nh);
-	free(rg);
-	free(bufs);
-	free(mt);
+	free(rd);
+	free(c);
 	return err;
 }
 
@@ -628,8 +844,12 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 
 uint64_t sampled_session__tick(struct sampled_session *ss, uint64_t now)
 {
+	uint64_t c0 = thread_cpu_ns();
+
 	if (ss->opts.burst_ns && now >= ss->next_burst_ns) {
 		burst(ss, ss->opts.burst_ns);
+		ss->info.burst_cpu_ns += thread_cpu_ns() - c0;
+		c0 = thread_cpu_ns();
 		ss->next_burst_ns += ss->opts.burst_every_ns;
 		now = ts_now_ns();
 		if (ss->next_burst_ns < now)
@@ -637,6 +857,7 @@ uint64_t sampled_session__tick(struct sampled_session *ss, uint64_t now)
 	}
 	if (now >= ss->next_snapshot_ns) {
 		memory_snapshot(ss, now);
+		ss->info.snapshot_cpu_ns += thread_cpu_ns() - c0;
 		ss->next_snapshot_ns += ss->opts.snapshot_every_ns;
 		if (ss->next_snapshot_ns < now)
 			ss->next_snapshot_ns = now + ss->opts.snapshot_every_ns;
@@ -657,6 +878,12 @@ void sampled_session__stop(struct sampled_session *ss)
 	free(ss->hist);
 	ss->hist = NULL;
 	ss->nhist = 0;
+	free(ss->rbuf);
+	ss->rbuf = NULL;
+	ss->rbuf_cap = 0;
+	free(ss->regions);
+	ss->regions = NULL;
+	ss->regions_cap = 0;
 }
 
 /* ---------------------------------------------------------------- model */
@@ -839,6 +1066,9 @@ static void model_tasks(struct sampled_session *ss, struct ts_process *p,
 		if (s && s->last_ns > quiet)
 			quiet = s->last_ns;
 		t->since_attach = quiet <= ss->start_ns;
+		/* unchanged since before the window: as long as the window, at least */
+		if (t->since_attach)
+			quiet = ss->start_ns;
 		t->in_state_ns = now > quiet ? now - quiet : 0;
 	}
 	for (i = 0; i < nts; i++)

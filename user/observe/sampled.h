@@ -44,6 +44,8 @@ struct sampled_opts {
 /* One task across memory snapshots, by header address. */
 struct sampled_task_hist {
 	uint64_t header;
+	int vtable_idx;
+	uint64_t links[2];		/* tokio Trailer.owned: prev, next */
 	uint64_t task_id;
 	uint64_t state_word;
 	uint64_t mem_hash;		/* of its cell past the header's hot words */
@@ -52,6 +54,8 @@ struct sampled_task_hist {
 	uint64_t active_ns;		/* last time a burst saw it polled */
 	bool blocking;			/* a blocking-pool task (worker launch, spawn_blocking) */
 };
+
+struct region;
 
 struct sampled_session {
 	struct observed_proc *op;
@@ -69,6 +73,12 @@ struct sampled_session {
 	uint64_t next_burst_ns, next_snapshot_ns;
 	struct sampled_task_hist *hist;	/* sorted by header */
 	size_t nhist;
+	uint64_t next_full_scan_ns;
+	/* read buffers, kept between snapshots */
+	uint8_t *rbuf;
+	size_t rbuf_cap;
+	struct region *regions;
+	size_t regions_cap;
 	struct ts_sampled_info info;
 };
 

@@ -50,9 +50,11 @@ void ts_report_sampled_json(FILE *out, const struct ts_process *p)
 	fprintf(out, ",\"note\":");
 	ts_json_str(out, s->note);
 	fprintf(out, ",\"bursts\":%u,\"burst_s\":%.6f,\"burst_total_s\":%.6f,\"scale\":%.3f,"
-		"\"snapshots\":%u,\"ended_task_busy_s\":%.6f}", s->bursts,
+		"\"snapshots\":%u,\"snapshot_cpu_s\":%.6f,\"burst_cpu_s\":%.6f,"
+		"\"ended_task_busy_s\":%.6f}", s->bursts,
 		(double)s->burst_ns / 1e9, (double)s->burst_total_ns / 1e9, s->scale,
-		s->snapshots, (double)s->ended_task_busy_ns / 1e9);
+		s->snapshots, (double)s->snapshot_cpu_ns / 1e9, (double)s->burst_cpu_ns / 1e9,
+		(double)s->ended_task_busy_ns / 1e9);
 }
 
 void ts_report_sampled_task_json(FILE *out, const struct ts_process *p, const struct ts_task *t)
