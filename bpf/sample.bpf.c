@@ -56,32 +56,18 @@ struct {
 } sample_counters SEC(".maps");
 
 /*
- * Calibration (a binary without DWARF): the precise probes' view of which
- * task each thread polls. User space hands over the fds of taskscope.bpf.c's
- * maps (bpf_map__reuse_fd), which also replaces these sizes; left alone
- * they stay one entry each.
+ * Calibration (a binary without DWARF for the field): CONTEXT's first
+ * words as samples find them, for user space to tell which word holds a
+ * task id (its values are ids of tasks found in memory). Each sample lands
+ * in a random slot (clang 14's BPF v1 target has no fetch-and-add with a
+ * result); user space reads the filled ones (tid != 0) and clears them.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1);
-	__type(key, u32);
-	__type(value, struct ts_worker_state);
-} workers SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1);
-	__type(key, struct ts_task_key);
-	__type(value, struct ts_task_stats);
-} tasks SEC(".maps");
-
-/* [k]: samples whose CONTEXT word k equals the task id; [TS_CALIB_WORDS + k]: equals 1 */
-struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * TS_CALIB_WORDS);
+	__uint(max_entries, TS_CALIB_SLOTS);
 	__type(key, u32);
-	__type(value, u64);
-} calib SEC(".maps");
+	__type(value, struct ts_calib_sample);
+} calib_samples SEC(".maps");
 
 static __always_inline void count(u32 which)
 {
@@ -180,32 +166,20 @@ static __always_inline void observe(struct ts_sample_thread *th, u32 tid, u64 ta
 	th->run_offcpu_ns = 0;
 }
 
-/* Calibration: which of CONTEXT's words hold the id of the task the probes saw. */
 static __always_inline void calibrate(struct task_struct *t, const struct ts_tls_layout *l,
-				      u32 tgid, u32 tid)
+				      u32 tid)
 {
-	struct ts_worker_state *w = bpf_map_lookup_elem(&workers, &tid);
-	struct ts_task_key key = { .tgid = tgid };
-	struct ts_task_stats *ts;
-	u64 words[TS_CALIB_WORDS] = {}, fsbase;
+	u32 slot = bpf_get_prandom_u32() % TS_CALIB_SLOTS;
+	struct ts_calib_sample *cs;
+	u64 fsbase;
 
-	if (!w || !w->depth || w->tgid != tgid)
-		return;
-	key.header = w->header;
-	ts = bpf_map_lookup_elem(&tasks, &key);
-	if (!ts || !ts->task_id)
-		return;
+	cs = bpf_map_lookup_elem(&calib_samples, &slot);
 	fsbase = BPF_CORE_READ(t, thread.fsbase);
-	if (!fsbase || bpf_probe_read_user(words, sizeof(words), (void *)(fsbase + l->sym_off)))
+	if (!cs || !fsbase)
 		return;
-	count(TS_SCNT_CALIB);
-	for (u32 k = 0; k < TS_CALIB_WORDS; k++) {
-		u32 slot = words[k] == ts->task_id ? k : words[k] == 1 ? TS_CALIB_WORDS + k : ~0u;
-		u64 *c = bpf_map_lookup_elem(&calib, &slot);
-
-		if (c)
-			__sync_fetch_and_add(c, 1);
-	}
+	cs->tid = tid;
+	if (bpf_probe_read_user(cs->words, sizeof(cs->words), (void *)(fsbase + l->sym_off)))
+		cs->tid = 0;
 }
 
 SEC("perf_event")
@@ -228,7 +202,7 @@ int sample_cpu(struct bpf_perf_event_data *ctx)
 	t = bpf_get_current_task_btf();
 	if (l->calibrate) {
 		/* the layout is what calibration is looking for: nothing else to do */
-		calibrate(t, l, tgid, tid);
+		calibrate(t, l, tid);
 		return 0;
 	}
 	th = thread_get(tid, tgid);

@@ -179,7 +179,8 @@ struct ts_worker_state {
 #define TS_MAX_SAMPLE_THREADS	4096
 #define TS_MAX_SAMPLE_COUNTS	16384
 #define TS_MAX_SAMPLE_IGNORED	4096
-#define TS_CALIB_WORDS		16	/* words of CONTEXT compared while calibrating */
+#define TS_CALIB_WORDS		16	/* words of CONTEXT looked at while calibrating */
+#define TS_CALIB_SLOTS		512
 
 /*
  * Where a watched process keeps the running task's id, per thread: the
@@ -195,7 +196,7 @@ struct ts_tls_layout {
 	uint32_t tag_size;	/* 1, 2, 4 or 8 */
 	uint64_t tag_none;
 	uint32_t id_off;
-	uint32_t calibrate;	/* 1: compare CONTEXT's words with the probes' task */
+	uint32_t calibrate;	/* 1: record CONTEXT's words instead (calibration) */
 	int64_t sym_off;	/* calibration: fsbase + sym_off is CONTEXT itself */
 };
 
@@ -246,8 +247,14 @@ enum ts_sample_counter {
 	TS_SCNT_WATCHED,	/* ... that interrupted a watched process */
 	TS_SCNT_TLS_FAIL,	/* the thread-local could not be read */
 	TS_SCNT_SWITCH_OUT,	/* watched threads leaving a CPU */
-	TS_SCNT_CALIB,		/* calibration samples with a probe-known task */
 	TS_SCNT_MAX,
+};
+
+/* One calibration sample: CONTEXT's first words in thread tid (0: unreadable). */
+struct ts_calib_sample {
+	uint32_t tid;
+	uint32_t pad;
+	uint64_t words[TS_CALIB_WORDS];
 };
 
 #endif /* TASKSCOPE_H */

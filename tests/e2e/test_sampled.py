@@ -208,8 +208,10 @@ def test_spinner():
 
 
 def test_calibrated():
-    """No DWARF for the field: the offset is found against a burst, and agrees."""
-    with Target("healthy") as t:
+    """No DWARF for the field: the offset is found against bursts, and agrees.
+    Calibration needs samples that land inside probed polls: spin_loop is on
+    the CPU all the time (healthy's polls are too short to be sure of it)."""
+    with Target("spinner") as t:
         env = dict(os.environ, TASKSCOPE_SAMPLED_CALIBRATE="1")
         r = subprocess.run([TASKSCOPE, "report", "-p", str(t.pid), "-d", "1.5", "--json",
                             *SAMPLED], capture_output=True, text=True, timeout=30, env=env)
@@ -224,7 +226,8 @@ def test_calibrated():
         check("sampled calibrated: field found by calibration, where DWARF puts it",
               s["tls_layout"] == "calibrated" and
               s["tls_field"] == "+0x20 tag 8 B (None 0), id +0x28", f"{s}")
-        check("sampled calibrated: no finding", not data["stalls"],
+        check("sampled calibrated: spin_loop still the only finding",
+              [x["name"] for x in data["stalls"]] == ["spinner::spin_loop"],
               f"{[x['message'] for x in data['stalls']]}")
 
 

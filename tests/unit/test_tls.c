@@ -40,29 +40,43 @@ static void test_block_offset(void)
 	CHECK("tls: misaligned vaddr kept", tls_main_block_offset(0x1004, 0x20, 16) == -0x2c);
 }
 
+/* n samples of CONTEXT: word 4 the tag, word 5 the id (launch tasks 1 and 2, task 3) */
+static void fill(struct ts_calib_sample *v, size_t n, bool tag, uint64_t constant_one)
+{
+	size_t i;
+
+	memset(v, 0, n * sizeof(*v));
+	for (i = 0; i < n; i++) {
+		v[i].tid = 100 + (uint32_t)(i % 2);
+		v[i].words[5] = i % 7 == 0 ? 3 : 1 + i % 2;
+		v[i].words[4] = tag ? 1 : 0x7f0000001000ULL + i;	/* else a pointer */
+		v[i].words[8] = constant_one;
+		v[i].words[2] = 0x55aa00000000ULL + i;
+	}
+}
+
 static void test_calibration(void)
 {
 	struct tls_context tc = { .sym_size = 104, .sym_off = -0xd8 };
-	uint64_t id[TS_CALIB_WORDS] = {}, one[TS_CALIB_WORDS] = {};
+	static struct ts_calib_sample v[100];
+	const uint64_t ids[] = { 1, 2, 3, 7 };
 	struct ts_tls_layout l;
 
-	CHECK("calib: too few samples", tls_context__from_calibration(&tc, id, one, 5) == -EAGAIN);
-	CHECK("calib: no word stands out", tls_context__from_calibration(&tc, id, one, 100) ==
-	      -ENOENT);
-	id[5] = 70;
-	id[9] = 3;
-	one[4] = 95;
-	CHECK("calib: tag then id", tls_context__from_calibration(&tc, id, one, 100) == 0 &&
-	      tc.opt_off == 32 && tc.tag_off == 0 && tc.id_off == 8 &&
+	fill(v, 10, true, 1);
+	CHECK("calib: too few samples", tls_context__from_words(&tc, v, 10, ids, 4) == -EAGAIN);
+	fill(v, 100, true, 1);
+	CHECK("calib: tag then id; a constant 1 is no id",
+	      tls_context__from_words(&tc, v, 100, ids, 4) == 0 && tc.opt_off == 32 &&
+	      tc.tag_off == 0 && tc.id_off == 8 && tc.tag_size == 8 && tc.tag_none == 0 &&
 	      tc.source == TLS_FIELD_CALIBRATED);
 	tls_context__layout(&tc, &l);
 	CHECK("calib: layout relative to fsbase", l.opt_off == -0xd8 + 32 && l.sym_off == -0xd8);
-	one[4] = 0;
-	CHECK("calib: niche id", tls_context__from_calibration(&tc, id, one, 100) == 0 &&
-	      tc.opt_off == 40 && tc.id_off == 0 && tc.tag_size == 8 && tc.tag_none == 0);
-	id[9] = 40;
-	CHECK("calib: two words alike is no answer",
-	      tls_context__from_calibration(&tc, id, one, 100) == -ENOENT);
+	fill(v, 100, false, 0);
+	CHECK("calib: no tag word: a niche id",
+	      tls_context__from_words(&tc, v, 100, ids, 4) == 0 && tc.opt_off == 40 &&
+	      tc.id_off == 0);
+	CHECK("calib: ids unknown: no answer yet",
+	      tls_context__from_words(&tc, v, 100, ids + 3, 1) == -EAGAIN);
 }
 
 static void test_healthy(void)

@@ -37,6 +37,7 @@ struct ts_task {
 	/* sampled mode: st's counts are scaled from bursts, busy_ns from samples */
 	uint64_t cpu_samples;		/* samples that found it polled on a CPU */
 	uint64_t offcpu_in_polls_ns;	/* off the CPU inside its polls (sched_switch) */
+	uint64_t burst_max_poll_ns;	/* longest poll the bursts' probes measured */
 };
 
 struct ts_worker {

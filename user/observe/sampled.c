@@ -16,9 +16,9 @@
 #include "taskscope.skel.h"
 
 #define MS			(1000ULL * 1000)
-#define CALIB_BURST_NS		(50 * MS)
-#define CALIB_MAX_BURSTS	10
-#define CALIB_HZ		TS_SAMPLE_HZ_MAX	/* while calibrating, in bursts */
+#define CALIB_STEP_NS		(50 * MS)
+#define CALIB_START_STEPS	20	/* at most 1 s at the start */
+#define CALIB_HZ		1000	/* while calibrating */
 #define HASH_MAX_BYTES		1024	/* of a task's cell, for "did it change" */
 #define HASH_ASYNC_TASK_BYTES	256
 #define READ_BATCH		512	/* iovecs per process_vm_readv */
@@ -32,7 +32,7 @@ void sampled_opts__default(struct sampled_opts *o)
 	o->sample_hz = TS_SAMPLE_HZ_DEFAULT;
 	o->burst_ns = TS_BURST_MS_DEFAULT * MS;
 	o->burst_every_ns = TS_BURST_EVERY_MS_DEFAULT * MS;
-	o->snapshot_every_ns = 500 * MS;
+	o->snapshot_every_ns = 1000 * MS;
 	o->force_calibration = getenv("TASKSCOPE_SAMPLED_CALIBRATE") &&
 			       !strcmp(getenv("TASKSCOPE_SAMPLED_CALIBRATE"), "1");
 }
@@ -438,7 +438,6 @@ cleanup:
 
 /* ---------------------------------------------------------------- bursts */
 
-static void calibration_step(struct sampled_session *ss);
 
 /* Every entry of the precise tasks map that belongs to pid. */
 static int read_task_entries(int fd, pid_t pid, struct ts_task_key **keys,
@@ -629,8 +628,6 @@ static int burst(struct sampled_session *ss, uint64_t len_ns)
 		if (!ss->bpf->sched_link)
 			return -errno;
 	}
-	if (ss->calibrating)
-		ts_sampler__set_hz(&ss->sampler, CALIB_HZ);
 	err = ts_bpf__attach_tokio(ss->bpf, op->pid, &op->tb, TS_MODE_DEFAULT, &op->links);
 	if (err)
 		goto out;
@@ -643,11 +640,6 @@ static int burst(struct sampled_session *ss, uint64_t len_ns)
 out:
 	bpf_link__destroy(ss->bpf->sched_link);
 	ss->bpf->sched_link = NULL;
-	if (ss->calibrating) {
-		ts_sampler__set_hz(&ss->sampler, ss->opts.sample_hz);
-		if (!err)
-			calibration_step(ss);
-	}
 	if (!err) {
 		burst_reset(ss, ts_now_ns());
 		burst_activity(ss, t1);
@@ -656,37 +648,6 @@ out:
 }
 
 /* ----------------------------------------------------------- thread-local */
-
-/* What calibration bursts counted is not part of the window: forget it. */
-static void precise_forget(struct sampled_session *ss)
-{
-	int tfd = ts_bpf__map_fd(ss->bpf, "tasks"), wfd = ts_bpf__map_fd(ss->bpf, "workers");
-	struct ts_task_key *keys;
-	struct ts_task_stats *vals;
-	struct ts_worker_state w;
-	uint32_t tid, next;
-	void *prev = NULL;
-	size_t n, i;
-
-	if (!read_task_entries(tfd, ss->op->pid, &keys, &vals, &n)) {
-		for (i = 0; i < n; i++)
-			bpf_map_delete_elem(tfd, &keys[i]);
-		/* deleted, not evicted: the snapshot's eviction count must not see them */
-		ss->forgotten_tasks += n;
-		free(keys);
-		free(vals);
-	}
-	while (bpf_map_get_next_key(wfd, prev, &next) == 0) {
-		tid = next;
-		if (!bpf_map_lookup_elem(wfd, &tid, &w) && w.tgid == (uint32_t)ss->op->pid) {
-			bpf_map_delete_elem(wfd, &tid);
-			continue;
-		}
-		prev = &tid;
-	}
-	ss->info.bursts = 0;
-	ss->info.burst_total_ns = 0;
-}
 
 static void describe_field(struct sampled_session *ss)
 {
@@ -699,15 +660,18 @@ static void describe_field(struct sampled_session *ss)
 }
 
 /*
- * Without DWARF or a known layout: sample CONTEXT's words while the
- * precise probes say which task each thread polls, and keep the word that
- * holds that task's id. Needs polls on a CPU meanwhile: it goes on in the
- * regular bursts until found (or given up).
+ * Without DWARF or a known layout: sample CONTEXT's first words and keep
+ * the one whose values are ids of tasks found in memory (the field holds
+ * the task being polled, or between polls a worker's launch task). A
+ * comparison with the task the precise probes see polled was tried first:
+ * under a uprobe the poll itself is a sliver of the time the probes call
+ * "in a poll" (the trap, the scheduler until the next poll), and on the
+ * spinner 1 sample in 371 matched.
  */
 static int calibration_begin(struct sampled_session *ss)
 {
 	struct ts_tls_layout l;
-	uint64_t ih[TS_CALIB_WORDS], oh[TS_CALIB_WORDS], t;
+	size_t n;
 	int err;
 
 	tls_context__layout(&ss->tc, &l);
@@ -716,37 +680,64 @@ static int calibration_begin(struct sampled_session *ss)
 	err = ts_sampler__watch(&ss->sampler, ss->op->pid, &l);
 	if (err)
 		return err;
-	ts_sampler__calibration(&ss->sampler, ih, oh, &t);	/* from zero */
+	/* room for one read on top of what is kept (< TS_CALIB_SLOTS) */
+	ss->calib = calloc(2 * TS_CALIB_SLOTS, sizeof(*ss->calib));
+	if (!ss->calib)
+		return -ENOMEM;
+	ts_sampler__calibration_read(&ss->sampler, ss->calib, &n);	/* from empty */
+	ts_sampler__set_hz(&ss->sampler, CALIB_HZ);
 	ss->calibrating = true;
 	return 0;
 }
 
-/* After a burst: enough samples to tell the word? Then sample with it. */
-static void calibration_step(struct sampled_session *ss)
+static int cmp_u64(const void *a, const void *b)
 {
-	uint64_t ih[TS_CALIB_WORDS], oh[TS_CALIB_WORDS], t;
-	struct ts_tls_layout l;
-	size_t i;
-	int k, err;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	ts_sampler__calibration(&ss->sampler, ih, oh, &t);
-	for (k = 0; k < TS_CALIB_WORDS; k++) {
-		ss->calib_id[k] += ih[k];
-		ss->calib_one[k] += oh[k];
-	}
-	ss->calib_total += t;
-	ss->calib_bursts++;
-	err = tls_context__from_calibration(&ss->tc, ss->calib_id, ss->calib_one,
-					    ss->calib_total);
-	if (err == -EAGAIN || (err == -ENOENT && ss->calib_total < 200))
-		return;
+	return (x > y) - (x < y);
+}
+
+static void calibration_end(struct sampled_session *ss)
+{
 	ss->calibrating = false;
 	ts_sampler__unwatch(&ss->sampler, ss->op->pid);
+	ts_sampler__set_hz(&ss->sampler, ss->opts.sample_hz);
+	free(ss->calib);
+	ss->calib = NULL;
+	ss->ncalib = 0;
+}
+
+/* Enough samples to tell the word? Then sample with it. */
+static void calibration_step(struct sampled_session *ss)
+{
+	struct ts_tls_layout l;
+	uint64_t *ids;
+	size_t i, n = 0, nids = 0;
+	int err;
+
+	/* the samples since the last step, kept up to TS_CALIB_SLOTS in all */
+	ts_sampler__calibration_read(&ss->sampler, ss->calib + ss->ncalib, &n);
+	ss->ncalib += n;
+	ids = calloc(ss->nhist + 1, sizeof(*ids));
+	if (!ids)
+		return;
+	for (i = 0; i < ss->nhist; i++)
+		if (ss->hist[i].task_id)
+			ids[nids++] = ss->hist[i].task_id;
+	qsort(ids, nids, sizeof(*ids), cmp_u64);
+	err = tls_context__from_words(&ss->tc, ss->calib, ss->ncalib, ids, nids);
+	free(ids);
+	if (err == -EAGAIN) {
+		if (ss->ncalib >= TS_CALIB_SLOTS)
+			ss->ncalib = 0;	/* no verdict in that many: start a fresh set */
+		return;
+	}
+	i = ss->ncalib;
+	calibration_end(ss);
 	if (err) {
 		snprintf(ss->info.note, sizeof(ss->info.note),
-			 "no DWARF for CONTEXT.current_task_id and calibration failed (%llu "
-			 "samples inside probed polls, no word held the task id): memory and "
-			 "bursts only", (unsigned long long)ss->calib_total);
+			 "no DWARF for CONTEXT.current_task_id and calibration failed (%zu "
+			 "samples, no word of CONTEXT held task ids): memory and bursts only", i);
 		return;
 	}
 	tls_context__layout(&ss->tc, &l);
@@ -780,15 +771,14 @@ static void find_thread_local(struct sampled_session *ss)
 		err = tls_context__known_layout(&ss->tc, op->tb.version);
 	if (err) {
 		snprintf(ss->info.note, sizeof(ss->info.note), "no DWARF for "
-			 "CONTEXT.current_task_id: calibrating against the bursts, no samples yet");
+			 "CONTEXT.current_task_id: calibrating, no samples of its threads yet");
 		if (calibration_begin(ss))
 			return;
-		/* a first go at once, at a faster rate, not counted in the window */
-		for (i = 0; i < CALIB_MAX_BURSTS && ss->calibrating; i++) {
-			if (burst(ss, CALIB_BURST_NS))
-				break;
+		/* a first go at once; an idle process goes on being calibrated later */
+		for (i = 0; i < CALIB_START_STEPS && ss->calibrating; i++) {
+			sleep_ns(CALIB_STEP_NS);
+			calibration_step(ss);
 		}
-		precise_forget(ss);
 		return;
 	}
 	ss->sampling = true;
@@ -811,7 +801,7 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	ss->info.burst_every_ns = opts->burst_every_ns;
 	ss->info.snapshot_every_ns = opts->snapshot_every_ns;
 	ss->info.tls_source = "";
-	err = ts_sampler__open(&ss->sampler, opts->sample_hz, bpf, opts->verbose);
+	err = ts_sampler__open(&ss->sampler, opts->sample_hz, opts->verbose);
 	if (err) {
 		snprintf(why, whylen, "opening the cpu-clock sampler failed: %s", strerror(-err));
 		return err;
@@ -846,6 +836,10 @@ uint64_t sampled_session__tick(struct sampled_session *ss, uint64_t now)
 {
 	uint64_t c0 = thread_cpu_ns();
 
+	if (ss->calibrating && now >= ss->next_calib_ns) {
+		calibration_step(ss);
+		ss->next_calib_ns = now + 4 * CALIB_STEP_NS;
+	}
 	if (ss->opts.burst_ns && now >= ss->next_burst_ns) {
 		burst(ss, ss->opts.burst_ns);
 		ss->info.burst_cpu_ns += thread_cpu_ns() - c0;
@@ -875,6 +869,8 @@ void sampled_session__stop(struct sampled_session *ss)
 	if (ss->sampler_open)
 		ts_sampler__destroy(&ss->sampler);
 	ss->sampler_open = false;
+	free(ss->calib);
+	ss->calib = NULL;
 	free(ss->hist);
 	ss->hist = NULL;
 	ss->nhist = 0;
@@ -1019,6 +1015,7 @@ static void model_tasks(struct sampled_session *ss, struct ts_process *p,
 		struct task_samples *s = find_samples(ts, nts, t->task_id);
 		uint64_t quiet;
 
+		t->burst_max_poll_ns = t->st.max_poll_ns;
 		t->st.polls = scaled(t->st.polls, k);
 		t->st.wakes = scaled(t->st.wakes, k);
 		t->st.self_wakes = scaled(t->st.self_wakes, k);
@@ -1086,6 +1083,14 @@ static const struct ts_worker *burst_worker(const struct ts_worker *v, size_t n,
 	return NULL;
 }
 
+/* Already counted as a worker by the precise snapshot (it polled in a burst)? */
+static bool nonworker_counted(const struct ts_worker *old, size_t nold, uint32_t tid)
+{
+	const struct ts_worker *w = burst_worker(old, nold, tid);
+
+	return w && w->st.polls;
+}
+
 /*
  * Workers from the samples: busy = samples inside polls + off-CPU inside
  * them; the current run (the task seen on every observation of the thread
@@ -1144,6 +1149,10 @@ static int model_workers(struct sampled_session *ss, struct ts_process *p,
 			w->st.max_poll_header = bw->st.max_poll_header;
 			w->st.max_poll_offcpu_ns = bw->st.max_poll_offcpu_ns;
 		}
+		/* a current_thread runtime polls on whatever thread calls block_on */
+		if (strncmp(comm, "tokio-runtime-w", 15) && !nonworker_counted(old, nold, tid) &&
+		    (th->poll_samples || th->offcpu_in_poll_ns || th->task))
+			p->nworker_threads++;
 	}
 	free(old);
 	return 0;
@@ -1191,8 +1200,6 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 		goto cleanup;
 	p->probe_mode = "sampled";
 	p->sampled = &ss->info;
-	p->tasks_evicted -= p->tasks_evicted < ss->forgotten_tasks ? p->tasks_evicted :
-								   ss->forgotten_tasks;
 	if (ss->info.burst_total_ns)
 		k = (double)p->observed_ns / (double)ss->info.burst_total_ns;
 	ss->info.scale = k;

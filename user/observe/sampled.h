@@ -63,10 +63,10 @@ struct sampled_session {
 	struct sampled_opts opts;
 	struct tls_context tc;
 	bool sampling;			/* the thread-local is known and watched */
-	bool calibrating;		/* its field is being looked for, during bursts */
-	uint64_t calib_id[TS_CALIB_WORDS], calib_one[TS_CALIB_WORDS], calib_total;
-	unsigned int calib_bursts;
-	uint64_t forgotten_tasks;	/* precise map entries deleted after calibrating */
+	bool calibrating;		/* its field is being looked for */
+	struct ts_calib_sample *calib;	/* samples of CONTEXT's words, TS_CALIB_SLOTS */
+	size_t ncalib;
+	uint64_t next_calib_ns;
 	struct ts_sampler sampler;
 	bool sampler_open;
 	uint64_t start_ns;

@@ -11,7 +11,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "attach.h"
 #include "sampler.h"
 #include "sample.skel.h"
 
@@ -74,8 +73,7 @@ static int add_link(struct ts_sampler *s, struct bpf_link *l)
 	return 0;
 }
 
-int ts_sampler__open(struct ts_sampler *s, unsigned int hz, const struct ts_bpf *precise,
-		     bool verbose)
+int ts_sampler__open(struct ts_sampler *s, unsigned int hz, bool verbose)
 {
 	bool *online = NULL;
 	int ncpu = 0, cpu, err;
@@ -88,13 +86,6 @@ int ts_sampler__open(struct ts_sampler *s, unsigned int hz, const struct ts_bpf 
 	s->skel = sample_bpf__open();
 	if (!s->skel)
 		return -errno ? -errno : -EINVAL;
-	if (precise && precise->skel) {
-		err = bpf_map__reuse_fd(s->skel->maps.workers, ts_bpf__map_fd(precise, "workers"));
-		if (!err)
-			err = bpf_map__reuse_fd(s->skel->maps.tasks, ts_bpf__map_fd(precise, "tasks"));
-		if (err)
-			goto cleanup;
-	}
 	err = sample_bpf__load(s->skel);
 	if (err)
 		goto cleanup;
@@ -301,34 +292,18 @@ int ts_sampler__set_hz(struct ts_sampler *s, unsigned int hz)
 	return 0;
 }
 
-int ts_sampler__calibration(struct ts_sampler *s, uint64_t id_hits[TS_CALIB_WORDS],
-			    uint64_t one_hits[TS_CALIB_WORDS], uint64_t *total)
+int ts_sampler__calibration_read(struct ts_sampler *s, struct ts_calib_sample *out, size_t *n)
 {
-	int fd = bpf_map__fd(s->skel->maps.calib), kfd = bpf_map__fd(s->skel->maps.sample_counters);
-	int ncpu = libbpf_num_possible_cpus(), c;
-	uint32_t k, which = TS_SCNT_CALIB;
-	uint64_t zero = 0, v, *vals;
+	int fd = bpf_map__fd(s->skel->maps.calib_samples);
+	struct ts_calib_sample zero = {};
+	uint32_t k;
 
-	for (k = 0; k < 2 * TS_CALIB_WORDS; k++) {
-		v = 0;
-		bpf_map_lookup_elem(fd, &k, &v);
-		if (k < TS_CALIB_WORDS)
-			id_hits[k] = v;
-		else
-			one_hits[k - TS_CALIB_WORDS] = v;
+	*n = 0;
+	for (k = 0; k < TS_CALIB_SLOTS; k++) {
+		if (bpf_map_lookup_elem(fd, &k, &out[*n]) || !out[*n].tid)
+			continue;
+		(*n)++;
 		bpf_map_update_elem(fd, &k, &zero, BPF_ANY);
 	}
-	*total = 0;
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	if (!bpf_map_lookup_elem(kfd, &which, vals))
-		for (c = 0; c < ncpu; c++)
-			*total += vals[c];
-	memset(vals, 0, (size_t)ncpu * sizeof(*vals));
-	bpf_map_update_elem(kfd, &which, vals, BPF_ANY);
-	free(vals);
 	return 0;
 }

@@ -278,41 +278,75 @@ int tls_context__known_layout(struct tls_context *tc, const char *tokio_version)
 	return 0;
 }
 
-int tls_context__from_calibration(struct tls_context *tc, const uint64_t *id_hits,
-				  const uint64_t *one_hits, uint64_t total)
+static int cmp_u64(const void *a, const void *b)
 {
-	uint64_t best = 0, second = 0;
-	int k, bk = -1;
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 
-	for (k = 0; k < TS_CALIB_WORDS && (uint64_t)k * 8 + 8 <= tc->sym_size; k++) {
-		if (id_hits[k] > best) {
-			second = best;
-			best = id_hits[k];
-			bk = k;
-		} else if (id_hits[k] > second) {
-			second = id_hits[k];
+	return (x > y) - (x < y);
+}
+
+#define CALIB_MIN_SAMPLES	20
+#define CALIB_GIVE_UP		400
+#define CALIB_DISTINCT		64
+
+int tls_context__from_words(struct tls_context *tc, const struct ts_calib_sample *s, size_t n,
+			    const uint64_t *ids, size_t nids)
+{
+	size_t i, valid = 0, best_distinct = 0, tie = 0;
+	int k, best = -1, nwords = TS_CALIB_WORDS;
+
+	for (i = 0; i < n; i++)
+		valid += s[i].tid != 0;
+	if (valid < CALIB_MIN_SAMPLES)
+		return -EAGAIN;
+	if ((uint64_t)nwords * 8 > tc->sym_size)
+		nwords = (int)(tc->sym_size / 8);
+	for (k = 0; k < nwords; k++) {
+		uint64_t seen[CALIB_DISTINCT];
+		size_t nz = 0, in_ids = 0, distinct = 0, d;
+
+		for (i = 0; i < n; i++) {
+			uint64_t w = s[i].words[k];
+
+			if (!s[i].tid || !w)
+				continue;
+			nz++;
+			if (!bsearch(&w, ids, nids, sizeof(*ids), cmp_u64))
+				continue;
+			in_ids++;
+			for (d = 0; d < distinct && seen[d] != w; d++)
+				;
+			if (d == distinct && distinct < CALIB_DISTINCT)
+				seen[distinct++] = w;
+		}
+		if (nz < CALIB_MIN_SAMPLES || in_ids * 10 < nz * 9 || distinct < 2)
+			continue;
+		if (distinct > best_distinct) {
+			best = k;
+			best_distinct = distinct;
+			tie = 0;
+		} else if (distinct == best_distinct) {
+			tie++;
 		}
 	}
-	if (total < 20)
-		return -EAGAIN;
-	/*
-	 * The probes keep a poll open until the thread's next poll or switch,
-	 * so some samples land between polls (id None): the right word is
-	 * the one that matches far more often than any other, not always.
-	 */
-	if (bk < 0 || best < total / 4 || best < 3 * second)
-		return -ENOENT;
-	if (bk > 0 && one_hits[bk - 1] * 10 >= best * 9) {
-		/* an explicit tag word (Option<u64>: 1 is Some) before the id */
-		tc->opt_off = (uint32_t)(bk - 1) * 8;
-		tc->tag_off = 0;
-		tc->id_off = 8;
-	} else {
-		/* niche-encoded Option<NonZeroU64>: the id itself, 0 is None */
-		tc->opt_off = (uint32_t)bk * 8;
-		tc->tag_off = 0;
-		tc->id_off = 0;
+	if (best < 0 || tie)
+		return valid >= CALIB_GIVE_UP ? -ENOENT : -EAGAIN;
+	tc->opt_off = (uint32_t)best * 8;
+	tc->tag_off = 0;
+	tc->id_off = 0;
+	if (best > 0) {
+		bool tag = true;
+
+		for (i = 0; i < n && tag; i++)
+			if (s[i].tid && s[i].words[best - 1] > 1)
+				tag = false;
+		if (tag) {
+			/* Option<u64>: the tag word (0 None, 1 Some) before the id */
+			tc->opt_off = (uint32_t)(best - 1) * 8;
+			tc->id_off = 8;
+		}
 	}
+	/* without a tag word: a niche-encoded Option<NonZeroU64>, 0 is None */
 	tc->tag_size = 8;
 	tc->tag_none = 0;
 	tc->source = TLS_FIELD_CALIBRATED;

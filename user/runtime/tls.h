@@ -23,7 +23,7 @@ enum tls_field_source {
 	TLS_FIELD_UNKNOWN = 0,
 	TLS_FIELD_DWARF,	/* the binary's (or its debuginfo's) DWARF */
 	TLS_FIELD_KNOWN,	/* tokio 1.24 + rustc 1.95 layout, CONTEXT of 104 bytes */
-	TLS_FIELD_CALIBRATED,	/* matched against the task ids the probes saw */
+	TLS_FIELD_CALIBRATED,	/* the word whose values are ids of tasks in memory */
 };
 
 struct tls_context {
@@ -52,13 +52,16 @@ int tls_context__from_dwarf(struct tls_context *tc, struct ts_dwarf *dw);
 /* The layout checked on tokio 1.24.2 built by rustc 1.95. -ENOTSUP otherwise. */
 int tls_context__known_layout(struct tls_context *tc, const char *tokio_version);
 /*
- * From calibration counts: id_hits[k] samples whose word k of CONTEXT held
- * the id of the task the probes saw polled, one_hits[k] whose word k was 1
- * (an Option's Some tag), out of total. -EAGAIN when too few samples,
- * -ENOENT when no word stands out.
+ * From calibration samples (CONTEXT's first words, as the cpu-clock found
+ * them) and ids, the sorted task ids of every task found in memory (the
+ * workers' launch tasks included): the id word is the one whose nonzero
+ * values are task ids, at least two different ones (a constant 1 is not an
+ * id), in at least 90 % of the samples; the word before it is the
+ * Option's tag when it only ever reads 0 or 1. Pure. -EAGAIN when too few
+ * samples, -ENOENT when no word (or more than one alike) fits.
  */
-int tls_context__from_calibration(struct tls_context *tc, const uint64_t *id_hits,
-				  const uint64_t *one_hits, uint64_t total);
+int tls_context__from_words(struct tls_context *tc, const struct ts_calib_sample *s, size_t n,
+			    const uint64_t *ids, size_t nids);
 /* What the BPF side needs. Pure. */
 void tls_context__layout(const struct tls_context *tc, struct ts_tls_layout *out);
 const char *tls_field_source_name(enum tls_field_source s);
