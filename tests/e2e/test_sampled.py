@@ -12,8 +12,10 @@ import re
 import subprocess
 import time
 
-from tslib import (TASKSCOPE, Target, check, finish, report, stalls, tasks_named,
+from tslib import (ROOT, TASKSCOPE, Target, check, finish, report, stalls, tasks_named,
                    prog_holders)
+
+CRT = os.path.join(ROOT, "tests", "targets", "cruntime", "build")
 
 SAMPLED = ("--mode", "sampled")
 SAMPLE_PROGS = ("sample_cpu", "sample_switch")
@@ -51,7 +53,10 @@ def watch_links(proc, target_pid, every=0.005):
     target, fewest perf_event links seen while sampling)."""
     polls = with_uprobe = 0
     fewest_perf = None
-    time.sleep(0.3)  # past the start (BPF load, first memory scan)
+    deadline = time.time() + 10  # past the start (BPF loads, first memory scan)
+    while proc.poll() is None and time.time() < deadline and \
+            not any(k == "perf_event" for k, _ in link_fds(proc.pid)):
+        time.sleep(every)
     while proc.poll() is None:
         links = link_fds(proc.pid)
         if not any(k == "perf_event" for k, _ in links):
@@ -231,9 +236,27 @@ def test_calibrated():
               f"{[x['message'] for x in data['stalls']]}")
 
 
+def test_usdt_deadlock():
+    """A USDT runtime replays its state only to a tracer that stays: its probes
+    stay attached in sampled mode, and the deadlock is found as in default."""
+    path = os.path.join(CRT, "c_deadlock")
+    if not os.access(path, os.X_OK):
+        print("# c_deadlock not built: skipped")
+        return
+    with Target("c_deadlock", path=path) as t:
+        code, data, err = report(t.pid, 2, SAMPLED)
+        if not check("sampled usdt deadlock: report ran", data is not None, err):
+            return
+        check("sampled usdt deadlock: probes stay attached, said so",
+              data["sampled"]["probes_attached"] and data["probe_sites"] > 0, f"{data['sampled']}")
+        d = stalls(data, "deadlock")
+        check("sampled usdt deadlock: the cycle is found", len(d) == 1 and d[0]["count"] == 2,
+              f"{[s['message'] for s in data['stalls']]}")
+
+
 if __name__ == "__main__":
     for fn in (test_healthy, test_deadlock, test_blocked, test_parked, test_spinner,
-               test_calibrated):
+               test_calibrated, test_usdt_deadlock):
         try:
             fn()
         except Exception as e:  # a crashed test is a failed test, and the rest still run

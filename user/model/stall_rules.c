@@ -222,7 +222,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		 * and switch of the thread. Polls of one task back to back with
 		 * nothing seen between them read as one.
 		 */
-		if (p->sampled && !bursts_saw(t, dur))
+		if (p->sampled && !p->sampled->probes_attached && !bursts_saw(t, dur))
 			snprintf(f->message, sizeof(f->message),
 				 "%s: %s thread %u for %s%s (every sample and switch of the thread "
 				 "found it polled: one poll, or polls back to back)%s%s%s; the worker "

@@ -69,6 +69,7 @@ struct ts_sampled_info {
 	uint64_t burst_cpu_ns;		/* ... and in bursts (attach, detach, map reads) */
 	uint64_t snapshot_every_ns;
 	uint64_t ended_task_busy_ns;	/* sampled in tasks gone before the end */
+	bool probes_attached;		/* all along (USDT runtimes): exact counts */
 };
 
 struct ts_res_info {

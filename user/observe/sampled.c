@@ -785,6 +785,39 @@ static void find_thread_local(struct sampled_session *ss)
 	describe_field(ss);
 }
 
+/*
+ * A USDT runtime tells its existing tasks, resources, holders and waiters
+ * again only once its semaphores have been still for a while after an
+ * attach (20 ms for tests/targets/cruntime): a burst ends before that, and
+ * a deadlocked runtime fires nothing else. Its probes stay attached, as in
+ * the default mode; with semaphores, a probe costs its runtime nothing
+ * once taskscope detaches.
+ */
+static int start_usdt(struct sampled_session *ss, char *why, size_t whylen)
+{
+	struct observed_proc *op = ss->op;
+	int err;
+
+	ss->continuous = true;
+	ss->info.probes_attached = true;
+	snprintf(ss->info.note, sizeof(ss->info.note),
+		 "USDT runtime: its probes stay attached (it replays its state only to a "
+		 "tracer that stays), as in --mode default");
+	err = ts_bpf__attach_tokio(ss->bpf, op->pid, &op->tb, TS_MODE_DEFAULT, &op->links);
+	if (err) {
+		snprintf(why, whylen, "PID %d: attaching USDT probes failed: %s", op->pid,
+			 strerror(-err));
+		sampled_session__stop(ss);
+		return err;
+	}
+	ss->start_ns = ts_now_ns();
+	op->attach_ns = ss->start_ns;
+	op->mode = TS_MODE_SAMPLED;
+	ss->next_burst_ns = UINT64_MAX;
+	ss->next_snapshot_ns = UINT64_MAX;
+	return 0;
+}
+
 int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 			   struct ts_bpf *bpf, const struct sampled_opts *opts, char *why,
 			   size_t whylen)
@@ -808,6 +841,8 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	}
 	ss->sampler_open = true;
 	ss->info.period_ns = ss->sampler.period_ns;
+	if (op->tb.runtime == TS_RT_USDT)
+		return start_usdt(ss, why, whylen);
 	bpf_link__destroy(bpf->sched_link);	/* attached per burst from now on */
 	bpf->sched_link = NULL;
 	/* worker launch tasks must be known as "no task" before sampling starts */
@@ -840,7 +875,7 @@ uint64_t sampled_session__tick(struct sampled_session *ss, uint64_t now)
 		calibration_step(ss);
 		ss->next_calib_ns = now + 4 * CALIB_STEP_NS;
 	}
-	if (ss->opts.burst_ns && now >= ss->next_burst_ns) {
+	if (ss->opts.burst_ns && !ss->continuous && now >= ss->next_burst_ns) {
 		burst(ss, ss->opts.burst_ns);
 		ss->info.burst_cpu_ns += thread_cpu_ns() - c0;
 		c0 = thread_cpu_ns();
@@ -1200,7 +1235,9 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 		goto cleanup;
 	p->probe_mode = "sampled";
 	p->sampled = &ss->info;
-	if (ss->info.burst_total_ns)
+	if (ss->continuous)
+		k = 1;	/* probes attached all along: counts, not estimates */
+	else if (ss->info.burst_total_ns)
 		k = (double)p->observed_ns / (double)ss->info.burst_total_ns;
 	ss->info.scale = k;
 	ss->info.ended_task_busy_ns = 0;
@@ -1214,7 +1251,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 	model_tasks(ss, p, &r, ts, nts, k);
 	if (ss->sampling)
 		err = model_workers(ss, p, &r, k);
-	else
+	else if (!ss->continuous)
 		scale_burst_workers(p, k);
 cleanup:
 	free(ts);

@@ -63,6 +63,7 @@ struct sampled_session {
 	struct sampled_opts opts;
 	struct tls_context tc;
 	bool sampling;			/* the thread-local is known and watched */
+	bool continuous;		/* probes attached all along (USDT runtimes) */
 	bool calibrating;		/* its field is being looked for */
 	struct ts_calib_sample *calib;	/* samples of CONTEXT's words, TS_CALIB_SLOTS */
 	size_t ncalib;

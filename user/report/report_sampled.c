@@ -5,7 +5,7 @@
 
 const char *ts_report_estimate_mark(const struct ts_process *p)
 {
-	return p->sampled && p->sampled->bursts ? "~" : "";
+	return p->sampled && !p->sampled->probes_attached ? "~" : "";
 }
 
 void ts_report_sampled_text(FILE *out, const struct ts_process *p)
@@ -22,6 +22,8 @@ void ts_report_sampled_text(FILE *out, const struct ts_process *p)
 			(unsigned long long)s->poll_samples, s->tls_source);
 	if (s->note[0])
 		fprintf(out, "note: %s\n", s->note);
+	if (s->probes_attached)
+		return;	/* the precise probes all along: nothing is estimated */
 	ts_fmt_duration(s->burst_ns, burst, sizeof(burst));
 	ts_fmt_duration(s->burst_total_ns, total, sizeof(total));
 	if (s->bursts)
@@ -30,8 +32,8 @@ void ts_report_sampled_text(FILE *out, const struct ts_process *p)
 			total, s->scale);
 	else
 		fprintf(out, "bursts: none: no poll or wake counts\n");
-	fprintf(out, "idle times: memory unchanged between snapshots and no poll seen, a "
-		"lower bound%s\n", s->tls_source[0] ? "; busy = samples + off-CPU inside polls" : "");
+	fprintf(out, "idle times: memory unchanged between snapshots and no poll seen, a lower "
+		"bound%s\n", s->tls_source[0] ? "; busy = samples + off-CPU inside polls" : "");
 }
 
 void ts_report_sampled_json(FILE *out, const struct ts_process *p)
@@ -49,9 +51,9 @@ void ts_report_sampled_json(FILE *out, const struct ts_process *p)
 	ts_json_str(out, s->tls_field);
 	fprintf(out, ",\"note\":");
 	ts_json_str(out, s->note);
-	fprintf(out, ",\"bursts\":%u,\"burst_s\":%.6f,\"burst_total_s\":%.6f,\"scale\":%.3f,"
+	fprintf(out, ",\"probes_attached\":%s,\"bursts\":%u,\"burst_s\":%.6f,\"burst_total_s\":%.6f,\"scale\":%.3f,"
 		"\"snapshots\":%u,\"snapshot_cpu_s\":%.6f,\"burst_cpu_s\":%.6f,"
-		"\"ended_task_busy_s\":%.6f}", s->bursts,
+		"\"ended_task_busy_s\":%.6f}", s->probes_attached ? "true" : "false", s->bursts,
 		(double)s->burst_ns / 1e9, (double)s->burst_total_ns / 1e9, s->scale,
 		s->snapshots, (double)s->snapshot_cpu_ns / 1e9, (double)s->burst_cpu_ns / 1e9,
 		(double)s->ended_task_busy_ns / 1e9);
