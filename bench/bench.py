@@ -875,6 +875,12 @@ def part_sampled(res):
                 if smp:
                     row["snapshots"] = smp.get("snapshots")
                     row["bursts"] = smp.get("bursts")
+                    # the periodic ones: not the first (full scan) nor the last
+                    periodic = (smp.get("snapshots") or 0) - 2
+                    if periodic > 0:
+                        row["snapshot_cpu_ms"] = 1e3 * smp.get("snapshot_cpu_s", 0) / periodic
+                    if smp.get("bursts"):
+                        row["burst_cpu_ms"] = 1e3 * smp.get("burst_cpu_s", 0) / smp["bursts"]
                 out["runs"].append(row)
                 log("  sampled scale round %d %-8s CPU %s s, %s tasks" % (
                     r, mode, fmt(o.get("cpu_s"), ".3f"), o.get("tasks")))
@@ -886,11 +892,56 @@ def part_sampled(res):
                      "maxrss_kb": summary([x["maxrss_kb"] for x in rows]),
                      "tasks": rows[-1]["tasks"] if rows else None}
         if mode == "sampled":
-            out[mode]["cpu_ms_per_snapshot"] = summary(
-                [1e3 * x["cpu_s"] / x["snapshots"] for x in rows
-                 if x.get("cpu_s") and x.get("snapshots")])
+            out[mode]["cpu_ms_per_snapshot"] = summary([x.get("snapshot_cpu_ms") for x in rows])
+            out[mode]["cpu_ms_per_burst"] = summary([x.get("burst_cpu_ms") for x in rows])
             out[mode]["snapshots"] = rows[-1].get("snapshots") if rows else None
     res["sampled_scale"] = out
+    sample_cost(res)
+
+
+def sample_cost(res):
+    """What one cpu-clock sample costs the CPU it interrupts: a loop that only
+    computes, unobserved and while a sampled report watches an idle tokio
+    process (the interrupt hits every CPU, watched or not) at 199 and 4000 Hz."""
+    spin = os.path.join(BENCH_BUILD, "spin_loop")
+    idle = os.path.join(TARGETS, "many_tasks")
+    if not os.access(spin, os.X_OK) or not os.access(idle, os.X_OK):
+        err("spin_loop or many_tasks missing: sample cost skipped")
+        return
+    p, pid = start_target([idle, "10"], timeout=30)
+    if not p:
+        err("many_tasks did not start")
+        return
+    rates = {0: [], 199: [], 4000: []}
+    try:
+        for r in range(max(3, CFG["rounds"])):
+            for hz in rotated([0, 199, 4000], r):
+                obs = None
+                if hz:
+                    obs = subprocess.Popen([TASKSCOPE, "report", "-p", str(pid), "-d", "3.5",
+                                            "--mode", "sampled", "--burst", "0",
+                                            "--sample-hz", str(hz)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    if wait_sampling(obs, time.monotonic(), 20) is None:
+                        err("sampled report did not start (sample cost)")
+                        obs.wait()
+                        continue
+                out = subprocess.run([spin, "2"], capture_output=True, text=True,
+                                     timeout=30).stdout
+                m = re.search(r"loops_per_cpu_s=([\d.]+)", out)
+                if m:
+                    rates[hz].append((r, float(m.group(1))))
+                if obs:
+                    obs.wait(timeout=30)
+    finally:
+        stop(p)
+    base = dict(rates[0])
+    out = {"rates": {str(k): v for k, v in rates.items()}}
+    for hz in (199, 4000):
+        fr = [1 - v / base[r] for r, v in rates[hz] if r in base]
+        out["loss_pct_%d" % hz] = summary([100 * f for f in fr])
+        out["us_per_sample_%d" % hz] = summary([1e6 * f / hz for f in fr])
+    res["sample_cost"] = out
 
 
 def strace_phases(pid):
@@ -1184,7 +1235,8 @@ def sampled_lines(res):
     if not (pp and "sampled" in pp) and not (h and h.get("by_conns")) and not sc:
         return L
     L.append("")
-    L.append("5. --mode sampled (no uprobe but 20 ms bursts per second; cpu-clock samples)")
+    L.append("5. --mode sampled (no uprobe but bursts of 10 ms per second; 199 Hz cpu-clock"
+             " samples)")
     if pp and "sampled" in pp:
         d = pp["sampled"]
         L.append("    ping-pong: CPU per poll %s ns vs %s unobserved: %s %% added"
@@ -1231,12 +1283,21 @@ def sampled_lines(res):
         L.append("    BPF programs during a sampled ping-pong (bpf_stats): " + "; ".join(parts))
     if sc and sc.get("sampled"):
         d, dd = sc["sampled"], sc.get("default") or {}
-        L.append("    taskscope on %d parked tasks, report -d 5: sampled %s s CPU (%s ms per"
-                 " memory snapshot, %s snapshots), default %s s; max RSS %s KiB" % (
-                     sc["tasks"], fmt_s(d["cpu_s"], ".2f"), fmt_s(d.get("cpu_ms_per_snapshot"),
-                                                                   ".0f"),
-                     d.get("snapshots"), fmt_s(dd.get("cpu_s"), ".2f"),
+        L.append("    taskscope on %d parked tasks, report -d 5: sampled %s s CPU in all,"
+                 " default %s s; max RSS %s KiB" % (
+                     sc["tasks"], fmt_s(d["cpu_s"], ".2f"), fmt_s(dd.get("cpu_s"), ".2f"),
                      fmt(med(d["maxrss_kb"]), ".0f")))
+        L.append("        per refresh: memory snapshot %s ms, burst %s ms of taskscope's CPU"
+                 " (the first full scan and the last snapshot, as long as a default-mode"
+                 " report's, not counted)" % (fmt_s(d.get("cpu_ms_per_snapshot"), ".1f"),
+                                              fmt_s(d.get("cpu_ms_per_burst"), ".1f")))
+    cost = res.get("sample_cost")
+    if cost:
+        L.append("    a cpu-clock sample costs the CPU it interrupts %s µs (from 4000 Hz: %s %% of"
+                 " a computing loop); at 199 Hz: %s %%" % (
+                     fmt_s(cost.get("us_per_sample_4000"), ".1f"),
+                     fmt_s(cost.get("loss_pct_4000"), ".1f"),
+                     fmt_s(cost.get("loss_pct_199"), ".2f")))
     L.append("    issue 10 targets:")
     if h and h.get("by_conns"):
         for conns, c in h["by_conns"].items():
@@ -1356,7 +1417,7 @@ def private_copies(priv):
     # built by bench/run.sh when it can be
     if os.path.exists(os.path.join(src_targets, "bench_hyper")):
         shutil.copy2(os.path.join(src_targets, "bench_hyper"), TARGETS)
-    for name in ("probe_hit", "c_pingpong"):
+    for name in ("probe_hit", "c_pingpong", "spin_loop"):
         if os.path.exists(os.path.join(src_build, name)):
             shutil.copy2(os.path.join(src_build, name), os.path.join(BENCH_BUILD, name))
 

@@ -116,13 +116,15 @@ def test_healthy():
         want = {"healthy::pinger", "healthy::ponger", "healthy::ticker", "healthy::aggregator"}
         check("sampled healthy: every task type named", want <= names, f"{sorted(names)}")
         check("sampled healthy: 4 tickers", len(tasks_named(data, "healthy::ticker")) == 4, "")
-        # precise: 150-600 polls per ticker in 2 s; here 3 s, scaled from 3 bursts of 20 ms
+        # the 4 tickers sleep 5, 6, 7, 8 ms: ~640 polls/s together, ~1900 in 3 s;
+        # estimated from 3 bursts of 10 ms, so a few dozen polls seen: +-50 %
         tick = tasks_named(data, "healthy::ticker")
-        check("sampled healthy: ticker polls estimated from bursts",
-              all(100 <= x["polls"] <= 1200 for x in tick), f"{[x['polls'] for x in tick]}")
+        total = sum(x["polls"] for x in tick)
+        check("sampled healthy: ticker polls estimated from bursts", 950 <= total <= 2900,
+              f"{total}: {[x['polls'] for x in tick]}")
         check("sampled healthy: bursts ran", data["sampled"]["bursts"] >= 2,
               f"{data['sampled']}")
-        # the bursts: 20 ms attached per second, plus the links' teardown
+        # the bursts: 10 ms attached per second, plus the links' teardown
         frac = with_uprobe / polls if polls else 1
         print(f"# uprobe_multi links on the target in {with_uprobe} of {polls} looks "
               f"({100 * frac:.1f} %)", flush=True)
