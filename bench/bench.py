@@ -14,6 +14,9 @@ Parts (see bench/README.md for what each figure means):
   http    HTTP/1.1 server under wrk: requests/s, p50/p99 latency
   self    taskscope's own CPU, RSS, kernel map memory, BPF run time
   attach  attach time on a binary with ~300 raw::poll instances
+  sampled --mode sampled next to the precise modes (in pingpong and http),
+          its estimation error against --mode default, its BPF programs'
+          cost per run, and taskscope's own CPU per refresh on 20,000 tasks
 """
 import json
 import os
@@ -56,7 +59,7 @@ CFG = {
     "probe_rounds": env_int("PROBE_ROUNDS", 5),
     "probe_slice_s": env_float("PROBE_SLICE", 0.2),
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
-    "parts": os.environ.get("PARTS", "probe pingpong cruntime http attach").split(),
+    "parts": os.environ.get("PARTS", "probe pingpong cruntime http attach sampled").split(),
     # past this many seconds no new round starts (bench/run.sh kills at 600)
     "budget_s": env_float("BUDGET_SECS", 480),
 }
@@ -71,7 +74,8 @@ def over_budget(what):
         truncated.append(what)
         log("bench: time budget (%.0f s) spent, %s cut short" % (CFG["budget_s"], what))
     return True
-MODES = ["none", "default", "full", "light"]
+MODES = ["none", "default", "full", "light", "sampled"]
+PRECISE = ("default", "full", "light")
 # taskscope's window = the workload's + this (its window starts at attach,
 # just before the workload does)
 SLACK_S = 0.7
@@ -256,6 +260,8 @@ def wait_attached(proc, mode, want=None, timeout=20.0, poll_s=0.001):
     links, a count stable for 0.5 s counts as attached."""
     want = want or {"full": 5, "light": 3}.get(mode, 4)
     t0 = time.monotonic()
+    if mode == "sampled":
+        return wait_sampling(proc, t0, timeout)
     last, last_change = -1, t0
     while time.monotonic() - t0 < timeout:
         if proc.poll() is not None:
@@ -267,6 +273,33 @@ def wait_attached(proc, mode, want=None, timeout=20.0, poll_s=0.001):
         if n >= want or (n >= 2 and now - last_change > 0.5):
             return now - t0
         time.sleep(poll_s)
+    return None
+
+
+def perf_fd_count(pid):
+    try:
+        n = 0
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:[perf_event]":
+                    n += 1
+            except OSError:
+                pass
+        return n
+    except OSError:
+        return -1
+
+
+def wait_sampling(proc, t0, timeout):
+    """--mode sampled holds no uprobe link outside its bursts: it is attached
+    once its cpu-clock perf events are open and its first burst is done."""
+    while time.monotonic() - t0 < timeout:
+        if proc.poll() is not None:
+            return None
+        if perf_fd_count(proc.pid) > 0:
+            time.sleep(0.1)
+            return time.monotonic() - t0
+        time.sleep(0.001)
     return None
 
 
@@ -295,7 +328,7 @@ def taskscope_argv(pid, mode, seconds):
         n = int(seconds) + 2
         return [TASKSCOPE, "top", "-p", str(pid), "--batch", "-n", str(n), "-i", "1"]
     argv = [TASKSCOPE, "report", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
-    if mode in ("full", "light"):
+    if mode in ("full", "light", "sampled"):
         argv += ["--mode", mode]
     return argv
 
@@ -385,7 +418,30 @@ class Observer:
             s["probe_sites"] = report.get("probe_sites")
             s["observed_s"] = report.get("observed_s")
             s["tasks_dropped"] = report.get("tasks_dropped")
+            s["estimates"] = estimates(report)
         return s
+
+
+def estimates(report):
+    """What sampled mode estimates, from any mode's JSON, to compare modes:
+    polls/s, each worker's busy % and each task's busy share (% of the
+    window), tasks keyed by name (and id when names repeat)."""
+    obs = report.get("observed_s") or 0
+    if not obs:
+        return None
+    tasks = {}
+    for t in report.get("tasks", []):
+        key = t.get("name") or "?"
+        if key in tasks:
+            key = "%s#%s" % (key, t.get("id"))
+        tasks[key] = 100.0 * t.get("busy_s", 0) / obs
+    workers = sorted((100.0 * w.get("busy_s", 0) / obs for w in report.get("workers", [])),
+                     reverse=True)
+    out = {"polls_per_s": report.get("polls_per_s"), "worker_busy_pct": workers,
+           "task_busy_pct": tasks}
+    if report.get("sampled"):
+        out["sampled"] = report["sampled"]
+    return out
 
 
 def bpftool_names(kind):
@@ -534,7 +590,7 @@ def part_pingpong(res, key="pingpong", binp=None, modes=MODES, want=None):
         # (and a return per poll in full mode), per poll
         tp = []
         for o, x in ((x["observer"], x) for x in by[m].values() if "observer" in x):
-            if o.get("polls"):
+            if o.get("polls") and m in PRECISE:
                 traps = o["polls"] + o["wakes"] + o.get("tasks_done", 0)
                 if m == "full":
                     traps += o["polls"]
@@ -549,7 +605,42 @@ def part_pingpong(res, key="pingpong", binp=None, modes=MODES, want=None):
         out[m]["taskscope_window_cpu_pct"] = summary([o.get("window_cpu_pct") for o in obs])
         out[m]["taskscope_cpu_s"] = summary([o.get("cpu_s") for o in obs])
         out[m]["taskscope_maxrss_kb"] = summary([o.get("maxrss_kb") for o in obs])
+        out[m]["cpu_added_pct"] = summary(
+            [100.0 * (by[m][k]["cpu_ns_per_poll"] / by["none"][k]["cpu_ns_per_poll"] - 1)
+             for k in by[m] if k in by["none"] and by[m][k].get("cpu_ns_per_poll")
+             and by["none"][k].get("cpu_ns_per_poll")])
+    if "sampled" in modes and "default" in modes:
+        out["sampled_vs_default"] = compare_estimates(by["sampled"], by["default"],
+                                                      "polls_per_s")
     res[key] = out
+
+
+def compare_estimates(sampled, default, program_rate=None):
+    """Sampled mode's estimates against --mode default's figures, paired by round
+    (dicts round -> run row). Each mode observed its own run of the workload."""
+    ratio, wdiff, tdiff, vs_prog = [], [], [], []
+    for k, x in sampled.items():
+        es = (x.get("observer") or {}).get("estimates")
+        y = default.get(k)
+        ed = (y.get("observer") or {}).get("estimates") if y else None
+        if es and program_rate and x.get(program_rate) and es.get("polls_per_s"):
+            vs_prog.append(100.0 * (es["polls_per_s"] / x[program_rate] - 1))
+        if not es or not ed:
+            continue
+        if ed.get("polls_per_s"):
+            ratio.append(100.0 * (es["polls_per_s"] / ed["polls_per_s"] - 1))
+        ws, wd = es["worker_busy_pct"], ed["worker_busy_pct"]
+        if ws and wd:
+            n = min(len(ws), len(wd))
+            wdiff.append(max(abs(ws[i] - wd[i]) for i in range(n)))
+        common = set(es["task_busy_pct"]) & set(ed["task_busy_pct"])
+        if common:
+            tdiff.append(max(abs(es["task_busy_pct"][t] - ed["task_busy_pct"][t])
+                             for t in common))
+    return {"polls_per_s_err_pct": summary(ratio),
+            "worker_busy_max_diff_points": summary(wdiff),
+            "task_busy_max_diff_points": summary(tdiff),
+            "polls_per_s_vs_program_pct": summary(vs_prog)}
 
 
 def part_cruntime(res):
@@ -582,7 +673,8 @@ def part_bpf_stats(res):
         return
     out = {}
     try:
-        runs = [("default", "default", None, None), ("full", "full", None, None)]
+        runs = [("default", "default", None, None), ("full", "full", None, None),
+                ("sampled", "sampled", None, None)]
         cp = os.path.join(BENCH_BUILD, "c_pingpong")
         if "cruntime" in CFG["parts"] and os.access(cp, os.X_OK):
             runs.append(("cruntime", "default", cp, 2))
@@ -599,7 +691,7 @@ def part_bpf_stats(res):
                                  "ns_per_run": pr["run_time_ns"] / pr["run_cnt"],
                                  "per_poll": pr["run_cnt"] / row["polls"]}
             out[key] = {"progs": per, "polls": row["polls"],
-                         "ns_per_poll": row["ns_per_poll"]}
+                         "ns_per_poll": row["ns_per_poll"], "secs": row.get("secs")}
     finally:
         try:
             with open(path, "w") as f:
@@ -742,6 +834,8 @@ def part_http(res):
                 c[m]["attach_s"] = summary([o.get("attach_s") for o in obs])
                 if obs and obs[-1].get("maps"):
                     c[m]["maps"] = obs[-1]["maps"]
+                if m == "sampled" and "default" in by:
+                    c["sampled_vs_default"] = compare_estimates(by["sampled"], by["default"])
                 if m == "top":
                     c[m]["top_estimate_cpu_pct"] = summary(
                         [o.get("top_estimate_cpu_pct") for o in obs])
@@ -752,6 +846,102 @@ def part_http(res):
         res["http"] = out
     finally:
         stop(p)
+
+
+def part_sampled(res):
+    """taskscope's own cost in sampled mode on 20,000 parked tasks (many_tasks):
+    CPU per refresh (a memory snapshot every 0.5 s, a burst every second),
+    next to one default-mode report of the same length."""
+    binp = os.path.join(TARGETS, "many_tasks")
+    if not os.access(binp, os.X_OK):
+        err("many_tasks not built: sampled scale part skipped")
+        return
+    p, pid = start_target([binp, "20000"], timeout=60)
+    if not p:
+        err("many_tasks did not start")
+        return
+    out = {"tasks": 20000, "runs": []}
+    secs = 5.0
+    try:
+        for r in range(max(1, min(CFG["rounds"], 3))):
+            for mode in rotated(["sampled", "default"], r):
+                obs = Observer(pid, mode, secs)
+                o = obs.finish(secs + 120)
+                est = o.get("estimates") or {}
+                row = {"mode": mode, "round": r, "cpu_s": o.get("cpu_s"),
+                       "maxrss_kb": o.get("maxrss_kb"), "tasks": o.get("tasks"),
+                       "total_s": o.get("total_s")}
+                smp = est.get("sampled")
+                if smp:
+                    row["snapshots"] = smp.get("snapshots")
+                    row["bursts"] = smp.get("bursts")
+                    # the periodic ones: not the first (full scan) nor the last
+                    periodic = (smp.get("snapshots") or 0) - 2
+                    if periodic > 0:
+                        row["snapshot_cpu_ms"] = 1e3 * smp.get("snapshot_cpu_s", 0) / periodic
+                    if smp.get("bursts"):
+                        row["burst_cpu_ms"] = 1e3 * smp.get("burst_cpu_s", 0) / smp["bursts"]
+                out["runs"].append(row)
+                log("  sampled scale round %d %-8s CPU %s s, %s tasks" % (
+                    r, mode, fmt(o.get("cpu_s"), ".3f"), o.get("tasks")))
+    finally:
+        stop(p)
+    for mode in ("sampled", "default"):
+        rows = [x for x in out["runs"] if x["mode"] == mode]
+        out[mode] = {"cpu_s": summary([x["cpu_s"] for x in rows]),
+                     "maxrss_kb": summary([x["maxrss_kb"] for x in rows]),
+                     "tasks": rows[-1]["tasks"] if rows else None}
+        if mode == "sampled":
+            out[mode]["cpu_ms_per_snapshot"] = summary([x.get("snapshot_cpu_ms") for x in rows])
+            out[mode]["cpu_ms_per_burst"] = summary([x.get("burst_cpu_ms") for x in rows])
+            out[mode]["snapshots"] = rows[-1].get("snapshots") if rows else None
+    res["sampled_scale"] = out
+    sample_cost(res)
+
+
+def sample_cost(res):
+    """What one cpu-clock sample costs the CPU it interrupts: a loop that only
+    computes, unobserved and while a sampled report watches an idle tokio
+    process (the interrupt hits every CPU, watched or not) at 199 and 4000 Hz."""
+    spin = os.path.join(BENCH_BUILD, "spin_loop")
+    idle = os.path.join(TARGETS, "many_tasks")
+    if not os.access(spin, os.X_OK) or not os.access(idle, os.X_OK):
+        err("spin_loop or many_tasks missing: sample cost skipped")
+        return
+    p, pid = start_target([idle, "10"], timeout=30)
+    if not p:
+        err("many_tasks did not start")
+        return
+    rates = {0: [], 199: [], 4000: []}
+    try:
+        for r in range(max(3, CFG["rounds"])):
+            for hz in rotated([0, 199, 4000], r):
+                obs = None
+                if hz:
+                    obs = subprocess.Popen([TASKSCOPE, "report", "-p", str(pid), "-d", "3.5",
+                                            "--mode", "sampled", "--burst", "0",
+                                            "--sample-hz", str(hz)],
+                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                    if wait_sampling(obs, time.monotonic(), 20) is None:
+                        err("sampled report did not start (sample cost)")
+                        obs.wait()
+                        continue
+                out = subprocess.run([spin, "2"], capture_output=True, text=True,
+                                     timeout=30).stdout
+                m = re.search(r"loops_per_cpu_s=([\d.]+)", out)
+                if m:
+                    rates[hz].append((r, float(m.group(1))))
+                if obs:
+                    obs.wait(timeout=30)
+    finally:
+        stop(p)
+    base = dict(rates[0])
+    out = {"rates": {str(k): v for k, v in rates.items()}}
+    for hz in (199, 4000):
+        fr = [1 - v / base[r] for r, v in rates[hz] if r in base]
+        out["loss_pct_%d" % hz] = summary([100 * f for f in fr])
+        out["us_per_sample_%d" % hz] = summary([1e6 * f / hz for f in fr])
+    res["sample_cost"] = out
 
 
 def strace_phases(pid):
@@ -1023,6 +1213,7 @@ def table(res):
                      " predicted; measured %s CPU ns/poll" % (
                          fmt(usdt, ".0f"), fmt(hits, ".2f"), fmt(usdt * hits, ".0f"),
                          fmt(bpf, ".0f"), fmt(usdt * hits + (bpf or 0), ".0f"), fmt(a, ".0f")))
+    L += sampled_lines(res)
     v = res.get("verdict")
     if v:
         L.append("")
@@ -1034,6 +1225,97 @@ def table(res):
         L.append("")
         L.append("cut short by the time budget: %s" % ", ".join(tr))
     return "\n".join(L)
+
+
+def sampled_lines(res):
+    """5. --mode sampled next to the precise modes, and issue 10's targets."""
+    L = []
+    pp, h, sc = res.get("pingpong"), res.get("http"), res.get("sampled_scale")
+    bs = (res.get("bpf_stats") or {}).get("sampled")
+    if not (pp and "sampled" in pp) and not (h and h.get("by_conns")) and not sc:
+        return L
+    L.append("")
+    L.append("5. --mode sampled (no uprobe but bursts of 10 ms per second; 199 Hz cpu-clock"
+             " samples)")
+    if pp and "sampled" in pp:
+        d = pp["sampled"]
+        L.append("    ping-pong: CPU per poll %s ns vs %s unobserved: %s %% added"
+                 " (wall %s ns/poll)" % (
+                     fmt_s(d["cpu_ns_per_poll"], ".0f"),
+                     fmt_s(pp["none"]["cpu_ns_per_poll"], ".0f"),
+                     fmt_s(d.get("cpu_added_pct"), ".2f"), fmt_s(d["ns_per_poll"], ".0f")))
+        for m in PRECISE:
+            if m in pp:
+                L.append("    ping-pong %-7s for comparison: %s %% added CPU per poll" % (
+                    m, fmt_s(pp[m].get("cpu_added_pct"), ".0f")))
+        e = pp.get("sampled_vs_default")
+        if e:
+            L.append("    estimation error vs --mode default (each on its own run):"
+                     " polls/s %s %%, worker busy max %s points, task busy max %s points" % (
+                         fmt_s(e["polls_per_s_err_pct"], "+.1f"),
+                         fmt_s(e["worker_busy_max_diff_points"], ".1f"),
+                         fmt_s(e["task_busy_max_diff_points"], ".1f")))
+            L.append("    sampled polls/s vs the program's own count in that run: %s %%"
+                     " (bursts count polls while every poll traps: a CPU-bound loop"
+                     " runs slower then)" % fmt_s(e["polls_per_s_vs_program_pct"], "+.1f"))
+    if h and h.get("by_conns"):
+        for conns, c in h["by_conns"].items():
+            if "sampled" not in c:
+                continue
+            d = c["sampled"]
+            L.append("    http c=%-3s requests/s %s vs %s unobserved: loss %s %%,"
+                     " server CPU/request +%s µs" % (
+                         conns, fmt_s(d["rps"], ".0f"), fmt_s(c["none"]["rps"], ".0f"),
+                         fmt_s(d.get("rps_loss_pct"), ".1f"),
+                         fmt_s(d.get("added_server_cpu_us_per_request"), ".2f")))
+            e = c.get("sampled_vs_default")
+            if e:
+                L.append("        vs --mode default: polls/s %s %%, worker busy max %s points" % (
+                    fmt_s(e["polls_per_s_err_pct"], "+.1f"),
+                    fmt_s(e["worker_busy_max_diff_points"], ".1f")))
+            L.append("        taskscope CPU in window %s %%, per run %s s" % (
+                fmt_s(d.get("taskscope_window_cpu_pct"), ".1f"),
+                fmt_s(d.get("taskscope_cpu_s"), ".3f")))
+    if bs:
+        secs = bs.get("secs") or CFG["pingpong_s"]
+        parts = ["%s %.0f runs/s × %.0f ns" % (n, v["run_cnt"] / secs, v["ns_per_run"])
+                 for n, v in sorted(bs["progs"].items())]
+        L.append("    BPF programs during a sampled ping-pong (bpf_stats): " + "; ".join(parts))
+    if sc and sc.get("sampled"):
+        d, dd = sc["sampled"], sc.get("default") or {}
+        L.append("    taskscope on %d parked tasks, report -d 5: sampled %s s CPU in all,"
+                 " default %s s; max RSS %s KiB" % (
+                     sc["tasks"], fmt_s(d["cpu_s"], ".2f"), fmt_s(dd.get("cpu_s"), ".2f"),
+                     fmt(med(d["maxrss_kb"]), ".0f")))
+        L.append("        per refresh: memory snapshot %s ms, burst %s ms of taskscope's CPU"
+                 " (the first full scan and the last snapshot, as long as a default-mode"
+                 " report's, not counted)" % (fmt_s(d.get("cpu_ms_per_snapshot"), ".1f"),
+                                              fmt_s(d.get("cpu_ms_per_burst"), ".1f")))
+    cost = res.get("sample_cost")
+    if cost:
+        L.append("    a cpu-clock sample costs the CPU it interrupts %s µs (from 4000 Hz: %s %% of"
+                 " a computing loop); at 199 Hz: %s %%" % (
+                     fmt_s(cost.get("us_per_sample_4000"), ".1f"),
+                     fmt_s(cost.get("loss_pct_4000"), ".1f"),
+                     fmt_s(cost.get("loss_pct_199"), ".2f")))
+    L.append("    issue 10 targets:")
+    if h and h.get("by_conns"):
+        for conns, c in h["by_conns"].items():
+            loss = med((c.get("sampled") or {}).get("rps_loss_pct"))
+            if loss is not None:
+                L.append("      ≤ 2 %% requests/s loss (http, %s conns): %s — %.1f %%" % (
+                    conns, "met" if loss <= 2 else "NOT met", loss))
+    if pp and "sampled" in pp:
+        a = med(pp["sampled"].get("cpu_added_pct"))
+        if a is not None:
+            L.append("      ≤ 2 %% added CPU per poll (ping-pong): %s — %.2f %%" % (
+                "met" if a <= 2 else "NOT met", a))
+        e = pp.get("sampled_vs_default") or {}
+        r = med(e.get("polls_per_s_err_pct"))
+        if r is not None:
+            L.append("      polls/s within ±15 %% of --mode default (ping-pong): %s — %+.1f %%"
+                     % ("met" if abs(r) <= 15 else "NOT met", r))
+    return L
 
 
 def scale(s, k):
@@ -1129,10 +1411,13 @@ def private_copies(priv):
     TASKSCOPE = os.path.join(priv, "taskscope")
     for name in ("bench_pingpong", "bench_http", "bench_manytypes"):
         shutil.copy2(os.path.join(src_targets, name), TARGETS)
+    # the sampled part's 20,000-task target, a test target (make targets)
+    if os.path.exists(os.path.join(src_targets, "many_tasks")):
+        shutil.copy2(os.path.join(src_targets, "many_tasks"), TARGETS)
     # built by bench/run.sh when it can be
     if os.path.exists(os.path.join(src_targets, "bench_hyper")):
         shutil.copy2(os.path.join(src_targets, "bench_hyper"), TARGETS)
-    for name in ("probe_hit", "c_pingpong"):
+    for name in ("probe_hit", "c_pingpong", "spin_loop"):
         if os.path.exists(os.path.join(src_build, name)):
             shutil.copy2(os.path.join(src_build, name), os.path.join(BENCH_BUILD, name))
 
@@ -1149,7 +1434,7 @@ def run_all(priv):
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     parts = [("probe", part_probe), ("pingpong", part_pingpong),
              ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
-             ("http", part_http), ("attach", part_attach)]
+             ("http", part_http), ("attach", part_attach), ("sampled", part_sampled)]
     for name, fn in parts:
         if name not in CFG["parts"]:
             continue

@@ -43,6 +43,7 @@ apt_install wrk librust-hyper-dev strace
 
 mkdir -p build/bench
 gcc -O2 -Wall -Wextra -Werror -Iusdt -pthread bench/probe_hit.c -o build/bench/probe_hit
+gcc -O2 -Wall -Wextra -Werror bench/spin_loop.c -o build/bench/spin_loop
 # the ping-pong on the USDT C runtime, when there is one: linked with every
 # runtime source of tests/targets/cruntime (not its scenario programs)
 if [ -f tests/targets/cruntime/rt.h ]; then

@@ -192,4 +192,91 @@ struct ts_worker_state {
 	uint64_t first_seen_ns;
 };
 
+/* ---- sampled mode (bpf/sample.bpf.c) ------------------------------------
+ * No trap on the hot path: a perf_event program on the software cpu-clock
+ * reads, in the thread it interrupts, the id of the tokio task being
+ * polled (the thread-local CONTEXT.current_task_id), and sched_switch reads
+ * the same for the thread leaving the CPU.
+ */
+#define TS_MAX_SAMPLE_THREADS	4096
+#define TS_MAX_SAMPLE_COUNTS	16384
+#define TS_MAX_SAMPLE_IGNORED	4096
+#define TS_CALIB_WORDS		16	/* words of CONTEXT looked at while calibrating */
+#define TS_CALIB_SLOTS		512
+
+/*
+ * Where a watched process keeps the running task's id, per thread: the
+ * Option<Id> is at fsbase + opt_off (x86-64 TLS variant II: the main
+ * executable's block ends at fsbase, so opt_off is negative). Inside it,
+ * the discriminant (tag_size bytes at tag_off, tag_none meaning None) and
+ * the u64 id at id_off; a niche-encoded Option (NonZero id) has tag_off ==
+ * id_off and tag_none 0. Both offsets are below 16.
+ */
+struct ts_tls_layout {
+	int64_t opt_off;
+	uint32_t tag_off;
+	uint32_t tag_size;	/* 1, 2, 4 or 8 */
+	uint64_t tag_none;
+	uint32_t id_off;
+	uint32_t calibrate;	/* 1: record CONTEXT's words instead (calibration) */
+	int64_t sym_off;	/* calibration: fsbase + sym_off is CONTEXT itself */
+};
+
+/* Per thread of a watched process, keyed by tid. */
+struct ts_sample_thread {
+	uint32_t tgid;
+	uint32_t pad;
+	uint64_t base_task;		/* its id in sample_ignore: a worker's launch task */
+	uint64_t samples;		/* samples that found it on a CPU */
+	uint64_t poll_samples;		/* ... with a task id set: inside a poll */
+	uint64_t offcpu_in_poll_ns;	/* switched out with a task id set, total */
+	/*
+	 * The current run: one task seen on every observation (sample or
+	 * switch-out) of this thread since run_start_ns. A poll can't end
+	 * while its thread is off the CPU, so off-CPU time inside the run is
+	 * inside one poll; on-CPU, back-to-back polls of the same task with
+	 * no observation between them read as one run.
+	 */
+	uint64_t task;			/* task id of the run, 0 none */
+	uint64_t run_start_ns;
+	uint64_t run_last_ns;		/* last observation inside it */
+	uint64_t run_offcpu_ns;
+	uint64_t offcpu_start_ns;	/* left the CPU inside the run, 0 on CPU */
+	uint64_t max_run_ns;		/* longest closed run */
+	uint64_t max_run_task;
+	uint64_t max_run_offcpu_ns;
+	uint64_t max_run_end_ns;
+	uint64_t last_sample_ns;
+};
+
+/* Aggregates per (process, thread, task); tid 0 in the sample_ignore map. */
+struct ts_sample_key {
+	uint32_t tgid;
+	uint32_t tid;
+	uint64_t task;			/* tokio task id */
+};
+
+struct ts_sample_count {
+	uint64_t samples;
+	uint64_t offcpu_ns;		/* off-CPU inside its polls */
+	uint64_t max_run_ns;		/* its longest closed run on this thread */
+	uint64_t max_run_offcpu_ns;
+	uint64_t last_ns;		/* last seen inside a poll */
+};
+
+enum ts_sample_counter {
+	TS_SCNT_SAMPLES = 0,	/* perf_event runs, any process */
+	TS_SCNT_WATCHED,	/* ... that interrupted a watched process */
+	TS_SCNT_TLS_FAIL,	/* the thread-local could not be read */
+	TS_SCNT_SWITCH_OUT,	/* watched threads leaving a CPU */
+	TS_SCNT_MAX,
+};
+
+/* One calibration sample: CONTEXT's first words in thread tid (0: unreadable). */
+struct ts_calib_sample {
+	uint32_t tid;
+	uint32_t pad;
+	uint64_t words[TS_CALIB_WORDS];
+};
+
 #endif /* TASKSCOPE_H */

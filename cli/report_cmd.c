@@ -13,7 +13,11 @@
 #include "observe.h"
 #include "parse.h"
 #include "report.h"
+#include "sampled.h"
 #include "stall_rules.h"
+
+/* long options without a short one */
+enum { OPT_SAMPLE_HZ = 1000, OPT_BURST };
 
 struct report_env {
 	int pid;
@@ -26,13 +30,16 @@ struct report_env {
 	const char *debuginfo;	/* --debuginfo FILE */
 	uint64_t stall_ms;
 	uint64_t long_poll_ms;
+	unsigned int sample_hz;	/* --sample-hz, sampled mode */
+	long burst_ms;		/* --burst MS, sampled mode; -1: default */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--long-poll-ms N]\n"
-		"                        [--mode M] [--all] [--task ID] [--debuginfo FILE]\n\n"
+		"                        [--mode M] [--all] [--task ID] [--debuginfo FILE]\n"
+		"                        [--sample-hz N] [--burst MS]\n\n"
 		"Attaches to a running tokio, async-std or smol process, observes it,\n"
 		"detaches, and prints its tasks (state, polls, busy/scheduled/idle time,\n"
 		"wakes) and the stalls found:\n"
@@ -49,7 +56,13 @@ static void usage(FILE *out)
 		"  -m, --mode MODE      default: a trap per poll and per wake, poll ends\n"
 		"                       inferred; full: adds a uretprobe per poll for exact\n"
 		"                       durations; light: no wake probes, one trap per poll\n"
-		"                       (no wake counts, no scheduled time, no starvation)\n"
+		"                       (no wake counts, no scheduled time, no starvation);\n"
+		"                       sampled: no trap on the hot path: tasks and states\n"
+		"                       from memory, busy time and long polls from CPU\n"
+		"                       samples, polls and wakes estimated from short bursts\n"
+		"      --sample-hz N    sampled mode: samples per second per CPU (default 199)\n"
+		"      --burst MS       sampled mode: precise probes attached MS per second\n"
+		"                       (default 10; 0: none, no polls or wakes then)\n"
 		"  -a, --all            list finished tasks too (JSON always has them)\n"
 		"  -t, --task ID        that task in full: await chain with captured variables\n"
 		"  -g, --debuginfo FILE DWARF for the binary, when it is not in the binary,\n"
@@ -76,6 +89,8 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "task", required_argument, NULL, 't' },
 		{ "debuginfo", required_argument, NULL, 'g' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
+		{ "burst", required_argument, NULL, OPT_BURST },
 		{},
 	};
 	char *end;
@@ -84,6 +99,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->duration_s = 2.0;
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
+	env->burst_ms = -1;
 	ts_err_as_json_if_asked(argc, argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
@@ -93,8 +109,27 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 				env->mode = TS_MODE_FULL;
 			} else if (!strcmp(optarg, "light")) {
 				env->mode = TS_MODE_LIGHT;
+			} else if (!strcmp(optarg, "sampled")) {
+				env->mode = TS_MODE_SAMPLED;
 			} else if (strcmp(optarg, "default")) {
-				ts_err("invalid --mode '%s' (default, full or light)", optarg);
+				ts_err("invalid --mode '%s' (default, full, light or sampled)",
+				       optarg);
+				return -1;
+			}
+			break;
+		case OPT_SAMPLE_HZ:
+			env->sample_hz = (unsigned int)strtoul(optarg, &end, 10);
+			if (*end || *optarg == '-' || !env->sample_hz ||
+			    env->sample_hz > TS_SAMPLE_HZ_MAX) {
+				ts_err("invalid --sample-hz '%s' (1 to %d)", optarg, TS_SAMPLE_HZ_MAX);
+				return -1;
+			}
+			break;
+		case OPT_BURST:
+			env->burst_ms = strtol(optarg, &end, 10);
+			if (*end || end == optarg || env->burst_ms < 0 || env->burst_ms > 500) {
+				ts_err("invalid --burst '%s' (milliseconds per second, 0 to 500)",
+				       optarg);
 				return -1;
 			}
 			break;
@@ -183,6 +218,57 @@ static int observe_window(const struct observed_proc *op, double seconds)
 	return 0;
 }
 
+/* --mode sampled: memory, samples and bursts over the window (user/observe/sampled.h). */
+static int observe_sampled(struct sampled_session *ss, struct observed_proc *op,
+			   struct ts_bpf *bpf, const struct report_env *env, struct ts_process *proc)
+{
+	struct sampled_opts o;
+	uint64_t end, now, due;
+	char why[512];
+	int err;
+
+	sampled_opts__default(&o);
+	if (env->sample_hz)
+		o.sample_hz = env->sample_hz;
+	if (env->burst_ms >= 0)
+		o.burst_ns = (uint64_t)env->burst_ms * 1000 * 1000;
+	o.verbose = env->verbose;
+	err = sampled_session__start(ss, op, bpf, &o, why, sizeof(why));
+	if (err) {
+		ts_err("%s", why);
+		return err;
+	}
+	end = op->attach_ns + (uint64_t)(env->duration_s * 1e9);
+	while (!ts_stop_requested && (now = ts_now_ns()) < end) {
+		struct timespec tick = { 0 };
+
+		due = sampled_session__tick(ss, now);
+		now = ts_now_ns();
+		if (due > end)
+			due = end;
+		if (due > now + 50 * 1000 * 1000)
+			due = now + 50 * 1000 * 1000;
+		if (due > now) {
+			tick.tv_nsec = (long)(due - now);
+			nanosleep(&tick, NULL);
+		}
+		if (!observed_proc__alive(op)) {
+			ts_err("PID %d %s during observation", env->pid,
+			       observed_change__text(observed_proc__check(op)));
+			return -ESRCH;
+		}
+	}
+	err = sampled_session__snapshot(ss, proc);
+	if (err) {
+		if (!observed_proc__alive(op))
+			ts_err("PID %d %s during observation", env->pid,
+			       observed_change__text(observed_proc__check(op)));
+		else
+			ts_err("reading PID %d's tasks failed: %s", env->pid, strerror(-err));
+	}
+	return err;
+}
+
 int cmd_report(int argc, char **argv)
 {
 	struct report_env env = {};
@@ -191,6 +277,7 @@ int cmd_report(int argc, char **argv)
 	struct ts_rules_config cfg;
 	struct ts_finding *findings = NULL;
 	struct ts_report_opts ropts = {};
+	struct sampled_session ss = {};
 	char why[512];
 	int err, nf, ret = TS_EXIT_ERROR;
 	bool op_open = false;
@@ -214,6 +301,11 @@ int cmd_report(int argc, char **argv)
 		       strerror(-err));
 		goto cleanup;
 	}
+	if (env.mode == TS_MODE_SAMPLED) {
+		if (observe_sampled(&ss, &op, &op.own_bpf, &env, &proc))
+			goto cleanup;
+		goto observed;
+	}
 	err = observed_proc__attach(&op, NULL, env.mode, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);
@@ -235,7 +327,9 @@ int cmd_report(int argc, char **argv)
 			ts_err("reading PID %d's tasks failed: %s", env.pid, strerror(-err));
 		goto cleanup;
 	}
+observed:
 	/* detach first: the target pays nothing past the window */
+	sampled_session__stop(&ss);
 	observed_proc__detach(&op);
 	observed_proc__await_chains(&op, &proc, env.task_id, 0);
 	if (env.task_id && !has_task(&proc, env.task_id)) {
@@ -261,6 +355,7 @@ int cmd_report(int argc, char **argv)
 	fflush(stdout);
 	ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;
 cleanup:
+	sampled_session__stop(&ss);
 	free(findings);
 	ts_process__free(&proc);
 	if (op_open)

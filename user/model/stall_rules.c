@@ -129,6 +129,12 @@ static void waited_meanwhile(const struct ts_process *p, size_t blocker, uint64_
 	}
 }
 
+/* In sampled mode: was that long poll measured by a burst's probes? */
+static bool bursts_saw(const struct ts_task *t, uint64_t dur)
+{
+	return t->burst_max_poll_ns && t->burst_max_poll_ns >= dur;
+}
+
 static int rule_blocked(const struct ts_process *p, const struct ts_rules_config *cfg,
 			struct finding_vec *fv)
 {
@@ -188,6 +194,19 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 			 running ? "has been running for" : "ran for", at_least ? ">= " : "", d,
 			 f->tid, offcpu || w ? ", " : "", offcpu || w ? off : "",
 			 offcpu || w ? " of it off-CPU" : "", meanwhile);
+		/*
+		 * Sampled mode sees a run, not a poll: the task on every sample
+		 * and switch of the thread. Polls of one task back to back with
+		 * nothing seen between them read as one.
+		 */
+		if (p->sampled && !p->sampled->probes_attached && !bursts_saw(t, dur))
+			snprintf(f->message, sizeof(f->message),
+				 "%s: %s thread %u for %s%s (every sample and switch of the thread "
+				 "found it polled: one poll, or polls back to back)%s%s%s; the worker "
+				 "can't run other tasks meanwhile (blocking call in async code?)%s",
+				 task_label(t, label, sizeof(label)), running ? "has held" : "held",
+				 f->tid, at_least ? ">= " : "", d, offcpu ? ", " : "",
+				 offcpu ? off : "", offcpu ? " of it off-CPU" : "", meanwhile);
 	}
 	return 0;
 }

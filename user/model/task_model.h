@@ -34,6 +34,10 @@ struct ts_task {
 	bool spawned_in_window;		/* memory only, newer than the attach: in_state_ns unknown (0) */
 	struct ts_task_stats st;	/* zero when !seen_by_probe */
 	struct ts_await_chain *chain;	/* where it waits (DWARF), NULL when not read */
+	/* sampled mode: st's counts are scaled from bursts, busy_ns from samples */
+	uint64_t cpu_samples;		/* samples that found it polled on a CPU */
+	uint64_t offcpu_in_polls_ns;	/* off the CPU inside its polls (sched_switch) */
+	uint64_t burst_max_poll_ns;	/* longest poll the bursts' probes measured */
 };
 
 struct ts_worker {
@@ -45,6 +49,29 @@ struct ts_worker {
 };
 
 /* A resource an instrumented runtime announced (usdt/taskscope.h). */
+/* How a sampled-mode snapshot was made: what its estimates rest on. */
+struct ts_sampled_info {
+	unsigned int sample_hz;
+	uint64_t period_ns;		/* CPU time one sample stands for */
+	uint64_t samples;		/* samples that interrupted the process */
+	uint64_t poll_samples;		/* ... inside a poll */
+	uint64_t tls_fail;		/* ... whose thread-local could not be read */
+	const char *tls_source;		/* "DWARF", "tokio 1.24 layout", "calibrated", "" */
+	char tls_field[64];		/* where in CONTEXT: "+0x20 tag 8 B (None 0), id +0x28" */
+	char note[256];			/* what sampling could not do, "" */
+	uint64_t burst_ns;		/* per burst */
+	uint64_t burst_every_ns;
+	unsigned int bursts;
+	uint64_t burst_total_ns;	/* precise probes attached, in all */
+	double scale;			/* window / burst_total: burst counts times this */
+	unsigned int snapshots;		/* memory snapshots taken */
+	uint64_t snapshot_cpu_ns;	/* taskscope's CPU in them (periodic ones) */
+	uint64_t burst_cpu_ns;		/* ... and in bursts (attach, detach, map reads) */
+	uint64_t snapshot_every_ns;
+	uint64_t ended_task_busy_ns;	/* sampled in tasks gone before the end */
+	bool probes_attached;		/* all along (USDT runtimes): exact counts */
+};
+
 struct ts_res_info {
 	uint64_t id;
 	struct ts_resource r;
@@ -83,6 +110,7 @@ struct ts_process {
 	struct ts_res_info *resources;
 	size_t nresources, resources_cap;
 	size_t chains_skipped;		/* suspended tasks whose chain was not read */
+	const struct ts_sampled_info *sampled;	/* sampled mode only, else NULL */
 };
 
 void ts_process__free(struct ts_process *p);

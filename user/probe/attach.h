@@ -47,6 +47,11 @@ enum ts_probe_mode {
 	TS_MODE_DEFAULT = 0,
 	TS_MODE_FULL = 1,
 	TS_MODE_LIGHT = 2,
+	/*
+	 * SAMPLED: no uprobe but during short bursts of DEFAULT; the running
+	 * task of each thread sampled from its thread-local (user/observe/sampled.c).
+	 */
+	TS_MODE_SAMPLED = 3,
 };
 
 /*

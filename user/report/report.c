@@ -6,6 +6,7 @@
 #include "duration.h"
 #include "json_writer.h"
 #include "report.h"
+#include "report_sampled.h"
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
 
@@ -147,6 +148,7 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		counts[TS_TASK_RUNNING], counts[TS_TASK_SCHEDULED], counts[TS_TASK_IDLE],
 		counts[TS_TASK_DONE], ts_process__poll_rate(p),
 		(unsigned long long)p->tasks_evicted);
+	ts_report_sampled_text(out, p);
 	if (p->debuginfo_note[0])
 		fprintf(out, "note: %s\n", p->debuginfo_note);
 	if (p->chains_skipped)
@@ -161,6 +163,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 	for (i = 0; order && i < p->ntasks; i++) {
 		const struct ts_task *t = &p->tasks[order[i]];
 		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16], name[40];
+		char polls[24], wakes[24], selfw[24];
+		const char *est = ts_report_estimate_mark(p);
 
 		if (o->only_task && t->task_id != o->only_task)
 			continue;
@@ -182,10 +186,11 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			snprintf(worker, sizeof(worker), "-");
 		snprintf(name, sizeof(name), "%.31s%s", t->name[0] ? t->name : "(unnamed)",
 			 t->name_ambiguous ? "?" : "");
-		fprintf(out, "%6s %-32.32s %-9s %8llu %8s %8s %9s %7llu %6llu %8s %7s\n", id,
-			name, ts_task_state_name(t->state),
-			(unsigned long long)t->st.polls, busy, sched, idle,
-			(unsigned long long)t->st.wakes, (unsigned long long)t->st.self_wakes,
+		snprintf(polls, sizeof(polls), "%s%llu", est, (unsigned long long)t->st.polls);
+		snprintf(wakes, sizeof(wakes), "%s%llu", est, (unsigned long long)t->st.wakes);
+		snprintf(selfw, sizeof(selfw), "%s%llu", est, (unsigned long long)t->st.self_wakes);
+		fprintf(out, "%6s %-32.32s %-9s %8s %8s %8s %9s %7s %6s %8s %7s\n", id,
+			name, ts_task_state_name(t->state), polls, busy, sched, idle, wakes, selfw,
 			maxp, worker);
 		if (t->chain)
 			write_chain_text(out, t->chain, o->only_task != 0);
@@ -254,6 +259,7 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 	for (k = 0; k < TS_HIST_SLOTS; k++)
 		jw_u64(jw, t->st.hist[k]);
 	jw_array_end(jw);
+	ts_report_sampled_task_json(jw, p, t);
 	if (t->chain) {
 		jw_key(jw, "await_chain");
 		ts_await_chain__json(t->chain, jw);
@@ -284,6 +290,7 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	jw_kv_string(&jw, "version", p->runtime_version);
 	jw_object_end(&jw);
 	jw_kv_string(&jw, "mode", p->probe_mode ? p->probe_mode : "default");
+	ts_report_sampled_json(&jw, p);
 	jw_kv_double(&jw, "observed_s", (double)p->observed_ns / 1e9, 3);
 	jw_kv_u64(&jw, "worker_threads", p->nworker_threads);
 	jw_kv_u64(&jw, "probe_sites", p->nprobes);
