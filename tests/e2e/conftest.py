@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from tslib import TASKSCOPE, Target
+from tslib import ROOT, TARGETS, TASKSCOPE, Target
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -67,3 +67,14 @@ def popen():
         if p.poll() is None:
             p.kill()
         p.communicate()
+
+
+@pytest.fixture(scope="session")
+def quiet_lto():
+    """The quiet target built with whole-program LTO (profile release-lto)."""
+    r = subprocess.run(["cargo", "build", "--profile", "release-lto", "--quiet", "-p", "quiet"],
+                       cwd=os.path.join(ROOT, "tests", "targets"), capture_output=True,
+                       text=True, timeout=900)
+    assert r.returncode == 0, f"cargo build --profile release-lto -p quiet failed: " \
+                              f"{r.stderr.strip()[-400:]}"
+    return os.path.join(TARGETS, "..", "release-lto", "quiet")

@@ -85,17 +85,6 @@ class TestHealthy(Scenario):
             f"expected 150-600 polls per ticker, taskscope counted {[x['polls'] for x in tick]}"
 
 
-@pytest.fixture(scope="module")
-def quiet_lto():
-    """The quiet target built with whole-program LTO (profile release-lto)."""
-    r = subprocess.run(["cargo", "build", "--profile", "release-lto", "--quiet", "-p", "quiet"],
-                       cwd=os.path.join(ROOT, "tests", "targets"), capture_output=True,
-                       text=True, timeout=900)
-    assert r.returncode == 0, f"cargo build --profile release-lto -p quiet failed: " \
-                              f"{r.stderr.strip()[-400:]}"
-    return os.path.join(TARGETS, "..", "release-lto", "quiet")
-
-
 @pytest.mark.parametrize("build", ["release", "release-lto"])
 def test_quiet_process_no_finding(build, spawn, request):
     """Two idle workers and one idle task, observed longer than the stall
