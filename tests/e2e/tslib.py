@@ -8,6 +8,7 @@ Fixtures that start targets and kill them at teardown are in conftest.py.
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -50,7 +51,9 @@ class Target:
         self.proc = subprocess.Popen([self.path, *args], stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True,
                                      start_new_session=True)
-        line = self.proc.stdout.readline()
+        # bounded: a target that hangs before its ready line fails, not the suite
+        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+        line = self.proc.stdout.readline() if ready else "(nothing within 30 s)"
         if not line.startswith("ready"):
             self.kill()
             raise AssertionError(f"target {name}: expected a 'ready PID' line, got {line!r} "
