@@ -51,7 +51,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	libiberty-dev libncurses-dev systemtap-sdt-dev bpftrace pkg-config \
-	make gcc python3 tmux procps binutils elfutils \
+	make gcc g++ lld python3 tmux procps binutils elfutils \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
 	librust-smol-dev python3-pytest libclang-rt-dev
 
