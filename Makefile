@@ -133,7 +133,7 @@ demo: deps
 	$(Q)tests/demo.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all targets unit
+	$(Q)$(MAKE) --no-print-directory all targets unit $(ASAN_UNIT_BINS) fuzz-build
 	$(Q)tests/run.sh
 
 bench: deps

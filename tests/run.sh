@@ -44,6 +44,27 @@ for t in "${units[@]}"; do
 	fi
 done
 
+# Checks that print one PASS/FAIL line each (the unit tests under
+# ASan/UBSan, the fuzzers' short smoke): every line counts, and a non-zero
+# exit with no FAIL line is one more failure.
+lines_of() {	# name, command...
+	local name=$1 out rc
+	shift
+	echo "== $name"
+	out=$("$@" 2>&1)
+	rc=$?
+	grep -E '^(PASS|FAIL) ' <<<"$out"
+	passed=$((passed + $(grep -c '^PASS ' <<<"$out")))
+	while IFS= read -r line; do
+		fail "$name: ${line#FAIL }"
+	done < <(grep '^FAIL ' <<<"$out")
+	if [ "$rc" -ne 0 ] && ! grep -q '^FAIL ' <<<"$out"; then
+		fail "$name: exited with status $rc: $(tail -n 3 <<<"$out" | tr '\n' ' ')"
+	fi
+}
+lines_of unit-asan make -s --no-print-directory unit-asan
+lines_of fuzz-smoke tests/fuzz/fuzz.sh "${FUZZ_SMOKE_SECONDS:-30}"
+
 if [ "$(id -u)" -eq 0 ]; then
 	# Debian's pytest (python3-pytest) lives in the system python3, which
 	# a python3 earlier in PATH (pyenv, a venv) may lack.
