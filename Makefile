@@ -167,9 +167,9 @@ unit-asan: $(ASAN_UNIT_BINS)
 		if UBSAN_OPTIONS=print_stacktrace=1 $$t >$$t.log 2>&1; then \
 			echo "PASS unit-asan $${t##*/}"; \
 		else \
-			why=$$(grep -m1 -E '^FAIL |ERROR: (Address|Leak)Sanitizer|runtime error:' $$t.log | \
+			rc=$$?; why=$$(grep -m1 -E '^FAIL |ERROR: (Address|Leak)Sanitizer|runtime error:' $$t.log | \
 			       sed 's/^==[0-9]*==//'); \
-			echo "FAIL unit-asan $${t##*/}: $${why:-exit status $$?} (log $$t.log)"; fail=1; \
+			echo "FAIL unit-asan $${t##*/}: $${why:-exit status $$rc} (log $$t.log)"; fail=1; \
 		fi; \
 	done; exit $$fail
 
