@@ -332,15 +332,19 @@ static __always_inline void poll_end(void)
 	poll_finish(w, pid_tgid >> 32, bpf_ktime_get_ns(), -1);
 }
 
-static __always_inline void wake(u64 header)
+static __always_inline void wake(u64 header, u64 cookie)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
 	u32 tid = (u32)pid_tgid;
 	struct ts_task_key key = { .tgid = pid_tgid >> 32, .header = header };
+	const volatile struct ts_runtime_layout *l = runtime_layout(TS_COOKIE_DESC(cookie));
 	struct ts_worker_state *w;
 	struct ts_task_stats *t;
 	u64 now = bpf_ktime_get_ns();
 
+	/* the blocking pool's tasks are no async tasks: no entry, no lost wake */
+	if (l && task_unowned(header, l))
+		return;
 	count(TS_CNT_WAKES);
 	t = task_lookup_or_init(&key, now);
 	if (!t)
@@ -387,7 +391,7 @@ int BPF_KRETPROBE(task_poll_ret)
 SEC("uprobe")
 int BPF_KPROBE(task_wake, void *header)
 {
-	wake((u64)header);
+	wake((u64)header, bpf_get_attach_cookie(ctx));
 	return 0;
 }
 
@@ -511,7 +515,7 @@ int usdt_event(struct pt_regs *ctx)
 			poll_finish(w, tgid, bpf_ktime_get_ns(), a1 ? 1 : 0);
 		break;
 	case TS_USDT_WAKE:
-		wake(a0);
+		wake(a0, cookie);
 		break;
 	case TS_USDT_TASK_DROP:
 		task_gone(a0);
