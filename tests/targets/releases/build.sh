@@ -33,8 +33,8 @@ PROFILES_1_53=${PROFILES_1_53-"release-nodebug release-lines release-strip relea
 # CARGO_TARGET_DIR from the environment from sending binaries elsewhere.
 export CARGO_TARGET_DIR="$here/target"
 
-quiet=--quiet
-[ "${V:-0}" = 1 ] && quiet=
+quiet=(--quiet)
+[ "${V:-0}" = 1 ] && quiet=()
 
 # The source replacement of tokio-X.Y/.cargo/config.toml, given again as
 # an absolute path: "../vendor" there makes the paths compiled into the
@@ -45,7 +45,7 @@ quiet=--quiet
 vendor_config="source.releases-vendor.directory=\"$here/vendor\""
 
 build() { # WORKSPACE_VERSION PROFILE
-    local cmd=("$CARGO" build --offline --locked $quiet --config "$vendor_config" --profile "$2")
+    local cmd=("$CARGO" build --offline --locked "${quiet[@]}" --config "$vendor_config" --profile "$2")
     [ "${V:-0}" = 1 ] && echo "+ (cd tokio-$1 && ${cmd[*]})" >&2
     (cd "$here/tokio-$1" && "${cmd[@]}")
 }

@@ -6,11 +6,15 @@ set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 SCENARIOS="healthy blocked parked channel_full deadlock spinner nested quiet current_thread blocking_pool"
 
-bins=$(cd "$here" && ls target/*/app_tokio_1_[0-9]* 2>/dev/null | grep -v '\.d$\|\.dwp$' || true)
-[ -n "$bins" ] || { echo "smoke.sh: nothing built; run ./build.sh" >&2; exit 1; }
+bins=()
+for f in "$here"/target/*/app_tokio_1_[0-9]*; do
+    case $f in *.d|*.dwp) continue ;; esac
+    [ -x "$f" ] && bins+=("${f#"$here"/}")
+done
+[ ${#bins[@]} -gt 0 ] || { echo "smoke.sh: nothing built; run ./build.sh" >&2; exit 1; }
 
 fail=0
-for b in $bins; do
+for b in "${bins[@]}"; do
     line=""
     for s in $SCENARIOS; do
         out=$(mktemp)
