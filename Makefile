@@ -125,6 +125,8 @@ targets:
 		$$(for d in tokio/bench_*; do [ -d "$$d" ] && printf -- '--exclude %s ' "$${d#tokio/}"; done)
 	$(call msg,MAKE,tests/targets/cruntime)
 	$(Q)$(MAKE) --no-print-directory -s -C tests/targets/cruntime
+	$(call msg,CARGO,tests/targets/releases)
+	$(Q)tests/targets/releases/build.sh >/dev/null
 
 unit: $(UNIT_BINS)
 
