@@ -5,6 +5,9 @@
 #   make demo       build, start the bundled demo service, report on it
 #   make test       deps + build + unit tests + end-to-end tests (root)
 #   make bench      overhead benchmark (not part of test)
+#   make fuzz       libFuzzer harnesses (tests/fuzz), FUZZ_SECONDS each (300)
+#   make fuzz-smoke the same, 30 s each; one PASS/FAIL line per harness
+#   make unit-asan  unit tests built with ASan and UBSan, run
 #   make vmlinux    regenerate vmlinux/vmlinux.h from the running kernel's BTF
 
 OUTPUT := build
@@ -48,9 +51,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 
 DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	libiberty-dev libncurses-dev systemtap-sdt-dev bpftrace pkg-config \
-	make gcc python3 tmux procps binutils elfutils \
+	make gcc g++ lld python3 tmux procps binutils elfutils \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
-	librust-smol-dev python3-pytest
+	librust-smol-dev python3-pytest libclang-rt-dev
 
 ifeq ($(V),1)
 	Q =
@@ -60,7 +63,8 @@ else
 	msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
 endif
 
-.PHONY: all deps demo test unit e2e targets bench clean vmlinux
+.PHONY: all deps demo test unit e2e targets bench clean vmlinux fuzz fuzz-smoke fuzz-build \
+	unit-asan
 .DELETE_ON_ERROR:
 .SECONDARY:
 
@@ -129,13 +133,99 @@ demo: deps
 	$(Q)tests/demo.sh
 
 test: deps
-	$(Q)$(MAKE) --no-print-directory all targets unit
+	$(Q)$(MAKE) --no-print-directory all targets unit $(ASAN_UNIT_BINS) fuzz-build
 	$(Q)tests/run.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all targets
 	$(Q)cd tests/targets && cargo build --release --quiet --workspace
 	$(Q)bench/run.sh
+
+# --- sanitizers and fuzzing -----------------------------------------------
+# UBSan aborts (no recovery) so undefined behaviour fails a test or a run
+# the way a crash does.
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+ASAN_DIR := $(OUTPUT)/asan
+ASAN_OBJS := $(patsubst user/%.c,$(ASAN_DIR)/user/%.o,$(USER_SRCS))
+ASAN_UNIT_BINS := $(patsubst tests/unit/%.c,$(ASAN_DIR)/tests/%,$(UNIT_SRCS))
+
+$(ASAN_DIR)/user/%.o: user/%.c | $(BPF_SKELS)
+	$(call msg,CC-ASAN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -c $< -o $@
+
+$(ASAN_UNIT_BINS): $(ASAN_DIR)/tests/%: tests/unit/%.c $(ASAN_OBJS)
+	$(call msg,TEST-ASAN,$@)
+	$(Q)mkdir -p $(@D) $(ASAN_DIR)/deps
+	$(Q)$(CC) $(ALL_CFLAGS) $(SAN_FLAGS) -MF $(ASAN_DIR)/deps/$*.d -Itests/unit $< \
+		$(ASAN_OBJS) $(LDLIBS) -o $@
+
+# One line per test binary; its whole output stays in build/asan/tests/*.log.
+unit-asan: $(ASAN_UNIT_BINS)
+	$(Q)fail=0; for t in $(ASAN_UNIT_BINS); do \
+		if UBSAN_OPTIONS=print_stacktrace=1 $$t >$$t.log 2>&1; then \
+			echo "PASS unit-asan $${t##*/}"; \
+		else \
+			why=$$(grep -m1 -E '^FAIL |ERROR: (Address|Leak)Sanitizer|runtime error:' $$t.log | \
+			       sed 's/^==[0-9]*==//'); \
+			echo "FAIL unit-asan $${t##*/}: $${why:-exit status $$?} (log $$t.log)"; fail=1; \
+		fi; \
+	done; exit $$fail
+
+# libFuzzer needs clang; the parsers under test and what they call are
+# rebuilt with coverage and sanitizers into an archive, so each harness
+# links only the objects it uses.
+FUZZ_CC ?= clang
+RUSTC ?= rustc
+FUZZ_SECONDS ?= 300
+FUZZ_DIR := $(OUTPUT)/fuzz
+FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf
+FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
+FUZZ_LIB_SRCS := $(wildcard user/common/*.c user/runtime/*.c user/dwarf/*.c user/target/*.c)
+FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/user/%.o,$(FUZZ_LIB_SRCS))
+FUZZ_CFLAGS = $(TS_CFLAGS) -Wno-unknown-warning-option -g -O1 $(INCLUDES) $(SAN_FLAGS)
+FUZZ_SEEDS := $(FUZZ_DIR)/seeds/mini_tokio $(FUZZ_DIR)/seeds/mini_async_task
+# opt-level 1 keeps the seeds small; a negative inline threshold keeps the
+# drop glue calls the ELF reader decodes.
+SEED_RUSTFLAGS := --edition 2021 -C opt-level=1 -C llvm-args=-inline-threshold=-1000 \
+	-C debuginfo=2 -C panic=abort
+
+$(FUZZ_DIR)/obj/user/%.o: user/%.c
+	$(call msg,CC-FUZZ,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/libts_fuzz.a: $(FUZZ_LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BINS): $(FUZZ_DIR)/%: tests/fuzz/%.c tests/fuzz/fuzz_file.h $(FUZZ_DIR)/libts_fuzz.a
+	$(call msg,FUZZER,$@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MF $(FUZZ_DIR)/$*.d -fsanitize=fuzzer -Itests/fuzz $< \
+		$(FUZZ_DIR)/libts_fuzz.a $(LDLIBS) -o $@
+
+# Seeds are built, never committed: without rustc the harnesses start from
+# the C targets only.
+$(FUZZ_DIR)/seeds/mini_tokio: tests/fuzz/seeds/mini_tokio.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(@D) && MAKEFLAGS= $(RUSTC) $(SEED_RUSTFLAGS) --crate-name tokio $(CURDIR)/$< -o $(@F) || \
+		echo "  (no rustc: $@ not built)"
+
+$(FUZZ_DIR)/seeds/mini_async_task: tests/fuzz/seeds/mini_tokio.rs
+	$(call msg,RUSTC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd $(@D) && MAKEFLAGS= $(RUSTC) $(SEED_RUSTFLAGS) --crate-name async_task --cfg async_task \
+		$(CURDIR)/$< -o $(@F) || echo "  (no rustc: $@ not built)"
+
+fuzz-build: $(FUZZ_BINS) $(FUZZ_SEEDS)
+
+fuzz: fuzz-build
+	$(Q)tests/fuzz/fuzz.sh $(FUZZ_SECONDS)
+
+fuzz-smoke: fuzz-build
+	$(Q)tests/fuzz/fuzz.sh 30
 
 clean:
 	rm -rf $(OUTPUT)

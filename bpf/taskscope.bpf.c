@@ -1,52 +1,35 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Task state machine for tokio, fed by uprobes on the task vtable and waker
- * functions and by sched_switch. Everything is aggregated here; user space
- * only reads the maps.
+ * Task state machine for every observed runtime (tokio, async-task, USDT),
+ * fed by uprobes on the task vtable and waker functions, by USDT probes and
+ * by sched_switch. Everything is aggregated here; user space only reads the
+ * maps.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "taskscope.h"
+#include "bits.bpf.h"
+#include "maps.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
-#define TOKIO_HDR_VTABLE	16
-#define TOKIO_HDR_OWNER		24
 #define SELF_WAKE_WINDOW_NS	(100 * 1000)
 
 /*
- * Where each runtime keeps a task's state word and what its bits mean.
- * tokio 1.24 Header (#[repr(C)], runtime/task/state.rs): state @0,
- * RUNNING=1, COMPLETE=2, NOTIFIED=4. async-task 4.x Header (rustc puts
- * the vtable reference first): state @8, SCHEDULED=1, RUNNING=2,
- * COMPLETED=4.
+ * Where each runtime keeps a task's state word, vtable and owner, and what
+ * the state bits mean: one entry per runtime descriptor, filled by user
+ * space from user/runtime/runtime.c before load. A probe's cookie names
+ * the entry.
  */
-static __always_inline u64 rt_state_off(u32 rt)
-{
-	return rt == TS_RT_ASYNC_TASK ? 8 : 0;
-}
+const volatile struct ts_runtime_layout runtime_layouts[TS_MAX_RUNTIME_DESCS] = {};
 
-static __always_inline u64 rt_running(u32 rt)
+static __always_inline const volatile struct ts_runtime_layout *runtime_layout(u32 desc)
 {
-	return rt == TS_RT_ASYNC_TASK ? 2 : 1;
+	if (desc >= TS_MAX_RUNTIME_DESCS)
+		return NULL;
+	return &runtime_layouts[desc];
 }
-
-static __always_inline u64 rt_complete(u32 rt)
-{
-	return rt == TS_RT_ASYNC_TASK ? 4 : 2;
-}
-
-static __always_inline u64 rt_notified(u32 rt)
-{
-	return rt == TS_RT_ASYNC_TASK ? 1 : 4;
-}
-
-/*
- * Offset of Vtable.id_offset, found by user space from the binary (0: do
- * not read ids). The task Id tells a new task in a reused cell apart.
- */
-const volatile __u64 vt_id_offset_slot = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -106,35 +89,29 @@ static __always_inline void count(u32 which)
 		*c += 1;
 }
 
-static __always_inline u32 log2_slot(u64 us)
+/* Histogram slot of a poll duration: log2 of microseconds, the last open-ended. */
+static __always_inline u32 poll_hist_slot(u64 dur_ns)
 {
-	u32 slot = 0;
+	u32 slot = log2_u64(dur_ns / 1000);
 
-	/* bounded loop: the verifier sees at most TS_HIST_SLOTS iterations */
-	for (int i = 0; i < TS_HIST_SLOTS - 1; i++) {
-		if (us <= 1)
-			break;
-		us >>= 1;
-		slot++;
-	}
-	return slot;
+	return slot < TS_HIST_SLOTS - 1 ? slot : TS_HIST_SLOTS - 1;
 }
 
 static __always_inline struct ts_task_stats *
 task_lookup_or_init(struct ts_task_key *key, u64 now)
 {
-	struct ts_task_stats *t, zero = {};
+	struct ts_task_stats *t, init;
 
+	/* the hit is the hot path (every poll): build the entry only on a miss */
 	t = bpf_map_lookup_elem(&tasks, key);
 	if (t)
 		return t;
-	zero.first_seen_ns = now;
-	zero.last_transition_ns = now;
-	zero.state = TS_TASK_IDLE;
-	zero.poll_fn = TS_POLL_UNKNOWN;
-	/* EEXIST means another CPU inserted it first: use that one */
-	bpf_map_update_elem(&tasks, key, &zero, BPF_NOEXIST);
-	t = bpf_map_lookup_elem(&tasks, key);
+	__builtin_memset(&init, 0, sizeof(init));
+	init.first_seen_ns = now;
+	init.last_transition_ns = now;
+	init.state = TS_TASK_IDLE;
+	init.poll_fn = TS_POLL_UNKNOWN;
+	t = bpf_map_lookup_or_try_init(&tasks, key, &init);
 	count(t ? TS_CNT_TASK_INSERTS : TS_CNT_TASK_INSERT_FAIL);
 	return t;
 }
@@ -143,14 +120,12 @@ task_lookup_or_init(struct ts_task_key *key, u64 now)
 static __always_inline void count_lost_wake(u32 tgid, struct ts_task_stats *t)
 {
 	struct ts_type_key k = { .tgid = tgid, .poll_idx = TS_COOKIE_IDX(t->poll_fn) };
-	u64 one = 1, *c;
+	u64 zero = 0, *c;
 
 	t->lost_wakes++;
-	c = bpf_map_lookup_elem(&lost_wakes, &k);
+	c = bpf_map_lookup_or_try_init(&lost_wakes, &k, &zero);
 	if (c)
 		__sync_fetch_and_add(c, 1);
-	else
-		bpf_map_update_elem(&lost_wakes, &k, &one, BPF_NOEXIST);
 }
 
 /* A freed header address can be handed to a new task by the allocator. */
@@ -169,16 +144,20 @@ static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, 
 static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now,
 					int usdt_ready);
 
-/* tokio's task Id: header -> vtable -> id_offset -> Id. */
-static __always_inline u64 read_task_id(u64 header, u32 rt)
+/*
+ * The task Id (tokio): header -> vtable -> id_offset -> Id; 0 when there
+ * is none. It tells a new task in a reused cell apart.
+ */
+static __always_inline u64 read_task_id(u64 header, u64 cookie,
+					const volatile struct ts_runtime_layout *l)
 {
-	u64 vtable = 0, id_off = 0, id = 0;
+	u64 vtable = 0, id_off = 0, id = 0, slot = l->vt_id_offset_slot;
 
-	if (!vt_id_offset_slot || rt != TS_RT_TOKIO)
-		return 0;	/* async-task has no task Id */
-	if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(header + TOKIO_HDR_VTABLE)))
+	if (!slot || (TS_COOKIE_FLAGS(cookie) & TS_COOKIE_F_NO_TASK_ID))
 		return 0;
-	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + vt_id_offset_slot)))
+	if (bpf_probe_read_user(&vtable, sizeof(vtable), (void *)(header + l->hdr_vtable_off)))
+		return 0;
+	if (bpf_probe_read_user(&id_off, sizeof(id_off), (void *)(vtable + slot)))
 		return 0;
 	if (id_off > 4096 || bpf_probe_read_user(&id, sizeof(id), (void *)(header + id_off)))
 		return 0;
@@ -192,13 +171,13 @@ static __always_inline u64 read_task_id(u64 header, u32 rt)
  * design and are not async tasks: leave them out, or every worker looks
  * blocked. Spawned tasks are bound to an owner before their first poll.
  */
-static __always_inline bool tokio_unowned(u64 header, u32 rt)
+static __always_inline bool task_unowned(u64 header, const volatile struct ts_runtime_layout *l)
 {
-	u64 owner = 0;
+	u64 owner = 0, off = l->hdr_owner_off;
 
-	if (rt != TS_RT_TOKIO)
-		return false;
-	if (bpf_probe_read_user(&owner, sizeof(owner), (void *)(header + TOKIO_HDR_OWNER)))
+	if (!off)
+		return false;	/* the runtime has no owner field */
+	if (bpf_probe_read_user(&owner, sizeof(owner), (void *)(header + off)))
 		return false;
 	return owner == 0;
 }
@@ -206,24 +185,26 @@ static __always_inline bool tokio_unowned(u64 header, u32 rt)
 static __always_inline void poll_begin(u64 header, u64 cookie)
 {
 	u64 pid_tgid = bpf_get_current_pid_tgid();
-	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32;
+	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32, desc = TS_COOKIE_DESC(cookie);
+	const volatile struct ts_runtime_layout *l = runtime_layout(desc);
 	struct ts_task_key key = { .tgid = tgid, .header = header };
-	struct ts_worker_state *w, wzero = {};
+	struct ts_worker_state *w, winit;
 	struct ts_task_stats *t;
 	u64 now = bpf_ktime_get_ns(), id;
 
-	if (tokio_unowned(header, TS_COOKIE_RT(cookie)))
+	if (!l || task_unowned(header, l))
 		return;
 	count(TS_CNT_POLLS);
 	w = bpf_map_lookup_elem(&workers, &tid);
 	if (!w) {
-		wzero.tgid = tgid;
-		wzero.first_seen_ns = now;
-		if (bpf_map_update_elem(&workers, &tid, &wzero, BPF_NOEXIST))
+		__builtin_memset(&winit, 0, sizeof(winit));
+		winit.tgid = tgid;
+		winit.first_seen_ns = now;
+		w = bpf_map_lookup_or_try_init(&workers, &tid, &winit);
+		if (!w) {
 			count(TS_CNT_WORKER_INSERT_FAIL);
-		w = bpf_map_lookup_elem(&workers, &tid);
-		if (!w)
 			return;
+		}
 	}
 	if (w->depth) {
 		/* no uretprobe: the previous poll on this thread ended by now */
@@ -231,7 +212,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 		poll_finish(w, tgid, now, -1);
 	}
 	w->depth = 1;
-	w->runtime = TS_COOKIE_RT(cookie);
+	w->runtime_desc = desc;
 	w->header = header;
 	w->poll_start_ns = now;
 	w->offcpu_start_ns = 0;
@@ -246,8 +227,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	 * another future type gives itself away by its poll instance.
 	 */
 	/* USDT runtimes name tasks by id: the "header" is the id */
-	id = TS_COOKIE_RT(cookie) == TS_RT_USDT ? header :
-	     read_task_id(header, TS_COOKIE_RT(cookie));
+	id = l->kind == TS_RT_USDT ? header : read_task_id(header, cookie, l);
 	if (t->state == TS_TASK_DONE || (t->polls && t->poll_fn != cookie) ||
 	    (id && t->task_id && id != t->task_id))
 		task_reincarnate(tgid, t, now);
@@ -278,10 +258,10 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now,
 					int usdt_ready)
 {
+	const volatile struct ts_runtime_layout *l = runtime_layout(w->runtime_desc);
 	struct ts_task_key key = { .tgid = tgid, .header = w->header };
 	struct ts_task_stats *t;
 	u64 dur = now - w->poll_start_ns, state_word = 0;
-	u32 slot;
 
 	w->depth = 0;
 	w->last_header = key.header;
@@ -303,14 +283,12 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	t->busy_ns += dur;
 	if (dur > t->max_poll_ns)
 		t->max_poll_ns = dur;
-	slot = log2_slot(dur / 1000);
-	if (slot < TS_HIST_SLOTS)
-		t->hist[slot]++;
-	if (t->state != TS_TASK_RUNNING)
+	t->hist[poll_hist_slot(dur)]++;
+	if (t->state != TS_TASK_RUNNING || !l)
 		return;
 	t->last_transition_ns = now;
 
-	if (w->runtime == TS_RT_USDT) {
+	if (l->kind == TS_RT_USDT) {
 		/* the runtime said how the poll ended; a wake during it reschedules */
 		if (usdt_ready > 0) {
 			t->state = TS_TASK_DONE;
@@ -331,10 +309,10 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	 * settles the task when it is no longer found in memory.
 	 */
 	bpf_probe_read_user(&state_word, sizeof(state_word),
-			    (void *)(key.header + rt_state_off(w->runtime)));
-	if (state_word & rt_complete(w->runtime)) {
+			    (void *)(key.header + l->hdr_state_off));
+	if (state_word & l->state_complete) {
 		t->state = TS_TASK_DONE;
-	} else if (state_word & rt_notified(w->runtime)) {
+	} else if (state_word & l->state_notified) {
 		t->state = TS_TASK_SCHEDULED;
 		t->wake_ns = now;
 	} else {
@@ -460,13 +438,9 @@ static __always_inline u64 usdt_arg(struct pt_regs *ctx, const struct ts_usdt_si
 static __always_inline struct ts_resource *resource(u32 tgid, u64 res_id)
 {
 	struct ts_res_key k = { .tgid = tgid, .res_id = res_id };
-	struct ts_resource *r, zero = {};
+	struct ts_resource init = {};
 
-	r = bpf_map_lookup_elem(&resources, &k);
-	if (r)
-		return r;
-	bpf_map_update_elem(&resources, &k, &zero, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&resources, &k);
+	return bpf_map_lookup_or_try_init(&resources, &k, &init);
 }
 
 static __always_inline void usdt_task_wait(u32 tgid, u64 task, u64 res, bool begin)
@@ -527,7 +501,8 @@ int usdt_event(struct pt_regs *ctx)
 		break;
 	}
 	case TS_USDT_POLL_START:
-		poll_begin(a0, TS_COOKIE(TS_RT_USDT, TS_POLL_UNKNOWN));
+		/* one poll cookie for every site: USDT tasks have no poll instance */
+		poll_begin(a0, TS_COOKIE(TS_COOKIE_DESC(cookie), TS_POLL_UNKNOWN));
 		break;
 	case TS_USDT_POLL_END:
 		tid = (u32)bpf_get_current_pid_tgid();
@@ -589,14 +564,19 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev,
 
 	w = bpf_map_lookup_elem(&workers, &prev_tid);
 	if (w && w->depth) {
-		u64 running = rt_running(w->runtime), state_word = running;
+		const volatile struct ts_runtime_layout *l = runtime_layout(w->runtime_desc);
+		bool in_poll = true;
 
 		count(TS_CNT_SCHED_SWITCH);
 		/* prev is current: its memory is readable here; USDT polls end by probe */
-		if (w->runtime != TS_RT_USDT)
+		if (l && l->kind != TS_RT_USDT) {
+			u64 running = l->state_running, state_word = running;
+
 			bpf_probe_read_user(&state_word, sizeof(state_word),
-					    (void *)(w->header + rt_state_off(w->runtime)));
-		if (state_word & running) {
+					    (void *)(w->header + l->hdr_state_off));
+			in_poll = state_word & running;
+		}
+		if (in_poll) {
 			w->offcpu_start_ns = now;
 		} else {
 			count(TS_CNT_INFERRED_END);

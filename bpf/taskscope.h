@@ -19,15 +19,30 @@ enum ts_task_state {
 	TS_TASK_DONE = 3,	/* deallocated (or completed) */
 };
 
-/*
- * Runtimes whose stock binaries are observed through uprobes. A probe's
- * cookie carries the runtime in its high 32 bits and the index of the
- * probed function instance in the low 32.
- */
+/* The kinds of runtime; each has one or more descriptors (user/runtime/runtime.c). */
 enum ts_runtime {
-	TS_RT_TOKIO = 0,	/* tokio::runtime::task (1.24 layout) */
+	TS_RT_TOKIO = 0,	/* tokio::runtime::task, per release */
 	TS_RT_ASYNC_TASK = 1,	/* async-task 4.x: async-std, smol */
 	TS_RT_USDT = 2,		/* runtimes instrumented with usdt/taskscope.h */
+};
+
+/*
+ * What the BPF programs need to read a task of one runtime descriptor:
+ * user space fills the read-only array runtime_layouts[] (one entry per
+ * descriptor, in the table's order) before load.
+ */
+#define TS_MAX_RUNTIME_DESCS	16
+
+struct ts_runtime_layout {
+	uint32_t kind;			/* enum ts_runtime */
+	uint32_t hdr_state_off;		/* the state word, from the task header */
+	uint32_t hdr_vtable_off;
+	uint32_t hdr_owner_off;		/* 0: no owner id (tokio's blocking pool runs unowned) */
+	uint32_t vt_id_offset_slot;	/* where the vtable keeps the Id's offset; 0: no task Id */
+	uint32_t pad;
+	uint64_t state_running;		/* state word bits */
+	uint64_t state_complete;
+	uint64_t state_notified;
 };
 
 /* The probes of usdt/taskscope.h (provider "taskscope"). */
@@ -91,8 +106,15 @@ struct ts_resource {
 	char name[TS_NAME_LEN];
 };
 
-#define TS_COOKIE(rt, idx)	(((uint64_t)(rt) << 32) | (uint32_t)(idx))
-#define TS_COOKIE_RT(c)		((uint32_t)((c) >> 32))
+/*
+ * A probe's cookie: the index of the probed function instance in the low
+ * 32 bits; in the high 32, the runtime descriptor's index in
+ * runtime_layouts[] and TS_COOKIE_F_* flags for the attached process.
+ */
+#define TS_COOKIE_F_NO_TASK_ID	0x10000u	/* vtables unconfirmed: read no Id through them */
+#define TS_COOKIE(desc, idx)	(((uint64_t)(desc) << 32) | (uint32_t)(idx))
+#define TS_COOKIE_DESC(c)	((uint32_t)((c) >> 32) & 0xffffu)
+#define TS_COOKIE_FLAGS(c)	((uint32_t)((c) >> 32) & ~0xffffu)
 #define TS_COOKIE_IDX(c)	((uint32_t)(c))
 
 /* Global event counters, a per-CPU array indexed by these. */
@@ -108,7 +130,7 @@ enum ts_counter {
 	TS_CNT_MAX,
 };
 
-/* A task is a tokio task header address in a process. */
+/* A task is a task header address in a process (USDT runtimes: the task id). */
 struct ts_task_key {
 	uint32_t tgid;
 	uint32_t pad;
@@ -127,8 +149,8 @@ struct ts_task_stats {
 	uint64_t self_wakes;		/* woken by its own worker before it polled anything else */
 	uint64_t max_poll_ns;
 	uint64_t max_scheduled_ns;
-	uint64_t poll_fn;		/* raw::poll instance index (cookie), or TS_POLL_UNKNOWN */
-	uint64_t task_id;		/* tokio task Id, 0 when not read */
+	uint64_t poll_fn;		/* its poll probe's cookie, or TS_POLL_UNKNOWN */
+	uint64_t task_id;		/* tokio task Id or USDT task id, 0 when not read */
 	uint32_t state;			/* enum ts_task_state */
 	uint32_t last_worker_tid;
 	uint32_t generation;		/* bumped when a dealloc'd address is reused */
@@ -140,7 +162,7 @@ struct ts_task_stats {
 	uint32_t hist[TS_HIST_SLOTS];	/* poll durations, log2 microseconds */
 };
 
-/* Lost wakes per future type: (process, raw::poll instance index). */
+/* Lost wakes per future type: (process, poll function instance index). */
 struct ts_type_key {
 	uint32_t tgid;
 	uint32_t poll_idx;	/* TS_POLL_UNKNOWN when the task was never polled */
@@ -153,7 +175,7 @@ struct ts_type_key {
 struct ts_worker_state {
 	uint32_t tgid;
 	uint32_t depth;			/* 1 while a poll is open on this thread */
-	uint32_t runtime;		/* enum ts_runtime of the open poll */
+	uint32_t runtime_desc;		/* runtime_layouts[] index of the open poll */
 	uint32_t pad;
 	uint64_t header;		/* task being polled, 0 when none */
 	uint64_t poll_start_ns;

@@ -26,8 +26,19 @@ int cmd_version(int argc, char **argv);
 extern volatile sig_atomic_t ts_stop_requested;
 void ts_catch_stop_signals(bool hangup_too);
 
-/* One line on stderr, prefixed "taskscope: ". */
+/*
+ * One line on stderr, prefixed "taskscope: "; once JSON output is asked
+ * for, the first error is {"error": "..."} on stdout instead.
+ */
 void ts_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void ts_err_as_json(bool on);
+/* Before parsing: errors in the options themselves are JSON too when --json is among them. */
+void ts_err_as_json_if_asked(int argc, char **argv);
+/*
+ * An unknown option or a missing value, as getopt_long (opterr = 0, an
+ * optstring starting with ':') returned c: one line pointing at --help.
+ */
+void ts_err_bad_option(const char *cmd, char **argv, int c);
 /* Checks we may load BPF; prints the reason and returns false otherwise. */
 int ts_require_root(void);
 /* Parses a PID argument; returns -1 (after printing why) when invalid. */

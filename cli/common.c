@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -8,16 +9,70 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "json_writer.h"
+
+static bool json_errors, json_error_written;
+
+void ts_err_as_json(bool on)
+{
+	json_errors = on;
+}
+
+void ts_err_as_json_if_asked(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j"))
+			json_errors = true;
+}
 
 void ts_err(const char *fmt, ...)
 {
+	struct json_writer jw;
+	char *msg = NULL;
 	va_list ap;
+	int n;
 
-	fputs("taskscope: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	n = vasprintf(&msg, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	if (n < 0)
+		msg = NULL;
+	/*
+	 * Under --json a script reads stdout: one object it can parse, as
+	 * bpftool's p_err does. One only: a second error (a cleanup failing
+	 * after the first) goes to stderr rather than break the document.
+	 */
+	if (json_errors && !json_error_written) {
+		json_error_written = true;
+		jw_init(&jw, stdout);
+		jw_object_begin(&jw);
+		jw_kv_string(&jw, "error", msg ? msg : fmt);
+		jw_object_end(&jw);
+		jw_finish(&jw);
+	} else {
+		fprintf(stderr, "taskscope: %s\n", msg ? msg : fmt);
+	}
+	free(msg);
+}
+
+void ts_err_bad_option(const char *cmd, char **argv, int c)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	char shown[64];
+
+	/* getopt_long leaves the culprit in argv[optind - 1], a short one in optopt */
+	if (!strncmp(arg, "--", 2))
+		snprintf(shown, sizeof(shown), "%.*s", (int)strcspn(arg, "="), arg);
+	else if (optopt)
+		snprintf(shown, sizeof(shown), "-%c", optopt);
+	else
+		snprintf(shown, sizeof(shown), "%s", arg);
+	if (c == ':')
+		ts_err("option '%s' needs a value (see taskscope %s --help)", shown, cmd);
+	else
+		ts_err("unknown option '%s' (see taskscope %s --help)", shown, cmd);
 }
 
 int ts_require_root(void)

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /* taskscope COMMAND [OPTIONS]: dispatch, as bpftool does it. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "array.h"
 #include "cli.h"
 
 static const struct cmd {
@@ -11,7 +13,7 @@ static const struct cmd {
 	const char *summary;
 } cmds[] = {
 	{ "report", cmd_report, "observe a process for a while, print its tasks and stalls" },
-	{ "top", cmd_top, "live view of the tasks of one or every tokio process (htop-like)" },
+	{ "top", cmd_top, "live view of the tasks of one process or of all (htop-like)" },
 	{ "probes", cmd_probes, "what taskscope can observe in a process or binary (no attach)" },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },
@@ -28,10 +30,11 @@ int cmd_help(int argc, char **argv)
 	size_t i;
 
 	printf("Usage: taskscope COMMAND [OPTIONS]\n\n"
-	       "An eBPF observer of async runtimes (tokio): what every task of a running\n"
-	       "process is doing, and which ones are stuck. Attaching never stops or writes\n"
-	       "to the target.\n\nCommands:\n");
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	       "An eBPF observer of async runtimes (tokio, async-std, smol, runtimes with\n"
+	       "usdt/taskscope.h probes): what every task of a running process is doing,\n"
+	       "and which ones are stuck. Attaching never stops or writes to the target.\n"
+	       "\nCommands:\n");
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		printf("  %-10s %s\n", cmds[i].name, cmds[i].summary);
 	printf("\nRun 'taskscope COMMAND --help' for a command's options.\n");
 	return 0;
@@ -41,17 +44,22 @@ int main(int argc, char **argv)
 {
 	size_t i;
 
+	/* the commands print one line for a bad option, not getopt's own */
+	opterr = 0;
 	if (argc < 2) {
-		cmd_help(0, NULL);
+		ts_err("no command (see taskscope --help)");
 		return TS_EXIT_ERROR;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
 		return cmd_help(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V"))
 		return cmd_version(argc - 1, argv + 1);
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(cmds); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].func(argc - 1, argv + 1);
-	ts_err("unknown command '%s' (try 'taskscope help')", argv[1]);
+	if (argv[1][0] == '-')
+		ts_err("unknown option '%s' (see taskscope --help)", argv[1]);
+	else
+		ts_err("unknown command '%s' (see taskscope --help)", argv[1]);
 	return TS_EXIT_ERROR;
 }

@@ -6,10 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "await_chain.h"
 #include "cli.h"
+#include "json_writer.h"
 #include "procfs.h"
-#include "report.h"
 #include "runtime_binary.h"
 
 static void usage(FILE *out)
@@ -37,7 +38,10 @@ static void write_text(const struct runtime_binary *tb, const char *shown, bool 
 
 	printf("%s\n", shown);
 	printf("runtime: %s %s\n", tb->runtime_name, tb->version[0] ? tb->version : "(version unknown)");
-	printf("symbols: %s; DWARF: %s\n", tb->has_symtab ? "yes" : "no (stripped)",
+	printf("symbols: %s; DWARF: %s\n",
+	       tb->has_symtab ? "yes" :
+	       tb->found_by_shape ? "no (stripped): task vtables found by their shape, "
+				    "no wake probes" : "no (stripped)",
 	       dwarf ? "yes (await chains, exact future names)" : dwarf_note);
 	if (tb->npolls)
 		printf("uprobes: %zu poll, %zu wake, %zu dealloc instances\n", tb->npolls,
@@ -64,38 +68,51 @@ static void write_text(const struct runtime_binary *tb, const char *shown, bool 
 static void write_json(const struct runtime_binary *tb, const char *shown, bool dwarf,
 		       const char *dwarf_note)
 {
+	struct json_writer jw;
 	size_t i;
 
-	printf("{\"target\":");
-	ts_json_str(stdout, shown);
-	printf(",\"runtime\":{\"name\":");
-	ts_json_str(stdout, tb->runtime_name);
-	printf(",\"version\":");
-	ts_json_str(stdout, tb->version);
-	printf("},\"symbols\":%s,\"dwarf\":%s,\"dwarf_note\":", tb->has_symtab ? "true" : "false",
-	       dwarf ? "true" : "false");
-	ts_json_str(stdout, dwarf ? "" : dwarf_note);
-	printf(",\"polls\":%zu,\"wakes\":%zu,\"deallocs\":%zu,\"tasks_types\":[", tb->npolls,
-	       tb->nwakes, tb->ndeallocs);
+	jw_init(&jw, stdout);
+	jw_object_begin(&jw);
+	jw_kv_string(&jw, "target", shown);
+	jw_key(&jw, "runtime");
+	jw_object_begin(&jw);
+	jw_kv_string(&jw, "name", tb->runtime_name);
+	jw_kv_string(&jw, "version", tb->version);
+	jw_object_end(&jw);
+	jw_kv_bool(&jw, "symbols", tb->has_symtab);
+	jw_kv_bool(&jw, "dwarf", dwarf);
+	jw_kv_string(&jw, "dwarf_note", dwarf ? "" : dwarf_note);
+	jw_kv_u64(&jw, "polls", tb->npolls);
+	jw_kv_u64(&jw, "wakes", tb->nwakes);
+	jw_kv_u64(&jw, "deallocs", tb->ndeallocs);
+	jw_key(&jw, "tasks_types");
+	jw_array_begin(&jw);
 	for (i = 0; i < tb->nvtables; i++) {
 		const struct task_poll_fn *pf = &tb->polls[tb->vtables[i].poll_idx];
 
-		printf("%s{\"poll_fn\":\"0x%llx\",\"name\":", i ? "," : "",
-		       (unsigned long long)pf->fn.vaddr);
-		ts_json_str(stdout, pf->name);
-		printf(",\"ambiguous\":%s,\"blocking\":%s}", pf->name_ambiguous ? "true" : "false",
-		       pf->blocking ? "true" : "false");
+		jw_object_begin(&jw);
+		jw_kv_hex(&jw, "poll_fn", pf->fn.vaddr);
+		jw_kv_string(&jw, "name", pf->name);
+		jw_kv_bool(&jw, "ambiguous", pf->name_ambiguous);
+		jw_kv_bool(&jw, "blocking", pf->blocking);
+		jw_object_end(&jw);
 	}
-	printf("],\"usdt\":[");
+	jw_array_end(&jw);
+	jw_key(&jw, "usdt");
+	jw_array_begin(&jw);
 	for (i = 0; i < tb->nusdt; i++) {
 		uint32_t k = tb->usdt[i].spec.probe;
 
-		printf("%s{\"name\":\"%s\",\"pc\":\"0x%llx\",\"args\":%u,\"semaphore\":%s}",
-		       i ? "," : "", k < sizeof(usdt_kinds) / sizeof(usdt_kinds[0]) ? usdt_kinds[k] : "?",
-		       (unsigned long long)tb->usdt[i].pc, tb->usdt[i].spec.nargs,
-		       tb->usdt[i].sema ? "true" : "false");
+		jw_object_begin(&jw);
+		jw_kv_string(&jw, "name", k < ARRAY_SIZE(usdt_kinds) ? usdt_kinds[k] : "?");
+		jw_kv_hex(&jw, "pc", tb->usdt[i].pc);
+		jw_kv_u64(&jw, "args", tb->usdt[i].spec.nargs);
+		jw_kv_bool(&jw, "semaphore", tb->usdt[i].sema);
+		jw_object_end(&jw);
 	}
-	printf("]}\n");
+	jw_array_end(&jw);
+	jw_object_end(&jw);
+	jw_finish(&jw);
 }
 
 int cmd_probes(int argc, char **argv)
@@ -103,16 +120,20 @@ int cmd_probes(int argc, char **argv)
 	struct runtime_binary tb = {};
 	struct ts_dwarf *dw = NULL;
 	char path[4096], shown[4200], note[256] = "", comm[64] = "";
-	const char *target = NULL;
+	const char *target = NULL, *no_program;
 	bool json = false;
 	int i, err, pid = 0;
 
+	ts_err_as_json_if_asked(argc, argv);
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--json") || !strcmp(argv[i], "-j")) {
 			json = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return TS_EXIT_OK;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			ts_err("unknown option '%s' (see taskscope probes --help)", argv[i]);
+			return TS_EXIT_ERROR;
 		} else if (!target) {
 			target = argv[i];
 		} else {
@@ -121,7 +142,7 @@ int cmd_probes(int argc, char **argv)
 		}
 	}
 	if (!target) {
-		usage(stderr);
+		ts_err("probes needs a PID or a binary (see taskscope probes --help)");
 		return TS_EXIT_ERROR;
 	}
 	if (strspn(target, "0123456789") == strlen(target)) {
@@ -134,6 +155,10 @@ int cmd_probes(int argc, char **argv)
 		}
 		snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 		proc_comm(pid, 0, comm, sizeof(comm));
+		if ((no_program = proc_no_program(pid))) {
+			ts_err("PID %d (%s) %s: nothing to observe", pid, comm, no_program);
+			return TS_EXIT_ERROR;
+		}
 		if (proc_exe_path(pid, shown, sizeof(shown)))
 			snprintf(shown, sizeof(shown), "%s", path);
 		snprintf(shown + strlen(shown), sizeof(shown) - strlen(shown), " (PID %d, %s)", pid,
@@ -151,7 +176,8 @@ int cmd_probes(int argc, char **argv)
 		return TS_EXIT_ERROR;
 	}
 	if (err) {
-		ts_err("can't read %s: %s", shown, err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+		ts_err("can't read %s: %s", shown,
+		       err == -ENOEXEC ? "not a valid ELF file" : strerror(-err));
 		return TS_EXIT_ERROR;
 	}
 	if (tb.runtime == TS_RT_TOKIO) {

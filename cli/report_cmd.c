@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "observe.h"
+#include "parse.h"
 #include "report.h"
 #include "sampled.h"
 #include "stall_rules.h"
@@ -99,8 +100,9 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
 	env->burst_ms = -1;
+	ts_err_as_json_if_asked(argc, argv);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (!strcmp(optarg, "full")) {
@@ -137,14 +139,15 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 				return -1;
 			break;
 		case 'd':
-			env->duration_s = strtod(optarg, &end);
-			if (*end || env->duration_s <= 0 || env->duration_s > 86400) {
+			if (ts_parse_seconds(optarg, &env->duration_s) ||
+			    env->duration_s <= 0 || env->duration_s > 86400) {
 				ts_err("invalid duration '%s' (seconds, > 0)", optarg);
 				return -1;
 			}
 			break;
 		case 'j':
 			env->json = true;
+			ts_err_as_json(true);
 			break;
 		case 'a':
 			env->all = true;
@@ -176,7 +179,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			usage(stdout);
 			exit(TS_EXIT_OK);
 		default:
-			usage(stderr);
+			ts_err_bad_option("report", argv, c);
 			return -1;
 		}
 	}
@@ -250,14 +253,16 @@ static int observe_sampled(struct sampled_session *ss, struct observed_proc *op,
 			nanosleep(&tick, NULL);
 		}
 		if (!observed_proc__alive(op)) {
-			ts_err("PID %d exited during observation", env->pid);
+			ts_err("PID %d %s during observation", env->pid,
+			       observed_change__text(observed_proc__check(op)));
 			return -ESRCH;
 		}
 	}
 	err = sampled_session__snapshot(ss, proc);
 	if (err) {
 		if (!observed_proc__alive(op))
-			ts_err("PID %d exited during observation", env->pid);
+			ts_err("PID %d %s during observation", env->pid,
+			       observed_change__text(observed_proc__check(op)));
 		else
 			ts_err("reading PID %d's tasks failed: %s", env->pid, strerror(-err));
 	}
@@ -268,7 +273,6 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_env env = {};
 	struct observed_proc op = {};
-	struct ts_bpf bpf = {};
 	struct ts_process proc = {};
 	struct ts_rules_config cfg;
 	struct ts_finding *findings = NULL;
@@ -291,32 +295,34 @@ int cmd_report(int argc, char **argv)
 	}
 	op_open = true;
 	observed_proc__load_dwarf(&op, env.debuginfo);
-	err = ts_bpf__open_load(&bpf, env.verbose,
-				op.tb.nvtables ? TOKIO_VT_ID_OFFSET_SLOT : 0);
+	err = observed_proc__load_bpf(&op, env.verbose);
 	if (err) {
 		ts_err("loading BPF programs failed: %s (run with -v for libbpf's log)",
 		       strerror(-err));
 		goto cleanup;
 	}
 	if (env.mode == TS_MODE_SAMPLED) {
-		if (observe_sampled(&ss, &op, &bpf, &env, &proc))
+		if (observe_sampled(&ss, &op, &op.own_bpf, &env, &proc))
 			goto cleanup;
 		goto observed;
 	}
-	err = observed_proc__attach(&op, &bpf, env.mode, why, sizeof(why));
+	err = observed_proc__attach(&op, NULL, env.mode, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);
 		goto cleanup;
 	}
 	err = observe_window(&op, env.duration_s);
 	if (err) {
-		ts_err("PID %d exited during observation", env.pid);
+		ts_err("PID %d %s during observation", env.pid,
+		       observed_change__text(observed_proc__check(&op)));
 		goto cleanup;
 	}
-	err = observed_proc__snapshot(&op, &bpf, true, &proc);
-	if (err) {
+	err = observed_proc__snapshot(&op, true, &proc);
+	if (err || !observed_proc__alive(&op)) {
+		/* an exec after the last window check must not pass as this program's report */
 		if (!observed_proc__alive(&op))
-			ts_err("PID %d exited during observation", env.pid);
+			ts_err("PID %d %s during observation", env.pid,
+			       observed_change__text(observed_proc__check(&op)));
 		else
 			ts_err("reading PID %d's tasks failed: %s", env.pid, strerror(-err));
 		goto cleanup;
@@ -324,8 +330,7 @@ int cmd_report(int argc, char **argv)
 observed:
 	/* detach first: the target pays nothing past the window */
 	sampled_session__stop(&ss);
-	proc_links__detach(&op.links);
-	ts_bpf__destroy(&bpf);
+	observed_proc__detach(&op);
 	observed_proc__await_chains(&op, &proc, env.task_id, 0);
 	if (env.task_id && !has_task(&proc, env.task_id)) {
 		ts_err("PID %d has no task with Id %llu", env.pid,
@@ -345,6 +350,7 @@ observed:
 	ropts.all_tasks = env.all;
 	ropts.only_task = env.task_id;
 	ropts.stall_ns = cfg.stall_ns;
+	ropts.long_poll_ns = cfg.long_poll_ns;
 	ts_report_write(stdout, &proc, findings, (size_t)nf, &ropts);
 	fflush(stdout);
 	ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;
@@ -354,6 +360,5 @@ cleanup:
 	ts_process__free(&proc);
 	if (op_open)
 		observed_proc__close(&op);
-	ts_bpf__destroy(&bpf);
 	return ret;
 }

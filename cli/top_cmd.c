@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "top_await.h"
+#include "parse.h"
 #include "top_log.h"
 #include "top_screen.h"
 #include "top_session.h"
@@ -99,7 +99,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:i:n:bw:as:l:g:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:i:n:bw:as:l:g:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
@@ -107,8 +107,8 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 				return -1;
 			break;
 		case 'i':
-			env->interval_s = strtod(optarg, &end);
-			if (*end || env->interval_s < 0.1 || env->interval_s > 3600) {
+			if (ts_parse_seconds(optarg, &env->interval_s) ||
+			    env->interval_s < 0.1 || env->interval_s > 3600) {
 				ts_err("invalid interval '%s' (seconds, 0.1 to 3600)", optarg);
 				return -1;
 			}
@@ -162,7 +162,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 			usage(stdout);
 			exit(TS_EXIT_OK);
 		default:
-			usage(stderr);
+			ts_err_bad_option("top", argv, c);
 			return -1;
 		}
 	}
@@ -342,7 +342,6 @@ int cmd_top(int argc, char **argv)
 		top_session__rescan(&s);
 
 	top_ui__init(&ui, env.pid == 0, env.ascii || !utf8);
-	ui.await_fn = top_await_chain;
 	if (env.batch) {
 		err = run_batch(&s, &ui, &env, &gone);
 	} else {

@@ -1,29 +1,22 @@
-#!/usr/bin/env python3
 # SPDX-License-Identifier: (MIT OR Apache-2.0)
 """bpftrace on each cruntime scenario: the probes fire with the arguments
-and in the patterns each scenario is meant to show (root; builds first).
+and in the patterns each scenario is meant to show (root; the scenarios are
+built by make targets).
 
-Prints one PASS/FAIL line per check, like tests/e2e, and exits 1 on any
-failure. Usage: sudo python3 tests/targets/cruntime/test_probes.py
+Each scenario program is ended with SIGTERM and must exit 0: a scenario that
+crashes or fails its own shutdown fails its tests.
 """
 import os
 import signal
 import subprocess
-import sys
+import threading
 import time
 
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "targets", "cruntime")
-BUILD = os.path.join(HERE, "build")
+import pytest
+
+from tslib import CRUNTIME, exit_status
+
 MS = 1_000_000
-
-failures = 0
-
-
-def check(name, ok, detail=""):
-    global failures
-    print(f"{'PASS' if ok else 'FAIL'} cruntime {name}{'' if ok else ': ' + detail}")
-    if not ok:
-        failures += 1
 
 
 def bpftrace_program(binary, seconds, busy=False):
@@ -91,22 +84,32 @@ def parse(lines):
 
 
 def start(name):
-    proc = subprocess.Popen([os.path.join(BUILD, name)], stdout=subprocess.PIPE,
-                            text=True)
+    path = os.path.join(CRUNTIME, name)
+    assert os.access(path, os.X_OK), f"{path} not built (make targets)"
+    proc = subprocess.Popen([path], stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     if not line.startswith("ready"):
         proc.kill()
-        raise RuntimeError(f"{name}: no ready line (got {line!r})")
+        proc.wait()
+        raise AssertionError(f"{name}: expected a 'ready PID' line, got {line!r} "
+                             f"({exit_status(proc.returncode)})")
     return proc
 
 
 def stop(proc):
+    """SIGTERM, then the exit status (None if it had to be killed)."""
     proc.send_signal(signal.SIGTERM)
     try:
         return proc.wait(timeout=5)
     except subprocess.TimeoutExpired:
         proc.kill()
+        proc.wait()
         return None
+
+
+def assert_clean_exit(name, rc):
+    assert rc == 0, f"expected {name} to exit 0 on SIGTERM, it ended with " \
+                    f"{'no exit within 5 s' if rc is None else exit_status(rc)}"
 
 
 def trace(binary, seconds, pid=None, busy=False):
@@ -117,8 +120,9 @@ def trace(binary, seconds, pid=None, busy=False):
     run = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                          text=True, timeout=seconds + 60)
     out = run.stdout.splitlines()
-    if run.returncode or "attached" not in out:
-        raise RuntimeError(f"bpftrace failed ({run.returncode}): {run.stderr.strip()[-300:]}")
+    assert run.returncode == 0 and "attached" in out, \
+        f"expected bpftrace to attach and exit 0, got {exit_status(run.returncode)}: " \
+        f"{run.stderr.strip()[-300:]}"
     return parse(out)
 
 
@@ -126,9 +130,11 @@ def observe(name, seconds, busy=False):
     """Attach to a running scenario: what a late observer gets."""
     proc = start(name)
     try:
-        return trace(os.path.join(BUILD, name), seconds, proc.pid, busy)
+        ev = trace(os.path.join(CRUNTIME, name), seconds, proc.pid, busy)
     finally:
-        stop(proc)
+        rc = stop(proc)
+    assert_clean_exit(name, rc)
+    return ev
 
 
 def of(events, probe):
@@ -144,24 +150,22 @@ def resources_by_name(events):
     return {e[3][0]: tuple(e[2]) for e in of(events, "resource_new")}
 
 
-def common(name, events, want_tasks, want_resources, label=""):
+def check_common(src, events, want_tasks, want_resources, label=""):
     """Names, locations, resources and the ABI version, replayed or live."""
-    src, name = name, name + label
+    name = src + label
     spawns = of(events, "task_spawn")
     tasks = tasks_by_name(events)
-    check(f"{name}: task names {sorted(want_tasks)}", sorted(tasks) == sorted(want_tasks),
-          f"got {sorted(tasks)}")
-    check(f"{name}: spawn locations are {src}.c:LINE",
-          spawns and all(e[3][1].startswith(f"{src}.c:") for e in spawns),
-          f"got {[e[3][1] for e in spawns]}")
-    check(f"{name}: task ids 1..{len(want_tasks)}",
-          sorted(tasks.values()) == list(range(1, len(want_tasks) + 1)), f"got {tasks}")
+    assert sorted(tasks) == sorted(want_tasks), \
+        f"{name}: expected task names {sorted(want_tasks)}, got {sorted(tasks)}"
+    assert spawns and all(e[3][1].startswith(f"{src}.c:") for e in spawns), \
+        f"{name}: expected spawn locations {src}.c:LINE, got {[e[3][1] for e in spawns]}"
+    assert sorted(tasks.values()) == list(range(1, len(want_tasks) + 1)), \
+        f"{name}: expected task ids 1..{len(want_tasks)}, got {tasks}"
     res = resources_by_name(events)
-    check(f"{name}: resources {want_resources}",
-          {n: (k, c) for n, (_, k, c) in res.items()} == want_resources, f"got {res}")
-    check(f"{name}: abi_version 1", [e[2] for e in of(events, "abi_version")] == [[1]],
-          f"got {of(events, 'abi_version')}")
-    return tasks, res
+    assert {n: (k, c) for n, (_, k, c) in res.items()} == want_resources, \
+        f"{name}: expected resources {want_resources} (name: kind, capacity), got {res}"
+    assert [e[2] for e in of(events, "abi_version")] == [[1]], \
+        f"{name}: expected one abi_version 1, got {of(events, 'abi_version')}"
 
 
 def waits(events):
@@ -182,157 +186,226 @@ def loop_stall_ms(events, begin, end):
     return max(b - a for a, b in zip(polls, polls[1:])) / MS
 
 
-def test_healthy():
-    ev = observe("c_healthy", 2.0)
-    tasks, res = common("c_healthy", ev, ["producer", "consumer", "ticker"],
-                        {"jobs": (4, 16), "stats": (1, 0)})
-    polled = {e[2][0] for e in of(ev, "poll_start")}
-    check("c_healthy: every task polled", polled == set(tasks.values()), f"polled {polled}")
-    # By design no wait exceeds ~7 ms. A loaded machine can deschedule the
-    # whole process for longer (measured: 30-180 ms at load 4-6 on 2 CPUs);
-    # then the loop polls nothing either, which excuses the wait.
-    spans = waits(ev)
-    slow = [((e - b) / MS, loop_stall_ms(ev, b, e)) for b, e in spans if e - b > 20 * MS]
-    unexcused = [(round(w), round(stall)) for w, stall in slow if stall < w - 15]
-    check("c_healthy: no wait over 20 ms while the loop runs", spans and not unexcused,
-          f"{len(spans)} waits; (wait ms, loop stall ms): {unexcused}")
-    prod, cons, jobs = tasks.get("producer"), tasks.get("consumer"), res.get("jobs", [0])[0]
-    check("c_healthy: consumer woken by producer",
-          any(e[2] == [cons, prod] for e in of(ev, "wake")))
-    check("c_healthy: consumer waits on jobs",
-          any(e[2] == [cons, jobs] for e in of(ev, "wait_begin")))
-    lens = {e[2][1] for e in of(ev, "channel_len") if e[2][0] == jobs}
-    check("c_healthy: jobs length stays small", lens and max(lens) <= 2, f"lengths {lens}")
-    acq = {e[2][0] for e in of(ev, "acquire")}
-    check("c_healthy: both producer and consumer acquire stats", acq == {prod, cons},
-          f"acquirers {acq}")
+class Trace:
+    """One scenario traced once by bpftrace for a class of tests."""
+    scenario = None
+    seconds = 1.0
+    busy = False
+    want_tasks = []
+    want_resources = {}
+
+    @pytest.fixture(scope="class")
+    def ev(self, request):
+        cls = request.cls
+        return observe(cls.scenario, cls.seconds, cls.busy)
+
+    @pytest.fixture(scope="class")
+    def ids(self, ev):
+        """(task id by name, (resource id, kind, capacity) by name)."""
+        return tasks_by_name(ev), resources_by_name(ev)
+
+    def test_common(self, ev):
+        check_common(self.scenario, ev, self.want_tasks, self.want_resources)
 
 
-def test_blocked():
+class TestHealthy(Trace):
+    scenario = "c_healthy"
+    seconds = 2.0
+    want_tasks = ["producer", "consumer", "ticker"]
+    want_resources = {"jobs": (4, 16), "stats": (1, 0)}
+
+    def test_every_task_polled(self, ev, ids):
+        polled = {e[2][0] for e in of(ev, "poll_start")}
+        assert polled == set(ids[0].values()), \
+            f"expected every task {ids[0]} polled, got polls of {polled}"
+
+    def test_no_long_wait(self, ev):
+        # By design no wait exceeds ~7 ms. A loaded machine can deschedule the
+        # whole process for longer (measured: 30-180 ms at load 4-6 on 2 CPUs);
+        # then the loop polls nothing either, which excuses the wait.
+        spans = waits(ev)
+        assert spans, "expected waits that begin and end in the trace, got none"
+        slow = [((e - b) / MS, loop_stall_ms(ev, b, e)) for b, e in spans if e - b > 20 * MS]
+        unexcused = [(round(w), round(stall)) for w, stall in slow if stall < w - 15]
+        assert not unexcused, f"expected no wait over 20 ms while the loop runs; " \
+                              f"{len(spans)} waits, (wait ms, loop stall ms): {unexcused}"
+
+    def test_producer_consumer(self, ev, ids):
+        tasks, res = ids
+        prod, cons, jobs = tasks.get("producer"), tasks.get("consumer"), res.get("jobs", [0])[0]
+        assert any(e[2] == [cons, prod] for e in of(ev, "wake")), \
+            f"expected the consumer ({cons}) woken by the producer ({prod}), wakes: " \
+            f"{[e[2] for e in of(ev, 'wake')][:20]}"
+        assert any(e[2] == [cons, jobs] for e in of(ev, "wait_begin")), \
+            f"expected the consumer ({cons}) waiting on jobs ({jobs}), waits: " \
+            f"{[e[2] for e in of(ev, 'wait_begin')][:20]}"
+        lens = {e[2][1] for e in of(ev, "channel_len") if e[2][0] == jobs}
+        assert lens and max(lens) <= 2, f"expected jobs's length to stay <= 2, got {lens}"
+        acq = {e[2][0] for e in of(ev, "acquire")}
+        assert acq == {prod, cons}, \
+            f"expected both producer and consumer ({prod}, {cons}) to acquire stats, got {acq}"
+
+
+class TestBlocked(Trace):
     # A cycle is 200 ms asleep + 1500 ms blocked: 4 s hold a whole block.
-    ev = observe("c_blocked", 4.0)
-    tasks, _ = common("c_blocked", ev, ["blocking_handler", "ticker"], {})
-    handler, ticker = tasks.get("blocking_handler"), tasks.get("ticker")
-    start_ns, longest = {}, 0.0
-    for ns, probe, nums, _ in ev:
-        if probe == "poll_start" and nums[0] == handler:
-            start_ns[handler] = ns
-        elif probe == "poll_end" and nums[0] == handler and handler in start_ns:
-            longest = max(longest, (ns - start_ns.pop(handler)) / MS)
-    check("c_blocked: a blocking_handler poll lasts ~1500 ms", 1400 < longest < 2000,
-          f"longest {longest:.0f} ms")
-    # The ticker's wakes (from the clock thread) wait for the blocking poll.
-    woken, worst = None, 0.0
-    for ns, probe, nums, _ in ev:
-        if probe == "wake" and nums == [ticker, 0] and woken is None:
-            woken = ns
-        elif probe == "poll_start" and nums[0] == ticker and woken is not None:
-            worst, woken = max(worst, (ns - woken) / MS), None
-    check("c_blocked: ticker woken (waker 0) but unpolled for > 1 s", worst > 1000,
-          f"longest wake-to-poll {worst:.0f} ms")
+    scenario = "c_blocked"
+    seconds = 4.0
+    want_tasks = ["blocking_handler", "ticker"]
+
+    def test_blocking_poll(self, ev, ids):
+        handler = ids[0].get("blocking_handler")
+        start_ns, longest = {}, 0.0
+        for ns, probe, nums, _ in ev:
+            if probe == "poll_start" and nums[0] == handler:
+                start_ns[handler] = ns
+            elif probe == "poll_end" and nums[0] == handler and handler in start_ns:
+                longest = max(longest, (ns - start_ns.pop(handler)) / MS)
+        assert 1400 < longest < 2000, \
+            f"expected a blocking_handler poll of ~1500 ms, the longest was {longest:.0f} ms"
+
+    def test_ticker_starved(self, ev, ids):
+        # The ticker's wakes (from the clock thread) wait for the blocking poll.
+        ticker = ids[0].get("ticker")
+        woken, worst = None, 0.0
+        for ns, probe, nums, _ in ev:
+            if probe == "wake" and nums == [ticker, 0] and woken is None:
+                woken = ns
+            elif probe == "poll_start" and nums[0] == ticker and woken is not None:
+                worst, woken = max(worst, (ns - woken) / MS), None
+        assert worst > 1000, \
+            f"expected the ticker woken (waker 0) but unpolled for > 1 s, the longest " \
+            f"wake-to-poll was {worst:.0f} ms"
 
 
-def test_channel_full():
-    ev = observe("c_channel_full", 1.0)
-    tasks, res = common("c_channel_full", ev, ["producer", "consumer"], {"jobs": (4, 4)})
-    jobs = res.get("jobs", [0])[0]
-    check("c_channel_full: jobs holds 4", [e[2] for e in of(ev, "channel_len")] == [[jobs, 4]],
-          f"got {of(ev, 'channel_len')}")
-    check("c_channel_full: producer waits on jobs",
-          [e[2] for e in of(ev, "wait_begin")] == [[tasks.get("producer"), jobs]],
-          f"got {of(ev, 'wait_begin')}")
-    check("c_channel_full: nothing is polled", not of(ev, "poll_start"))
+class TestChannelFull(Trace):
+    scenario = "c_channel_full"
+    want_tasks = ["producer", "consumer"]
+    want_resources = {"jobs": (4, 4)}
+
+    def test_full_channel(self, ev, ids):
+        tasks, res = ids
+        jobs = res.get("jobs", [0])[0]
+        assert [e[2] for e in of(ev, "channel_len")] == [[jobs, 4]], \
+            f"expected jobs ({jobs}) to hold 4, got {of(ev, 'channel_len')}"
+        assert [e[2] for e in of(ev, "wait_begin")] == [[tasks.get("producer"), jobs]], \
+            f"expected the producer waiting on jobs, got {of(ev, 'wait_begin')}"
+        assert not of(ev, "poll_start"), \
+            f"expected nothing polled, got {of(ev, 'poll_start')[:5]}"
 
 
-def deadlock_checks(label, ev):
-    tasks, res = common("c_deadlock", ev, ["transfer_ab", "transfer_ba"],
-                        {"account_a": (1, 0), "account_b": (1, 0)}, label)
+def check_deadlock(label, ev):
+    """Each transfer holds one account and waits for the other's."""
+    tasks, res = tasks_by_name(ev), resources_by_name(ev)
     ab, ba = tasks.get("transfer_ab"), tasks.get("transfer_ba")
     a, b = res.get("account_a", [0])[0], res.get("account_b", [0])[0]
     acq = sorted(e[2] for e in of(ev, "acquire"))
-    check(f"c_deadlock{label}: transfer_ab holds account_a, transfer_ba account_b",
-          acq == sorted([[ab, a], [ba, b]]), f"got {acq}")
-    waits = sorted(e[2] for e in of(ev, "wait_begin"))
-    check(f"c_deadlock{label}: each waits for the other's mutex",
-          waits == sorted([[ab, b], [ba, a]]), f"got {waits}")
-    check(f"c_deadlock{label}: no wait ends", not of(ev, "wait_end"))
-    return tasks, res
+    assert acq == sorted([[ab, a], [ba, b]]), \
+        f"c_deadlock{label}: expected transfer_ab to hold account_a and transfer_ba " \
+        f"account_b, got acquires {acq}"
+    waiting = sorted(e[2] for e in of(ev, "wait_begin"))
+    assert waiting == sorted([[ab, b], [ba, a]]), \
+        f"c_deadlock{label}: expected each to wait for the other's mutex, got {waiting}"
+    assert not of(ev, "wait_end"), \
+        f"c_deadlock{label}: expected no wait to end, got {of(ev, 'wait_end')}"
 
 
-def test_deadlock():
-    deadlock_checks("", observe("c_deadlock", 1.0))
+class TestDeadlock(Trace):
+    scenario = "c_deadlock"
+    want_tasks = ["transfer_ab", "transfer_ba"]
+    want_resources = {"account_a": (1, 0), "account_b": (1, 0)}
+
+    def test_each_waits_for_the_other(self, ev):
+        check_deadlock("", ev)
 
 
-def test_deadlock_started_under_tracer():
+class TestDeadlockStartedUnderTracer:
     """Tracer first: the live sequence, then SIGTERM's waits, releases, drops."""
-    binary = os.path.join(BUILD, "c_deadlock")
-    holder = {}
 
-    def run_target():
-        time.sleep(3)  # bpftrace attaches before the program starts
-        holder["proc"] = start("c_deadlock")
-        time.sleep(0.5)
-        holder["rc"] = stop(holder["proc"])
+    @pytest.fixture(scope="class")
+    def live(self):
+        """(exit status on SIGTERM, events before SIGTERM, events after)."""
+        holder = {}
 
-    import threading
-    t = threading.Thread(target=run_target)
-    t.start()
-    ev = trace(binary, 6.0)
-    t.join()
-    check("c_deadlock started under tracer: clean exit on SIGTERM", holder.get("rc") == 0,
-          f"rc {holder.get('rc')}")
-    shutdown = [e for e in ev if e[1] in ("task_drop", "release", "wait_end")]
-    live = [e for e in ev if e not in shutdown]
-    tasks, res = deadlock_checks(" (live)", live)
-    first = [e[1] for e in live[:3]]
-    check("c_deadlock (live): abi_version, then resources, then spawns",
-          first == ["abi_version", "resource_new", "resource_new"], f"got {first}")
-    ab, ba = tasks.get("transfer_ab"), tasks.get("transfer_ba")
-    spawn_wakes = [e[2] for e in of(live, "wake")][:2]
-    check("c_deadlock (live): spawning is a wake by the spawner (0: main)",
-          spawn_wakes == [[ab, 0], [ba, 0]], f"got {spawn_wakes}")
-    drops = sorted(e[2][0] for e in of(shutdown, "task_drop"))
-    check("c_deadlock (live): SIGTERM drops both tasks", drops == sorted([ab, ba]),
-          f"got {drops}")
-    rel = sorted(e[2] for e in of(shutdown, "release"))
-    check("c_deadlock (live): and releases what they held",
-          rel == sorted([[ab, res['account_a'][0]], [ba, res['account_b'][0]]]), f"got {rel}")
+        def run_target():
+            time.sleep(3)  # bpftrace attaches before the program starts
+            try:
+                holder["proc"] = start("c_deadlock")
+                time.sleep(0.5)
+                holder["rc"] = stop(holder["proc"])
+            except AssertionError as e:
+                holder["error"] = e
 
-
-def test_spinner():
-    ev = observe("c_spinner", 1.5, busy=True)
-    tasks, _ = common("c_spinner", ev, ["spin_loop", "ticker"], {})
-    spin, ticker = tasks.get("spin_loop"), tasks.get("ticker")
-    counts = {(e[1], *e[2][:-1]): e[2][-1] for e in ev if e[0] == 0}
-    polls = counts.get(("poll_start", spin), 0)
-    self_wakes = counts.get(("wake", spin, spin), 0)
-    other_wakes = sum(n for k, n in counts.items()
-                      if k[0] == "wake" and k[1] == spin and k[2] != spin)
-    check("c_spinner: spin_loop polled thousands of times", polls > 2000, f"{polls} polls")
-    # Not exactly equal: on a machine where other processes use BPF, a
-    # uprobe's program is skipped now and then (measured: up to 6%).
-    check("c_spinner: about one self-wake per spin_loop poll",
-          abs(polls - self_wakes) <= polls // 10 + 5, f"{polls} polls, {self_wakes} self-wakes")
-    check("c_spinner: nothing else wakes spin_loop (replay: at most one)", other_wakes <= 1,
-          f"{other_wakes} other wakes")
-    check("c_spinner: spin_loop always pending", counts.get(("poll_end", spin, 1), 0) == 0)
-    ticks = counts.get(("poll_start", ticker), 0)
-    check("c_spinner: ticker still ticks (~100/s)", ticks > 50, f"{ticks} polls in 1.5 s")
-
-
-def main():
-    if os.geteuid() != 0:
-        print("SKIP cruntime probes (bpftrace needs root)")
-        return 0
-    subprocess.run(["make", "-s", "-C", HERE], check=True)
-    for test in (test_healthy, test_blocked, test_channel_full, test_deadlock,
-                 test_deadlock_started_under_tracer, test_spinner):
+        t = threading.Thread(target=run_target)
+        t.start()
         try:
-            test()
-        except Exception as exc:  # one broken scenario must not hide the others
-            check(test.__name__, False, repr(exc))
-    return 1 if failures else 0
+            ev = trace(os.path.join(CRUNTIME, "c_deadlock"), 6.0)
+        finally:
+            t.join()
+        if "error" in holder:
+            raise holder["error"]
+        shutdown = [e for e in ev if e[1] in ("task_drop", "release", "wait_end")]
+        return holder.get("rc"), [e for e in ev if e not in shutdown], shutdown
+
+    def test_clean_exit(self, live):
+        assert_clean_exit("c_deadlock started under tracer", live[0])
+
+    def test_common(self, live):
+        check_common("c_deadlock", live[1], TestDeadlock.want_tasks,
+                     TestDeadlock.want_resources, " (live)")
+
+    def test_each_waits_for_the_other(self, live):
+        check_deadlock(" (live)", live[1])
+
+    def test_announce_order(self, live):
+        first = [e[1] for e in live[1][:3]]
+        assert first == ["abi_version", "resource_new", "resource_new"], \
+            f"expected abi_version, then resources, then spawns, got {first}"
+
+    def test_spawn_is_a_wake(self, live):
+        tasks = tasks_by_name(live[1])
+        ab, ba = tasks.get("transfer_ab"), tasks.get("transfer_ba")
+        spawn_wakes = [e[2] for e in of(live[1], "wake")][:2]
+        assert spawn_wakes == [[ab, 0], [ba, 0]], \
+            f"expected spawning to be a wake by the spawner (0: main), got {spawn_wakes}"
+
+    def test_sigterm_drops_and_releases(self, live):
+        tasks, res = tasks_by_name(live[1]), resources_by_name(live[1])
+        ab, ba = tasks.get("transfer_ab"), tasks.get("transfer_ba")
+        drops = sorted(e[2][0] for e in of(live[2], "task_drop"))
+        assert drops == sorted([ab, ba]), f"expected SIGTERM to drop both tasks, got {drops}"
+        rel = sorted(e[2] for e in of(live[2], "release"))
+        want = sorted([[ab, res["account_a"][0]], [ba, res["account_b"][0]]])
+        assert rel == want, f"expected the tasks to release what they held {want}, got {rel}"
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+class TestSpinner(Trace):
+    scenario = "c_spinner"
+    seconds = 1.5
+    busy = True
+    want_tasks = ["spin_loop", "ticker"]
+
+    @pytest.fixture(scope="class")
+    def counts(self, ev):
+        return {(e[1], *e[2][:-1]): e[2][-1] for e in ev if e[0] == 0}
+
+    def test_spin_loop(self, counts, ids):
+        spin = ids[0].get("spin_loop")
+        polls = counts.get(("poll_start", spin), 0)
+        self_wakes = counts.get(("wake", spin, spin), 0)
+        other_wakes = sum(n for k, n in counts.items()
+                          if k[0] == "wake" and k[1] == spin and k[2] != spin)
+        assert polls > 2000, f"expected spin_loop polled thousands of times, got {polls}"
+        # Not exactly equal: on a machine where other processes use BPF, a
+        # uprobe's program is skipped now and then (measured: up to 6%).
+        assert abs(polls - self_wakes) <= polls // 10 + 5, \
+            f"expected about one self-wake per spin_loop poll, got {polls} polls, " \
+            f"{self_wakes} self-wakes"
+        assert other_wakes <= 1, \
+            f"expected nothing else to wake spin_loop (replay: at most one), got {other_wakes}"
+        assert counts.get(("poll_end", spin, 1), 0) == 0, \
+            f"expected spin_loop always pending, got {counts.get(('poll_end', spin, 1))} " \
+            f"ready poll ends"
+
+    def test_ticker_ticks(self, counts, ids):
+        ticks = counts.get(("poll_start", ids[0].get("ticker")), 0)
+        assert ticks > 50, f"expected the ticker to tick ~100/s, got {ticks} polls in 1.5 s"

@@ -1,65 +1,77 @@
 """taskscope probes: what it finds in binaries and processes, without attaching."""
 import json
 import os
-import subprocess
 
-from tslib import Target, check, finish, run, TARGETS, ROOT
+import pytest
 
+from tslib import CRUNTIME, TARGETS, run
 
-def probes(target, *extra):
-    r = run(["probes", str(target), *extra])
-    return r.returncode, r.stdout, r.stderr
-
-
-def main():
-    code, out, err = probes(os.path.join(TARGETS, "deadlock"), "--json")
-    data = json.loads(out) if code == 0 else {}
-    check("probes: tokio binary recognised", data.get("runtime", {}).get("name") == "tokio" and
-          data["runtime"]["version"] == "1.24.2", f"{code} {err} {out[:200]}")
-    names = sorted(t["name"] for t in data.get("tasks_types", []) if not t["blocking"])
-    check("probes: future types named from DWARF",
-          names == ["deadlock::lock_ab", "deadlock::lock_ab", "deadlock::lock_ba",
-                    "deadlock::lock_ba"], f"{names}")
-    check("probes: DWARF found", data.get("dwarf") is True, f"{data.get('dwarf_note')}")
-
-    for name, rt in (("asyncstd_app", "async-std"), ("smol_app", "smol")):
-        code, out, err = probes(os.path.join(TARGETS, name), "--json")
-        data = json.loads(out) if code == 0 else {}
-        check(f"probes: {name} runtime", data.get("runtime", {}).get("name") == rt,
-              f"{code} {err}")
-        check(f"probes: {name} task types", sorted(t["name"] for t in data.get("tasks_types", []))
-              == [f"{name}::stuck_receiver", f"{name}::ticker"], f"{data.get('tasks_types')}")
-
-    with Target("healthy") as t:
-        code, out, err = probes(t.pid)
-        check("probes: by PID", code == 0 and f"(PID {t.pid}, healthy)" in out and
-              "healthy::ticker" in out, f"{code} {err} {out[:300]}")
-
-    usdt_bin = os.path.join(ROOT, "build", "usdt", "probes_all_gcc")
-    if not os.path.exists(usdt_bin):
-        subprocess.run(["make", "-s", "-C", os.path.join(ROOT, "tests", "targets", "cruntime")],
-                       capture_output=True)
-        usdt_bin = os.path.join(ROOT, "tests", "targets", "cruntime", "build", "c_healthy")
-    if os.path.exists(usdt_bin):
-        code, out, err = probes(usdt_bin, "--json")
-        data = json.loads(out) if code == 0 else {}
-        got = sorted({p["name"] for p in data.get("usdt", [])})
-        want = sorted(["task_spawn", "poll_start", "poll_end", "wake", "task_drop",
-                       "resource_new", "wait_begin", "wait_end", "acquire", "release",
-                       "channel_len", "abi_version"])
-        check("probes: every usdt probe of the ABI found", data.get("runtime", {}).get("name")
-              == "usdt" and got == want and all(p["semaphore"] for p in data["usdt"]),
-              f"{code} {err} {got}")
-    else:
-        check("probes: usdt binary available", False, "no USDT test binary built")
-
-    code, out, err = probes("/bin/ls")
-    check("probes: non-runtime binary is an error", code == 2 and
-          "no supported async runtime" in err and err.count("\n") == 1, f"{code} {err!r}")
-    code, out, err = probes("999999")
-    check("probes: no such PID", code == 2 and "no process with PID 999999" in err, err)
+USDT_ABI = sorted(["task_spawn", "poll_start", "poll_end", "wake", "task_drop", "resource_new",
+                   "wait_begin", "wait_end", "acquire", "release", "channel_len",
+                   "abi_version"])
 
 
-if __name__ == "__main__":
-    main()
-    finish()
+def probes_json(target):
+    r = run(["probes", target, "--json"])
+    assert r.returncode == 0, f"expected taskscope probes {target} --json to succeed, got " \
+                              f"exit {r.returncode}: {r.stderr.strip()!r}"
+    try:
+        return json.loads(r.stdout)
+    except ValueError as e:
+        raise AssertionError(f"expected JSON from taskscope probes, got {r.stdout[:300]!r} "
+                             f"({e})") from None
+
+
+def test_tokio_binary():
+    data = probes_json(os.path.join(TARGETS, "deadlock"))
+    assert data["runtime"]["name"] == "tokio" and data["runtime"]["version"] == "1.24.2", \
+        f"expected tokio 1.24.2 recognised, taskscope printed {data['runtime']}"
+    names = sorted(t["name"] for t in data["tasks_types"] if not t["blocking"])
+    assert names == ["deadlock::lock_ab", "deadlock::lock_ab", "deadlock::lock_ba",
+                     "deadlock::lock_ba"], f"expected future types named from DWARF, got {names}"
+    assert data["dwarf"] is True, f"expected DWARF found, taskscope says {data['dwarf_note']!r}"
+
+
+@pytest.mark.parametrize("name, runtime", [("asyncstd_app", "async-std"), ("smol_app", "smol")])
+def test_async_task_binary(name, runtime):
+    data = probes_json(os.path.join(TARGETS, name))
+    assert data["runtime"]["name"] == runtime, \
+        f"expected runtime {runtime}, taskscope printed {data['runtime']}"
+    types = sorted(t["name"] for t in data["tasks_types"])
+    assert types == [f"{name}::stuck_receiver", f"{name}::ticker"], \
+        f"expected the two task types of {name}, got {types}"
+
+
+def test_by_pid(spawn):
+    t = spawn("healthy")
+    r = run(["probes", t.pid])
+    assert r.returncode == 0 and f"(PID {t.pid}, healthy)" in r.stdout and \
+        "healthy::ticker" in r.stdout, \
+        f"expected the process and its task types, got exit {r.returncode} " \
+        f"{r.stderr!r} {r.stdout[:300]!r}"
+
+
+@pytest.mark.parametrize("name", ["c_healthy", "c_blocked", "c_channel_full", "c_deadlock",
+                                  "c_spinner"])
+def test_usdt_binary(name):
+    data = probes_json(os.path.join(CRUNTIME, name))
+    got = sorted({p["name"] for p in data["usdt"]})
+    assert data["runtime"]["name"] == "usdt" and got == USDT_ABI, \
+        f"expected every probe of the USDT ABI {USDT_ABI}, taskscope found " \
+        f"{data['runtime']} {got}"
+    assert all(p["semaphore"] for p in data["usdt"]), \
+        f"expected a semaphore on every probe: {data['usdt']}"
+
+
+def test_not_a_runtime_binary():
+    r = run(["probes", "/bin/ls"])
+    assert r.returncode == 2 and "no supported async runtime" in r.stderr and \
+        r.stderr.count("\n") == 1, \
+        f"expected exit 2 and one line 'no supported async runtime', got " \
+        f"{r.returncode} {r.stderr!r}"
+
+
+def test_no_such_pid():
+    r = run(["probes", "999999"])
+    assert r.returncode == 2 and "no process with PID 999999" in r.stderr, \
+        f"expected exit 2 and 'no process with PID 999999', got {r.returncode} {r.stderr!r}"

@@ -1,8 +1,9 @@
 """taskscope top against real tokio processes: --batch frames, and the real TUI
 driven under tmux (send-keys, capture-pane), as a person would use it.
 
-Each check asserts what a person looks for on the screen: the stuck tasks of
-the demo service listed and flagged, the busiest task first when sorted by
+Each test asserts what a person looks for on the screen: the stuck tasks of
+the demo service listed and flagged, and nothing else flagged; no flag at
+all on a healthy or quiet process; the busiest task first when sorted by
 BUSY, the filter hiding the rest, the histogram in the detail, the help, and
 nothing left attached once top is gone.
 """
@@ -12,11 +13,20 @@ import signal
 import subprocess
 import time
 
-from tslib import (Target, check, finish, run, attached_links, left_attached, prog_holders,
-                   TASKSCOPE, TARGETS)
+import pytest
+
+from tslib import (TASKSCOPE, Target, assert_nothing_left, attached_links, finding_key,
+                   prog_holders, run, wait_exit)
 
 WARN = r"[!⚠] "
 STUCK = ("demo::reconcile_accounts", "demo::settle_payments")
+# What the demo plants, as top flags it: the deadlocked pair, and
+# flush_metrics's 1.2 s std::thread::sleep while it lasts or just after.
+DEMO_FLAGS = {("demo::reconcile_accounts", "deadlock"), ("demo::settle_payments", "deadlock"),
+              ("demo::flush_metrics", "long poll")}
+DEMO_STALLS = {("deadlock", "demo::reconcile_accounts <-> demo::settle_payments"),
+               ("idle", "demo::reconcile_accounts"), ("idle", "demo::settle_payments"),
+               ("blocked_worker", "demo::flush_metrics")}
 
 
 def frames(out):
@@ -41,6 +51,38 @@ def table(lines):
 
 def row_of(rows, name):
     return next((r for r in rows if r.rstrip().endswith(name)), None)
+
+
+def flagged(rows, name, reason):
+    r = row_of(rows, name)
+    return r is not None and re.search(WARN + reason, r) is not None
+
+
+def flags(rows):
+    """(task name, reason) of every row with a warning."""
+    found = set()
+    for r in rows:
+        m = re.search(WARN + r"(.*?)\s+(\S+)\s*$", r)
+        if m:	# "idle 2s" is an idle flag
+            found.add((m.group(2), re.sub(r"\s+[\d.]+\w*$", "", m.group(1))))
+    return found
+
+
+def frame_stalls(lines):
+    """(kind, task) of each line of a frame's STALLS list, keyed as tslib
+    keys report findings."""
+    found, inside = [], False
+    for line in lines:
+        if line.startswith("STALLS"):
+            inside = True
+            continue
+        if inside:
+            m = re.match(r"\s+\[(\w+)\] (?:task \d+ (.+?): )?(.*)$", line)
+            if not m:
+                break
+            found.append(finding_key({"kind": m.group(1), "name": m.group(2),
+                                      "message": m.group(3)}))
+    return found
 
 
 def attrs_at(screen, name):
@@ -84,7 +126,7 @@ class Tmux:
     def __init__(self, args, width=120, height=40, env="LANG=C.UTF-8"):
         Tmux.count += 1
         self.name = f"tstop{os.getpid()}_{Tmux.count}"
-        cmd = " ".join([TASKSCOPE] + args) + "; echo EXIT=$?; sleep 600"
+        cmd = " ".join([TASKSCOPE] + [str(a) for a in args]) + "; echo EXIT=$?; sleep 600"
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
                         "-y", str(height), f"env {env} " + cmd], check=True)
 
@@ -126,333 +168,409 @@ class Tmux:
         subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
 
 
-def flagged(rows, name, reason):
-    r = row_of(rows, name)
-    return r is not None and re.search(WARN + reason, r) is not None
+@pytest.fixture
+def tmux():
+    """tmux(args, width, height, env) -> Tmux running taskscope ARGS; the
+    session is killed at teardown."""
+    sessions = []
+
+    def start(args, width=120, height=40, env="LANG=C.UTF-8"):
+        tm = Tmux(args, width, height, env)
+        sessions.append(tm)
+        return tm
+    yield start
+    for tm in sessions:
+        tm.kill()
 
 
-def test_batch():
-    with Target("demo") as t:
-        r = run(["top", "-p", str(t.pid), "--batch", "-n", "3", "-w", "160"], timeout=30)
-        check("batch: exit 0", r.returncode == 0, f"{r.returncode} {r.stderr!r}")
-        fs = frames(r.stdout)
-        check("batch: -n 3 prints three frames", len(fs) == 3, f"{len(fs)} frames")
-        if not fs:
-            return
-        last = fs[-1]
-        rows = table(last)
-        for name in STUCK:
-            check(f"batch: {name} listed", row_of(rows, name) is not None, "\n".join(rows))
-            check(f"batch: {name} flagged deadlock", flagged(rows, name, r"deadlock"),
-                  row_of(rows, name) or "missing")
-            check(f"batch: {name} in the stalls list",
-                  any(re.search(rf"\[idle\] task \d+ {name}", line) for line in last), "")
-        check("batch: header names the process and runtime",
-              f"PID {t.pid} demo - tokio 1.24.2" in last[0], last[0])
-        check("batch: header counts stalls", any(re.match(r"Stalls +\d+ flagged", line)
-                                                 for line in last), "\n".join(last[:6]))
-        check("batch: probe cost estimate", any(re.search(r"\d+ hits/s, est\. [\d.]+% CPU", line)
-                                                for line in last), "")
-        check("batch: flush_metrics flagged long poll in some frame",
-              any(flagged(table(f), "demo::flush_metrics", "long poll") for f in fs),
-              "\n".join(row_of(table(f), "demo::flush_metrics") or "-" for f in fs))
-        check("batch: healthy tasks not flagged",
-              not re.search(WARN, row_of(rows, "demo::process_orders") or "!"),
-              row_of(rows, "demo::process_orders") or "missing")
-        check("batch: target still running", t.alive(), "")
-    check("batch: nothing left attached", not left_attached(), f"{left_attached()}")
-
-
-def test_system_wide():
-    with Target("demo") as t:
-        r = run(["top", "--batch", "-n", "2", "-w", "200"], timeout=60)
-        check("system-wide: exit 0", r.returncode == 0, f"{r.returncode} {r.stderr!r}")
-        fs = frames(r.stdout)
-        rows = table(fs[-1]) if fs else []
-        mine = [x for x in rows if re.match(rf"\s*{t.pid}\s", x)]
-        check("system-wide: the demo process's rows, with its PID",
-              any(x.rstrip().endswith("demo::reconcile_accounts") for x in mine),
-              "\n".join(rows[:20]))
-        check("system-wide: its stuck task flagged",
-              any(x.rstrip().endswith("demo::reconcile_accounts") and re.search(WARN, x)
-                  for x in mine), "\n".join(mine))
-    check("system-wide: nothing left attached", not left_attached(), f"{left_attached()}")
-
-    # a process that starts while top runs appears; one that exits disappears
-    p = subprocess.Popen([TASKSCOPE, "top", "--batch", "-n", "8", "-w", "200"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+@pytest.fixture(scope="class")
+def demo():
+    """The demo service for a class of tests; it must outlive them."""
+    t = Target("demo")
     try:
-        time.sleep(0.5)
-        t = Target("demo", settle=0)
-        time.sleep(4.5)
-        t.kill()
-        out, err = p.communicate(timeout=30)
+        yield t
+        gone = t.ended_by_itself()
+        assert gone is None, gone
     finally:
-        if p.poll() is None:
-            p.kill()
         t.kill()
+
+
+def stuck_shown(screen):
+    return all(flagged(table(screen.splitlines()), n, "deadlock") for n in STUCK)
+
+
+# ---- --batch
+
+class TestBatch:
+    """top --batch -n 3 on the demo: three frames, the planted stalls only."""
+
+    @pytest.fixture(scope="class")
+    def batch(self, demo):
+        r = run(["top", "-p", demo.pid, "--batch", "-n", "3", "-w", "160"], timeout=30)
+        return r, frames(r.stdout)
+
+    def test_three_frames(self, batch):
+        r, fs = batch
+        assert r.returncode == 0, f"expected exit 0, got {r.returncode} {r.stderr!r}"
+        assert len(fs) == 3, f"expected -n 3 to print three frames, got {len(fs)}: " \
+                             f"{r.stdout[-800:]!r}"
+
+    @pytest.mark.parametrize("name", STUCK)
+    def test_stuck_task(self, batch, name):
+        last = batch[1][-1]
+        rows = table(last)
+        assert row_of(rows, name), f"expected {name} listed, got rows:\n" + "\n".join(rows)
+        assert flagged(rows, name, "deadlock"), \
+            f"expected {name} flagged deadlock, got {row_of(rows, name)!r}"
+        assert any(re.search(rf"\[idle\] task \d+ {name}", line) for line in last), \
+            f"expected {name} in the stalls list:\n" + "\n".join(last)
+
+    def test_exact_flags(self, batch):
+        """Every frame flags a subset of what the demo plants; the last one at
+        least the deadlocked pair; the STALLS lists likewise."""
+        fs = batch[1]
+        for i, f in enumerate(fs):
+            extra = flags(table(f)) - DEMO_FLAGS
+            assert not extra, f"frame {i + 1}: expected flags only among {sorted(DEMO_FLAGS)}, " \
+                              f"top also flagged {sorted(extra)}"
+            extra = set(frame_stalls(f)) - DEMO_STALLS
+            assert not extra, f"frame {i + 1}: expected stalls only among " \
+                              f"{sorted(DEMO_STALLS)}, top also listed {sorted(extra)}"
+        want = {(n, "deadlock") for n in STUCK}
+        got = flags(table(fs[-1]))
+        assert want <= got, f"expected the last frame to flag {sorted(want)}, got {sorted(got)}"
+
+    def test_header(self, batch, demo):
+        last = batch[1][-1]
+        assert f"PID {demo.pid} demo - tokio 1.24.2" in last[0], \
+            f"expected the header to name PID {demo.pid} demo and tokio 1.24.2, got {last[0]!r}"
+        assert any(re.match(r"Stalls +\d+ flagged", line) for line in last), \
+            "expected a 'Stalls N flagged' header line:\n" + "\n".join(last[:6])
+        assert any(re.search(r"\d+ hits/s, est\. [\d.]+% CPU", line) for line in last), \
+            "expected the probe cost estimate in the header:\n" + "\n".join(last[:6])
+
+    def test_long_poll(self, batch):
+        fs = batch[1]
+        assert any(flagged(table(f), "demo::flush_metrics", "long poll") for f in fs), \
+            "expected flush_metrics flagged long poll in some frame, got:\n" + \
+            "\n".join(row_of(table(f), "demo::flush_metrics") or "-" for f in fs)
+        row = row_of(table(fs[-1]), "demo::process_orders")
+        assert row and not re.search(WARN, row), \
+            f"expected the healthy process_orders listed and not flagged, got {row!r}"
+
+    def test_nothing_left_attached(self, batch):
+        assert_nothing_left("top --batch")
+
+
+@pytest.mark.parametrize("name", ["healthy", "quiet", "quiet-lto"])
+def test_batch_no_flag_when_healthy(name, spawn, request):
+    """Nothing false: a healthy or quiet process observed past the stall
+    threshold gets no warning row and an empty STALLS list."""
+    path = request.getfixturevalue("quiet_lto") if name == "quiet-lto" else None
+    t = spawn(name.replace("-lto", ""), path=path, settle=1)
+    r = run(["top", "-p", t.pid, "--batch", "-n", "4", "-w", "200"], timeout=30)
+    fs = frames(r.stdout)
+    assert r.returncode == 0 and len(fs) == 4, \
+        f"expected exit 0 and 4 frames, got {r.returncode}, {len(fs)} frames, {r.stderr!r}"
+    for i, f in enumerate(fs):
+        warned = [row for row in table(f) if re.search(WARN, row)]
+        assert not warned, f"frame {i + 1}: expected no warning row, top flagged:\n" + \
+                           "\n".join(warned)
+        listed = frame_stalls(f)
+        assert not listed, f"frame {i + 1}: expected no stall, top listed {listed}"
+
+
+# ---- every process
+
+def test_system_wide(spawn):
+    t = spawn("demo")
+    r = run(["top", "--batch", "-n", "2", "-w", "200"], timeout=60)
+    assert r.returncode == 0, f"expected exit 0, got {r.returncode} {r.stderr!r}"
+    fs = frames(r.stdout)
+    assert fs, f"expected frames, got {r.stdout[-500:]!r}"
+    rows = table(fs[-1])
+    mine = [x for x in rows if re.match(rf"\s*{t.pid}\s", x)]
+    assert any(x.rstrip().endswith("demo::reconcile_accounts") for x in mine), \
+        f"expected the demo process's rows with its PID {t.pid}:\n" + "\n".join(rows[:20])
+    assert any(x.rstrip().endswith("demo::reconcile_accounts") and re.search(WARN, x)
+               for x in mine), "expected its stuck task flagged:\n" + "\n".join(mine)
+    extra = flags(mine) - DEMO_FLAGS
+    assert not extra, f"expected the demo's rows flagged only among {sorted(DEMO_FLAGS)}, " \
+                      f"top also flagged {sorted(extra)}"
+    assert_nothing_left("top --batch on every process")
+
+
+def test_system_wide_process_comes_and_goes(popen):
+    """A process that starts while top runs appears; one that exits disappears."""
+    p = popen([TASKSCOPE, "top", "--batch", "-n", "8", "-w", "200"])
+    time.sleep(0.5)
+    t = Target("demo", settle=0)
+    try:
+        time.sleep(4.5)
+    finally:
+        t.kill()
+    code, out, err = wait_exit(p, 30)
     fs = frames(out)
     seen = [any(re.match(rf"\s*{t.pid}\s", x) for x in table(f)) for f in fs]
-    check("system-wide: a process started later appears",
-          len(fs) == 8 and not seen[0] and any(seen), f"{seen} {err!r}")
-    check("system-wide: and disappears once it exits", seen and not seen[-1], f"{seen}")
+    assert len(fs) == 8 and not seen[0] and any(seen), \
+        f"expected 8 frames, PID {t.pid} absent from the first and present in some: " \
+        f"{seen} {err!r}"
+    assert not seen[-1], f"expected PID {t.pid} gone from the last frame once it exited: {seen}"
 
 
-def test_tui():
-    with Target("demo") as t:
-        tm = Tmux(["top", "-p", str(t.pid)], 120, 40)
-        try:
-            s = tm.wait_for(lambda s: all(flagged(table(s.splitlines()), n, "deadlock")
-                                          for n in STUCK))
-            rows = table(s.splitlines())
-            check("tui: stuck tasks visible and flagged",
-                  all(flagged(rows, n, r"deadlock") for n in STUCK), s)
-            attrs = {}
-            for _ in range(5):
-                attrs = attrs_at(tm.screen(escapes=True), "demo::reconcile_accounts")
-                if attrs.get("bold") or attrs.get("fg") == 31 or attrs.get("reverse"):
-                    break
-                time.sleep(0.3)
-            check("tui: the stalled row is highlighted (red or bold)",
-                  attrs.get("bold") or attrs.get("fg") == 31 or attrs.get("reverse"),
-                  f"{attrs}")
-            check("tui: footer with function keys",
-                  re.search(r"F1\s*Help.*F10\s*Quit", s.splitlines()[-1]) is not None,
-                  s.splitlines()[-1])
+# ---- the TUI under tmux
 
-            tm.send("/")
-            tm.type("settle")
-            s = tm.screen()
-            rows = table(s.splitlines())
-            check("tui: / filter shows the matching task only",
-                  row_of(rows, "demo::settle_payments") and
-                  not row_of(rows, "demo::reconcile_accounts") and len(rows) == 1, s)
-            check("tui: the filter prompt", "Filter: settle_" in s, s.splitlines()[-1])
-            tm.send("Enter", "Escape")
-            rows = table(tm.screen().splitlines())
-            check("tui: Esc clears the filter", row_of(rows, "demo::reconcile_accounts"), "")
+class TestTui:
+    """The real screen on the demo, one tmux session per test."""
 
-            tm.send("/")
-            tm.type("process_orders")
-            tm.send("Enter", "Enter")
-            s = tm.wait_for(lambda s: "Poll durations" in s)
-            check("tui: Enter opens the detail with the poll histogram",
-                  "Task " in s and "demo::process_orders" in s and "Poll durations" in s and
-                  re.search(r"us [│|][█▏▎▍▌▋▊▉#]", s) is not None, s)
-            check("tui: the detail has wakes and the last worker",
-                  re.search(r"wakes +\d+", s) and "last worker" in s, s)
-            tm.send("Escape", "Escape", "/")
-            tm.type("reconcile")
-            tm.send("Enter", "Enter")
-            s = tm.wait_for(lambda s: "Await chain" in s)
-            check("tui: the detail shows where the stuck task waits (await chain)",
-                  "demo::reconcile_accounts" in s and "src/main.rs:" in s and
-                  re.search(r"waiting on mutex", s, re.I) is not None, s)
-            tm.send("Escape", "Escape")
-            s = tm.screen()
-            check("tui: Esc back to the full list", row_of(table(s.splitlines()),
-                                                           "demo::reconcile_accounts"), s)
+    @pytest.fixture
+    def screen(self, demo, tmux):
+        """top -p DEMO at 120x40, once the stuck tasks show."""
+        tm = tmux(["top", "-p", demo.pid], 120, 40)
+        s = tm.wait_for(stuck_shown)
+        assert stuck_shown(s), f"expected both stuck tasks flagged deadlock:\n{s}"
+        return tm, s
 
-            tm.send("?")
-            s = tm.screen()
-            check("tui: ? shows help with keys and columns",
-                  "Keys" in s and "MAXPOLL" in s and "invert the sort order" in s, s)
-            tm.send("x")
-            check("tui: any key closes help", "Keys" not in tm.screen().splitlines()[1], "")
+    def test_stuck_tasks_flagged(self, screen):
+        tm, s = screen
+        extra = flags(table(s.splitlines())) - DEMO_FLAGS
+        assert not extra, f"expected flags only among {sorted(DEMO_FLAGS)}, " \
+                          f"top also flagged {sorted(extra)}:\n{s}"
+        attrs = {}
+        for _ in range(5):
+            attrs = attrs_at(tm.screen(escapes=True), "demo::reconcile_accounts")
+            if attrs.get("bold") or attrs.get("fg") == 31 or attrs.get("reverse"):
+                break
+            time.sleep(0.3)
+        assert attrs.get("bold") or attrs.get("fg") == 31 or attrs.get("reverse"), \
+            f"expected the stalled row highlighted (red, bold or reverse), got {attrs}"
+        assert re.search(r"F1\s*Help.*F10\s*Quit", s.splitlines()[-1]), \
+            f"expected a footer with function keys, got {s.splitlines()[-1]!r}"
 
-            tm.send("w")
-            s = tm.screen()
-            check("tui: w shows the workers", "CURRENT TASK" in s and "tokio-runtime-w" in s, s)
-            tm.send("Escape")
+    def test_filter(self, screen):
+        tm, _ = screen
+        tm.send("/")
+        tm.type("settle")
+        s = tm.screen()
+        rows = table(s.splitlines())
+        assert row_of(rows, "demo::settle_payments") and \
+            not row_of(rows, "demo::reconcile_accounts") and len(rows) == 1, \
+            f"expected / settle to show settle_payments only:\n{s}"
+        assert "Filter: settle_" in s, f"expected the filter prompt, got {s.splitlines()[-1]!r}"
+        tm.send("Enter", "Escape")
+        s = tm.screen()
+        assert row_of(table(s.splitlines()), "demo::reconcile_accounts"), \
+            f"expected Esc to clear the filter:\n{s}"
 
-            tm.resize(80, 24)
-            s = tm.wait_for(lambda s: len(s.rstrip("\n").splitlines()) == 24 and
-                            "F10Quit" in s.rstrip("\n").splitlines()[-1], 3)
-            lines = s.rstrip("\n").splitlines()
-            check("tui: resized to 80x24, footer on the last line",
-                  len(lines) == 24 and "F10" in lines[-1], repr(lines[-1:]))
-            check("tui: at 80x24 the stuck tasks still show, names whole",
-                  all(flagged(table(lines), n, "deadlock") for n in STUCK), s)
+    def test_detail_histogram(self, screen):
+        tm, _ = screen
+        tm.send("/")
+        tm.type("process_orders")
+        tm.send("Enter", "Enter")
+        s = tm.wait_for(lambda s: "Poll durations" in s)
+        assert "Task " in s and "demo::process_orders" in s and "Poll durations" in s and \
+            re.search(r"us [│|][█▏▎▍▌▋▊▉#]", s), \
+            f"expected Enter to open process_orders's detail with its poll histogram:\n{s}"
+        assert re.search(r"wakes +\d+", s) and "last worker" in s, \
+            f"expected wakes and the last worker in the detail:\n{s}"
 
-            pid = tm.top_pid()
-            mine = [p["name"] for p in attached_links(0)
-                    if pid in prog_holders().get(p["id"], ())]
-            check("tui: probes attached while watching", "task_poll" in mine, f"{mine}")
-            tm.send("q")
-            s = tm.wait_for(lambda s: "EXIT=" in s, 5)
-            check("tui: q quits with status 0", "EXIT=0" in s, s[-300:])
-            check("tui: q leaves nothing attached", not left_attached(), f"{left_attached()}")
-            check("tui: target untouched", t.alive(), "")
-        finally:
-            tm.kill()
+    def test_detail_await_chain(self, screen):
+        tm, _ = screen
+        tm.send("/")
+        tm.type("reconcile")
+        tm.send("Enter", "Enter")
+        s = tm.wait_for(lambda s: "Await chain" in s)
+        assert "demo::reconcile_accounts" in s and "src/main.rs:" in s and \
+            re.search(r"waiting on mutex", s, re.I), \
+            f"expected the detail to show where the stuck task waits (await chain):\n{s}"
+        tm.send("Escape", "Escape")
+        s = tm.screen()
+        assert row_of(table(s.splitlines()), "demo::reconcile_accounts"), \
+            f"expected Esc back to the full list:\n{s}"
 
+    def test_help(self, screen):
+        tm, _ = screen
+        tm.send("?")
+        s = tm.screen()
+        assert "Keys" in s and "MAXPOLL" in s and "invert the sort order" in s, \
+            f"expected ? to show help with keys and columns:\n{s}"
+        tm.send("x")
+        s = tm.screen()
+        assert "Keys" not in s.splitlines()[1], f"expected any key to close the help:\n{s}"
 
-def test_tui_sort():
-    name = "spinner" if os.path.exists(os.path.join(TARGETS, "spinner")) else "demo"
-    busiest = "spinner::spin_loop" if name == "spinner" else "demo::flush_metrics"
-    with Target(name) as t:
-        tm = Tmux(["top", "-p", str(t.pid)], 120, 40)
-        try:
-            tm.wait_for(lambda s: busiest in s)
-            s = ""
-            for _ in range(15):
-                s = tm.screen()
-                if re.search(r"sort BUSY[▼v]", s):
-                    break
-                tm.send(">")
-            check("tui: > walks the columns to BUSY", re.search(r"sort BUSY[▼v]", s), s)
-            titles = next((x for x in s.splitlines() if re.search(r"\bSTATE\b.*\bNAME\b", x)), "")
-            check("tui: the BUSY title marked", re.search(r"BUSY[▼v]", titles), titles)
-            time.sleep(2.2)	# two refreshes, so that the busiest has outrun the rest
-            rows = table(tm.screen().splitlines())
-            check(f"tui: sorted by BUSY, {busiest} first",
-                  rows and rows[0].rstrip().endswith(busiest), "\n".join(rows))
-            tm.send("i")
-            rows = table(tm.screen().splitlines())
-            check("tui: i inverts", rows and not rows[0].rstrip().endswith(busiest),
-                  "\n".join(rows))
-            tm.send("C-c")
-            s = tm.wait_for(lambda s: "EXIT=" in s, 5)
-            check("tui: Ctrl-C leaves with status 0", "EXIT=0" in s, s[-300:])
-            check("tui: Ctrl-C leaves nothing attached", not left_attached(),
-                  f"{left_attached()}")
-        finally:
-            tm.kill()
+    def test_workers(self, screen):
+        tm, _ = screen
+        tm.send("w")
+        s = tm.screen()
+        assert "CURRENT TASK" in s and "tokio-runtime-w" in s, \
+            f"expected w to show the workers:\n{s}"
+
+    def test_resize(self, screen):
+        tm, _ = screen
+        tm.resize(80, 24)
+        s = tm.wait_for(lambda s: len(s.rstrip("\n").splitlines()) == 24 and
+                        "F10Quit" in s.rstrip("\n").splitlines()[-1], 3)
+        lines = s.rstrip("\n").splitlines()
+        assert len(lines) == 24 and "F10" in lines[-1], \
+            f"expected 24 lines with the footer last at 80x24, got {len(lines)}: {lines[-1:]!r}"
+        assert all(flagged(table(lines), n, "deadlock") for n in STUCK), \
+            f"expected the stuck tasks still shown at 80x24, names whole:\n{s}"
+
+    def test_quit(self, screen):
+        tm, _ = screen
+        pid = tm.top_pid()
+        held = prog_holders()
+        mine = [p["name"] for p in attached_links(0) if pid in held.get(p["id"], ())]
+        assert "task_poll" in mine, \
+            f"expected task_poll attached by top (PID {pid}) while watching, found {mine}"
+        tm.send("q")
+        s = tm.wait_for(lambda s: "EXIT=" in s, 5)
+        assert "EXIT=0" in s, f"expected q to quit with status 0, got {s[-300:]!r}"
+        assert_nothing_left("q")
 
 
-def test_tui_exits():
-    # -n bounds the TUI: CI runs the real screen headless
-    with Target("demo") as t:
-        tm = Tmux(["top", "-p", str(t.pid), "-n", "3"], 100, 30)
-        try:
-            start = time.time()
-            s = tm.wait_for(lambda s: "EXIT=" in s, 10)
-            took = time.time() - start
-            check("tui: -n 3 ends by itself after three refreshes", "EXIT=0" in s and
-                  1.5 <= took <= 6, f"{took:.1f}s {s[-200:]!r}")
-        finally:
-            tm.kill()
-
-        tm = Tmux(["top", "-p", str(t.pid)], 100, 30)
-        try:
-            tm.wait_for(lambda s: "demo::reconcile_accounts" in s)
-            pid = tm.top_pid()
-            if pid:
-                os.kill(pid, signal.SIGTERM)
-            s = tm.wait_for(lambda s: "EXIT=" in s, 5)
-            check("tui: SIGTERM leaves with status 0", pid and "EXIT=0" in s, s[-300:])
-            check("tui: SIGTERM leaves nothing attached", not left_attached(),
-                  f"{left_attached()}")
-        finally:
-            tm.kill()
-
-    t = Target("demo")
-    tm = Tmux(["top", "-p", str(t.pid)], 100, 30)
-    try:
-        tm.wait_for(lambda s: "demo::reconcile_accounts" in s)
-        t.kill()
-        s = tm.wait_for(lambda s: "EXIT=" in s, 6)
-        check("tui: target exit leaves the TUI, says so, status 0",
-              f"PID {t.pid} exited" in s and "EXIT=0" in s, s[-300:])
-        check("tui: nothing attached after the target exits", not left_attached(),
-              f"{left_attached()}")
-    finally:
-        tm.kill()
-        t.kill()
+def test_tui_sort(spawn, tmux):
+    busiest = "spinner::spin_loop"
+    t = spawn("spinner")
+    tm = tmux(["top", "-p", t.pid], 120, 40)
+    tm.wait_for(lambda s: busiest in s)
+    s = ""
+    for _ in range(15):
+        s = tm.screen()
+        if re.search(r"sort BUSY[▼v]", s):
+            break
+        tm.send(">")
+    assert re.search(r"sort BUSY[▼v]", s), f"expected > to walk the columns to BUSY:\n{s}"
+    titles = next((x for x in s.splitlines() if re.search(r"\bSTATE\b.*\bNAME\b", x)), "")
+    assert re.search(r"BUSY[▼v]", titles), f"expected the BUSY title marked, got {titles!r}"
+    time.sleep(2.2)	# two refreshes, so that the busiest has outrun the rest
+    rows = table(tm.screen().splitlines())
+    assert rows and rows[0].rstrip().endswith(busiest), \
+        f"expected {busiest} first when sorted by BUSY:\n" + "\n".join(rows)
+    tm.send("i")
+    rows = table(tm.screen().splitlines())
+    assert rows and not rows[0].rstrip().endswith(busiest), \
+        "expected i to invert the order:\n" + "\n".join(rows)
+    tm.send("C-c")
+    s = tm.wait_for(lambda s: "EXIT=" in s, 5)
+    assert "EXIT=0" in s, f"expected Ctrl-C to leave with status 0, got {s[-300:]!r}"
+    assert_nothing_left("Ctrl-C")
 
 
-def test_tui_mono_system_wide():
+def test_tui_bounded_refreshes(spawn, tmux):
+    """-n bounds the TUI: CI runs the real screen headless."""
+    t = spawn("demo")
+    tm = tmux(["top", "-p", t.pid, "-n", "3"], 100, 30)
+    start = time.time()
+    s = tm.wait_for(lambda s: "EXIT=" in s, 10)
+    took = time.time() - start
+    assert "EXIT=0" in s and 1.5 <= took <= 6, \
+        f"expected -n 3 to end by itself with status 0 after three refreshes (1.5-6 s), " \
+        f"got {took:.1f} s {s[-200:]!r}"
+
+
+def test_tui_sigterm(spawn, tmux):
+    t = spawn("demo")
+    tm = tmux(["top", "-p", t.pid], 100, 30)
+    tm.wait_for(lambda s: "demo::reconcile_accounts" in s)
+    pid = tm.top_pid()
+    assert pid, "expected taskscope running in the tmux pane"
+    os.kill(pid, signal.SIGTERM)
+    s = tm.wait_for(lambda s: "EXIT=" in s, 5)
+    assert "EXIT=0" in s, f"expected SIGTERM to leave with status 0, got {s[-300:]!r}"
+    assert_nothing_left("SIGTERM")
+
+
+def test_tui_target_exits(spawn, tmux):
+    t = spawn("demo")
+    tm = tmux(["top", "-p", t.pid], 100, 30)
+    tm.wait_for(lambda s: "demo::reconcile_accounts" in s)
+    t.kill()
+    s = tm.wait_for(lambda s: "EXIT=" in s, 6)
+    assert f"PID {t.pid} exited" in s and "EXIT=0" in s, \
+        f"expected the TUI to leave with status 0 saying 'PID {t.pid} exited', got {s[-300:]!r}"
+    assert_nothing_left("the target exited")
+
+
+def test_tui_mono_system_wide(spawn, tmux):
     """No colours (vt100), no UTF-8 (C locale), every process: still readable."""
-    with Target("demo") as t:
-        tm = Tmux(["top"], 140, 40, env="TERM=vt100 LANG=C LC_ALL=C")
-        try:
-            def mine(s):
-                return [x for x in s.splitlines() if re.match(rf"\s*{t.pid}\s", x)]
-            s = tm.wait_for(lambda s: any(x.rstrip().endswith("demo::reconcile_accounts") and
-                                          "! deadlock" in x for x in mine(s)))
-            check("mono: system-wide rows of the demo, flagged with ascii '!'",
-                  any(x.rstrip().endswith("demo::reconcile_accounts") and "! deadlock" in x
-                      for x in mine(s)), s)
-            check("mono: no UTF-8 on the screen", all(ord(c) < 128 for c in s), "")
-            row = next((x for x in tm.screen(escapes=True).split("\n")
-                        if "demo::reconcile_accounts" in x and str(t.pid) in x), "")
-            a = attrs_at(tm.screen(escapes=True), re.sub(r"\x1b\[[0-9;]*m", "", row)[:60])
-            check("mono: stalled row bold or reverse, no colour",
-                  (a.get("bold") or a.get("reverse")) and a.get("fg", 39) == 39, f"{a}")
-            tm.send("p")
-            s = tm.screen()
-            check("mono: p lists the processes", "RUNTIME" in s and
-                  re.search(rf"^\s*{t.pid} demo\s+tokio 1\.24\.2", s, re.M) is not None, s)
-            tm.send("Escape", "q")
-            s = tm.wait_for(lambda s: "EXIT=" in s, 5)
-            check("mono: q quits with status 0", "EXIT=0" in s, s[-300:])
-        finally:
-            tm.kill()
-    check("mono: nothing left attached", not left_attached(), f"{left_attached()}")
+    t = spawn("demo")
+    tm = tmux(["top"], 140, 40, env="TERM=vt100 LANG=C LC_ALL=C")
+
+    def mine(s):
+        return [x for x in s.splitlines() if re.match(rf"\s*{t.pid}\s", x)]
+    s = tm.wait_for(lambda s: any(x.rstrip().endswith("demo::reconcile_accounts") and
+                                  "! deadlock" in x for x in mine(s)))
+    assert any(x.rstrip().endswith("demo::reconcile_accounts") and "! deadlock" in x
+               for x in mine(s)), f"expected the demo's rows flagged with ascii '!':\n{s}"
+    assert all(ord(c) < 128 for c in s), f"expected no UTF-8 on the screen:\n{s}"
+    row = next((x for x in tm.screen(escapes=True).split("\n")
+                if "demo::reconcile_accounts" in x and str(t.pid) in x), "")
+    a = attrs_at(tm.screen(escapes=True), re.sub(r"\x1b\[[0-9;]*m", "", row)[:60])
+    assert (a.get("bold") or a.get("reverse")) and a.get("fg", 39) == 39, \
+        f"expected the stalled row bold or reverse, no colour, got {a}"
+    tm.send("p")
+    s = tm.screen()
+    assert "RUNTIME" in s and re.search(rf"^\s*{t.pid} demo\s+tokio 1\.24\.2", s, re.M), \
+        f"expected p to list the processes with the demo's runtime:\n{s}"
+    tm.send("Escape", "q")
+    s = tm.wait_for(lambda s: "EXIT=" in s, 5)
+    assert "EXIT=0" in s, f"expected q to quit with status 0, got {s[-300:]!r}"
+    assert_nothing_left("q")
 
 
-def test_errors():
-    r = run(["top", "-p", "999999", "--batch", "-n", "1"])
-    check("error: no such pid", r.returncode == 2 and "no process with PID 999999" in r.stderr
-          and r.stderr.count("\n") == 1, f"{r.returncode} {r.stderr!r}")
+# ---- errors
 
-    sl = subprocess.Popen(["sleep", "100"])
-    try:
-        r = run(["top", "-p", str(sl.pid), "--batch", "-n", "1"])
-        check("error: non-tokio process", r.returncode == 2 and
-              "no supported async runtime" in r.stderr and r.stderr.count("\n") == 1,
-              f"{r.returncode} {r.stderr!r}")
-    finally:
-        sl.kill()
-        sl.wait()
+class TestErrors:
+    def test_no_such_pid(self):
+        r = run(["top", "-p", "999999", "--batch", "-n", "1"])
+        assert r.returncode == 2 and "no process with PID 999999" in r.stderr and \
+            r.stderr.count("\n") == 1, \
+            f"expected exit 2 and one line 'no process with PID 999999', got " \
+            f"{r.returncode} {r.stderr!r}"
 
-    r = run(["top", "--batch", "-n", "1"], user="65534")
-    check("error: not root", r.returncode == 2 and "must run as root" in r.stderr and
-          r.stderr.count("\n") == 1, f"{r.returncode} {r.stderr!r}")
-    r = run(["top", "-i", "0"])
-    check("error: bad interval", r.returncode == 2 and "invalid interval" in r.stderr,
-          f"{r.returncode} {r.stderr!r}")
+    def test_not_an_async_process(self, popen):
+        sl = popen(["sleep", "100"])
+        r = run(["top", "-p", sl.pid, "--batch", "-n", "1"])
+        assert r.returncode == 2 and "no supported async runtime" in r.stderr and \
+            r.stderr.count("\n") == 1, \
+            f"expected exit 2 and one line 'no supported async runtime', got " \
+            f"{r.returncode} {r.stderr!r}"
 
-    with Target("demo") as t:
-        r = run(["top", "-p", str(t.pid)])
-        check("error: no terminal without --batch", r.returncode == 2 and
-              "needs a terminal" in r.stderr, f"{r.returncode} {r.stderr!r}")
+    def test_not_root(self):
+        r = run(["top", "--batch", "-n", "1"], user="65534")
+        assert r.returncode == 2 and "must run as root" in r.stderr and \
+            r.stderr.count("\n") == 1, \
+            f"expected exit 2 and one line 'must run as root', got {r.returncode} {r.stderr!r}"
 
-        p = subprocess.Popen([TASKSCOPE, "top", "-p", str(t.pid), "--batch"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def test_bad_interval(self):
+        r = run(["top", "-i", "0"])
+        assert r.returncode == 2 and "invalid interval" in r.stderr, \
+            f"expected exit 2 and 'invalid interval', got {r.returncode} {r.stderr!r}"
+
+    def test_no_terminal(self, demo):
+        r = run(["top", "-p", demo.pid])
+        assert r.returncode == 2 and "needs a terminal" in r.stderr, \
+            f"expected exit 2 and 'needs a terminal' without --batch, got " \
+            f"{r.returncode} {r.stderr!r}"
+
+    def test_batch_sigterm(self, demo, popen):
+        p = popen([TASKSCOPE, "top", "-p", demo.pid, "--batch"])
         time.sleep(1.5)
         p.send_signal(signal.SIGTERM)
-        try:
-            out, err = p.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            out, err = p.communicate()
-        check("batch: SIGTERM ends it with status 0", p.returncode == 0 and frames(out),
-              f"{p.returncode} {err!r}")
-        check("batch: nothing attached after SIGTERM", not left_attached(),
-              f"{left_attached()}")
+        code, out, err = wait_exit(p)
+        assert code == 0 and frames(out), \
+            f"expected SIGTERM to end --batch with status 0 after some frames, got " \
+            f"{code} {err!r}"
+        assert_nothing_left("SIGTERM")
 
-    t = Target("demo")
-    try:
-        p = subprocess.Popen([TASKSCOPE, "top", "-p", str(t.pid), "--batch", "-n", "20"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def test_batch_target_exits(self, spawn, popen):
+        t = spawn("demo")
+        p = popen([TASKSCOPE, "top", "-p", t.pid, "--batch", "-n", "20"])
         time.sleep(1.5)
         t.kill()
-        out, err = p.communicate(timeout=10)
-        check("batch: target exit ends top: 'PID N exited', status 0",
-              p.returncode == 0 and f"PID {t.pid} exited" in err and err.count("\n") == 1,
-              f"{p.returncode} {err!r}")
-    finally:
-        t.kill()
-    check("batch: nothing attached after the target exits", not left_attached(),
-          f"{left_attached()}")
-
-
-if __name__ == "__main__":
-    for fn in (test_batch, test_system_wide, test_tui, test_tui_sort, test_tui_exits,
-               test_tui_mono_system_wide, test_errors):
-        try:
-            fn()
-        except Exception as e:  # a crashed test is a failed test, and the rest still run
-            check(f"{fn.__name__}: ran without exception", False, repr(e))
-    finish()
+        code, out, err = wait_exit(p)
+        assert code == 0 and f"PID {t.pid} exited" in err and err.count("\n") == 1, \
+            f"expected top to end with status 0 and one line 'PID {t.pid} exited', got " \
+            f"{code} {err!r}"
+        assert_nothing_left("the target exited")

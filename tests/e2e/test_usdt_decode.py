@@ -1,60 +1,88 @@
 """Every probe of usdt/taskscope.h, fired once with known values, decoded by
 taskscope's BPF side and read back from `taskscope report --json`."""
+import json
 import os
 import subprocess
 
-from tslib import Target, check, finish, run, ROOT
-import json
+import pytest
+
+from tslib import ROOT, Target, assert_findings, run
 
 BUILD = os.path.join(ROOT, "build", "tests")
 SRC = os.path.join(ROOT, "tests", "e2e", "progs", "usdt_decode.c")
 EXE = os.path.join(BUILD, "usdt_decode")
+DONE, PARKED = 0xfeedface00000001, 0x8000000000000042
+CHAN, LOCK = 0x7f00dead0000beef, 0x1234
 
 
-def main():
+@pytest.fixture(scope="module")
+def decoded():
+    """usdt_decode built and observed once: (exit code, report JSON, tasks by
+    id, resources by id)."""
     os.makedirs(BUILD, exist_ok=True)
     r = subprocess.run(["cc", "-O2", "-g", "-Wall", "-Werror", "-I", os.path.join(ROOT, "usdt"),
                         SRC, "-o", EXE], capture_output=True, text=True)
-    if not check("usdt_decode: builds", r.returncode == 0, r.stderr[-400:]):
-        return
-    with Target("usdt_decode", path=EXE, settle=0) as t:
-        r = run(["report", "-p", str(t.pid), "-d", "2", "--json", "--all"])
+    assert r.returncode == 0, f"expected usdt_decode.c to build, cc said {r.stderr[-400:]!r}"
+    t = Target("usdt_decode", path=EXE, settle=0)
+    try:
+        r = run(["report", "-p", t.pid, "-d", "2", "--json", "--all"])
         try:
             data = json.loads(r.stdout)
         except ValueError:
-            check("usdt_decode: report ran", False, f"{r.returncode} {r.stderr} {r.stdout[:300]}")
-            return
-        tasks = {x["id"]: x for x in data["tasks"]}
-        fin = tasks.get(0xfeedface00000001)
-        parked = tasks.get(0x8000000000000042)
-        check("usdt_decode: task_spawn ids are full 64-bit", fin is not None and parked is not None,
-              f"{sorted(tasks)}")
-        if fin:
-            check("usdt_decode: task_spawn name and location",
-                  fin["name"] == "finisher" and fin["location"] == "usdt_decode.c:37", f"{fin}")
-            check("usdt_decode: poll_start/poll_end counted", fin["polls"] == 2, f"{fin}")
-            check("usdt_decode: wake counted", fin["wakes"] == 1, f"{fin}")
-            check("usdt_decode: poll_end ready + task_drop make it done",
-                  fin["state"] == "done", f"{fin}")
-        if parked:
-            check("usdt_decode: UTF-8 name read", parked["name"] == "parked \u03bb", f"{parked}")
-            check("usdt_decode: wait_begin after wait_end leaves it waiting",
-                  parked.get("waiting_on") == 0x7f00dead0000beef and parked["state"] == "idle",
-                  f"{parked}")
-        res = {x["id"]: x for x in data.get("resources", [])}
-        ch = res.get(0x7f00dead0000beef)
-        lk = res.get(0x1234)
-        check("usdt_decode: resource_new channel", ch and ch["kind"] == "channel" and
-              ch["name"] == "jobs" and ch["capacity"] == 64, f"{ch}")
-        check("usdt_decode: channel_len keeps 64 bits", ch and ch["len"] == 0x100000003, f"{ch}")
-        check("usdt_decode: wait_begin/wait_end count waiters", ch and ch["waiters"] == 1, f"{ch}")
-        check("usdt_decode: acquire/release track the holder", lk and lk["kind"] == "mutex" and
-              lk["name"] == "state_lock" and lk["holder"] == 0xfeedface00000001, f"{lk}")
-        idle = [s for s in data["stalls"] if s["kind"] == "idle"]
-        check("usdt_decode: parked task's stall names the channel", idle and
-              'channel "jobs" (4294967299 of 64 queued)' in idle[0]["message"], f"{idle}")
+            raise AssertionError(f"expected a JSON report, got exit {r.returncode} "
+                                 f"{r.stderr!r} {r.stdout[:300]!r}") from None
+        yield r.returncode, data, {x["id"]: x for x in data["tasks"]}, \
+            {x["id"]: x for x in data.get("resources", [])}
+        gone = t.ended_by_itself()
+        assert gone is None, gone
+    finally:
+        t.kill()
 
 
-if __name__ == "__main__":
-    main()
-    finish()
+def test_exact_findings(decoded):
+    code, data, _, _ = decoded
+    assert_findings(code, data, [("idle", "parked \u03bb")])
+
+
+def test_task_spawn_ids_64_bit(decoded):
+    _, _, tasks, _ = decoded
+    assert DONE in tasks and PARKED in tasks, \
+        f"expected task ids {DONE:#x} and {PARKED:#x}, taskscope read {[hex(i) for i in tasks]}"
+
+
+def test_finished_task(decoded):
+    _, _, tasks, _ = decoded
+    fin = tasks.get(DONE)
+    assert fin, f"expected task {DONE:#x}"
+    assert fin["name"] == "finisher" and fin["location"] == "usdt_decode.c:37", \
+        f"expected task_spawn's name and location, got {fin}"
+    assert fin["polls"] == 2, f"expected poll_start/poll_end counted twice, got {fin}"
+    assert fin["wakes"] == 1, f"expected one wake, got {fin}"
+    assert fin["state"] == "done", f"expected poll_end ready + task_drop to make it done: {fin}"
+
+
+def test_parked_task(decoded):
+    _, _, tasks, _ = decoded
+    parked = tasks.get(PARKED)
+    assert parked, f"expected task {PARKED:#x}"
+    assert parked["name"] == "parked \u03bb", f"expected the UTF-8 name read, got {parked}"
+    assert parked.get("waiting_on") == CHAN and parked["state"] == "idle", \
+        f"expected wait_begin after wait_end to leave it waiting on {CHAN:#x}: {parked}"
+
+
+def test_resources(decoded):
+    _, _, _, res = decoded
+    ch, lk = res.get(CHAN), res.get(LOCK)
+    assert ch and ch["kind"] == "channel" and ch["name"] == "jobs" and ch["capacity"] == 64, \
+        f"expected resource_new of channel jobs, capacity 64: {ch}"
+    assert ch["len"] == 0x100000003, f"expected channel_len to keep 64 bits: {ch}"
+    assert ch["waiters"] == 1, f"expected wait_begin/wait_end to leave one waiter: {ch}"
+    assert lk and lk["kind"] == "mutex" and lk["name"] == "state_lock" and \
+        lk["holder"] == DONE, f"expected acquire/release to leave {DONE:#x} holding: {lk}"
+
+
+def test_stall_names_channel(decoded):
+    _, data, _, _ = decoded
+    idle = [s for s in data["stalls"] if s["kind"] == "idle"]
+    assert idle and 'channel "jobs" (4294967299 of 64 queued)' in idle[0]["message"], \
+        f"expected the parked task's stall to name the channel, got {idle}"

@@ -5,93 +5,85 @@ by the runtime itself through the probes.
 """
 import os
 
-from tslib import Target, check, finish, report, stalls, tasks_named, ROOT
-
-CRT = os.path.join(ROOT, "tests", "targets", "cruntime", "build")
+from tslib import CRUNTIME, Scenario, deadlock, messages, stalls, tasks_named, the_task
 
 
-def target(name, settle=0.5):
-    return Target(name, path=os.path.join(CRT, name), settle=settle)
+class CScenario(Scenario):
+    settle = 0.5
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        cls.path = os.path.join(CRUNTIME, cls.target)
+
+    def test_runtime_is_usdt(self, observed):
+        rt = observed.data["runtime"]
+        assert rt["name"] == "usdt", f"expected runtime usdt, taskscope printed {rt}"
 
 
-def test_healthy():
-    with target("c_healthy") as t:
-        code, data, err = report(t.pid, 2)
-        if not check("c_healthy: report ran", data is not None, err):
-            return
-        check("c_healthy: runtime is usdt", data["runtime"]["name"] == "usdt", f"{data['runtime']}")
-        names = sorted(x["name"] for x in data["tasks"] if x["state"] != "done")
-        check("c_healthy: tasks named by the runtime",
-              {"producer", "consumer", "ticker"} <= set(names), f"{names}")
-        check("c_healthy: no stall", code == 0 and not data["stalls"],
-              f"{code} {[s['message'] for s in data['stalls']]}")
-        tick = tasks_named(data, "ticker")
-        check("c_healthy: ticker polled, exact poll ends", tick and tick[0]["polls"] >= 100,
-              f"{tick}")
-        check("c_healthy: spawn location recorded", tick and ".c:" in tick[0].get("location", ""),
-              f"{tick}")
+class TestCHealthy(CScenario):
+    target = "c_healthy"
+    findings = []
+
+    def test_tasks_named(self, observed):
+        names = sorted(x["name"] for x in observed.data["tasks"] if x["state"] != "done")
+        assert {"producer", "consumer", "ticker"} <= set(names), \
+            f"expected producer, consumer, ticker named by the runtime, got {names}"
+
+    def test_ticker(self, observed):
+        tick = the_task(observed.data, "ticker")
+        assert tick["polls"] >= 100, f"expected >= 100 exact polls of the ticker, got {tick}"
+        assert ".c:" in tick.get("location", ""), \
+            f"expected the spawn location (file.c:LINE) recorded, got {tick}"
 
 
-def test_deadlock():
-    with target("c_deadlock") as t:
-        code, data, err = report(t.pid, 2)
-        if not check("c_deadlock: report ran", data is not None, err):
-            return
-        d = stalls(data, "deadlock")
-        check("c_deadlock: cycle found", len(d) == 1 and d[0]["count"] == 2,
-              f"{[s['message'] for s in data['stalls']]}")
-        if d:
-            m = d[0]["message"]
-            check("c_deadlock: names tasks and mutexes",
-                  'transfer_ab waits for mutex "account_b" held by transfer_ba' in m and
-                  'transfer_ba waits for mutex "account_a" held by transfer_ab' in m, m)
-        res = {r["name"]: r for r in data.get("resources", [])}
-        check("c_deadlock: resources with holders",
-              res.get("account_a", {}).get("kind") == "mutex" and
-              res["account_a"]["holder"] != 0 and res.get("account_b", {}).get("holder", 0) != 0,
-              f"{res}")
-        check("c_deadlock: exit 1", code == 1, f"{code}")
+class TestCDeadlock(CScenario):
+    target = "c_deadlock"
+    findings = [deadlock("transfer_ab", "transfer_ba"),
+                ("idle", "transfer_ab"), ("idle", "transfer_ba")]
+
+    def test_cycle(self, observed):
+        d = stalls(observed.data, "deadlock")
+        assert len(d) == 1 and d[0]["count"] == 2, \
+            f"expected one cycle of two tasks: {messages(observed.data)}"
+        m = d[0]["message"]
+        assert 'transfer_ab waits for mutex "account_b" held by transfer_ba' in m and \
+            'transfer_ba waits for mutex "account_a" held by transfer_ab' in m, \
+            f"expected the cycle to name both tasks and mutexes, got {m!r}"
+
+    def test_resources(self, observed):
+        res = {r["name"]: r for r in observed.data.get("resources", [])}
+        assert res.get("account_a", {}).get("kind") == "mutex" and \
+            res["account_a"]["holder"] != 0 and res.get("account_b", {}).get("holder", 0) != 0, \
+            f"expected mutexes account_a and account_b, both held, got {res}"
 
 
-def test_channel_full():
-    with target("c_channel_full") as t:
-        code, data, err = report(t.pid, 2)
-        if not check("c_channel_full: report ran", data is not None, err):
-            return
-        p = stalls(data, "idle", "producer")
-        check("c_channel_full: producer idle on the full channel",
-              len(p) == 1 and 'channel "jobs" (4 of 4 queued)' in p[0]["message"],
-              f"{[s['message'] for s in data['stalls']]}")
+class TestCChannelFull(CScenario):
+    target = "c_channel_full"
+    findings = [("idle", "producer"), ("idle", "consumer")]
+
+    def test_producer_on_full_channel(self, observed):
+        p = stalls(observed.data, "idle", "producer")
+        assert len(p) == 1 and 'channel "jobs" (4 of 4 queued)' in p[0]["message"], \
+            f"expected the producer idle on the full channel jobs: {messages(observed.data)}"
 
 
-def test_spinner():
-    with target("c_spinner") as t:
-        code, data, err = report(t.pid, 2)
-        if not check("c_spinner: report ran", data is not None, err):
-            return
-        check("c_spinner: spin_loop flagged", len(stalls(data, "spinning", "spin_loop")) == 1,
-              f"{[s['message'] for s in data['stalls']]}")
-        check("c_spinner: ticker not flagged",
-              not [s for s in data["stalls"] if s["name"] == "ticker"], "")
+class TestCSpinner(CScenario):
+    target = "c_spinner"
+    findings = [("spinning", "spin_loop")]
+
+    def test_ticker_not_flagged(self, observed):
+        flagged = [s["message"] for s in observed.data["stalls"] if s["name"] == "ticker"]
+        assert not flagged, f"expected the ticker not flagged, got {flagged}"
+        assert tasks_named(observed.data, "spin_loop"), "expected spin_loop listed"
 
 
-def test_blocked():
-    with target("c_blocked") as t:
-        code, data, err = report(t.pid, 3)
-        if not check("c_blocked: report ran", data is not None, err):
-            return
-        b = stalls(data, "blocked_worker", "blocking_handler")
-        check("c_blocked: blocking_handler blocks its worker", len(b) == 1 and
-              b[0]["duration_s"] >= 1.4 and b[0]["offcpu_s"] >= 1.0,
-              f"{[s['message'] for s in data['stalls']]}")
-        check("c_blocked: ticker starved", len(stalls(data, "starved", "ticker")) == 1,
-              f"{[s['message'] for s in data['stalls']]}")
+class TestCBlocked(CScenario):
+    target = "c_blocked"
+    duration = 3
+    findings = [("blocked_worker", "blocking_handler"), ("starved", "ticker")]
 
-
-if __name__ == "__main__":
-    for fn in (test_healthy, test_deadlock, test_channel_full, test_spinner, test_blocked):
-        try:
-            fn()
-        except Exception as e:
-            check(f"{fn.__name__}: ran without exception", False, repr(e))
-    finish()
+    def test_blocking_poll(self, observed):
+        b = stalls(observed.data, "blocked_worker", "blocking_handler")
+        assert len(b) == 1 and b[0]["duration_s"] >= 1.4 and b[0]["offcpu_s"] >= 1.0, \
+            f"expected blocking_handler to block its worker >= 1.4 s, >= 1 s off-CPU: " \
+            f"{[(s['message'], s['duration_s'], s['offcpu_s']) for s in b]}"

@@ -98,7 +98,8 @@ int main(void)
 {
 	struct ts_process p = {};
 	struct ts_rules_config cfg;
-	struct ts_report_opts o = { .json = true, .stall_ns = 1000000000ULL };
+	struct ts_report_opts o = { .json = true, .stall_ns = 1000000000ULL,
+				       .long_poll_ns = 100000000ULL };
 	struct ts_finding *f;
 	struct ts_task *t;
 	char *buf = NULL;
@@ -150,7 +151,7 @@ int main(void)
 	fclose(out);
 	CHECK("text: header", strstr(buf, "PID 42 (we\"ird\\name)"));
 	CHECK("text: idle lower bound shown", strstr(buf, ">=2.00s"));
-	CHECK("text: stall listed", strstr(buf, "STALLS (1, threshold 1000 ms)") &&
+	CHECK("text: stall listed", strstr(buf, "STALLS (1, waits >= 1000 ms, polls >= 100 ms)") &&
 	      strstr(buf, "[idle] task 7 app::wait: idle for >= 2.00 s (since before attach)"));
 	free(buf);
 	free(f);

@@ -1,4 +1,7 @@
-/* What top carries between refreshes, on hand-built snapshots: scans, rates, rows. */
+/*
+ * What top carries between refreshes, on hand-built snapshots: the last
+ * memory scan's word (observe_memory.c), rates, rows.
+ */
 #include <stdlib.h>
 #include <string.h>
 
@@ -51,9 +54,8 @@ static struct ts_task *find(struct ts_process *p, uint64_t id)
 static void test_carry(void)
 {
 	struct ts_process scan = snap(101 * S), later = snap(103 * S);
-	struct top_verdict *v = NULL;
-	struct ts_task *mem = NULL, *t;
-	size_t nv = 0, nm = 0;
+	struct mem_carry c = {};
+	struct ts_task *t;
 
 	/* the scan: one memory-only parked task, one task freed in its last poll, one live */
 	t = task(&scan, 1, "app::parked", TS_TASK_IDLE, false);
@@ -65,9 +67,9 @@ static void test_carry(void)
 	t = task(&scan, 3, "app::ticker", TS_TASK_IDLE, true);
 	t->in_memory = true;
 	t->st.polls = 10;
-	CHECK("verdicts: taken", top_verdicts__take(&scan, &v, &nv, &mem, &nm) == 0);
-	CHECK("verdicts: probed tasks judged, memory-only kept whole", nv == 2 && nm == 1 &&
-	      mem[0].task_id == 1);
+	CHECK("verdicts: taken", mem_carry__take(&c, &scan) == 0);
+	CHECK("verdicts: probed tasks judged, memory-only kept whole", c.nverdicts == 2 &&
+	      c.nmem_only == 1 && c.mem_only[0].task_id == 1);
 
 	/* a later snapshot from the maps alone */
 	t = task(&later, 2, "app::short", TS_TASK_IDLE, true);
@@ -76,7 +78,7 @@ static void test_carry(void)
 	t = task(&later, 3, "app::ticker", TS_TASK_IDLE, true);
 	t->st.polls = 12;	/* polled since the scan */
 	t->st.last_transition_ns = 102 * S;
-	CHECK("carry: applied", top_carry__apply(&later, v, nv, mem, nm) == 0);
+	CHECK("carry: applied", mem_carry__apply(&c, &later) == 0);
 	t = find(&later, 1);
 	CHECK("carry: memory-only task back", t && !t->seen_by_probe && t->since_attach);
 	CHECK("carry: its time in state grows with the snapshot",
@@ -86,43 +88,43 @@ static void test_carry(void)
 	t = find(&later, 3);
 	CHECK("carry: news since the scan: the maps win", t && t->state == TS_TASK_IDLE &&
 	      !t->in_memory);
-	CHECK("confirms: unchanged task", top_verdict__confirms(v, nv, find(&later, 2)));
-	CHECK("confirms: changed task not", !top_verdict__confirms(v, nv, find(&later, 3)));
-	CHECK("confirms: memory-only task", top_verdict__confirms(v, nv, find(&later, 1)));
+	CHECK("confirms: unchanged task", mem_carry__confirms(&c, find(&later, 2)));
+	CHECK("confirms: changed task not", !mem_carry__confirms(&c, find(&later, 3)));
+	CHECK("confirms: memory-only task", mem_carry__confirms(&c, find(&later, 1)));
 
 	/* a probe fires for the parked task: the maps have it, no duplicate */
 	ts_process__free(&later);
 	later = snap(104 * S);
 	task(&later, 1, "app::parked", TS_TASK_SCHEDULED, true);
-	top_carry__apply(&later, v, nv, mem, nm);
+	mem_carry__apply(&c, &later);
 	CHECK("carry: a task probed since is not added twice", later.ntasks == 1 &&
 	      later.tasks[0].state == TS_TASK_SCHEDULED);
 
-	/* settled while scheduled: a lost wake, as observe.c counts it */
+	/* settled while scheduled: a lost wake, as a scan counts it */
 	ts_process__free(&scan);
 	ts_process__free(&later);
 	scan = snap(101 * S);
 	t = task(&scan, 4, "app::aborted", TS_TASK_DONE, true);
 	t->st.state = TS_TASK_SCHEDULED;
-	top_verdicts__take(&scan, &v, &nv, &mem, &nm);
+	mem_carry__take(&c, &scan);
 	later = snap(102 * S);
 	task(&later, 4, "app::aborted", TS_TASK_SCHEDULED, true);
-	top_carry__apply(&later, v, nv, mem, nm);
+	mem_carry__apply(&c, &later);
 	CHECK("carry: settled scheduled task lost a wake", later.tasks[0].state == TS_TASK_DONE &&
 	      later.tasks[0].st.lost_wakes == 1 && later.nlost == 1 &&
 	      later.lost[0].wakes == 1);
 
 	ts_process__free(&scan);
 	ts_process__free(&later);
-	free(v);
-	free(mem);
+	mem_carry__free(&c);
 }
 
 static void test_need_scan(void)
 {
 	struct ts_process p = snap(105 * S);
 	struct ts_finding f[2];
-	struct top_verdict vd;
+	struct mem_verdict vd;
+	struct mem_carry none = {}, seen = { .verdicts = &vd, .nverdicts = 1 };
 	struct ts_task *t;
 
 	t = task(&p, 1, "app::quiet", TS_TASK_IDLE, true);
@@ -132,16 +134,16 @@ static void test_need_scan(void)
 	f[1].kind = TS_FIND_LOST_WAKE;
 	f[1].task = SIZE_MAX;
 	CHECK("need scan: idle finding on an unconfirmed task",
-	      top_findings__need_scan(&p, f, 2, NULL, 0));
+	      top_findings__need_scan(&p, f, 2, &none));
 	memset(&vd, 0, sizeof(vd));
 	vd.header = t->header;
 	vd.last_transition_ns = t->st.last_transition_ns;
 	vd.bpf_state = t->st.state;
 	vd.state = TS_TASK_IDLE;
-	CHECK("need scan: not once a scan saw it so", !top_findings__need_scan(&p, f, 2, &vd, 1));
+	CHECK("need scan: not once a scan saw it so", !top_findings__need_scan(&p, f, 2, &seen));
 	f[0].kind = TS_FIND_BLOCKED_WORKER;
 	CHECK("need scan: a blocked worker is checked at every snapshot",
-	      !top_findings__need_scan(&p, f, 2, NULL, 0));
+	      !top_findings__need_scan(&p, f, 2, &none));
 	ts_process__free(&p);
 }
 

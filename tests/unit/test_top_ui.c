@@ -108,11 +108,30 @@ static const char *selected_name(const struct top_ui *ui, const struct top_sessi
 	return ui->norder ? s->rows[ui->order[ui->sel]].name : "";
 }
 
-static int fake_chain(void *ctx, const struct observed_proc *op, const struct ts_task *t,
-		      char *buf, size_t len)
+/* What the observer would have read for a task shown in full. */
+static void fake_chain(struct top_session *s, const char *name)
 {
-	return snprintf(buf, len, "└─ %s   src/main.rs:38\n   └─ Acquire   waiting on mutex\n",
-			t->name);
+	struct ts_process *p = &s->procs[0]->cur;
+	struct ts_await_chain *c = calloc(1, sizeof(*c));
+	size_t i;
+
+	c->status = TS_CHAIN_SUSPENDED;
+	c->nframes = 1;
+	snprintf(c->frames[0].func, sizeof(c->frames[0].func), "%s", name);
+	snprintf(c->frames[0].file, sizeof(c->frames[0].file), "src/main.rs");
+	c->frames[0].line = 38;
+	c->leaf.kind = TS_LEAF_MUTEX;
+	snprintf(c->leaf.type_name, sizeof(c->leaf.type_name), "Acquire");
+	snprintf(c->leaf.detail, sizeof(c->leaf.detail), "waiting on mutex");
+	p->has_debuginfo = true;
+	for (i = 0; i < p->ntasks; i++) {
+		if (strcmp(p->tasks[i].name, name))
+			continue;
+		p->tasks[i].poll_fn_vaddr = 0x1234;
+		p->tasks[i].chain = c;
+		return;
+	}
+	free(c);
 }
 
 static void test_keys(void)
@@ -281,7 +300,7 @@ static void test_screens(void)
 	top_text__free(&t);
 	ui.help = false;
 
-	/* the detail: stats, stalls, histogram and the await-chain hook */
+	/* the detail: stats, stalls, histogram and the await chain the snapshot holds */
 	top_ui__key(&ui, &s, KEY_HOME);
 	top_ui__key(&ui, &s, KEY_DOWN);
 	top_ui__key(&ui, &s, KEY_DOWN);
@@ -289,17 +308,20 @@ static void test_screens(void)
 	top_ui__compose(&ui, &s, 80, 40, &t);
 	CHECK("detail: the task", find_line(&t, "Task 5 demo::reconcile_accounts") >= 0);
 	CHECK("detail: its stall", find_line(&t, "[idle] task 5") >= 0);
-	CHECK("detail: without the hook, says so", find_line(&t, "not available") >= 0);
+	CHECK("detail: without a chain, says so", find_line(&t, "not available") >= 0);
+	CHECK("detail: the model knows the task shown in full",
+	      s.shown.set && s.shown.header == s.procs[0]->cur.tasks[2].header);
 	top_text__free(&t);
 	top_ui__key(&ui, &s, 27);
+	CHECK("detail: Esc, no task shown in full", !s.shown.set);
 	top_ui__key(&ui, &s, KEY_DOWN);
 	top_ui__key(&ui, &s, KEY_DOWN);
 	top_ui__key(&ui, &s, '\n');	/* flush_metrics: polls to draw */
-	ui.await_fn = fake_chain;
+	fake_chain(&s, "demo::flush_metrics");
 	top_ui__compose(&ui, &s, 80, 40, &t);
 	CHECK("detail: histogram drawn", find_line(&t, "Poll durations") >= 0 &&
 	      find_line(&t, "8us │█") >= 0);
-	CHECK("detail: await chain from the hook", find_line(&t, "Await chain") >= 0 &&
+	CHECK("detail: await chain from the snapshot", find_line(&t, "Await chain") >= 0 &&
 	      find_line(&t, "src/main.rs:38") >= 0);
 	CHECK("detail: fits", all_fit(&t, 80) && t.n == 40);
 	top_text__free(&t);
@@ -351,6 +373,7 @@ static void test_system_wide(void)
 	snprintf(s.procs[1]->op.comm, sizeof(s.procs[1]->op.comm), "other");
 	s.nprocs = 2;
 	free(other.procs);
+	free(other.rows);
 	top_session__build_rows(&s);
 	for (i = 0; i < s.nrows; i++)
 		if (s.rows[i].proc == 1)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "await_chain.h"
 #include "dwarf_index.h"
 #include "dwarf_types.h"
@@ -25,7 +26,7 @@ struct poll_info {
 
 struct chain_cache {
 	struct poll_info *polls;
-	size_t npolls;
+	size_t npolls, cap_polls;
 };
 
 int ts_dwarf__open(const char *elf_path, const char *debuginfo_path, struct ts_dwarf **out,
@@ -182,7 +183,7 @@ static const struct dw_type *unwrap_to_enum(struct ts_dwarf *dw, const struct dw
 static struct poll_info *resolve_poll(struct ts_dwarf *dw, uint64_t vaddr)
 {
 	struct chain_cache *cc = dw->chain;
-	struct poll_info *pi, *nv;
+	struct poll_info *pi;
 	const struct dw_type *cell, *stage_wrap, *t;
 	Dwarf_Off cell_off = 0;
 	char qname[1024];
@@ -198,12 +199,9 @@ static struct poll_info *resolve_poll(struct ts_dwarf *dw, uint64_t vaddr)
 	for (i = 0; i < cc->npolls; i++)
 		if (cc->polls[i].vaddr == vaddr)
 			return &cc->polls[i];
-	nv = realloc(cc->polls, (cc->npolls + 1) * sizeof(*nv));
-	if (!nv)
+	pi = ts_array_add(&cc->polls, &cc->npolls, &cc->cap_polls);
+	if (!pi)
 		return NULL;
-	cc->polls = nv;
-	pi = &nv[cc->npolls++];
-	memset(pi, 0, sizeof(*pi));
 	pi->vaddr = vaddr;
 	pi->err = -ENOENT;
 	if (dw_index__func_at(dw, vaddr, &fn) || !template_param(&fn, "T", &pi->t_off, 0))

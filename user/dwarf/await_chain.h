@@ -6,8 +6,8 @@
  * the source line of its current `.await` and the variables it holds.
  *
  * The future is at Cell.core.stage (Stage::Running); each state machine's
- * `__state` picks the variant, whose `__awaitee` is the next future. See
- * DESIGN.md "The await point" and dwarf_types.h for the encodings.
+ * `__state` picks the variant, whose `__awaitee` is the next future. The
+ * rustc encodings this relies on are listed in dwarf_types.h.
  */
 #ifndef TS_AWAIT_CHAIN_H
 #define TS_AWAIT_CHAIN_H
@@ -21,6 +21,7 @@
 #define TS_CHAIN_MAX_VARS	16
 #define TS_CHAIN_MAX_HOLDS	16
 
+struct json_writer;
 struct ts_dwarf;	/* one per binary: DWARF indexed once, types cached; one thread at a time */
 
 enum ts_chain_status {
@@ -138,13 +139,13 @@ int ts_await_chain__format(const struct ts_await_chain *c, char *buf, size_t len
 int ts_await_chain__format_detail(const struct ts_await_chain *c, char *buf, size_t len);
 
 /*
- * The chain as one JSON object (no newline), the text view's model:
- * {"status","running","truncated","frames":[{"func","file","line","variant",
- * "external","wrapper","addr","vars":{name:value}}],"leaf":{"kind","type",
- * "detail","addr","object","remaining_ms"?},"holds":[{"kind","object",
- * "frame","var"}]}. Addresses are "0x..." strings. Returns the length.
+ * The chain as one JSON object value, the text view's model:
+ * {"status","running","truncated","future","frames":[{"func","file","line",
+ * "variant","external","wrapper","addr","vars":{name:value}}],"leaf":{"kind",
+ * "type","detail","addr","object","remaining_s"?},"holds":[{"kind","object",
+ * "frame","var"}]}. Addresses are "0x..." strings.
  */
-int ts_await_chain__json(const struct ts_await_chain *c, char *buf, size_t len);
+void ts_await_chain__json(const struct ts_await_chain *c, struct json_writer *jw);
 
 /* --- pure helpers, exposed for tests ------------------------------------ */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "dwarf_index.h"
 #include "dwarf_types.h"
 
@@ -150,7 +151,7 @@ static int find_separate(struct ts_dwarf *dw, Elf *elf, char *tried, size_t trie
 		size_t k;
 
 		for (r = 0; r < nroots; r++) {
-			for (k = 0; k < sizeof(fmt) / sizeof(fmt[0]); k++) {
+			for (k = 0; k < ARRAY_SIZE(fmt); k++) {
 				if ((k == 2 || roots[r][0]) && dir[0] != '/')
 					continue;
 				snprintf(path, sizeof(path), fmt[k], roots[r], dir, link);
@@ -310,12 +311,12 @@ void dw_index__close(struct ts_dwarf *dw)
 	}
 	free(dw->cus);
 	dw->cus = NULL;
-	dw->ncus = 0;
+	dw->ncus = dw->cap_cus = 0;
 	for (i = 0; i < dw->nnamed; i++)
 		free(dw->named[i].name);
 	free(dw->named);
 	dw->named = NULL;
-	dw->nnamed = 0;
+	dw->nnamed = dw->cap_named = 0;
 	if (dw->dbg)
 		dwarf_end(dw->dbg);
 	dw->dbg = NULL;
@@ -331,23 +332,14 @@ void dw_index__close(struct ts_dwarf *dw)
 
 static struct cu_index *cu_slot(struct ts_dwarf *dw, Dwarf_Off cu_off)
 {
-	size_t lo = 0, hi = dw->ncus;
+	size_t lo = TS_LOWER_BOUND(dw->cus, dw->ncus, cu_off, cu_off);
 	struct cu_index *nv;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (dw->cus[mid].cu_off < cu_off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < dw->ncus && dw->cus[lo].cu_off == cu_off)
 		return &dw->cus[lo];
-	nv = realloc(dw->cus, (dw->ncus + 1) * sizeof(*nv));
-	if (!nv)
+	if (ts_array_reserve(&dw->cus, &dw->cap_cus, dw->ncus + 1))
 		return NULL;
-	dw->cus = nv;
+	nv = dw->cus;
 	memmove(&nv[lo + 1], &nv[lo], (dw->ncus - lo) * sizeof(*nv));
 	memset(&nv[lo], 0, sizeof(*nv));
 	nv[lo].cu_off = cu_off;
@@ -357,33 +349,22 @@ static struct cu_index *cu_slot(struct ts_dwarf *dw, Dwarf_Off cu_off)
 
 static int push_scope(struct cu_index *ci, const struct dw_scope *s)
 {
-	if (ci->nscopes == ci->cap_scopes) {
-		size_t cap = ci->cap_scopes ? ci->cap_scopes * 2 : 1024;
-		struct dw_scope *nv = realloc(ci->scopes, cap * sizeof(*nv));
+	struct dw_scope *ns = ts_array_add(&ci->scopes, &ci->nscopes, &ci->cap_scopes);
 
-		if (!nv)
-			return -ENOMEM;
-		ci->scopes = nv;
-		ci->cap_scopes = cap;
-	}
-	ci->scopes[ci->nscopes++] = *s;
+	if (!ns)
+		return -ENOMEM;
+	*ns = *s;
 	return 0;
 }
 
 static int push_func(struct cu_index *ci, uint64_t pc, Dwarf_Off off)
 {
-	if (ci->nfuncs == ci->cap_funcs) {
-		size_t cap = ci->cap_funcs ? ci->cap_funcs * 2 : 256;
-		struct dw_func *nv = realloc(ci->funcs, cap * sizeof(*nv));
+	struct dw_func *nf = ts_array_add(&ci->funcs, &ci->nfuncs, &ci->cap_funcs);
 
-		if (!nv)
-			return -ENOMEM;
-		ci->funcs = nv;
-		ci->cap_funcs = cap;
-	}
-	ci->funcs[ci->nfuncs].low_pc = pc;
-	ci->funcs[ci->nfuncs].off = off;
-	ci->nfuncs++;
+	if (!nf)
+		return -ENOMEM;
+	nf->low_pc = pc;
+	nf->off = off;
 	return 0;
 }
 
@@ -454,16 +435,9 @@ static int cu_build(struct ts_dwarf *dw, struct cu_index *ci, Dwarf_Die *cudie)
 			Dwarf_Die next;
 
 			if (scope_at[lvl] >= 0) {
-				if (npending == cappending) {
-					size_t cap = cappending ? cappending * 2 : 64;
-					int *nv = realloc(pending, cap * sizeof(*nv));
-
-					if (!nv) {
-						err = -ENOMEM;
-						goto done;
-					}
-					pending = nv;
-					cappending = cap;
+				if (ts_array_reserve(&pending, &cappending, npending + 1)) {
+					err = -ENOMEM;
+					goto done;
 				}
 				pending[npending++] = scope_at[lvl];
 			}
@@ -520,23 +494,14 @@ int dw_index__func_at(struct ts_dwarf *dw, uint64_t pc, Dwarf_Die *out)
 {
 	struct cu_index *ci;
 	Dwarf_Die cudie;
-	size_t lo, hi;
+	size_t lo;
 
 	if (cu_for_pc(dw, pc, &cudie))
 		return -ENOENT;
 	ci = cu_of(dw, &cudie);
 	if (!ci)
 		return -ENOMEM;
-	lo = 0;
-	hi = ci->nfuncs;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ci->funcs[mid].low_pc < pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	lo = TS_LOWER_BOUND(ci->funcs, ci->nfuncs, low_pc, pc);
 	if (lo >= ci->nfuncs || ci->funcs[lo].low_pc != pc)
 		return -ENOENT;
 	return dwarf_offdie(dw->dbg, ci->funcs[lo].off, out) ? 0 : -ENOENT;
@@ -545,17 +510,9 @@ int dw_index__func_at(struct ts_dwarf *dw, uint64_t pc, Dwarf_Die *out)
 /* Index of the innermost scope strictly enclosing off, or -1. */
 static int enclosing_scope(const struct cu_index *ci, Dwarf_Off off)
 {
-	size_t lo = 0, hi = ci->nscopes;
+	size_t lo = TS_LOWER_BOUND(ci->scopes, ci->nscopes, off, off);
 	int k;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ci->scopes[mid].off < off)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	/* lo: first scope at or after off; the candidates start before it */
 	k = (int)lo - 1;
 	while (k >= 0 && !(ci->scopes[k].off < off && off < ci->scopes[k].end))
@@ -704,16 +661,13 @@ int dw_index__find_type(struct ts_dwarf *dw, const char *qname, Dwarf_Off *off)
 		}
 		cu = next;
 	}
-	{
-		struct dw_named *nv = realloc(dw->named, (dw->nnamed + 1) * sizeof(*nv));
+	if (!ts_array_reserve(&dw->named, &dw->cap_named, dw->nnamed + 1)) {
+		struct dw_named *nv = &dw->named[dw->nnamed];
 
-		if (nv) {
-			dw->named = nv;
-			nv[dw->nnamed].name = strdup(qname);
-			nv[dw->nnamed].off = err ? 0 : *off;
-			if (nv[dw->nnamed].name)
-				dw->nnamed++;
-		}
+		nv->name = strdup(qname);
+		nv->off = err ? 0 : *off;
+		if (nv->name)
+			dw->nnamed++;
 	}
 cleanup:
 	free(parts);

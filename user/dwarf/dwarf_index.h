@@ -48,12 +48,12 @@ struct ts_dwarf {
 	char elf_path[4096];
 	char dwarf_path[4096];	/* file the DWARF came from */
 	struct cu_index *cus;	/* sorted by cu_off */
-	size_t ncus;
+	size_t ncus, cap_cus;
 	struct dw_type_cache *types;
 	struct chain_cache *chain;	/* await_chain.c: per raw::poll instance */
 	/* ts_dwarf__member_offset lookups, by qualified name */
 	struct dw_named { char *name; Dwarf_Off off; } *named;
-	size_t nnamed;
+	size_t nnamed, cap_named;
 	/* measurements for the tests and `--verbose` */
 	uint64_t cus_indexed, dies_visited;
 };

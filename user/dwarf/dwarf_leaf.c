@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "await_chain.h"
 #include "dwarf_types.h"
 #include "dwarf_walk.h"
@@ -60,7 +61,7 @@ static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t add
 			return 0;
 		t = dw_type__get(w->dw, t->target);
 	}
-	for (i = 0; t && i < sizeof(paths) / sizeof(paths[0]); i++) {
+	for (i = 0; t && i < ARRAY_SIZE(paths); i++) {
 		if (dw_type__find_path(w->dw, t, paths[i], &off, &arc))
 			continue;
 		p = 0;

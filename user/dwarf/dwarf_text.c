@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "await_chain.h"
+#include "json_writer.h"
 
 /* Length of "{word#N}" at s when s starts with "{word#", else 0. */
 static size_t brace_token(const char *s, const char *word)
@@ -127,7 +129,7 @@ void ts_await_short_path(const char *path, char *out, size_t len, bool *external
 	bool ext = false;
 	size_t k;
 
-	for (k = 0; k < sizeof(external_markers) / sizeof(external_markers[0]); k++)
+	for (k = 0; k < ARRAY_SIZE(external_markers); k++)
 		if (strstr(path, external_markers[k]))
 			ext = true;
 	if (!strncmp(path, "src/", 4))
@@ -310,70 +312,58 @@ int ts_await_chain__format_detail(const struct ts_await_chain *c, char *buf, siz
 	return format_chain(c, buf, len, true);
 }
 
-static void emit_json_str(struct text *t, const char *s)
+void ts_await_chain__json(const struct ts_await_chain *c, struct json_writer *jw)
 {
-	emit(t, "\"");
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			emit(t, "\\%c", ch);
-		else if (ch < 0x20)
-			emit(t, "\\u%04x", ch);
-		else
-			emit(t, "%c", ch);
-	}
-	emit(t, "\"");
-}
-
-int ts_await_chain__json(const struct ts_await_chain *c, char *buf, size_t len)
-{
-	struct text t = { .buf = buf, .len = len };
 	int i, k;
 
-	if (len)
-		buf[0] = '\0';
-	emit(&t, "{\"status\":\"%s\",\"running\":%s,\"truncated\":%s,\"future\":",
-	     ts_chain_status_str(c->status), c->running ? "true" : "false",
-	     c->truncated ? "true" : "false");
-	emit_json_str(&t, c->future_type);
-	emit(&t, ",\"frames\":[");
+	jw_object_begin(jw);
+	jw_kv_string(jw, "status", ts_chain_status_str(c->status));
+	jw_kv_bool(jw, "running", c->running);
+	jw_kv_bool(jw, "truncated", c->truncated);
+	jw_kv_string(jw, "future", c->future_type);
+	jw_key(jw, "frames");
+	jw_array_begin(jw);
 	for (i = 0; i < c->nframes; i++) {
 		const struct ts_await_frame *f = &c->frames[i];
 
-		emit(&t, "%s{\"func\":", i ? "," : "");
-		emit_json_str(&t, f->func);
-		emit(&t, ",\"file\":");
-		emit_json_str(&t, f->file);
-		emit(&t, ",\"line\":%u,\"variant\":", f->line);
-		emit_json_str(&t, f->variant);
-		emit(&t, ",\"external\":%s,\"wrapper\":%s,\"addr\":\"0x%" PRIx64 "\",\"vars\":{",
-		     f->external ? "true" : "false", f->wrapper ? "true" : "false", f->addr);
-		for (k = 0; k < f->nvars; k++) {
-			emit(&t, "%s", k ? "," : "");
-			emit_json_str(&t, f->vars[k].name);
-			emit(&t, ":");
-			emit_json_str(&t, f->vars[k].value);
-		}
-		emit(&t, "}}");
+		jw_object_begin(jw);
+		jw_kv_string(jw, "func", f->func);
+		jw_kv_string(jw, "file", f->file);
+		jw_kv_u64(jw, "line", f->line);
+		jw_kv_string(jw, "variant", f->variant);
+		jw_kv_bool(jw, "external", f->external);
+		jw_kv_bool(jw, "wrapper", f->wrapper);
+		jw_kv_hex(jw, "addr", f->addr);
+		jw_key(jw, "vars");
+		jw_object_begin(jw);
+		for (k = 0; k < f->nvars; k++)
+			jw_kv_string(jw, f->vars[k].name, f->vars[k].value);
+		jw_object_end(jw);
+		jw_object_end(jw);
 	}
-	emit(&t, "],\"leaf\":{\"kind\":\"%s\",\"type\":", ts_leaf_kind_str(c->leaf.kind));
-	emit_json_str(&t, c->leaf.type_name);
-	emit(&t, ",\"detail\":");
-	emit_json_str(&t, c->leaf.detail);
-	emit(&t, ",\"addr\":\"0x%" PRIx64 "\",\"object\":\"0x%" PRIx64 "\"", c->leaf.addr,
-	     c->leaf.object);
+	jw_array_end(jw);
+	jw_key(jw, "leaf");
+	jw_object_begin(jw);
+	jw_kv_string(jw, "kind", ts_leaf_kind_str(c->leaf.kind));
+	jw_kv_string(jw, "type", c->leaf.type_name);
+	jw_kv_string(jw, "detail", c->leaf.detail);
+	jw_kv_hex(jw, "addr", c->leaf.addr);
+	jw_kv_hex(jw, "object", c->leaf.object);
 	if (c->leaf.has_deadline)
-		emit(&t, ",\"remaining_s\":%.3f", (double)c->leaf.remaining_ns / 1e9);
-	emit(&t, "},\"holds\":[");
+		jw_kv_double(jw, "remaining_s", (double)c->leaf.remaining_ns / 1e9, 3);
+	jw_object_end(jw);
+	jw_key(jw, "holds");
+	jw_array_begin(jw);
 	for (i = 0; i < c->nholds; i++) {
 		const struct ts_await_hold *h = &c->holds[i];
 
-		emit(&t, "%s{\"kind\":\"%s\",\"object\":\"0x%" PRIx64 "\",\"frame\":%d,\"var\":",
-		     i ? "," : "", ts_hold_kind_str(h->kind), h->object, h->frame);
-		emit_json_str(&t, h->var);
-		emit(&t, "}");
+		jw_object_begin(jw);
+		jw_kv_string(jw, "kind", ts_hold_kind_str(h->kind));
+		jw_kv_hex(jw, "object", h->object);
+		jw_kv_i64(jw, "frame", h->frame);
+		jw_kv_string(jw, "var", h->var);
+		jw_object_end(jw);
 	}
-	emit(&t, "]}");
-	return (int)t.o;
+	jw_array_end(jw);
+	jw_object_end(jw);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "dwarf_types.h"
 
 #define PEEL_MAX	16
@@ -137,23 +138,21 @@ static Dwarf_Off type_ref(Dwarf_Die *die)
 
 static int add_member(struct dw_type *t, const struct dw_member *m)
 {
-	struct dw_member *nv = realloc(t->members, (t->nmembers + 1) * sizeof(*nv));
+	struct dw_member *nm = ts_array_add(&t->members, &t->nmembers, &t->cap_members);
 
-	if (!nv)
+	if (!nm)
 		return -ENOMEM;
-	t->members = nv;
-	nv[t->nmembers++] = *m;
+	*nm = *m;
 	return 0;
 }
 
 static int add_variant(struct dw_type *t, const struct dw_variant *v)
 {
-	struct dw_variant *nv = realloc(t->variants, (t->nvariants + 1) * sizeof(*nv));
+	struct dw_variant *nv = ts_array_add(&t->variants, &t->nvariants, &t->cap_variants);
 
 	if (!nv)
 		return -ENOMEM;
-	t->variants = nv;
-	nv[t->nvariants++] = *v;
+	*nv = *v;
 	return 0;
 }
 
@@ -345,18 +344,11 @@ const struct dw_type *dw_type__get(struct ts_dwarf *dw, Dwarf_Off off)
 		t = build_type(dw, &die);
 		if (!t)
 			return NULL;
-		if (c->nall == c->capall) {
-			size_t cap = c->capall ? c->capall * 2 : 256;
-			struct dw_type **nv = realloc(c->all, cap * sizeof(*nv));
-
-			if (!nv) {
-				free(t->members);
-				free(t->variants);
-				free(t);
-				return NULL;
-			}
-			c->all = nv;
-			c->capall = cap;
+		if (ts_array_reserve(&c->all, &c->capall, c->nall + 1)) {
+			free(t->members);
+			free(t->variants);
+			free(t);
+			return NULL;
 		}
 		c->all[c->nall++] = t;
 		if (cache_put(c, t->off, t))

@@ -62,13 +62,13 @@ struct dw_type {
 	uint64_t count;		/* array elements */
 	Dwarf_Off tparam;	/* first template type parameter, 0: none */
 	struct dw_member *members;
-	size_t nmembers;
+	size_t nmembers, cap_members;
 	bool has_variants;
 	bool coroutine;		/* discriminant member named __state */
 	bool has_discr;
 	uint64_t discr_off, discr_size;
 	struct dw_variant *variants;
-	size_t nvariants;
+	size_t nvariants, cap_variants;
 };
 
 /* Decoded type at DIE offset off (cached); NULL when it can't be read. */

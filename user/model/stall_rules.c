@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "stall_rules.h"
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
@@ -48,20 +49,6 @@ const char *ts_finding_kind_name(enum ts_finding_kind k)
 	return "?";
 }
 
-void ts_fmt_duration(uint64_t ns, char *buf, size_t len)
-{
-	if (ns >= 100ULL * 1000 * 1000 * 1000)
-		snprintf(buf, len, "%.0f s", (double)ns / 1e9);
-	else if (ns >= 1000ULL * 1000 * 1000)
-		snprintf(buf, len, "%.2f s", (double)ns / 1e9);
-	else if (ns >= 1000ULL * 1000)
-		snprintf(buf, len, "%.1f ms", (double)ns / 1e6);
-	else if (ns >= 1000)
-		snprintf(buf, len, "%.1f us", (double)ns / 1e3);
-	else
-		snprintf(buf, len, "%llu ns", (unsigned long long)ns);
-}
-
 static struct ts_finding *add(struct finding_vec *fv, const struct ts_process *p,
 			      enum ts_finding_kind kind, size_t task)
 {
@@ -91,16 +78,6 @@ static const char *task_label(const struct ts_task *t, char *buf, size_t len)
 	else
 		snprintf(buf, len, "task @0x%llx %s", (unsigned long long)t->header, name);
 	return buf;
-}
-
-static const struct ts_worker *worker_polling(const struct ts_process *p, uint64_t header)
-{
-	size_t i;
-
-	for (i = 0; i < p->nworkers; i++)
-		if (p->workers[i].st.depth && p->workers[i].st.header == header)
-			return &p->workers[i];
-	return NULL;
 }
 
 static const struct ts_worker *worker_with_max(const struct ts_process *p, uint64_t header)
@@ -173,7 +150,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		bool running = false, at_least = false;
 
 		if (t->state == TS_TASK_RUNNING) {
-			w = worker_polling(p, t->header);
+			w = ts_process__worker_polling(p, t->header);
 			if (w) {
 				dur = w->current_poll_ns;
 				offcpu = w->st.offcpu_in_poll_ns;
@@ -413,7 +390,7 @@ static const char *res_kind_name(uint32_t kind)
 	static const char *const names[] = { "resource", "mutex", "rwlock", "semaphore",
 					      "channel", "resource" };
 
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "resource";
+	return kind < ARRAY_SIZE(names) ? names[kind] : "resource";
 }
 
 static void task_waits_on(const struct ts_process *p, size_t i, struct wait_edge *e)

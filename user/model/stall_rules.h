@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "duration.h"	/* ts_fmt_duration: the findings' messages */
 #include "task_model.h"
 
 enum ts_finding_kind {
@@ -46,8 +47,5 @@ void ts_rules_config__default(struct ts_rules_config *cfg);
 int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config *cfg,
 		       struct ts_finding **out);
 const char *ts_finding_kind_name(enum ts_finding_kind k);
-
-/* "1.50 s", "350 ms", "12 us": for messages and tables. */
-void ts_fmt_duration(uint64_t ns, char *buf, size_t len);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "task_model.h"
 
 void ts_process__free(struct ts_process *p)
@@ -17,33 +18,33 @@ void ts_process__free(struct ts_process *p)
 	free(p->lost);
 	free(p->resources);
 	p->resources = NULL;
-	p->nresources = 0;
+	p->nresources = p->resources_cap = 0;
 	p->tasks = NULL;
 	p->workers = NULL;
 	p->lost = NULL;
 	p->ntasks = p->nworkers = p->nlost = 0;
+	p->tasks_cap = p->workers_cap = p->lost_cap = 0;
 }
 
 struct ts_task *ts_process__add_task(struct ts_process *p)
 {
-	struct ts_task *nv = realloc(p->tasks, (p->ntasks + 1) * sizeof(*nv));
-
-	if (!nv)
-		return NULL;
-	p->tasks = nv;
-	memset(&nv[p->ntasks], 0, sizeof(*nv));
-	return &nv[p->ntasks++];
+	return ts_array_add(&p->tasks, &p->ntasks, &p->tasks_cap);
 }
 
 struct ts_worker *ts_process__add_worker(struct ts_process *p)
 {
-	struct ts_worker *nv = realloc(p->workers, (p->nworkers + 1) * sizeof(*nv));
+	return ts_array_add(&p->workers, &p->nworkers, &p->workers_cap);
+}
 
-	if (!nv)
-		return NULL;
-	p->workers = nv;
-	memset(&nv[p->nworkers], 0, sizeof(*nv));
-	return &nv[p->nworkers++];
+const struct ts_worker *ts_process__worker_polling(const struct ts_process *p, uint64_t header)
+{
+	size_t i;
+
+	/* depth: a poll is open on that thread (its end not seen yet) */
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].st.depth && p->workers[i].st.header == header)
+			return &p->workers[i];
+	return NULL;
 }
 
 double ts_process__poll_rate(const struct ts_process *p)
@@ -79,14 +80,25 @@ int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t 
 			return 0;
 		}
 	}
-	nv = realloc(p->lost, (p->nlost + 1) * sizeof(*nv));
+	nv = ts_array_add(&p->lost, &p->nlost, &p->lost_cap);
 	if (!nv)
 		return -ENOMEM;
-	p->lost = nv;
-	memset(&nv[p->nlost], 0, sizeof(*nv));
-	snprintf(nv[p->nlost].name, sizeof(nv[p->nlost].name), "%s", name);
-	nv[p->nlost++].wakes = n;
+	snprintf(nv->name, sizeof(nv->name), "%s", name);
+	nv->wakes = n;
 	return 0;
+}
+
+int ts_process__settle_freed(struct ts_process *p, struct ts_task *t)
+{
+	int err = 0;
+
+	if (t->state == TS_TASK_SCHEDULED) {
+		t->st.lost_wakes++;
+		err = ts_process__add_lost_wakes(p, t->name, 1);
+	}
+	t->state = TS_TASK_DONE;
+	t->in_state_ns = 0;
+	return err;
 }
 
 const char *ts_task_state_name(enum ts_task_state s)

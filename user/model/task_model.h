@@ -87,7 +87,7 @@ struct ts_process {
 	pid_t pid;
 	char comm[64];
 	char exe[4096];
-	char runtime[32];		/* "tokio" */
+	char runtime[32];		/* "tokio", "async-std", "smol", "usdt" */
 	char runtime_version[32];
 	bool has_debuginfo;
 	char debuginfo_note[256];	/* what is missing, "" when nothing */
@@ -102,13 +102,13 @@ struct ts_process {
 	bool mem_scan_truncated;
 	size_t nworker_threads;		/* runtime worker threads */
 	struct ts_task *tasks;
-	size_t ntasks;
+	size_t ntasks, tasks_cap;	/* caps: ts_array_add's */
 	struct ts_worker *workers;
-	size_t nworkers;
+	size_t nworkers, workers_cap;
 	struct ts_lost_wakes *lost;
-	size_t nlost;
+	size_t nlost, lost_cap;
 	struct ts_res_info *resources;
-	size_t nresources;
+	size_t nresources, resources_cap;
 	size_t chains_skipped;		/* suspended tasks whose chain was not read */
 	const struct ts_sampled_info *sampled;	/* sampled mode only, else NULL */
 };
@@ -120,8 +120,16 @@ struct ts_worker *ts_process__add_worker(struct ts_process *p);
 /* Polls per second over the window. */
 double ts_process__poll_rate(const struct ts_process *p);
 const struct ts_res_info *ts_process__find_resource(const struct ts_process *p, uint64_t id);
+/* The worker polling task header at the snapshot, or NULL. */
+const struct ts_worker *ts_process__worker_polling(const struct ts_process *p, uint64_t header);
 /* Adds n lost wakes to the tally of future type name. */
 int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t n);
+/*
+ * Task t of p was freed without a dealloc probe (tokio frees a task inside
+ * its own last poll): it is done, and a wake it had not been polled for
+ * is lost.
+ */
+int ts_process__settle_freed(struct ts_process *p, struct ts_task *t);
 
 const char *ts_task_state_name(enum ts_task_state s);
 

@@ -8,6 +8,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "array.h"
 #include "observe.h"
 #include "procfs.h"
 
@@ -48,6 +49,7 @@ static int compute_bias(struct observed_proc *op)
 
 int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen)
 {
+	const char *no_program;
 	char path[64];
 	int err;
 
@@ -58,7 +60,13 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		return -ESRCH;
 	}
 	proc_comm(pid, 0, op->comm, sizeof(op->comm));
-	err = proc_start_ticks(pid, &op->start_ticks);
+	no_program = proc_no_program(pid);
+	if (no_program) {
+		snprintf(why, whylen, "PID %d (%s) %s: nothing to observe", pid, op->comm,
+			 no_program);
+		return -ENOENT;
+	}
+	err = proc_identity(pid, &op->id);
 	if (!err)
 		err = proc_exe_path(pid, op->exe, sizeof(op->exe));
 	if (err) {
@@ -73,8 +81,8 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		/* panic-location strings survive strip: they tell tokio is there */
 		if (!op->tb.has_symtab && op->tb.version[0])
 			snprintf(why, whylen,
-				 "PID %d (%s): %s has no symbol table (stripped?): %s's task "
-				 "functions can't be found; build without `strip` (found %s %s)", pid,
+				 "PID %d (%s): %s has no symbol table (stripped?) and no %s task "
+				 "vtable of a known shape; build without `strip` (found %s %s)", pid,
 				 op->comm, op->exe, op->tb.runtime_name, op->tb.runtime_name,
 				 op->tb.version);
 		else
@@ -86,7 +94,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	}
 	if (err) {
 		snprintf(why, whylen, "PID %d (%s): can't read %s: %s", pid, op->comm, op->exe,
-			 err == -ENOEXEC ? "not an ELF file" : strerror(-err));
+			 err == -ENOEXEC ? "not a valid ELF file" : strerror(-err));
 		return err;
 	}
 	err = compute_bias(op);
@@ -99,11 +107,23 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 	return 0;
 }
 
+int observed_proc__load_bpf(struct observed_proc *op, bool verbose)
+{
+	int err = ts_bpf__open_load(&op->own_bpf, verbose);
+
+	if (err)
+		return err;
+	op->owns_bpf = true;
+	return 0;
+}
+
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_probe_mode mode,
 			  char *why, size_t whylen)
 {
 	int err;
 
+	if (!bpf)
+		bpf = &op->own_bpf;
 	/* read before the probes go in: an Id at or above it is newer than the attach */
 	op->next_task_id_at_attach = 0;
 	if (op->tb.next_task_id_vaddr)
@@ -111,8 +131,11 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_
 			      &op->next_task_id_at_attach);
 	err = ts_bpf__attach_tokio(bpf, op->pid, &op->tb, mode, &op->links);
 	if (err) {
-		if (!observed_proc__alive(op))
-			snprintf(why, whylen, "PID %d exited while attaching", op->pid);
+		enum observed_change ch = observed_proc__check(op);
+
+		if (ch != OBSERVED_SAME)
+			snprintf(why, whylen, "PID %d %s while attaching", op->pid,
+				 observed_change__text(ch));
 		else if (err == -EINVAL || err == -EOPNOTSUPP)
 			snprintf(why, whylen, "PID %d: attaching uprobes failed (%s): this kernel "
 				 "needs uprobe_multi links (Linux 6.6 or later)", op->pid,
@@ -122,19 +145,48 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_
 				 strerror(-err));
 		return err;
 	}
+	op->bpf = bpf;
 	op->attach_ns = ts_now_ns();
 	op->mode = mode;
 	return 0;
 }
 
-bool observed_proc__alive(const struct observed_proc *op)
+void observed_proc__detach(struct observed_proc *op)
 {
-	uint64_t ticks;
-	char state;
+	proc_links__detach(&op->links);
+	op->bpf = NULL;
+	if (op->owns_bpf)
+		ts_bpf__destroy(&op->own_bpf);
+	op->owns_bpf = false;
+}
+
+enum observed_change observed_proc__check(const struct observed_proc *op)
+{
+	struct proc_identity now;
 
 	/* a zombie has exited: its memory and threads are gone */
-	return proc_start_ticks(op->pid, &ticks) == 0 && ticks == op->start_ticks &&
-	       proc_state(op->pid, &state) == 0 && state != 'Z' && state != 'X';
+	if (proc_identity(op->pid, &now) || now.start_ticks != op->id.start_ticks ||
+	    now.state == 'Z' || now.state == 'X')
+		return OBSERVED_EXITED;
+	/*
+	 * exec keeps PID, start time and state: a new stack, or a new
+	 * executable file, tells it. The maps, the binary's layout and the
+	 * tasks we read all belong to the program we opened.
+	 */
+	if (now.start_stack != op->id.start_stack ||
+	    (op->id.exe_ino && (now.exe_ino != op->id.exe_ino || now.exe_dev != op->id.exe_dev)))
+		return OBSERVED_EXECED;
+	return OBSERVED_SAME;
+}
+
+bool observed_proc__alive(const struct observed_proc *op)
+{
+	return observed_proc__check(op) == OBSERVED_SAME;
+}
+
+const char *observed_change__text(enum observed_change c)
+{
+	return c == OBSERVED_EXECED ? "replaced its program (exec)" : "exited";
 }
 
 void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path)
@@ -171,6 +223,27 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 	}
 }
 
+/* A polled task is on a worker's stack, not parked at an await. */
+static bool chain_readable(const struct ts_task *t)
+{
+	return t->poll_fn_vaddr && (t->state == TS_TASK_IDLE || t->state == TS_TASK_SCHEDULED);
+}
+
+/* -ENOMEM, else 0 with t->chain NULL when the DWARF has no chain for t. */
+static int read_chain(struct observed_proc *op, struct ts_task *t)
+{
+	if (!t->chain)
+		t->chain = calloc(1, sizeof(*t->chain));	/* tens of KiB */
+	if (!t->chain)
+		return -ENOMEM;
+	if (ts_dwarf__task_chain(op->dw, op->pid, op->bias, t->poll_fn_vaddr, t->header,
+				 t->chain)) {
+		free(t->chain);
+		t->chain = NULL;
+	}
+	return 0;
+}
+
 static int cmp_longest_wait(const void *a, const void *b, void *ctx)
 {
 	const struct ts_process *p = ctx;
@@ -195,7 +268,7 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 
 		if (only_task && t->task_id != only_task)
 			continue;
-		if (!t->poll_fn_vaddr || (t->state != TS_TASK_IDLE && t->state != TS_TASK_SCHEDULED))
+		if (!chain_readable(t))
 			continue;
 		if (t->in_state_ns < min_wait_ns)
 			continue;
@@ -211,31 +284,28 @@ void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 		p->chains_skipped = n - TS_MAX_CHAINS;
 		n = TS_MAX_CHAINS;
 	}
-	for (i = 0; i < n; i++) {
-		struct ts_task *t = &p->tasks[pick[i]];
-
-		if (!t->chain)
-			t->chain = calloc(1, sizeof(*t->chain));
-		if (!t->chain)
+	for (i = 0; i < n; i++)
+		if (read_chain(op, &p->tasks[pick[i]]))
 			break;
-		if (ts_dwarf__task_chain(op->dw, op->pid, op->bias, t->poll_fn_vaddr, t->header,
-					 t->chain)) {
-			free(t->chain);
-			t->chain = NULL;
-		}
-	}
 	free(pick);
+}
+
+void observed_proc__task_chain(struct observed_proc *op, struct ts_task *t)
+{
+	if (op->dw && !t->chain && chain_readable(t))
+		read_chain(op, t);
 }
 
 void observed_proc__close(struct observed_proc *op)
 {
+	observed_proc__detach(op);
+	mem_carry__free(&op->carry);
 	ts_dwarf__close(op->dw);
 	op->dw = NULL;
-	proc_links__detach(&op->links);
 	runtime_binary__free(&op->tb);
 }
 
-static void name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx)
+void observed_proc__name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx)
 {
 	const struct task_poll_fn *pf;
 
@@ -278,7 +348,7 @@ static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct t
 				 p->snapshot_ns - st.last_transition_ns : 0;
 		t->task_id = st.task_id;
 		if (TS_COOKIE_IDX(st.poll_fn) != TS_POLL_UNKNOWN)
-			name_task(op, t, (int)TS_COOKIE_IDX(st.poll_fn));
+			observed_proc__name_task(op, t, (int)TS_COOKIE_IDX(st.poll_fn));
 	}
 	return 0;
 }
@@ -353,12 +423,11 @@ static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		prev = &rk;
 		if (rk.tgid != (uint32_t)op->pid || bpf_map_lookup_elem(fd, &rk, &r))
 			continue;
-		nv = realloc(p->resources, (p->nresources + 1) * sizeof(*nv));
+		nv = ts_array_add(&p->resources, &p->nresources, &p->resources_cap);
 		if (!nv)
 			return -ENOMEM;
-		p->resources = nv;
-		nv[p->nresources].id = rk.res_id;
-		nv[p->nresources++].r = r;
+		nv->id = rk.res_id;
+		nv->r = r;
 	}
 	return 0;
 }
@@ -407,167 +476,9 @@ static void read_counters(struct ts_bpf *bpf, struct ts_process *p)
 	free(vals);
 }
 
-static enum ts_task_state state_from_word(const struct task_layout *l, uint64_t w)
+static bool is_runtime_worker(const struct observed_proc *op, const char *comm)
 {
-	if (w & l->complete)
-		return TS_TASK_DONE;
-	if (w & l->running)
-		return TS_TASK_RUNNING;
-	if (w & l->notified)
-		return TS_TASK_SCHEDULED;
-	return TS_TASK_IDLE;
-}
-
-/*
- * A task freed inside its own last poll (tokio calls Harness::dealloc
- * directly) fires no dealloc probe: it is simply no longer in memory.
- * One woken and then freed without a poll lost that wake.
- */
-static void settle_vanished(struct observed_proc *op, struct ts_process *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->ntasks; i++) {
-		struct ts_task *t = &p->tasks[i];
-		struct mem_task mt;
-
-		if (t->in_memory || !t->seen_by_probe || t->state == TS_TASK_DONE ||
-		    t->state == TS_TASK_RUNNING)
-			continue;
-		/* the scan may have stopped at its budget: ask the header itself */
-		if (!task_memory__read(op->pid, &op->tb, op->bias, t->header, &mt) &&
-		    !(mt.state_word & op->tb.layout.complete)) {
-			t->in_memory = true;
-			t->task_id = mt.task_id;
-			continue;
-		}
-		if (t->state == TS_TASK_SCHEDULED) {
-			t->st.lost_wakes++;
-			ts_process__add_lost_wakes(p, t->name, 1);
-		}
-		t->state = TS_TASK_DONE;
-		t->in_state_ns = 0;
-	}
-}
-
-static int cmp_task_header(const void *a, const void *b, void *ctx)
-{
-	const struct ts_process *p = ctx;
-	uint64_t x = p->tasks[*(const size_t *)a].header, y = p->tasks[*(const size_t *)b].header;
-
-	return (x > y) - (x < y);
-}
-
-static struct ts_task *seen_task(struct ts_process *p, const size_t *by_header, size_t n,
-				 uint64_t header)
-{
-	size_t lo = 0, hi = n;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (p->tasks[by_header[mid]].header < header)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && p->tasks[by_header[lo]].header == header ? &p->tasks[by_header[lo]] : NULL;
-}
-
-/*
- * A multi-thread worker's launch task: its future type names
- * `multi_thread::worker::launch` when the binary names it (DWARF or drop
- * glue); an unnamed unowned task that is RUNNING forever is one too, since
- * a spawn_blocking job in progress is rarely caught unnamed.
- */
-static bool is_worker_launch(const struct task_poll_fn *pf)
-{
-	return !pf->name[0] || strstr(pf->future_type, "worker::launch") ||
-	       strstr(pf->name, "worker::launch");
-}
-
-/* Tasks no probe saw are as old as the attach, at least. */
-static int merge_memory(struct observed_proc *op, struct ts_process *p, size_t *nlaunch)
-{
-	struct mem_scan_stats ms;
-	struct mem_task *mt = NULL;
-	size_t n = 0, i, nseen, *by_header;
-	int err;
-
-	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
-	if (err)
-		return err;
-	p->mem_bytes_scanned = ms.bytes_scanned;
-	p->mem_scan_truncated = ms.truncated;
-	/* the probe-seen tasks, by header, to merge with memory's in O(n log n) */
-	by_header = calloc(p->ntasks + 1, sizeof(*by_header));
-	if (!by_header) {
-		free(mt);
-		return -ENOMEM;
-	}
-	nseen = p->ntasks;
-	for (i = 0; i < nseen; i++)
-		by_header[i] = i;
-	qsort_r(by_header, nseen, sizeof(*by_header), cmp_task_header, p);
-	for (i = 0; i < n; i++) {
-		const struct task_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
-		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
-
-		/*
-		 * The blocking pool is not async tasks (see tokio_unowned in
-		 * bpf/). Each worker thread runs inside one unowned task that
-		 * is always RUNNING: those count the workers.
-		 */
-		if (op->tb.polls[vt->poll_idx].blocking || mt[i].unowned) {
-			if ((mt[i].state_word & op->tb.layout.running) &&
-			    is_worker_launch(&op->tb.polls[vt->poll_idx]))
-				(*nlaunch)++;
-			continue;
-		}
-		if (t && t->state == TS_TASK_DONE) {
-			/* the allocator reused a finished task's cell */
-			memset(t, 0, sizeof(*t));
-			t->header = mt[i].header;
-		}
-		if (!t) {
-			t = ts_process__add_task(p);
-			if (!t) {
-				err = -ENOMEM;
-				break;
-			}
-			t->header = mt[i].header;
-		}
-		t->in_memory = true;
-		t->state_word = mt[i].state_word;
-		t->task_id = mt[i].task_id;
-		if (!t->name[0])
-			name_task(op, t, vt->poll_idx);
-		if (mt[i].state_word & op->tb.layout.complete) {
-			/* finished; the JoinHandle still holds the cell */
-			t->state = TS_TASK_DONE;
-		} else if (!t->seen_by_probe) {
-			t->state_from_memory = true;
-			t->state = state_from_word(&op->tb.layout, mt[i].state_word);
-			if (op->next_task_id_at_attach && t->task_id >= op->next_task_id_at_attach) {
-				/* spawned during the window: how long it has waited is unknown */
-				t->spawned_in_window = true;
-			} else {
-				t->since_attach = true;
-				t->in_state_ns = p->snapshot_ns - op->attach_ns;
-			}
-		}
-	}
-	free(mt);
-	free(by_header);
-	/* USDT tasks live only in what the runtime told us, not in a known layout */
-	if (!err && op->tb.runtime != TS_RT_USDT)
-		settle_vanished(op, p);
-	return err;
-}
-
-static bool is_runtime_worker(const char *comm)
-{
-	return !strncmp(comm, "tokio-runtime-w", 15);
+	return runtime_desc__is_worker_thread(op->tb.desc, comm);
 }
 
 /*
@@ -587,22 +498,24 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 
 		if (proc_comm(op->pid, tids[i], comm, sizeof(comm)))
 			continue;
-		if (is_runtime_worker(comm))
+		if (is_runtime_worker(op, comm))
 			count++;
 	}
 	/* a current_thread runtime polls on whatever thread calls block_on */
 	for (k = 0; k < p->nworkers; k++)
-		if (!is_runtime_worker(p->workers[k].comm) && p->workers[k].st.polls)
+		if (!is_runtime_worker(op, p->workers[k].comm) && p->workers[k].st.polls)
 			count++;
 	p->nworker_threads = count;
 }
 
-int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool scan_memory,
-			    struct ts_process *p)
+int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p)
 {
+	struct ts_bpf *bpf = op->bpf;
 	uint64_t entries = 0;
-	size_t nlaunch = 0;
 	int err;
+
+	if (!bpf)
+		return -ENOTCONN;	/* detached: the maps are gone */
 
 	ts_process__free(p);
 	memset(p, 0, sizeof(*p));
@@ -634,10 +547,15 @@ int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool s
 	if (p->counters[TS_CNT_TASK_INSERTS] > entries)
 		p->tasks_evicted = p->counters[TS_CNT_TASK_INSERTS] - entries;
 	if (scan_memory) {
-		err = merge_memory(op, p, &nlaunch);
+		err = observed_proc__merge_memory(op, p);
 		if (err && err != -ENOENT)
 			return err;
+		err = op->carry_scans ? mem_carry__take(&op->carry, p) : 0;
+	} else {
+		err = mem_carry__apply(&op->carry, p);
 	}
-	count_worker_threads(op, p, nlaunch);
+	if (err)
+		return err;
+	count_worker_threads(op, p, op->worker_launch_tasks);
 	return 0;
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * One observed process: validate the target, attach, take snapshots of the
- * task model (BPF maps merged with memory), detach.
+ * task model (BPF maps merged with memory), read where the tasks to show
+ * wait, detach. The one path from the probes and the target's memory to a
+ * snapshot: report and top both take theirs here, and only render them.
  */
 #ifndef TS_OBSERVE_H
 #define TS_OBSERVE_H
@@ -15,15 +17,28 @@
 #include "task_model.h"
 #include "runtime_binary.h"
 #include "task_memory.h"
+#include "observe_memory.h"
+#include "procfs.h"
 
 struct observed_proc {
 	pid_t pid;
-	uint64_t start_ticks;		/* tells a reused PID apart */
+	struct proc_identity id;	/* tells a reused PID or an exec apart */
 	char exe[4096];			/* as the process sees it */
 	char comm[64];
 	struct runtime_binary tb;
 	uint64_t bias;			/* runtime address - ELF vaddr */
+	struct ts_bpf *bpf;		/* the object its probes feed, NULL when detached */
+	struct ts_bpf own_bpf;		/* observed_proc__load_bpf's, else unused */
+	bool owns_bpf;
 	struct proc_links links;
+	/*
+	 * Keep each memory scan's word for the snapshots taken without one
+	 * (top). An observer that snapshots once (report) leaves it unset and
+	 * copies nothing: 20,000 memory-only tasks are ~22 MB.
+	 */
+	bool carry_scans;
+	size_t worker_launch_tasks;	/* at the last memory scan: multi-thread workers */
+	struct mem_carry carry;		/* the last memory scan's word */
 	uint64_t attach_ns;
 	uint64_t next_task_id_at_attach;	/* tokio's Id counter, 0 unknown */
 	enum ts_probe_mode mode;
@@ -50,19 +65,54 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
  */
 void observed_proc__await_chains(struct observed_proc *op, struct ts_process *p,
 				 uint64_t only_task, uint64_t min_wait_ns);
+/*
+ * Reads where task t of op's latest snapshot waits into t->chain, unless
+ * it holds one already: a task shown in full. t->chain stays NULL when
+ * there is no DWARF, t is not suspended at an await (running, done), its
+ * future type is unknown, or the DWARF has no chain for it.
+ */
+void observed_proc__task_chain(struct observed_proc *op, struct ts_task *t);
 
 /* Await chains read per snapshot at most (longest waits first). */
 #define TS_MAX_CHAINS	1000
+/*
+ * Loads a BPF object for op alone (report), freed by observed_proc__detach.
+ * An observer of many processes (top) loads one and passes it to attach.
+ */
+int observed_proc__load_bpf(struct observed_proc *op, bool verbose);
+/* Attaches op's probes to bpf, or to op's own object (load_bpf) when NULL. */
 int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_probe_mode mode,
 			  char *why, size_t whylen);
-/* Still the same process (not exited, PID not reused)? */
-bool observed_proc__alive(const struct observed_proc *op);
 /*
- * Builds the model of the process from the BPF maps and, when scan_memory,
- * from its memory (tasks no probe saw). p is freed and refilled.
+ * Detaches the probes, and frees op's own BPF object: the target pays
+ * nothing from here on. Memory reads (await chains) still work.
  */
-int observed_proc__snapshot(struct observed_proc *op, struct ts_bpf *bpf, bool scan_memory,
-			    struct ts_process *p);
+void observed_proc__detach(struct observed_proc *op);
+enum observed_change {
+	OBSERVED_SAME,
+	OBSERVED_EXITED,	/* exited, a zombie, or the PID reused */
+	OBSERVED_EXECED,	/* the process exec'd: another program now */
+};
+/* Is it still the process and the program we opened? */
+enum observed_change observed_proc__check(const struct observed_proc *op);
+/* Still the same process (not exited, not a zombie, PID not reused, no exec)? */
+bool observed_proc__alive(const struct observed_proc *op);
+/* "exited", "replaced its program (exec)": for a message after a check. */
+const char *observed_change__text(enum observed_change c);
+/*
+ * Builds the model of the process from the BPF maps, merged with memory:
+ * when scan_memory, a scan of it (tasks no probe saw, tasks gone); else
+ * the last scan's word, carried when op->carry_scans (observe_memory.h).
+ * p is freed and refilled. Needs op attached.
+ */
+int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p);
 void observed_proc__close(struct observed_proc *op);
+
+/* ---- between observe.c and observe_memory.c ----------------------------- */
+
+/* Names t after raw::poll instance poll_idx of op's binary. */
+void observed_proc__name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx);
+/* Merges a scan of op's memory into p; -ENOENT when there is nothing to scan for. */
+int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p);
 
 #endif

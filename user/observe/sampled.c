@@ -226,6 +226,7 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	memset(ss, 0, sizeof(*ss));
 	ss->op = op;
 	ss->bpf = bpf;
+	op->bpf = bpf;	/* the observer's snapshots read the burst maps */
 	ss->opts = *opts;
 	ss->info.sample_hz = opts->sample_hz;
 	ss->info.burst_ns = opts->burst_ns;

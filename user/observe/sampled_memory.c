@@ -94,8 +94,8 @@ static void cell_shape(const struct runtime_binary *tb, int vtable_idx, struct c
 	size_t hashed;
 
 	if (tb->runtime == TS_RT_TOKIO) {
-		cs->hash_from = TOKIO_HDR_VTABLE;
-		hashed = vt->trailer_offset > TOKIO_HDR_VTABLE ? vt->trailer_offset - TOKIO_HDR_VTABLE :
+		cs->hash_from = tb->layout.hdr_vtable_off;
+		hashed = vt->trailer_offset > tb->layout.hdr_vtable_off ? vt->trailer_offset - tb->layout.hdr_vtable_off :
 								 HASH_ASYNC_TASK_BYTES;
 		cs->links_off = vt->trailer_offset;
 	} else {

@@ -231,6 +231,7 @@ static int model_workers(struct sampled_session *ss, struct ts_process *p,
 
 	p->workers = NULL;
 	p->nworkers = 0;
+	p->workers_cap = 0;
 	for (i = 0; i < r->nthreads; i++) {
 		const struct ts_sample_thread *th = &r->threads[i].st;
 		uint32_t tid = r->threads[i].tid;
@@ -242,7 +243,7 @@ static int model_workers(struct sampled_session *ss, struct ts_process *p,
 			continue;
 		proc_comm(p->pid, (pid_t)tid, comm, sizeof(comm));
 		if (!th->poll_samples && !th->offcpu_in_poll_ns && !th->max_run_task && !th->task &&
-		    !bw && strncmp(comm, "tokio-runtime-w", 15))
+		    !bw && !runtime_desc__is_worker_thread(ss->op->tb.desc, comm))
 			continue;
 		w = ts_process__add_worker(p);
 		if (!w) {
@@ -275,7 +276,7 @@ static int model_workers(struct sampled_session *ss, struct ts_process *p,
 			w->st.max_poll_offcpu_ns = bw->st.max_poll_offcpu_ns;
 		}
 		/* a current_thread runtime polls on whatever thread calls block_on */
-		if (strncmp(comm, "tokio-runtime-w", 15) && !nonworker_counted(old, nold, tid) &&
+		if (!runtime_desc__is_worker_thread(ss->op->tb.desc, comm) && !nonworker_counted(old, nold, tid) &&
 		    (th->poll_samples || th->offcpu_in_poll_ns || th->task))
 			p->nworker_threads++;
 	}
@@ -320,7 +321,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 			goto cleanup;
 		}
 	}
-	err = observed_proc__snapshot(ss->op, ss->bpf, true, p);
+	err = observed_proc__snapshot(ss->op, true, p);
 	if (err)
 		goto cleanup;
 	p->probe_mode = "sampled";

@@ -9,6 +9,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "array.h"
 #include "attach.h"
 #include "taskscope.h"
 #include "taskscope.skel.h"
@@ -17,8 +18,24 @@
  * uprobe_multi (kernel >= 6.6) installs many probe sites with one link and
  * filters on the process in the kernel: other processes mapping the same
  * binary take no trap, and threads created later are covered, which a
- * per-thread perf_event uprobe is not. libbpf 1.1 predates it, so the
- * link is made with the raw syscall; these values are the kernel's UAPI.
+ * per-thread perf_event uprobe is not.
+ *
+ * Debian 12's libbpf 1.1.2 predates it: no bpf_program__attach_uprobe_multi
+ * and no uprobe_multi in bpf_link_create_opts (both libbpf 1.3), and its
+ * headers lack BPF_TRACE_UPROBE_MULTI (Linux 6.6 UAPI). So this one
+ * function makes the link with the raw bpf() syscall, from the kernel's
+ * UAPI values below, and the programs are loaded with that attach type.
+ *
+ * Vendoring a current libbpf instead was tried (v1.7.0, Dec 2026): 50.7k
+ * lines of C in src/ (66k with its UAPI headers, 2.2 MB), LGPL-2.1 OR
+ * BSD-2-Clause like ours; a static build takes ~10 s on this 2-core VM, and
+ * taskscope built against it runs unchanged with skeletons from Debian's
+ * bpftool 7.1 (which also generates skeletons for SEC("uprobe.multi")).
+ * It would replace these ~50 lines only: everything else we use, including
+ * the perf_event attach sampled mode needs, is in 1.1. Kept the raw call.
+ * Drop it for bpf_program__attach_uprobe_multi() (and SEC("uprobe.multi"),
+ * which sets the attach type) once the build's libbpf is >= 1.3: Debian 13
+ * ships 1.5, or when a vendored libbpf comes for another reason.
  */
 #define TS_BPF_TRACE_UPROBE_MULTI	48
 #define TS_BPF_F_UPROBE_MULTI_RETURN	1
@@ -38,9 +55,14 @@ struct link_create_uprobe_multi {
 	uint32_t pad[9];	/* the rest of union bpf_attr stays zero */
 };
 
-static int uprobe_multi_link_refs(int prog_fd, const char *path, const uint64_t *offsets,
-				  const uint64_t *ref_ctr_offsets, const uint64_t *cookies,
-				  size_t cnt, bool ret, pid_t pid)
+/*
+ * One link probing cnt sites of the file at path in process pid only; a
+ * site's ref_ctr_offset (NULL: none) is a USDT semaphore the kernel counts
+ * up while the link exists. The link's fd, or -errno.
+ */
+static int uprobe_multi_link(int prog_fd, pid_t pid, const char *path, const uint64_t *offsets,
+			     const uint64_t *ref_ctr_offsets, const uint64_t *cookies, size_t cnt,
+			     bool retprobe)
 {
 	struct link_create_uprobe_multi attr;
 	int fd;
@@ -53,16 +75,10 @@ static int uprobe_multi_link_refs(int prog_fd, const char *path, const uint64_t 
 	attr.ref_ctr_offsets = (uint64_t)(uintptr_t)ref_ctr_offsets;
 	attr.cookies = (uint64_t)(uintptr_t)cookies;
 	attr.cnt = (uint32_t)cnt;
-	attr.um_flags = ret ? TS_BPF_F_UPROBE_MULTI_RETURN : 0;
+	attr.um_flags = retprobe ? TS_BPF_F_UPROBE_MULTI_RETURN : 0;
 	attr.pid = (uint32_t)pid;
 	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
 	return fd < 0 ? -errno : fd;
-}
-
-static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offsets,
-			     const uint64_t *cookies, size_t cnt, bool ret, pid_t pid)
-{
-	return uprobe_multi_link_refs(prog_fd, path, offsets, NULL, cookies, cnt, ret, pid);
 }
 
 static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list args)
@@ -77,7 +93,7 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 	return vfprintf(stderr, fmt, args);
 }
 
-int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot)
+int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
 {
 	struct bpf_program *uprobes[5];
 	size_t i;
@@ -88,13 +104,15 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot
 	b->skel = taskscope_bpf__open();
 	if (!b->skel)
 		return -errno ? -errno : -EINVAL;
-	b->skel->rodata->vt_id_offset_slot = vt_id_offset_slot;
+	/* every runtime's layout: one BPF object serves every attached process */
+	runtime_desc__bpf_layouts(b->skel->rodata->runtime_layouts, TS_MAX_RUNTIME_DESCS);
 	uprobes[0] = b->skel->progs.task_poll;
 	uprobes[1] = b->skel->progs.task_poll_ret;
 	uprobes[2] = b->skel->progs.task_wake;
 	uprobes[3] = b->skel->progs.task_dealloc;
 	uprobes[4] = b->skel->progs.usdt_event;
 	for (i = 0; i < 5; i++) {
+		/* uprobe_multi links need it at load (see uprobe_multi_link) */
 		bpf_program__set_expected_attach_type(uprobes[i],
 			(enum bpf_attach_type)TS_BPF_TRACE_UPROBE_MULTI);
 		bpf_program__set_autoattach(uprobes[i], false);
@@ -142,7 +160,7 @@ static int add_link(struct proc_links *links, int fd, size_t nsites)
 {
 	if (fd < 0)
 		return fd;
-	if (links->nfds >= (int)(sizeof(links->fds) / sizeof(links->fds[0]))) {
+	if (links->nfds >= (int)ARRAY_SIZE(links->fds)) {
 		close(fd);
 		return -E2BIG;
 	}
@@ -160,6 +178,7 @@ static int attach_usdt(struct ts_bpf *b, pid_t pid, const char *path,
 		       const struct runtime_binary *tb, struct proc_links *links)
 {
 	int map_fd = bpf_map__fd(b->skel->maps.usdt_sites), err = 0;
+	uint32_t desc = runtime_desc__index(runtime_desc__first(TS_RT_USDT));
 	uint64_t *offs, *refs, *cookies;
 	size_t i, n = tb->nusdt;
 
@@ -181,11 +200,11 @@ static int attach_usdt(struct ts_bpf *b, pid_t pid, const char *path,
 		}
 		offs[i] = tb->usdt[i].pc_off;
 		refs[i] = tb->usdt[i].sema ? tb->usdt[i].sema_off : 0;
-		cookies[i] = TS_COOKIE(TS_RT_USDT, slot);
+		cookies[i] = TS_COOKIE(desc, slot);
 	}
 	b->next_usdt_site += (uint32_t)n;
-	err = add_link(links, uprobe_multi_link_refs(bpf_program__fd(b->skel->progs.usdt_event),
-						     path, offs, refs, cookies, n, false, pid), n);
+	err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.usdt_event), pid,
+						path, offs, refs, cookies, n, false), n);
 out:
 	free(offs);
 	free(refs);
@@ -197,10 +216,14 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 			 enum ts_probe_mode mode, struct proc_links *links)
 {
 	uint64_t *offs = NULL, *cookies = NULL;
+	uint32_t desc = runtime_desc__index(tb->desc);
 	char path[64];
 	size_t i, n, npoll;
 	int err;
 
+	/* no vtable of the binary matched the descriptor: read no task Id through one */
+	if (!tb->nvtables)
+		desc |= TS_COOKIE_F_NO_TASK_ID;
 	memset(links, 0, sizeof(*links));
 	links->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
@@ -217,15 +240,15 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 	}
 
 	/*
-	 * The cookie names the runtime and the poll instance, which names
-	 * the future type. Blocking-pool tasks are left out: a tokio worker
+	 * The cookie names the runtime descriptor and the poll instance,
+	 * which names the future type. Blocking-pool tasks are left out: a tokio worker
 	 * itself runs inside one, so its poll would enclose every task poll.
 	 */
 	for (i = 0, npoll = 0; i < tb->npolls; i++) {
 		if (tb->polls[i].blocking)
 			continue;
 		offs[npoll] = tb->polls[i].fn.file_off;
-		cookies[npoll++] = TS_COOKIE(tb->runtime, i);
+		cookies[npoll++] = TS_COOKIE(desc, i);
 	}
 	if (!npoll && !tb->nusdt) {
 		err = -ESRCH;
@@ -233,8 +256,8 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 	}
 	if (npoll) {
 		err = add_link(links,
-			       uprobe_multi_link(bpf_program__fd(b->skel->progs.task_poll),
-						 path, offs, cookies, npoll, false, pid), npoll);
+			       uprobe_multi_link(bpf_program__fd(b->skel->progs.task_poll), pid,
+						 path, offs, NULL, cookies, npoll, false), npoll);
 		if (err)
 			goto cleanup;
 	}
@@ -245,32 +268,32 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 	}
 	if (mode == TS_MODE_FULL && npoll) {
 		err = add_link(links,
-			       uprobe_multi_link(bpf_program__fd(b->skel->progs.task_poll_ret),
-						 path, offs, cookies, npoll, true, pid), npoll);
+			       uprobe_multi_link(bpf_program__fd(b->skel->progs.task_poll_ret), pid,
+						 path, offs, NULL, cookies, npoll, true), npoll);
 		if (err)
 			goto cleanup;
 	}
 
 	for (i = 0; i < tb->nwakes; i++) {
 		offs[i] = tb->wakes[i].file_off;
-		cookies[i] = TS_COOKIE(tb->runtime, i);
+		cookies[i] = TS_COOKIE(desc, i);
 	}
 	if (tb->nwakes && mode != TS_MODE_LIGHT) {
-		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_wake),
-							path, offs, cookies, tb->nwakes,
-							false, pid), tb->nwakes);
+		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_wake), pid,
+							path, offs, NULL, cookies, tb->nwakes,
+							false), tb->nwakes);
 		if (err)
 			goto cleanup;
 	}
 
 	for (i = 0; i < tb->ndeallocs; i++) {
 		offs[i] = tb->deallocs[i].file_off;
-		cookies[i] = TS_COOKIE(tb->runtime, i);
+		cookies[i] = TS_COOKIE(desc, i);
 	}
 	if (tb->ndeallocs) {
 		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_dealloc),
-							path, offs, cookies, tb->ndeallocs,
-							false, pid), tb->ndeallocs);
+							pid, path, offs, NULL, cookies,
+							tb->ndeallocs, false), tb->ndeallocs);
 		if (err)
 			goto cleanup;
 	}

@@ -27,10 +27,10 @@ struct ts_bpf {
 };
 
 /*
- * Opens and loads the BPF object and attaches the sched tracepoint.
- * vt_id_offset_slot: where tokio's Vtable keeps id_offset (0: ids unread).
+ * Opens the BPF object, hands it every runtime descriptor's layout
+ * (read-only data), loads it and attaches the sched tracepoint.
  */
-int ts_bpf__open_load(struct ts_bpf *b, bool verbose, uint64_t vt_id_offset_slot);
+int ts_bpf__open_load(struct ts_bpf *b, bool verbose);
 void ts_bpf__destroy(struct ts_bpf *b);
 
 /*
@@ -55,9 +55,11 @@ enum ts_probe_mode {
 };
 
 /*
- * Attaches the tokio probes of binary tb (as mapped by pid) to that process
- * only, with uprobe_multi links filtered on pid. The kernel follows
+ * Attaches the probes of binary tb (as mapped by pid) to that process only,
+ * with uprobe_multi links filtered on pid: its runtime's entry points
+ * (tokio, async-task) and its usdt/taskscope.h sites. The kernel follows
  * /proc/PID/exe, so a binary in another mount namespace works as well.
+ * (Named for tokio, which came first.)
  */
 int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binary *tb,
 			 enum ts_probe_mode mode, struct proc_links *links);

@@ -2,44 +2,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+#include "duration.h"
+#include "json_writer.h"
 #include "report.h"
 #include "report_sampled.h"
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
-
-void ts_fmt_cell_duration(uint64_t ns, char *buf, size_t len)
-{
-	if (!ns)
-		snprintf(buf, len, "-");
-	else if (ns >= 100ULL * 1000 * 1000 * 1000)
-		snprintf(buf, len, "%.0fs", (double)ns / 1e9);
-	else if (ns >= 1000ULL * 1000 * 1000)
-		snprintf(buf, len, "%.2fs", (double)ns / 1e9);
-	else if (ns >= 1000ULL * 1000)
-		snprintf(buf, len, "%.0fms", (double)ns / 1e6);
-	else
-		snprintf(buf, len, "%.0fus", (double)ns / 1e3);
-}
-
-void ts_json_str(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20)
-			fprintf(out, "\\u%04x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
 
 static int cmp_task(const void *a, const void *b, void *ctx)
 {
@@ -89,7 +58,7 @@ static const char *res_kind_label(uint32_t kind)
 	static const char *const names[] = { "other", "mutex", "rwlock", "semaphore",
 					      "channel", "other" };
 
-	return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "other";
+	return kind < ARRAY_SIZE(names) ? names[kind] : "other";
 }
 
 /* The chain's tree under the task's row, indented to the name column. */
@@ -205,12 +174,12 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->task_id);
 		else
 			snprintf(id, sizeof(id), "-");
-		ts_fmt_cell_duration(t->st.busy_ns, busy, sizeof(busy));
-		ts_fmt_cell_duration(t->st.scheduled_ns, sched, sizeof(sched));
-		ts_fmt_cell_duration(task_idle_ns(t), idle + 2, sizeof(idle) - 2);
+		ts_fmt_duration_as(TS_DURATION_CELL, t->st.busy_ns, busy, sizeof(busy));
+		ts_fmt_duration_as(TS_DURATION_CELL, t->st.scheduled_ns, sched, sizeof(sched));
+		ts_fmt_duration_as(TS_DURATION_CELL, task_idle_ns(t), idle + 2, sizeof(idle) - 2);
 		idle[0] = t->since_attach && t->state == TS_TASK_IDLE ? '>' : ' ';
 		idle[1] = t->since_attach && t->state == TS_TASK_IDLE ? '=' : ' ';
-		ts_fmt_cell_duration(t->st.max_poll_ns, maxp, sizeof(maxp));
+		ts_fmt_duration_as(TS_DURATION_CELL, t->st.max_poll_ns, maxp, sizeof(maxp));
 		if (t->st.last_worker_tid)
 			snprintf(worker, sizeof(worker), "%u", t->st.last_worker_tid);
 		else
@@ -247,136 +216,163 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			counts[TS_TASK_DONE]);
 	fprintf(out, "\n");
 	if (!nf) {
-		fprintf(out, "STALLS: none (threshold %.0f ms)\n", (double)o->stall_ns / 1e6);
+		fprintf(out, "STALLS: none (waits >= %.0f ms, polls >= %.0f ms)\n",
+			(double)o->stall_ns / 1e6, (double)o->long_poll_ns / 1e6);
 	} else {
-		fprintf(out, "STALLS (%zu, threshold %.0f ms)\n", nf, (double)o->stall_ns / 1e6);
+		fprintf(out, "STALLS (%zu, waits >= %.0f ms, polls >= %.0f ms)\n", nf,
+			(double)o->stall_ns / 1e6, (double)o->long_poll_ns / 1e6);
 		write_findings_text(out, f, nf);
 	}
 	free(order);
 }
 
-static void json_task(FILE *out, const struct ts_process *p, size_t idx,
-		      const struct ts_report_opts *o)
+static void json_task(struct json_writer *jw, const struct ts_process *p, size_t idx)
 {
 	const struct ts_task *t = &p->tasks[idx];
 	int k;
 
-	fprintf(out, "{\"id\":%llu,\"header\":\"0x%llx\",\"name\":",
-		(unsigned long long)t->task_id, (unsigned long long)t->header);
-	ts_json_str(out, t->name);
-	fprintf(out, ",\"name_ambiguous\":%s,\"future_type\":", t->name_ambiguous ? "true" : "false");
-	ts_json_str(out, t->future_type);
-	fprintf(out, ",\"poll_fn\":\"0x%llx\",\"state\":\"%s\",\"in_state_s\":%.6f,"
-		"\"since_attach\":%s,\"seen_by_probe\":%s,\"in_memory\":%s,"
-		"\"polls\":%llu,\"busy_s\":%.6f,\"scheduled_s\":%.6f,\"idle_s\":%.6f,"
-		"\"wakes\":%llu,\"self_wakes\":%llu,\"lost_wakes\":%u,\"max_poll_s\":%.6f,"
-		"\"max_scheduled_s\":%.6f,\"last_worker\":%u,\"poll_hist_log2_us\":[",
-		(unsigned long long)t->poll_fn_vaddr, ts_task_state_name(t->state),
-		(double)t->in_state_ns / 1e9, t->since_attach ? "true" : "false",
-		t->seen_by_probe ? "true" : "false", t->in_memory ? "true" : "false",
-		(unsigned long long)t->st.polls, (double)t->st.busy_ns / 1e9,
-		(double)t->st.scheduled_ns / 1e9, (double)task_idle_ns(t) / 1e9,
-		(unsigned long long)t->st.wakes, (unsigned long long)t->st.self_wakes,
-		t->st.lost_wakes, (double)t->st.max_poll_ns / 1e9,
-		(double)t->st.max_scheduled_ns / 1e9, t->st.last_worker_tid);
+	jw_object_begin(jw);
+	jw_kv_u64(jw, "id", t->task_id);
+	jw_kv_hex(jw, "header", t->header);
+	jw_kv_string(jw, "name", t->name);
+	jw_kv_bool(jw, "name_ambiguous", t->name_ambiguous);
+	jw_kv_string(jw, "future_type", t->future_type);
+	jw_kv_hex(jw, "poll_fn", t->poll_fn_vaddr);
+	jw_kv_string(jw, "state", ts_task_state_name(t->state));
+	jw_kv_double(jw, "in_state_s", (double)t->in_state_ns / 1e9, 6);
+	jw_kv_bool(jw, "since_attach", t->since_attach);
+	jw_kv_bool(jw, "spawned_in_window", t->spawned_in_window);
+	jw_kv_bool(jw, "seen_by_probe", t->seen_by_probe);
+	jw_kv_bool(jw, "in_memory", t->in_memory);
+	jw_kv_u64(jw, "polls", t->st.polls);
+	jw_kv_double(jw, "busy_s", (double)t->st.busy_ns / 1e9, 6);
+	jw_kv_double(jw, "scheduled_s", (double)t->st.scheduled_ns / 1e9, 6);
+	jw_kv_double(jw, "idle_s", (double)task_idle_ns(t) / 1e9, 6);
+	jw_kv_u64(jw, "wakes", t->st.wakes);
+	jw_kv_u64(jw, "self_wakes", t->st.self_wakes);
+	jw_kv_u64(jw, "lost_wakes", t->st.lost_wakes);
+	jw_kv_double(jw, "max_poll_s", (double)t->st.max_poll_ns / 1e9, 6);
+	jw_kv_double(jw, "max_scheduled_s", (double)t->st.max_scheduled_ns / 1e9, 6);
+	jw_kv_u64(jw, "last_worker", t->st.last_worker_tid);
+	jw_key(jw, "poll_hist_log2_us");
+	jw_array_begin(jw);
 	for (k = 0; k < TS_HIST_SLOTS; k++)
-		fprintf(out, "%s%u", k ? "," : "", t->st.hist[k]);
-	fprintf(out, "]");
-	ts_report_sampled_task_json(out, p, t);
+		jw_u64(jw, t->st.hist[k]);
+	jw_array_end(jw);
+	ts_report_sampled_task_json(jw, p, t);
 	if (t->chain) {
-		/* a chain is at most 16 frames of 16 variables: well under 64 KiB */
-		size_t len = 64 * 1024;
-		char *json = malloc(len);
-
-		if (json) {
-			ts_await_chain__json(t->chain, json, len);
-			fprintf(out, ",\"await_chain\":%s", json);
-			free(json);
-		}
+		jw_key(jw, "await_chain");
+		ts_await_chain__json(t->chain, jw);
 	}
-	if (t->location[0]) {
-		fprintf(out, ",\"location\":");
-		ts_json_str(out, t->location);
-	}
+	if (t->location[0])
+		jw_kv_string(jw, "location", t->location);
 	if (t->st.waiting_res)
-		fprintf(out, ",\"waiting_on\":%llu", (unsigned long long)t->st.waiting_res);
-	fprintf(out, "}");
+		jw_kv_u64(jw, "waiting_on", t->st.waiting_res);
+	jw_object_end(jw);
 }
 
+/* Streams: a task at a time, nothing of the document held in memory. */
 static void write_json(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		       size_t nf, const struct ts_report_opts *o)
 {
-	size_t counts[4], i, n, *order = ts_report_task_order(p);
+	size_t counts[4], i, *order = ts_report_task_order(p);
+	struct json_writer jw;
 
 	count_states(p, counts);
-	fprintf(out, "{\"pid\":%d,\"comm\":", p->pid);
-	ts_json_str(out, p->comm);
-	fprintf(out, ",\"exe\":");
-	ts_json_str(out, p->exe);
-	fprintf(out, ",\"runtime\":{\"name\":");
-	ts_json_str(out, p->runtime);
-	fprintf(out, ",\"version\":");
-	ts_json_str(out, p->runtime_version);
-	fprintf(out, "},\"mode\":\"%s\"", p->probe_mode ? p->probe_mode : "default");
-	ts_report_sampled_json(out, p);
-	fprintf(out, ",\"observed_s\":%.3f,\"worker_threads\":%zu,\"probe_sites\":%zu,"
-		"\"polls_per_s\":%.1f,\"tasks_dropped\":%llu,\"task_counts\":{\"running\":%zu,"
-		"\"scheduled\":%zu,\"idle\":%zu,\"done\":%zu},\"debuginfo\":{\"present\":%s,"
-		"\"note\":", (double)p->observed_ns / 1e9, p->nworker_threads, p->nprobes,
-		ts_process__poll_rate(p), (unsigned long long)p->tasks_evicted,
-		counts[TS_TASK_RUNNING], counts[TS_TASK_SCHEDULED], counts[TS_TASK_IDLE],
-		counts[TS_TASK_DONE], p->has_debuginfo ? "true" : "false");
-	ts_json_str(out, p->debuginfo_note);
-	fprintf(out, "},\"stall_threshold_ms\":%.0f,\"tasks\":[", (double)o->stall_ns / 1e6);
-	for (i = 0, n = 0; order && i < p->ntasks; i++) {
+	jw_init(&jw, out);
+	jw_object_begin(&jw);
+	jw_kv_i64(&jw, "pid", p->pid);
+	jw_kv_string(&jw, "comm", p->comm);
+	jw_kv_string(&jw, "exe", p->exe);
+	jw_key(&jw, "runtime");
+	jw_object_begin(&jw);
+	jw_kv_string(&jw, "name", p->runtime);
+	jw_kv_string(&jw, "version", p->runtime_version);
+	jw_object_end(&jw);
+	jw_kv_string(&jw, "mode", p->probe_mode ? p->probe_mode : "default");
+	ts_report_sampled_json(&jw, p);
+	jw_kv_double(&jw, "observed_s", (double)p->observed_ns / 1e9, 3);
+	jw_kv_u64(&jw, "worker_threads", p->nworker_threads);
+	jw_kv_u64(&jw, "probe_sites", p->nprobes);
+	jw_kv_double(&jw, "polls_per_s", ts_process__poll_rate(p), 1);
+	jw_kv_u64(&jw, "tasks_dropped", p->tasks_evicted);
+	jw_key(&jw, "task_counts");
+	jw_object_begin(&jw);
+	jw_kv_u64(&jw, "running", counts[TS_TASK_RUNNING]);
+	jw_kv_u64(&jw, "scheduled", counts[TS_TASK_SCHEDULED]);
+	jw_kv_u64(&jw, "idle", counts[TS_TASK_IDLE]);
+	jw_kv_u64(&jw, "done", counts[TS_TASK_DONE]);
+	jw_object_end(&jw);
+	jw_key(&jw, "debuginfo");
+	jw_object_begin(&jw);
+	jw_kv_bool(&jw, "present", p->has_debuginfo);
+	jw_kv_string(&jw, "note", p->debuginfo_note);
+	jw_object_end(&jw);
+	jw_kv_double(&jw, "stall_threshold_ms", (double)o->stall_ns / 1e6, 0);
+	jw_kv_double(&jw, "long_poll_threshold_ms", (double)o->long_poll_ns / 1e6, 0);
+	jw_key(&jw, "tasks");
+	jw_array_begin(&jw);
+	for (i = 0; order && i < p->ntasks; i++) {
 		if (o->only_task && p->tasks[order[i]].task_id != o->only_task)
 			continue;
-		if (n++)
-			fputc(',', out);
-		json_task(out, p, order[i], o);
+		json_task(&jw, p, order[i]);
 	}
-	fprintf(out, "],\"workers\":[");
+	jw_array_end(&jw);
+	jw_key(&jw, "workers");
+	jw_array_begin(&jw);
 	for (i = 0; i < p->nworkers; i++) {
 		const struct ts_worker *w = &p->workers[i];
 
-		fprintf(out, "%s{\"tid\":%u,\"comm\":", i ? "," : "", w->tid);
-		ts_json_str(out, w->comm);
-		fprintf(out, ",\"polls\":%llu,\"busy_s\":%.6f,\"offcpu_in_polls_s\":%.6f,"
-			"\"current_task\":\"0x%llx\",\"current_poll_s\":%.6f,\"max_poll_s\":%.6f}",
-			(unsigned long long)w->st.polls, (double)w->st.busy_ns / 1e9,
-			(double)w->st.offcpu_poll_total_ns / 1e9,
-			(unsigned long long)(w->st.depth ? w->st.header : 0),
-			(double)w->current_poll_ns / 1e9, (double)w->st.max_poll_ns / 1e9);
+		jw_object_begin(&jw);
+		jw_kv_u64(&jw, "tid", w->tid);
+		jw_kv_string(&jw, "comm", w->comm);
+		jw_kv_u64(&jw, "polls", w->st.polls);
+		jw_kv_double(&jw, "busy_s", (double)w->st.busy_ns / 1e9, 6);
+		jw_kv_double(&jw, "offcpu_in_polls_s", (double)w->st.offcpu_poll_total_ns / 1e9, 6);
+		jw_kv_hex(&jw, "current_task", w->st.depth ? w->st.header : 0);
+		jw_kv_double(&jw, "current_poll_s", (double)w->current_poll_ns / 1e9, 6);
+		jw_kv_double(&jw, "max_poll_s", (double)w->st.max_poll_ns / 1e9, 6);
+		jw_object_end(&jw);
 	}
-	fprintf(out, "],\"resources\":[");
+	jw_array_end(&jw);
+	jw_key(&jw, "resources");
+	jw_array_begin(&jw);
 	for (i = 0; i < p->nresources; i++) {
 		const struct ts_resource *r = &p->resources[i].r;
 
-		fprintf(out, "%s{\"id\":%llu,\"kind\":\"%s\",\"name\":", i ? "," : "",
-			(unsigned long long)p->resources[i].id, res_kind_label(r->kind));
-		ts_json_str(out, r->name);
-		fprintf(out, ",\"capacity\":%llu,\"len\":%llu,\"holder\":%llu,\"waiters\":%u}",
-			(unsigned long long)r->capacity, (unsigned long long)r->len,
-			(unsigned long long)r->holder, r->waiters);
+		jw_object_begin(&jw);
+		jw_kv_u64(&jw, "id", p->resources[i].id);
+		jw_kv_string(&jw, "kind", res_kind_label(r->kind));
+		jw_kv_string(&jw, "name", r->name);
+		jw_kv_u64(&jw, "capacity", r->capacity);
+		jw_kv_u64(&jw, "len", r->len);
+		jw_kv_u64(&jw, "holder", r->holder);
+		jw_kv_u64(&jw, "waiters", r->waiters);
+		jw_object_end(&jw);
 	}
-	fprintf(out, "],\"stalls\":[");
+	jw_array_end(&jw);
+	jw_key(&jw, "stalls");
+	jw_array_begin(&jw);
 	for (i = 0; i < nf; i++) {
 		const struct ts_task *t = f[i].task < p->ntasks ? &p->tasks[f[i].task] : NULL;
 
-		fprintf(out, "%s{\"kind\":\"%s\",\"task_id\":%llu,\"header\":\"0x%llx\",\"name\":",
-			i ? "," : "", ts_finding_kind_name(f[i].kind),
-			(unsigned long long)(t ? t->task_id : 0),
-			(unsigned long long)(t ? t->header : 0));
-		ts_json_str(out, f[i].name);
-		fprintf(out, ",\"duration_s\":%.6f,\"at_least\":%s,\"in_progress\":%s,"
-			"\"offcpu_s\":%.6f,\"tid\":%u,\"count\":%llu,\"message\":",
-			(double)f[i].duration_ns / 1e9, f[i].at_least ? "true" : "false",
-			f[i].in_progress ? "true" : "false", (double)f[i].offcpu_ns / 1e9, f[i].tid,
-			(unsigned long long)f[i].count);
-		ts_json_str(out, f[i].message);
-		fputc('}', out);
+		jw_object_begin(&jw);
+		jw_kv_string(&jw, "kind", ts_finding_kind_name(f[i].kind));
+		jw_kv_u64(&jw, "task_id", t ? t->task_id : 0);
+		jw_kv_hex(&jw, "header", t ? t->header : 0);
+		jw_kv_string(&jw, "name", f[i].name);
+		jw_kv_double(&jw, "duration_s", (double)f[i].duration_ns / 1e9, 6);
+		jw_kv_bool(&jw, "at_least", f[i].at_least);
+		jw_kv_bool(&jw, "in_progress", f[i].in_progress);
+		jw_kv_double(&jw, "offcpu_s", (double)f[i].offcpu_ns / 1e9, 6);
+		jw_kv_u64(&jw, "tid", f[i].tid);
+		jw_kv_u64(&jw, "count", f[i].count);
+		jw_kv_string(&jw, "message", f[i].message);
+		jw_object_end(&jw);
 	}
-	fprintf(out, "]}\n");
+	jw_array_end(&jw);
+	jw_object_end(&jw);
+	jw_finish(&jw);
 	free(order);
 }
 

@@ -36,33 +36,39 @@ void ts_report_sampled_text(FILE *out, const struct ts_process *p)
 		"bound%s\n", s->tls_source[0] ? "; busy = samples + off-CPU inside polls" : "");
 }
 
-void ts_report_sampled_json(FILE *out, const struct ts_process *p)
+void ts_report_sampled_json(struct json_writer *jw, const struct ts_process *p)
 {
 	const struct ts_sampled_info *s = p->sampled;
 
 	if (!s)
 		return;
-	fprintf(out, ",\"sampled\":{\"sample_hz\":%u,\"period_ns\":%llu,\"samples\":%llu,"
-		"\"poll_samples\":%llu,\"tls_fail\":%llu,\"tls_layout\":",
-		s->sample_hz, (unsigned long long)s->period_ns, (unsigned long long)s->samples,
-		(unsigned long long)s->poll_samples, (unsigned long long)s->tls_fail);
-	ts_json_str(out, s->tls_source);
-	fprintf(out, ",\"tls_field\":");
-	ts_json_str(out, s->tls_field);
-	fprintf(out, ",\"note\":");
-	ts_json_str(out, s->note);
-	fprintf(out, ",\"probes_attached\":%s,\"bursts\":%u,\"burst_s\":%.6f,\"burst_total_s\":%.6f,\"scale\":%.3f,"
-		"\"snapshots\":%u,\"snapshot_cpu_s\":%.6f,\"burst_cpu_s\":%.6f,"
-		"\"ended_task_busy_s\":%.6f}", s->probes_attached ? "true" : "false", s->bursts,
-		(double)s->burst_ns / 1e9, (double)s->burst_total_ns / 1e9, s->scale,
-		s->snapshots, (double)s->snapshot_cpu_ns / 1e9, (double)s->burst_cpu_ns / 1e9,
-		(double)s->ended_task_busy_ns / 1e9);
+	jw_key(jw, "sampled");
+	jw_object_begin(jw);
+	jw_kv_u64(jw, "sample_hz", s->sample_hz);
+	jw_kv_u64(jw, "period_ns", s->period_ns);
+	jw_kv_u64(jw, "samples", s->samples);
+	jw_kv_u64(jw, "poll_samples", s->poll_samples);
+	jw_kv_u64(jw, "tls_fail", s->tls_fail);
+	jw_kv_string(jw, "tls_layout", s->tls_source);
+	jw_kv_string(jw, "tls_field", s->tls_field);
+	jw_kv_string(jw, "note", s->note);
+	jw_kv_bool(jw, "probes_attached", s->probes_attached);
+	jw_kv_u64(jw, "bursts", s->bursts);
+	jw_kv_double(jw, "burst_s", (double)s->burst_ns / 1e9, 6);
+	jw_kv_double(jw, "burst_total_s", (double)s->burst_total_ns / 1e9, 6);
+	jw_kv_double(jw, "scale", s->scale, 3);
+	jw_kv_u64(jw, "snapshots", s->snapshots);
+	jw_kv_double(jw, "snapshot_cpu_s", (double)s->snapshot_cpu_ns / 1e9, 6);
+	jw_kv_double(jw, "burst_cpu_s", (double)s->burst_cpu_ns / 1e9, 6);
+	jw_kv_double(jw, "ended_task_busy_s", (double)s->ended_task_busy_ns / 1e9, 6);
+	jw_object_end(jw);
 }
 
-void ts_report_sampled_task_json(FILE *out, const struct ts_process *p, const struct ts_task *t)
+void ts_report_sampled_task_json(struct json_writer *jw, const struct ts_process *p,
+				 const struct ts_task *t)
 {
 	if (!p->sampled)
 		return;
-	fprintf(out, ",\"cpu_samples\":%llu,\"offcpu_in_polls_s\":%.6f",
-		(unsigned long long)t->cpu_samples, (double)t->offcpu_in_polls_ns / 1e9);
+	jw_kv_u64(jw, "cpu_samples", t->cpu_samples);
+	jw_kv_double(jw, "offcpu_in_polls_s", (double)t->offcpu_in_polls_ns / 1e9, 6);
 }

@@ -5,15 +5,17 @@
 
 #include <stdio.h>
 
+#include "json_writer.h"
 #include "task_model.h"
 
 /* "~" before a figure scaled from bursts, "" in the precise modes. */
 const char *ts_report_estimate_mark(const struct ts_process *p);
 /* Header lines of the text report (nothing outside sampled mode). */
 void ts_report_sampled_text(FILE *out, const struct ts_process *p);
-/* ,"sampled":{...} after "mode" (nothing outside sampled mode). */
-void ts_report_sampled_json(FILE *out, const struct ts_process *p);
-/* ,"cpu_samples":N,"offcpu_in_polls_s":S for one task (sampled mode only). */
-void ts_report_sampled_task_json(FILE *out, const struct ts_process *p, const struct ts_task *t);
+/* "sampled":{...} after "mode" (nothing outside sampled mode). */
+void ts_report_sampled_json(struct json_writer *jw, const struct ts_process *p);
+/* "cpu_samples":N,"offcpu_in_polls_s":S for one task (sampled mode only). */
+void ts_report_sampled_task_json(struct json_writer *jw, const struct ts_process *p,
+				 const struct ts_task *t);
 
 #endif

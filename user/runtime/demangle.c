@@ -4,6 +4,7 @@
 #include <string.h>
 #include <libiberty/demangle.h>
 
+#include "array.h"
 #include "demangle.h"
 
 static void copy_str(char *out, size_t len, const char *s, size_t n)
@@ -170,7 +171,7 @@ void ts_readable_future_name(const char *type, char *out, size_t len)
 
 	copy_str(buf, sizeof(buf), type, strlen(type));
 	/* an async fn's state machine is the closure/env directly inside it */
-	for (i = 0; i < sizeof(env_suffixes) / sizeof(env_suffixes[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(env_suffixes); i++)
 		if (strip_suffix(buf, env_suffixes[i]))
 			break;
 	replace_all(buf, sizeof(buf), "{{closure}}", "{async block}");

@@ -2,63 +2,44 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
+#include <inttypes.h>
 #include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "demangle.h"
 #include "runtime_binary.h"
+#include "vtable_shape.h"
 
-/*
- * Task vtables: where the probed instance, the dealloc instance, the
- * instance whose drop glue names the future type, and the offsets are.
- *
- * tokio 1.24 `raw::Vtable` is not #[repr(C)], but all ten fields are
- * pointer-sized and rustc keeps declaration order for equal alignment:
- * poll, schedule, dealloc, try_read_output, drop_join_handle_slow,
- * drop_abort_handle, shutdown, trailer_offset, scheduler_offset,
- * id_offset. async-task 4.x `TaskVTable`: schedule, drop_future,
- * get_output, drop_ref, destroy, run, clone_waker, layout_info (checked
- * against DWARF of a rustc 1.95 build). Each vtable found is checked (its
- * dealloc slot must point at a dealloc instance) so a reordering is
- * detected, not trusted.
- */
-struct vtable_shape {
-	uint32_t probe_slot;	/* raw::poll / RawTask::run */
-	uint32_t dealloc_slot;	/* raw::dealloc / RawTask::destroy */
-	uint32_t naming_slot;	/* its drop glue names the future type */
-	bool has_offsets;	/* tokio: trailer, scheduler, id offsets follow */
-};
-
-static const struct vtable_shape vt_shapes[] = {
-	[TS_RT_TOKIO] = { .probe_slot = 0, .dealloc_slot = 16, .naming_slot = 16,
-			  .has_offsets = true },
-	[TS_RT_ASYNC_TASK] = { .probe_slot = 0x28, .dealloc_slot = 0x20, .naming_slot = 0x08 },
-};
-
-#define VT_TRAILER_OFFSET	56
-
-static const struct task_layout layouts[] = {
-	[TS_RT_TOKIO] = { .hdr_state_off = 0, .hdr_vtable_off = 16, .hdr_size = 32,
-			  .ref_shift = 6, .hdr_owner_off = 24, .running = 1, .complete = 2, .notified = 4 },
-	[TS_RT_ASYNC_TASK] = { .hdr_state_off = 8, .hdr_vtable_off = 0, .hdr_size = 16,
-			       .ref_shift = 8, .running = 2, .complete = 4, .notified = 1 },
-};
-
-/* The probe points of one runtime, as found in the symbol table. */
+/* The probe points of one kind of runtime, as found in the symbol table. */
 struct runtime_fns {
 	struct task_poll_fn *polls;
-	size_t npolls;
+	size_t npolls, polls_cap;
 	struct elf_func *deallocs, *wakes;
-	size_t ndeallocs, nwakes;
+	size_t ndeallocs, nwakes, deallocs_cap, wakes_cap;
+	uint64_t task_id_counter;	/* vaddr of the next-Id static, 0 none */
+};
+
+#define RUNTIME_KINDS	(TS_RT_USDT + 1)
+
+/*
+ * Descriptors of one kind share their entry points unless a release
+ * renamed one: each set is matched once per symbol.
+ */
+struct entry_sets {
+	const struct runtime_desc *desc[TS_MAX_RUNTIME_DESCS];
+	size_t n;
 };
 
 #define R_X86_64_RELATIVE_TYPE	8
 
 struct sym_ent {
 	uint64_t vaddr;
+	uint64_t size;		/* st_size, 0 when unknown */
 	const char *name;	/* mangled, owned by libelf */
 };
 
@@ -69,12 +50,13 @@ struct reloc_ent {
 
 struct elf_ctx {
 	Elf *elf;
+	uint64_t file_size;	/* every size and offset read from the file is checked against it */
 	GElf_Phdr *phdrs;
 	size_t nphdrs;
 	struct sym_ent *syms;	/* functions, sorted by vaddr */
 	size_t nsyms;
 	struct reloc_ent *relocs;	/* RELATIVE relocations, sorted by where */
-	size_t nrelocs;
+	size_t nrelocs, relocs_cap;
 };
 
 static int cmp_sym(const void *a, const void *b)
@@ -147,42 +129,25 @@ static int read_vaddr(const struct elf_ctx *ec, int fd, uint64_t vaddr, void *bu
 
 static const struct sym_ent *sym_at(const struct elf_ctx *ec, uint64_t vaddr)
 {
-	size_t lo = 0, hi = ec->nsyms;
+	size_t lo = TS_LOWER_BOUND(ec->syms, ec->nsyms, vaddr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ec->syms[mid].vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < ec->nsyms && ec->syms[lo].vaddr == vaddr ? &ec->syms[lo] : NULL;
 }
 
 static const struct reloc_ent *reloc_at(const struct elf_ctx *ec, uint64_t where)
 {
-	size_t lo = 0, hi = ec->nrelocs;
+	size_t lo = TS_LOWER_BOUND(ec->relocs, ec->nrelocs, where, where);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (ec->relocs[mid].where < where)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < ec->nrelocs && ec->relocs[lo].where == where ? &ec->relocs[lo] : NULL;
 }
 
-static int push_func(struct elf_func **v, size_t *n, const struct elf_func *f)
+static int push_func(struct elf_func **v, size_t *n, size_t *cap, const struct elf_func *f)
 {
-	struct elf_func *nv = realloc(*v, (*n + 1) * sizeof(**v));
+	struct elf_func *nf = ts_array_add(v, n, cap);
 
-	if (!nv)
+	if (!nf)
 		return -ENOMEM;
-	nv[(*n)++] = *f;
-	*v = nv;
+	*nf = *f;
 	return 0;
 }
 
@@ -194,10 +159,14 @@ static int push_func(struct elf_func **v, size_t *n, const struct elf_func *f)
 static bool find_version(Elf_Data *data, const char *crate, char *out, size_t len)
 {
 	char needle[64];
-	const char *p = data->d_buf, *end = p + data->d_size;
+	const char *p = data->d_buf, *end;
 	size_t n, nl = (size_t)snprintf(needle, sizeof(needle), "/%s-", crate);
 
-	while (p && p < end) {
+	/* SHT_NOBITS .rodata (a debug-only file): a size, no bytes */
+	if (!p)
+		return false;
+	end = p + data->d_size;
+	while (p < end) {
 		p = memmem(p, end - p, needle, nl);
 		if (!p)
 			return false;
@@ -215,21 +184,28 @@ static bool find_version(Elf_Data *data, const char *crate, char *out, size_t le
 	return false;
 }
 
-static void name_runtime(Elf_Data *rodata, struct runtime_binary *tb)
+/*
+ * The runtime's descriptor, from the version of its crate, and the name
+ * and version users know it by.
+ */
+static void choose_runtime(Elf_Data *rodata, struct runtime_binary *tb, enum ts_runtime kind)
 {
 	static const char *const async_task_fronts[] = { "async-std", "smol" };
+	const struct runtime_desc *first = runtime_desc__first(kind);
 	size_t i;
 
-	if (tb->runtime == TS_RT_TOKIO) {
-		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "tokio");
-		if (rodata)
-			find_version(rodata, "tokio", tb->version, sizeof(tb->version));
+	if (rodata && first->crate)
+		find_version(rodata, first->crate, tb->version, sizeof(tb->version));
+	tb->runtime = kind;
+	tb->desc = runtime_desc__choose(kind, tb->version);
+	tb->layout = tb->desc->layout;
+	snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
+		 first->crate ? first->crate : first->name);
+	if (first->abi_version)
+		snprintf(tb->version, sizeof(tb->version), "%s", first->abi_version);
+	if (kind != TS_RT_ASYNC_TASK || !rodata)
 		return;
-	}
-	snprintf(tb->runtime_name, sizeof(tb->runtime_name), "async-task");
-	if (!rodata)
-		return;
-	for (i = 0; i < sizeof(async_task_fronts) / sizeof(async_task_fronts[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(async_task_fronts); i++) {
 		if (find_version(rodata, async_task_fronts[i], tb->version, sizeof(tb->version))) {
 			snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
 				 async_task_fronts[i]);
@@ -243,9 +219,7 @@ static void name_runtime(Elf_Data *rodata, struct runtime_binary *tb)
 	if (find_version(rodata, "async-executor", tb->version, sizeof(tb->version) - 17)) {
 		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "smol");
 		strcat(tb->version, " (async-executor)");
-		return;
 	}
-	find_version(rodata, "async-task", tb->version, sizeof(tb->version));
 }
 
 static void read_build_id(Elf_Data *data, char *out, size_t len)
@@ -256,6 +230,8 @@ static void read_build_id(Elf_Data *data, char *out, size_t len)
 	while ((off = gelf_getnote(data, off, &nh, &name_off, &desc_off)) > 0) {
 		if (nh.n_type != NT_GNU_BUILD_ID)
 			continue;
+		if (desc_off > data->d_size || nh.n_descsz > data->d_size - desc_off)
+			return;
 		for (i = 0; i < nh.n_descsz && o + 3 <= len; i++)
 			o += snprintf(out + o, len - o, "%02x",
 				      ((unsigned char *)data->d_buf)[desc_off + i]);
@@ -265,51 +241,85 @@ static void read_build_id(Elf_Data *data, char *out, size_t len)
 
 static int push_poll(struct runtime_fns *rf, const struct elf_func *f)
 {
-	struct task_poll_fn *nv = realloc(rf->polls, (rf->npolls + 1) * sizeof(*nv));
+	struct task_poll_fn *np = ts_array_add(&rf->polls, &rf->npolls, &rf->polls_cap);
 
-	if (!nv)
+	if (!np)
 		return -ENOMEM;
-	rf->polls = nv;
-	memset(&nv[rf->npolls], 0, sizeof(*nv));
-	nv[rf->npolls++].fn = *f;
+	np->fn = *f;
 	return 0;
 }
 
-/* `async_task::raw::RawTask<F,T,S>::run` and friends: "run", "wake", … or NULL. */
-static const char *async_task_method(const char *dm)
+static void entry_sets__init(struct entry_sets *es)
 {
-	const char *p;
+	size_t i, k;
 
-	if (strncmp(dm, "async_task::raw::RawTask<", 25) &&
-	    strncmp(dm, "<async_task::raw::RawTask<", 26))
-		return NULL;
-	p = strrchr(dm, ':');
-	return p ? p + 1 : NULL;
+	es->n = 0;
+	for (i = 0; i < runtime_desc__count(); i++) {
+		const struct runtime_desc *d = runtime_desc__at(i);
+
+		if (!d->entry)
+			continue;
+		for (k = 0; k < es->n && es->desc[k]->entry != d->entry; k++)
+			;
+		if (k == es->n)
+			es->desc[es->n++] = d;
+	}
+}
+
+static bool entry_sets__may_match(const struct entry_sets *es, const char *mangled)
+{
+	size_t k;
+
+	for (k = 0; k < es->n; k++)
+		if (runtime_entry__may_match(es->desc[k]->entry, mangled))
+			return true;
+	return false;
 }
 
 /* Sorts one function into the probe sets of its runtime, if it is one. */
-static int classify(const char *dm, const struct elf_func *f, struct runtime_fns rf[2])
+static int classify(const struct entry_sets *es, const char *dm, const struct elf_func *f,
+		    struct runtime_fns rf[RUNTIME_KINDS])
 {
-	const char *m;
+	size_t k;
 
-	if (ts_name_is(dm, "tokio::runtime::task::raw::poll"))
-		return push_poll(&rf[TS_RT_TOKIO], f);
-	if (ts_name_is(dm, "tokio::runtime::task::raw::dealloc"))
-		return push_func(&rf[TS_RT_TOKIO].deallocs, &rf[TS_RT_TOKIO].ndeallocs, f);
-	if (ts_name_is(dm, "tokio::runtime::task::waker::wake_by_val") ||
-	    ts_name_is(dm, "tokio::runtime::task::waker::wake_by_ref"))
-		return push_func(&rf[TS_RT_TOKIO].wakes, &rf[TS_RT_TOKIO].nwakes, f);
-	m = async_task_method(dm);
-	if (!m)
-		return 0;
-	if (!strcmp(m, "run"))
-		return push_poll(&rf[TS_RT_ASYNC_TASK], f);
-	if (!strcmp(m, "destroy"))
-		return push_func(&rf[TS_RT_ASYNC_TASK].deallocs,
-				 &rf[TS_RT_ASYNC_TASK].ndeallocs, f);
-	if (!strcmp(m, "wake") || !strcmp(m, "wake_by_ref"))
-		return push_func(&rf[TS_RT_ASYNC_TASK].wakes, &rf[TS_RT_ASYNC_TASK].nwakes, f);
+	for (k = 0; k < es->n; k++) {
+		struct runtime_fns *r = &rf[es->desc[k]->kind];
+
+		switch (runtime_entry__match(es->desc[k]->entry, dm)) {
+		case RUNTIME_ENTRY_POLL:
+			return push_poll(r, f);
+		case RUNTIME_ENTRY_DEALLOC:
+			return push_func(&r->deallocs, &r->ndeallocs, &r->deallocs_cap, f);
+		case RUNTIME_ENTRY_WAKE:
+			return push_func(&r->wakes, &r->nwakes, &r->wakes_cap, f);
+		case RUNTIME_ENTRY_NONE:
+			break;
+		}
+	}
 	return 0;
+}
+
+/* A runtime's static holding the next task Id, if the object sym is one. */
+static void classify_object(const struct entry_sets *es, const char *mangled, uint64_t vaddr,
+			    struct runtime_fns rf[RUNTIME_KINDS])
+{
+	char dm[256];
+	size_t k;
+
+	for (k = 0; k < es->n; k++) {
+		const struct runtime_entry_points *e = es->desc[k]->entry;
+		const char *last;
+
+		if (!e->task_id_counter || !runtime_entry__may_match(e, mangled))
+			continue;
+		/* both manglings keep the last path component as it is */
+		last = strrchr(e->task_id_counter, ':');
+		if (!strstr(mangled, last ? last + 1 : e->task_id_counter))
+			continue;
+		ts_demangle(mangled, dm, sizeof(dm));
+		if (runtime_entry__is_task_id_counter(e, dm))
+			rf[es->desc[k]->kind].task_id_counter = vaddr;
+	}
 }
 
 static void runtime_fns__free(struct runtime_fns *rf)
@@ -345,7 +355,8 @@ static int read_usdt_sites(const struct elf_ctx *ec, Elf_Data *notes, uint64_t b
 
 static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 {
-	struct runtime_fns rf[2] = {};
+	struct runtime_fns rf[RUNTIME_KINDS] = {};
+	struct entry_sets es;
 	Elf_Data *rodata = NULL, *stapsdt = NULL;
 	uint64_t stapsdt_base = 0;
 	int err = 0, rt;
@@ -357,12 +368,23 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 	if (elf_getshdrstrndx(ec->elf, &shstrndx))
 		return -ENOEXEC;
+	entry_sets__init(&es);
 	while ((scn = elf_nextscn(ec->elf, scn))) {
 		const char *name;
 		Elf_Data *data;
 
 		if (!gelf_getshdr(scn, &sh))
 			continue;
+		/*
+		 * A section past the end of the file is a corrupt header, and
+		 * its size must not size an allocation (a fuzzed .symtab
+		 * asked for 1.4 TB): refuse the file.
+		 */
+		if (sh.sh_type != SHT_NOBITS &&
+		    (sh.sh_offset > ec->file_size || sh.sh_size > ec->file_size - sh.sh_offset)) {
+			err = -ENOEXEC;
+			goto out;
+		}
 		name = elf_strptr(ec->elf, shstrndx, sh.sh_name);
 		if (!name)
 			continue;
@@ -385,15 +407,16 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			   (data = elf_getdata(scn, NULL))) {
 			read_build_id(data, tb->build_id, sizeof(tb->build_id));
 		} else if (sh.sh_type == SHT_RELA && (data = elf_getdata(scn, NULL))) {
-			size_t n = sh.sh_size / sizeof(Elf64_Rela), k;
-			struct reloc_ent *nv;
+			/* the entries the data holds, not what sh_size claims */
+			size_t rela_size = gelf_fsize(ec->elf, ELF_T_RELA, 1, EV_CURRENT);
+			size_t n = rela_size ? data->d_size / rela_size : 0, k;
 
-			nv = realloc(ec->relocs, (ec->nrelocs + n) * sizeof(*nv));
-			if (!nv) {
+			if (!n)
+				continue;
+			if (ts_array_reserve(&ec->relocs, &ec->relocs_cap, ec->nrelocs + n)) {
 				err = -ENOMEM;
 				goto out;
 			}
-			ec->relocs = nv;
 			for (k = 0; k < n; k++) {
 				GElf_Rela r;
 
@@ -412,7 +435,9 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 
 	{
 		Elf_Data *data = elf_getdata(symscn, NULL);
-		size_t n = symsh.sh_entsize ? symsh.sh_size / symsh.sh_entsize : 0;
+		size_t sym_size = gelf_fsize(ec->elf, ELF_T_SYM, 1, EV_CURRENT);
+		/* as many as the section's data holds, whatever sh_entsize says */
+		size_t n = data && sym_size ? data->d_size / sym_size : 0;
 
 		ec->syms = calloc(n ? n : 1, sizeof(*ec->syms));
 		if (!ec->syms) {
@@ -426,25 +451,20 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 			if (!gelf_getsym(data, (int)i, &s))
 				break;
 			if (GELF_ST_TYPE(s.st_info) == STT_OBJECT && s.st_value &&
-			    (nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name)) &&
-			    strstr(nm, "NEXT_ID") && strstr(nm, "tokio")) {
-				char dm[256];
-
-				ts_demangle(nm, dm, sizeof(dm));
-				if (ts_name_is(dm, "tokio::runtime::task::id::Id::next::NEXT_ID"))
-					tb->next_task_id_vaddr = s.st_value;
-			}
+			    (nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name)))
+				classify_object(&es, nm, s.st_value, rf);
 			if (GELF_ST_TYPE(s.st_info) != STT_FUNC || !s.st_value)
 				continue;
 			nm = elf_strptr(ec->elf, symsh.sh_link, s.st_name);
 			if (!nm || !*nm)
 				continue;
 			ec->syms[ec->nsyms].vaddr = s.st_value;
+			ec->syms[ec->nsyms].size = s.st_size;
 			ec->syms[ec->nsyms].name = nm;
 			ec->nsyms++;
 
 			/* cheap prefilter before demangling */
-			if (!strstr(nm, "tokio") && !strstr(nm, "async_task"))
+			if (!entry_sets__may_match(&es, nm))
 				continue;
 			{
 				char dm[1024];
@@ -453,40 +473,37 @@ static int collect(struct elf_ctx *ec, struct runtime_binary *tb)
 				ts_demangle(nm, dm, sizeof(dm));
 				if (vaddr_to_off(ec, f.vaddr, &f.file_off, NULL))
 					continue;
-				err = classify(dm, &f, rf);
+				err = classify(&es, dm, &f, rf);
 				if (err)
 					goto out;
 			}
 		}
 	}
-	qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
-	qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
+	/* qsort with a NULL array is undefined even for 0 elements */
+	if (ec->nsyms > 1)
+		qsort(ec->syms, ec->nsyms, sizeof(*ec->syms), cmp_sym);
+	if (ec->nrelocs > 1)
+		qsort(ec->relocs, ec->nrelocs, sizeof(*ec->relocs), cmp_reloc);
 	if (stapsdt && !err)
 		err = read_usdt_sites(ec, stapsdt, stapsdt_base, tb);
 out:
 	/* a binary holding both is observed as tokio, the more common one */
 	rt = rf[TS_RT_TOKIO].npolls || !rf[TS_RT_ASYNC_TASK].npolls ? TS_RT_TOKIO
 								    : TS_RT_ASYNC_TASK;
-	if (!rf[TS_RT_TOKIO].npolls && !rf[TS_RT_ASYNC_TASK].npolls && tb->nusdt) {
-		/* only our probes: tasks, polls and wakes all come from them */
-		tb->runtime = TS_RT_USDT;
-		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "usdt");
-		snprintf(tb->version, sizeof(tb->version), "abi %d", 1);
-		runtime_fns__free(&rf[0]);
-		runtime_fns__free(&rf[1]);
-		return err;
-	}
-	tb->runtime = (enum ts_runtime)rt;
-	tb->layout = layouts[rt];
+	/* only our probes: tasks, polls and wakes all come from them */
+	if (!rf[TS_RT_TOKIO].npolls && !rf[TS_RT_ASYNC_TASK].npolls && tb->nusdt)
+		rt = TS_RT_USDT;
 	tb->polls = rf[rt].polls;
 	tb->npolls = rf[rt].npolls;
 	tb->deallocs = rf[rt].deallocs;
 	tb->ndeallocs = rf[rt].ndeallocs;
 	tb->wakes = rf[rt].wakes;
 	tb->nwakes = rf[rt].nwakes;
+	tb->next_task_id_vaddr = rf[rt].task_id_counter;
 	memset(&rf[rt], 0, sizeof(rf[rt]));
-	runtime_fns__free(&rf[!rt]);
-	name_runtime(rodata, tb);
+	for (i = 0; i < RUNTIME_KINDS; i++)
+		runtime_fns__free(&rf[i]);
+	choose_runtime(rodata, tb, (enum ts_runtime)rt);
 	return err;
 }
 
@@ -495,7 +512,8 @@ static void dedup_polls(struct runtime_binary *tb)
 {
 	size_t i, o = 0;
 
-	qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
+	if (tb->npolls > 1)
+		qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
 	for (i = 0; i < tb->npolls; i++)
 		if (!o || tb->polls[o - 1].fn.vaddr != tb->polls[i].fn.vaddr)
 			tb->polls[o++] = tb->polls[i];
@@ -506,7 +524,8 @@ static void dedup_funcs(struct elf_func *v, size_t *n)
 {
 	size_t i, o = 0;
 
-	qsort(v, *n, sizeof(*v), cmp_func);
+	if (*n > 1)
+		qsort(v, *n, sizeof(*v), cmp_func);
 	for (i = 0; i < *n; i++)
 		if (!o || v[o - 1].vaddr != v[i].vaddr)
 			v[o++] = v[i];
@@ -515,26 +534,15 @@ static void dedup_funcs(struct elf_func *v, size_t *n)
 
 static bool is_dealloc(const struct runtime_binary *tb, uint64_t vaddr)
 {
-	size_t lo = 0, hi = tb->ndeallocs;
+	size_t lo = TS_LOWER_BOUND(tb->deallocs, tb->ndeallocs, vaddr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tb->deallocs[mid].vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < tb->ndeallocs && tb->deallocs[lo].vaddr == vaddr;
 }
 
-/* Strips the wrappers async-std and smol put around a spawned future. */
-static void unwrap_spawned(const char *type, char *out, size_t len)
+/* Strips the wrappers front ends (async-std, smol) put around a spawned future. */
+static void unwrap_spawned(const struct runtime_desc *d, const char *type, char *out, size_t len)
 {
-	static const char *const wrappers[] = {
-		"async_executor::Executor::spawn<", "async_executor::LocalExecutor::spawn<",
-		"async_std::task::builder::SupportTaskLocals<",
-	};
+	const char *const *wrappers = d->spawn_wrappers;
 	char buf[512];
 	size_t i;
 	bool again = true;
@@ -542,7 +550,7 @@ static void unwrap_spawned(const char *type, char *out, size_t len)
 	snprintf(buf, sizeof(buf), "%s", type);
 	while (again) {
 		again = false;
-		for (i = 0; i < sizeof(wrappers) / sizeof(wrappers[0]); i++) {
+		for (i = 0; i < RUNTIME_MAX_NAMES && wrappers[i]; i++) {
 			char inner[512];
 
 			if (strncmp(buf, wrappers[i], strlen(wrappers[i])))
@@ -558,19 +566,27 @@ static void unwrap_spawned(const char *type, char *out, size_t len)
 
 /*
  * Without debuginfo a legacy-mangled raw::poll symbol names no type, but
- * raw::dealloc<T, S> begins by calling drop_in_place<Cell<T, S>> (tokio),
- * and RawTask::drop_future calls drop_in_place<F> (async-task), whose
- * symbols do: decode the first direct call that lands on such a symbol.
+ * the function in the vtable's naming slot calls drop glue whose symbol
+ * does (tokio raw::dealloc<T, S>: drop_in_place<Cell<T, S>>; async-task
+ * RawTask::drop_future: drop_in_place<F>): decode the first direct call
+ * that lands on such a symbol.
  */
-static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtime rt,
+static void name_from_drop_glue(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
 				uint64_t fn, struct task_poll_fn *p)
 {
+	const struct sym_ent *self = sym_at(ec, fn);
 	unsigned char code[96];
-	size_t i;
+	size_t i, len = sizeof(code);
 
-	if (read_vaddr(ec, fd, fn, code, sizeof(code)))
+	/*
+	 * Not past the function's end: drop glue of a future with nothing to
+	 * drop calls nothing, and the next function's call named it wrongly.
+	 */
+	if (self && self->size && self->size < len)
+		len = self->size;
+	if (read_vaddr(ec, fd, fn, code, len))
 		return;
-	for (i = 0; i + 5 <= sizeof(code); i++) {
+	for (i = 0; i + 5 <= len; i++) {
 		const struct sym_ent *s;
 		int32_t rel;
 		char dm[2048], ty[512];
@@ -582,62 +598,72 @@ static void name_from_drop_glue(const struct elf_ctx *ec, int fd, enum ts_runtim
 		if (!s)
 			continue;
 		ts_demangle(s->name, dm, sizeof(dm));
-		if (rt == TS_RT_TOKIO) {
+		if (d->future_in_cell) {
 			if (!ts_cell_future_type(dm, p->future_type, sizeof(p->future_type)))
 				continue;
 		} else {
 			if (!ts_drop_glue_type(dm, ty, sizeof(ty)))
 				continue;
-			unwrap_spawned(ty, p->future_type, sizeof(p->future_type));
+			unwrap_spawned(d, ty, p->future_type, sizeof(p->future_type));
 		}
 		ts_readable_future_name(p->future_type, p->name, sizeof(p->name));
-		p->blocking = !strncmp(p->future_type, "tokio::runtime::blocking::task::BlockingTask<",
-				       strlen("tokio::runtime::blocking::task::BlockingTask<"));
+		p->blocking = runtime_desc__is_blocking_future(d, p->future_type);
 		return;
 	}
 }
 
+/* The header offsets a vtable stores (tokio), as the descriptor places them. */
+static int read_vtable_offsets(const struct elf_ctx *ec, int fd, const struct task_vtable_slots *s,
+			       struct task_vtable *vt)
+{
+	uint64_t words[16];
+
+	if (!s->trailer_offset && !s->scheduler_offset && !s->id_offset)
+		return 0;
+	if (s->size > sizeof(words) || read_vaddr(ec, fd, vt->vaddr, words, s->size))
+		return -EIO;
+	vt->trailer_offset = s->trailer_offset ? words[s->trailer_offset / 8] : 0;
+	vt->scheduler_offset = s->scheduler_offset ? words[s->scheduler_offset / 8] : 0;
+	vt->id_offset = s->id_offset ? words[s->id_offset / 8] : 0;
+	return 0;
+}
+
 static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 {
-	const struct vtable_shape *shape = &vt_shapes[tb->runtime];
-	size_t i, k;
+	const struct task_vtable_slots *slots = &tb->desc->vtable;
+	size_t i, k, vtables_cap = 0;
 
 	for (k = 0; k < ec->nrelocs; k++) {
 		const struct reloc_ent *r = &ec->relocs[k], *d, *nm;
 		struct task_vtable vt = {}, *nv;
-		uint64_t words[3];
 		int idx;
 
 		idx = runtime_binary__poll_index(tb, r->target);
-		if (idx < 0 || r->where < shape->probe_slot)
+		if (idx < 0 || r->where < slots->poll)
 			continue;
-		vt.vaddr = r->where - shape->probe_slot;
-		d = reloc_at(ec, vt.vaddr + shape->dealloc_slot);
+		vt.vaddr = r->where - slots->poll;
+		/* the dealloc slot checks the shape: a reordering is detected, not trusted */
+		d = reloc_at(ec, vt.vaddr + slots->dealloc);
 		if (!d || !is_dealloc(tb, d->target))
 			continue;	/* not a task vtable, or a layout we don't know */
-		nm = reloc_at(ec, vt.vaddr + shape->naming_slot);
+		nm = reloc_at(ec, vt.vaddr + slots->naming);
 		vt.poll_idx = idx;
 		vt.dealloc_vaddr = d->target;
 		vt.naming_vaddr = nm ? nm->target : 0;
-		if (shape->has_offsets) {
-			if (read_vaddr(ec, fd, vt.vaddr + VT_TRAILER_OFFSET, words, sizeof(words)))
-				continue;
-			vt.trailer_offset = words[0];
-			vt.scheduler_offset = words[1];
-			vt.id_offset = words[2];
-		}
-		nv = realloc(tb->vtables, (tb->nvtables + 1) * sizeof(*nv));
+		if (read_vtable_offsets(ec, fd, slots, &vt))
+			continue;
+		nv = ts_array_add(&tb->vtables, &tb->nvtables, &vtables_cap);
 		if (!nv)
 			return -ENOMEM;
-		tb->vtables = nv;
-		tb->vtables[tb->nvtables++] = vt;
+		*nv = vt;
 	}
-	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
+	if (tb->nvtables > 1)
+		qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
 	for (i = 0; i < tb->nvtables; i++) {
 		struct task_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
 
 		if (!p->name[0] && tb->vtables[i].naming_vaddr)
-			name_from_drop_glue(ec, fd, tb->runtime, tb->vtables[i].naming_vaddr, p);
+			name_from_drop_glue(ec, fd, tb->desc, tb->vtables[i].naming_vaddr, p);
 		/* one dealloc<T, S> serving two vtables was folded from two T */
 		for (k = 0; k < tb->nvtables; k++)
 			if (k != i && tb->vtables[k].naming_vaddr == tb->vtables[i].naming_vaddr &&
@@ -647,9 +673,146 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 	return 0;
 }
 
+struct shape_ctx {
+	const struct elf_ctx *ec;
+	int fd;
+};
+
+static int shape_read_word(void *ctx, uint64_t vaddr, uint64_t *word)
+{
+	const struct shape_ctx *c = ctx;
+
+	return read_vaddr(c->ec, c->fd, vaddr, word, sizeof(*word));
+}
+
+/* The executable segment: task functions live there. */
+static void text_range(const struct elf_ctx *ec, uint64_t *lo, uint64_t *hi)
+{
+	size_t i;
+
+	*lo = *hi = 0;
+	for (i = 0; i < ec->nphdrs; i++)
+		if (ec->phdrs[i].p_type == PT_LOAD && (ec->phdrs[i].p_flags & PF_X)) {
+			*lo = ec->phdrs[i].p_vaddr;
+			*hi = ec->phdrs[i].p_vaddr + ec->phdrs[i].p_memsz;
+			return;
+		}
+}
+
+/*
+ * A stripped tokio binary (the version string survives strip): find the
+ * task vtables by shape and take poll and dealloc from their slots. The
+ * memory scan then validates them against the live process: a header
+ * holding one of them, with a plausible state word, is a task.
+ */
+static int find_vtables_by_shape(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
+{
+	const struct task_vtable_slots *slots = &tb->desc->vtable;
+	struct shape_ctx ctx = { ec, fd };
+	struct reloc_word *words = NULL;
+	struct shaped_vtable *found = NULL;
+	uint64_t lo, hi;
+	size_t i, n, nfound;
+	int err = 0;
+
+	text_range(ec, &lo, &hi);
+	if (!ec->nrelocs || hi <= lo || slots->size != 8 * (TOKIO_VT_NFNS + 3) ||
+	    slots->poll / 8 >= TOKIO_VT_NFNS || slots->dealloc / 8 >= TOKIO_VT_NFNS ||
+	    slots->naming / 8 >= TOKIO_VT_NFNS)
+		return 0;	/* a layout the shape search does not know */
+	words = calloc(ec->nrelocs, sizeof(*words));
+	if (!words)
+		return -ENOMEM;
+	for (i = 0; i < ec->nrelocs; i++) {
+		words[i].where = ec->relocs[i].where;
+		words[i].target = ec->relocs[i].target;
+	}
+	n = tokio_vtables_by_shape(words, ec->nrelocs, lo, hi, shape_read_word, &ctx, NULL, 0);
+	if (!n)
+		goto out;
+	found = calloc(n, sizeof(*found));
+	tb->vtables = calloc(n, sizeof(*tb->vtables));
+	tb->polls = calloc(n, sizeof(*tb->polls));
+	tb->deallocs = calloc(n, sizeof(*tb->deallocs));
+	if (!found || !tb->vtables || !tb->polls || !tb->deallocs) {
+		err = -ENOMEM;
+		goto out;
+	}
+	nfound = tokio_vtables_by_shape(words, ec->nrelocs, lo, hi, shape_read_word, &ctx,
+					found, n);
+	for (i = 0; i < nfound && i < n; i++) {
+		struct elf_func poll = { .vaddr = found[i].fns[slots->poll / 8] };
+		struct elf_func dealloc = { .vaddr = found[i].fns[slots->dealloc / 8] };
+
+		if (vaddr_to_off(ec, poll.vaddr, &poll.file_off, NULL) ||
+		    vaddr_to_off(ec, dealloc.vaddr, &dealloc.file_off, NULL))
+			continue;
+		tb->polls[tb->npolls].fn = poll;
+		snprintf(tb->polls[tb->npolls].name, sizeof(tb->polls[0].name),
+			 "<future at 0x%" PRIx64 ">", poll.vaddr);
+		tb->npolls++;
+		tb->deallocs[tb->ndeallocs++] = dealloc;
+	}
+	qsort(tb->polls, tb->npolls, sizeof(*tb->polls), cmp_poll);
+	dedup_polls(tb);
+	dedup_funcs(tb->deallocs, &tb->ndeallocs);
+	for (i = 0; i < nfound && i < n; i++) {
+		struct task_vtable *vt = &tb->vtables[tb->nvtables];
+
+		vt->poll_idx = runtime_binary__poll_index(tb, found[i].fns[slots->poll / 8]);
+		if (vt->poll_idx < 0)
+			continue;
+		vt->vaddr = found[i].vaddr;
+		vt->dealloc_vaddr = found[i].fns[slots->dealloc / 8];
+		vt->naming_vaddr = found[i].fns[slots->naming / 8];
+		vt->trailer_offset = found[i].trailer_offset;
+		vt->scheduler_offset = found[i].scheduler_offset;
+		vt->id_offset = found[i].id_offset;
+		tb->nvtables++;
+	}
+	qsort(tb->vtables, tb->nvtables, sizeof(*tb->vtables), cmp_vtable);
+	tb->found_by_shape = tb->nvtables > 0;
+out:
+	free(found);
+	free(words);
+	return err;
+}
+
+/* Does [off, off + n * entsize) lie in the file? */
+static bool table_in_file(const struct elf_ctx *ec, uint64_t off, size_t n, size_t entsize)
+{
+	return entsize && off <= ec->file_size && n <= (ec->file_size - off) / entsize;
+}
+
+/*
+ * The program and section header tables must lie in the file. libelf
+ * reads a section header table cut off by truncation as no sections at
+ * all (elf_getshdrnum says 0), which would read as "no runtime" instead
+ * of a damaged file: the counts checked are the header's own, unless
+ * they overflowed into section 0 (PN_XNUM, e_shnum 0).
+ */
+static int check_header_tables(struct elf_ctx *ec)
+{
+	size_t nshdrs, nphdrs;
+	GElf_Ehdr eh;
+
+	if (!gelf_getehdr(ec->elf, &eh) || elf_getphdrnum(ec->elf, &ec->nphdrs) ||
+	    elf_getshdrnum(ec->elf, &nshdrs))
+		return -ENOEXEC;
+	nphdrs = eh.e_phnum == PN_XNUM ? ec->nphdrs : eh.e_phnum;
+	if (eh.e_shnum)
+		nshdrs = eh.e_shnum;
+	if (nphdrs != ec->nphdrs ||
+	    !table_in_file(ec, eh.e_phoff, nphdrs, gelf_fsize(ec->elf, ELF_T_PHDR, 1, EV_CURRENT)) ||
+	    !table_in_file(ec, eh.e_shoff, nshdrs, gelf_fsize(ec->elf, ELF_T_SHDR, 1, EV_CURRENT)))
+		return -ENOEXEC;
+	return 0;
+}
+
 int runtime_binary__load(struct runtime_binary *tb, const char *path)
 {
 	struct elf_ctx ec = {};
+	struct stat st;
 	size_t i;
 	int fd, err;
 
@@ -659,22 +822,36 @@ int runtime_binary__load(struct runtime_binary *tb, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st)) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	ec.file_size = (uint64_t)st.st_size;
 	ec.elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!ec.elf || elf_kind(ec.elf) != ELF_K_ELF) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}
-	if (elf_getphdrnum(ec.elf, &ec.nphdrs)) {
-		err = -ENOEXEC;
+	err = check_header_tables(&ec);
+	if (err)
 		goto cleanup;
-	}
 	ec.phdrs = calloc(ec.nphdrs ? ec.nphdrs : 1, sizeof(*ec.phdrs));
 	if (!ec.phdrs) {
 		err = -ENOMEM;
 		goto cleanup;
 	}
-	for (i = 0; i < ec.nphdrs; i++)
-		gelf_getphdr(ec.elf, (int)i, &ec.phdrs[i]);
+	for (i = 0; i < ec.nphdrs; i++) {
+		const GElf_Phdr *ph = &ec.phdrs[i];
+
+		/* file offsets of probe sites come from these: they must lie in the file */
+		if (!gelf_getphdr(ec.elf, (int)i, &ec.phdrs[i]) ||
+		    (ph->p_type == PT_LOAD && (ph->p_offset > ec.file_size ||
+					       ph->p_filesz > ec.file_size - ph->p_offset))) {
+			err = -ENOEXEC;
+			goto cleanup;
+		}
+	}
 
 	err = collect(&ec, tb);
 	if (err)
@@ -682,6 +859,14 @@ int runtime_binary__load(struct runtime_binary *tb, const char *path)
 	dedup_polls(tb);
 	dedup_funcs(tb->deallocs, &tb->ndeallocs);
 	dedup_funcs(tb->wakes, &tb->nwakes);
+	if (!tb->npolls && !tb->nusdt && !tb->has_symtab && tb->runtime == TS_RT_TOKIO &&
+	    tb->version[0]) {
+		err = find_vtables_by_shape(&ec, fd, tb);
+		if (err)
+			goto cleanup;
+		if (tb->found_by_shape)
+			goto cleanup;	/* named by address; DWARF may name them later */
+	}
 	if (!tb->npolls && !tb->nusdt) {
 		err = -ESRCH;
 		goto cleanup;
@@ -717,15 +902,7 @@ void runtime_binary__free(struct runtime_binary *tb)
 
 int runtime_binary__poll_index(const struct runtime_binary *tb, uint64_t vaddr)
 {
-	size_t lo = 0, hi = tb->npolls;
+	size_t lo = TS_LOWER_BOUND(tb->polls, tb->npolls, fn.vaddr, vaddr);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tb->polls[mid].fn.vaddr < vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < tb->npolls && tb->polls[lo].fn.vaddr == vaddr ? (int)lo : -1;
 }

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * What a runtime's binary offers to observe, read from its ELF file alone:
- * probe points (tokio: raw::poll / raw::dealloc instances and the waker
- * functions; async-task, under async-std and smol: RawTask::run / destroy
- * / wake / wake_by_ref), task vtables and the future type each one polls,
- * the runtime version. (Named for tokio, which came first.)
+ * the runtime and its version, hence its descriptor (runtime.h); the probe
+ * points the descriptor names (tokio: raw::poll / raw::dealloc instances
+ * and the waker functions; async-task, under async-std and smol:
+ * RawTask::run / destroy / wake / wake_by_ref; usdt/taskscope.h sites);
+ * task vtables and the future type each one polls.
  */
 #ifndef TS_RUNTIME_BINARY_H
 #define TS_RUNTIME_BINARY_H
@@ -13,38 +14,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime.h"
 #include "taskscope.h"
 #include "usdt_notes.h"
-
-/*
- * Where tokio 1.24's Vtable keeps id_offset (declaration order, checked per
- * vtable in runtime_binary.c); the BPF side reads task Ids through it.
- */
-#define TOKIO_VT_ID_OFFSET_SLOT	72
 
 /* A function in the binary: ELF virtual address and file offset. */
 struct elf_func {
 	uint64_t vaddr;
 	uint64_t file_off;
 	uint64_t size;
-};
-
-/*
- * Where a runtime keeps a task's fields, from its header address. tokio
- * 1.24: #[repr(C)] Header { state, queue_next, vtable, owner_id }.
- * async-task 4.x: rustc lays Header out as { vtable, state, awaiter }.
- */
-struct task_layout {
-	uint32_t hdr_state_off;
-	uint32_t hdr_vtable_off;
-	uint32_t hdr_size;		/* bytes read per header */
-	uint32_t ref_shift;		/* reference count starts at this bit */
-	/*
-	 * Owner id (tokio: the OwnedTasks list a task is bound to); 0 when the
-	 * runtime has none. Unowned tokio tasks are the blocking pool's.
-	 */
-	uint32_t hdr_owner_off;
-	uint64_t running, complete, notified;
 };
 
 /* A task vtable (tokio `raw::Vtable`, async-task `TaskVTable`). */
@@ -73,9 +51,16 @@ struct task_poll_fn {
 struct runtime_binary {
 	char path[4096];
 	enum ts_runtime runtime;
-	char runtime_name[32];	/* "tokio", "async-std", "smol", "async-task" */
-	struct task_layout layout;
+	char runtime_name[32];	/* "tokio", "async-std", "smol", "async-task", "usdt" */
+	const struct runtime_desc *desc;	/* chosen by runtime and version */
+	struct task_layout layout;	/* desc->layout, for its many readers */
 	bool has_symtab;
+	/*
+	 * No symbols named the task functions: the vtables were found by their
+	 * shape (vtable_shape.h), poll and dealloc taken from their slots, and
+	 * tasks are named by address unless DWARF names them. No wake probes.
+	 */
+	bool found_by_shape;
 	bool has_debuginfo;	/* .debug_info present in the file itself */
 	char build_id[64];	/* hex, "" when none */
 	char version[32];	/* of runtime_name: "1.24.2", "" when not found */

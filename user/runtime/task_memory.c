@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "procfs.h"
 #include "task_memory.h"
 
@@ -42,16 +43,9 @@ bool task_state_plausible(const struct task_layout *l, uint64_t state_word)
  */
 static int lookup_vt(const struct runtime_binary *tb, uint64_t bias, uint64_t addr)
 {
-	size_t lo = 0, hi = tb->nvtables;
+	/* addr - bias may wrap when addr is below the binary: then nothing matches */
+	size_t lo = TS_LOWER_BOUND(tb->vtables, tb->nvtables, vaddr, addr - bias);
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tb->vtables[mid].vaddr + bias < addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	return lo < tb->nvtables && tb->vtables[lo].vaddr + bias == addr ? (int)lo : -1;
 }
 
@@ -101,16 +95,8 @@ static int push_task(struct task_vec *tv, const struct mem_task *t)
  */
 static bool have_task(const struct task_vec *tv, size_t sorted, uint64_t header)
 {
-	size_t lo = 0, hi = sorted, i;
+	size_t lo = TS_LOWER_BOUND(tv->v, sorted, header, header), i;
 
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (tv->v[mid].header < header)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo < sorted && tv->v[lo].header == header)
 		return true;
 	for (i = sorted; i < tv->n; i++)
@@ -169,9 +155,10 @@ static int scan_region(pid_t pid, const struct runtime_binary *tb, uint64_t bias
 }
 
 /*
- * OwnedTasks links every task of a runtime through Trailer.owned
- * (linked_list::Pointers, #[repr(C)] { prev, next }) at trailer_offset.
- * Walking it finds tasks whose memory the scan did not cover.
+ * tokio's OwnedTasks links every task of a runtime through its trailer
+ * (the descriptor's owned_links_off: two pointers, to the previous and
+ * the next header). Walking it finds tasks whose memory the scan did not
+ * cover.
  */
 static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		      struct task_vec *tv, struct mem_scan_stats *st)
@@ -179,7 +166,8 @@ static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 	size_t start_n = tv->n, i, steps = 0;
 	int dir, err;
 
-	qsort(tv->v, tv->n, sizeof(*tv->v), cmp_mem_task);
+	if (tv->n > 1)	/* qsort of a NULL array is undefined, even empty */
+		qsort(tv->v, tv->n, sizeof(*tv->v), cmp_mem_task);
 	for (i = 0; i < start_n && steps < OWNED_WALK_MAX; i++) {
 		const struct task_vtable *vt = &tb->vtables[tv->v[i].vtable_idx];
 
@@ -192,7 +180,8 @@ static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 				struct mem_task t;
 				uint64_t next;
 
-				if (proc_read_u64(pid, cur + vt->trailer_offset + 8 * dir, &next))
+				if (proc_read_u64(pid, cur + vt->trailer_offset +
+						  tb->desc->owned_links_off + 8 * dir, &next))
 					break;
 				if (!next || next == tv->v[i].header)
 					break;
@@ -243,7 +232,8 @@ int task_memory__discover(pid_t pid, const struct runtime_binary *tb, uint64_t b
 	err = walk_owned(pid, tb, bias, &tv, st);
 	if (err)
 		goto cleanup;
-	qsort(tv.v, tv.n, sizeof(*tv.v), cmp_mem_task);
+	if (tv.n > 1)
+		qsort(tv.v, tv.n, sizeof(*tv.v), cmp_mem_task);
 	*out = tv.v;
 	*n = tv.n;
 	tv.v = NULL;

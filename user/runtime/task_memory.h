@@ -2,6 +2,8 @@
 /*
  * Finding tasks (tokio, async-task) in a live process's memory, read-only: a hung
  * process fires no probe, so its tasks are found by their vtable pointer.
+ * Where a header keeps its fields comes from the runtime's descriptor
+ * (runtime.h), through runtime_binary.
  */
 #ifndef TS_TASK_MEMORY_H
 #define TS_TASK_MEMORY_H
@@ -12,19 +14,6 @@
 #include <sys/types.h>
 
 #include "runtime_binary.h"
-
-/*
- * Task headers are laid out per runtime (struct task_layout, from
- * runtime_binary): tokio 1.24's #[repr(C)] Header is state @0, queue_next
- * @8, vtable @16, owner_id @24; async-task's is vtable @0, state @8.
- */
-/* tokio 1.24 Header, for code that handles tokio alone (state.rs, core.rs) */
-#define TOKIO_STATE_RUNNING	(1ULL << 0)
-#define TOKIO_STATE_COMPLETE	(1ULL << 1)
-#define TOKIO_STATE_NOTIFIED	(1ULL << 2)
-#define TOKIO_HDR_STATE		0
-#define TOKIO_HDR_VTABLE	16
-#define TOKIO_HDR_SIZE		32
 
 struct mem_task {
 	uint64_t header;	/* runtime address */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "usdt_notes.h"
 
 #define NT_STAPSDT 3
@@ -21,7 +22,7 @@ uint32_t usdt_probe_kind(const char *name)
 {
 	uint32_t i;
 
-	for (i = 1; i < sizeof(probe_names) / sizeof(probe_names[0]); i++)
+	for (i = 1; i < ARRAY_SIZE(probe_names); i++)
 		if (probe_names[i] && !strcmp(probe_names[i], name))
 			return i;
 	return 0;
@@ -49,7 +50,7 @@ static int reg_offset(const char *reg)
 {
 	size_t i, k;
 
-	for (i = 0; i < sizeof(x86_regs) / sizeof(x86_regs[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(x86_regs); i++)
 		for (k = 0; k < 4; k++)
 			if (!strcmp(x86_regs[i].names[k], reg))
 				return x86_regs[i].off;
@@ -91,7 +92,7 @@ int usdt_parse_args(const char *args, struct ts_usdt_site *spec)
 int usdt_notes__parse(Elf_Data *notes, uint64_t base_addr, struct usdt_site **sites,
 		      size_t *n)
 {
-	size_t off = 0, name_off, desc_off;
+	size_t off = 0, name_off, desc_off, cap = *n;
 	GElf_Nhdr nh;
 
 	while ((off = gelf_getnote(notes, off, &nh, &name_off, &desc_off)) > 0) {
@@ -99,8 +100,13 @@ int usdt_notes__parse(Elf_Data *notes, uint64_t base_addr, struct usdt_site **si
 		uint64_t pc, base, sema;
 		struct usdt_site site = {}, *nv;
 
+		/* sizes from the file: the name and the descriptor must lie in the data */
+		if (name_off > notes->d_size || nh.n_namesz > notes->d_size - name_off ||
+		    desc_off > notes->d_size || nh.n_descsz > notes->d_size - desc_off)
+			break;
 		if (nh.n_type != NT_STAPSDT || nh.n_descsz < 3 * 8 + 3 ||
-		    strcmp((const char *)notes->d_buf + name_off, "stapsdt"))
+		    nh.n_namesz != sizeof("stapsdt") ||
+		    memcmp((const char *)notes->d_buf + name_off, "stapsdt", sizeof("stapsdt")))
 			continue;
 		memcpy(&pc, desc, 8);
 		memcpy(&base, desc + 8, 8);
@@ -112,6 +118,10 @@ int usdt_notes__parse(Elf_Data *notes, uint64_t base_addr, struct usdt_site **si
 		args = name + strnlen(name, (size_t)(desc + nh.n_descsz - name)) + 1;
 		if (args > desc + nh.n_descsz)
 			continue;
+		/* nor may the argument string run past the note */
+		if (args < desc + nh.n_descsz &&
+		    !memchr(args, '\0', (size_t)(desc + nh.n_descsz - args)))
+			continue;
 		if (strcmp(prov, TS_USDT_PROVIDER))
 			continue;
 		site.spec.probe = usdt_probe_kind(name);
@@ -122,11 +132,10 @@ int usdt_notes__parse(Elf_Data *notes, uint64_t base_addr, struct usdt_site **si
 		site.pc = pc + (base_addr - base);
 		site.sema = sema ? sema + (base_addr - base) : 0;
 		snprintf(site.name, sizeof(site.name), "%s", name);
-		nv = realloc(*sites, (*n + 1) * sizeof(*nv));
+		nv = ts_array_add(sites, n, &cap);
 		if (!nv)
 			return -ENOMEM;
-		*sites = nv;
-		nv[(*n)++] = site;
+		*nv = site;
 	}
 	return 0;
 }

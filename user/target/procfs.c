@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -192,22 +193,73 @@ int proc_state(pid_t pid, char *state)
 	return 0;
 }
 
-int proc_start_ticks(pid_t pid, uint64_t *ticks)
+/* Numeric field `field` (1-based, as proc(5) counts) of /proc/PID/stat. */
+static int read_stat_u64(pid_t pid, int field, uint64_t *val)
 {
 	char buf[1024], *p;
-	unsigned long long start;
-	int field, err = read_stat_fields(pid, buf, sizeof(buf), &p);
+	unsigned long long v;
+	int i, err = read_stat_fields(pid, buf, sizeof(buf), &p);
 
 	if (err)
 		return err;
-	for (field = 3; field < 22 && p; field++) {
+	for (i = 3; i < field && p; i++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;
 	}
-	if (!p || sscanf(p, "%llu", &start) != 1)
+	if (!p || sscanf(p, "%llu", &v) != 1)
 		return -EIO;
-	*ticks = start;
+	*val = v;
+	return 0;
+}
+
+int proc_start_ticks(pid_t pid, uint64_t *ticks)
+{
+	return read_stat_u64(pid, 22, ticks);
+}
+
+/* include/linux/sched.h: not in any uapi header */
+#define TS_PF_KTHREAD	0x00200000
+
+const char *proc_no_program(pid_t pid)
+{
+	uint64_t flags;
+	char state;
+
+	if (!read_stat_u64(pid, 9, &flags) && (flags & TS_PF_KTHREAD))
+		return "is a kernel thread";
+	if (!proc_state(pid, &state) && (state == 'Z' || state == 'X'))
+		return "is a zombie (exited, not yet reaped by its parent)";
+	return NULL;
+}
+
+int proc_identity(pid_t pid, struct proc_identity *id)
+{
+	char buf[1024], path[64], *p;
+	unsigned long long v[2];
+	int field, err = read_stat_fields(pid, buf, sizeof(buf), &p);
+	struct stat st;
+
+	if (err)
+		return err;
+	memset(id, 0, sizeof(*id));
+	id->state = p[0];
+	for (field = 3; field < 28 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+		if (p && field + 1 == 22 && sscanf(p, "%llu", &v[0]) != 1)
+			return -EIO;
+	}
+	if (!p || sscanf(p, "%llu", &v[1]) != 1)
+		return -EIO;
+	id->start_ticks = v[0];
+	id->start_stack = v[1];
+	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
+	if (!stat(path, &st)) {
+		id->exe_dev = st.st_dev;
+		id->exe_ino = st.st_ino;
+	}
 	return 0;
 }
 

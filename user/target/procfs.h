@@ -41,6 +41,25 @@ int proc_threads(pid_t pid, pid_t *tids, int max);
 int proc_state(pid_t pid, char *state);
 /* Process start time in clock ticks since boot (stat field 22). */
 int proc_start_ticks(pid_t pid, uint64_t *ticks);
+/*
+ * Why pid has no program to observe, as words after "PID N (comm) ":
+ * "is a kernel thread", "is a zombie ..."; NULL when it has one. Both
+ * have no /proc/PID/exe, which otherwise reads as a bare ENOENT.
+ */
+const char *proc_no_program(pid_t pid);
+
+/*
+ * What tells one program run from the next in the same process: exec
+ * keeps the PID and the start time but maps a new stack (stat field 28)
+ * and usually a new executable.
+ */
+struct proc_identity {
+	char state;			/* field 3 */
+	uint64_t start_ticks;		/* field 22 */
+	uint64_t start_stack;		/* field 28 */
+	uint64_t exe_dev, exe_ino;	/* of /proc/PID/exe's target, 0 when unreadable */
+};
+int proc_identity(pid_t pid, struct proc_identity *id);
 
 /*
  * Reads target memory without stopping or writing to it

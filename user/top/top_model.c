@@ -1,145 +1,22 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "top_model.h"
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
-
-/* ---- carrying the last memory scan -------------------------------------- */
-
-static int cmp_verdict(const void *a, const void *b)
-{
-	const struct top_verdict *x = a, *y = b;
-
-	return SPACESHIP(x->header, y->header);
-}
 
 static int cmp_u64(const void *a, const void *b)
 {
 	return SPACESHIP(*(const uint64_t *)a, *(const uint64_t *)b);
 }
 
-int top_verdicts__take(const struct ts_process *scan, struct top_verdict **v, size_t *nv,
-		       struct ts_task **mem_only, size_t *nmem_only)
-{
-	struct top_verdict *nvv;
-	struct ts_task *nm;
-	size_t i, k = 0, m = 0, nmem = 0;
-
-	for (i = 0; i < scan->ntasks; i++)
-		if (!scan->tasks[i].seen_by_probe)
-			nmem++;
-	nvv = calloc(scan->ntasks - nmem + 1, sizeof(*nvv));
-	nm = calloc(nmem + 1, sizeof(*nm));
-	if (!nvv || !nm) {
-		free(nvv);
-		free(nm);
-		return -ENOMEM;
-	}
-	for (i = 0; i < scan->ntasks; i++) {
-		const struct ts_task *t = &scan->tasks[i];
-
-		if (!t->seen_by_probe) {
-			nm[m] = *t;
-			nm[m++].chain = NULL;	/* the snapshot owns it */
-			continue;
-		}
-		nvv[k].header = t->header;
-		nvv[k].last_transition_ns = t->st.last_transition_ns;
-		nvv[k].polls = t->st.polls;
-		nvv[k].wakes = t->st.wakes;
-		nvv[k].bpf_state = t->st.state;
-		nvv[k].state = t->state;
-		nvv[k].in_memory = t->in_memory;
-		nvv[k].task_id = t->task_id;
-		k++;
-	}
-	qsort(nvv, k, sizeof(*nvv), cmp_verdict);
-	free(*v);
-	free(*mem_only);
-	*v = nvv;
-	*nv = k;
-	*mem_only = nm;
-	*nmem_only = m;
-	return 0;
-}
-
-static const struct top_verdict *find_verdict(const struct top_verdict *v, size_t nv,
-					      uint64_t header)
-{
-	struct top_verdict key = { .header = header };
-
-	return nv ? bsearch(&key, v, nv, sizeof(*v), cmp_verdict) : NULL;
-}
-
-static bool verdict_matches(const struct top_verdict *vd, const struct ts_task *t)
-{
-	return vd && vd->last_transition_ns == t->st.last_transition_ns &&
-	       vd->polls == t->st.polls && vd->wakes == t->st.wakes &&
-	       vd->bpf_state == t->st.state;
-}
-
-bool top_verdict__confirms(const struct top_verdict *v, size_t nv, const struct ts_task *t)
-{
-	if (!t->seen_by_probe)
-		return true;
-	return verdict_matches(find_verdict(v, nv, t->header), t);
-}
-
-int top_carry__apply(struct ts_process *p, const struct top_verdict *v, size_t nv,
-		     const struct ts_task *mem_only, size_t nmem_only)
-{
-	size_t i, nseen = p->ntasks;
-
-	for (i = 0; i < nseen; i++) {
-		struct ts_task *t = &p->tasks[i];
-		const struct top_verdict *vd = find_verdict(v, nv, t->header);
-
-		if (!verdict_matches(vd, t))
-			continue;	/* news since the scan: the maps know best */
-		t->in_memory = vd->in_memory;
-		if (!t->task_id)
-			t->task_id = vd->task_id;
-		if (vd->state == TS_TASK_DONE && t->state != TS_TASK_DONE) {
-			/* as observe.c settles a task freed inside its last poll */
-			if (t->state == TS_TASK_SCHEDULED) {
-				t->st.lost_wakes++;
-				if (ts_process__add_lost_wakes(p, t->name, 1))
-					return -ENOMEM;
-			}
-			t->state = TS_TASK_DONE;
-			t->in_state_ns = 0;
-		}
-	}
-	for (i = 0; i < nmem_only; i++) {
-		const struct ts_task *m = &mem_only[i];
-		struct ts_task *t;
-		size_t k;
-		bool seen = false;
-
-		/* once a probe fires for it, the maps have it */
-		for (k = 0; k < nseen && !seen; k++)
-			seen = p->tasks[k].header == m->header;
-		if (seen)
-			continue;
-		t = ts_process__add_task(p);
-		if (!t)
-			return -ENOMEM;
-		*t = *m;
-		t->chain = NULL;
-		if (t->since_attach && p->snapshot_ns > p->attach_ns)
-			t->in_state_ns = p->snapshot_ns - p->attach_ns;
-	}
-	return 0;
-}
+/* ---- confirming findings ------------------------------------------------ */
 
 bool top_findings__need_scan(const struct ts_process *p, const struct ts_finding *f, size_t nf,
-			     const struct top_verdict *v, size_t nv)
+			     const struct mem_carry *last_scan)
 {
 	size_t i;
 
@@ -149,23 +26,13 @@ bool top_findings__need_scan(const struct ts_process *p, const struct ts_finding
 			continue;
 		if (f[i].task >= p->ntasks)
 			continue;
-		if (!top_verdict__confirms(v, nv, &p->tasks[f[i].task]))
+		if (!mem_carry__confirms(last_scan, &p->tasks[f[i].task]))
 			return true;
 	}
 	return false;
 }
 
 /* ---- rates -------------------------------------------------------------- */
-
-const struct ts_worker *top_worker_polling(const struct ts_process *p, uint64_t header)
-{
-	size_t i;
-
-	for (i = 0; i < p->nworkers; i++)
-		if (p->workers[i].st.depth && p->workers[i].st.header == header)
-			return &p->workers[i];
-	return NULL;
-}
 
 uint64_t top_worker_busy_ns(const struct ts_worker *w)
 {
@@ -178,7 +45,7 @@ uint64_t top_task_busy_ns(const struct ts_process *p, const struct ts_task *t)
 
 	if (t->state != TS_TASK_RUNNING)
 		return t->st.busy_ns;
-	w = top_worker_polling(p, t->header);
+	w = ts_process__worker_polling(p, t->header);
 	return t->st.busy_ns + (w ? w->current_poll_ns : 0);
 }
 
@@ -323,7 +190,7 @@ void top_row__fill(const struct top_proc *tp, size_t ti, struct top_row *r)
 	const struct ts_process *p = &tp->cur;
 	const struct ts_task *t = &p->tasks[ti];
 	const struct ts_worker *w = t->state == TS_TASK_RUNNING ?
-		top_worker_polling(p, t->header) : NULL;
+		ts_process__worker_polling(p, t->header) : NULL;
 	uint64_t now = p->snapshot_ns, born;
 
 	memset(r, 0, sizeof(*r));
@@ -457,6 +324,8 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const c
 		free(tp);
 		return err;
 	}
+	/* most refreshes read the maps alone and carry the last scan */
+	tp->op.carry_scans = true;
 	/* exact future names, and await chains for the detail view */
 	observed_proc__load_dwarf(&tp->op, debuginfo);
 	/* top never adds uretprobes: one trap per poll */
@@ -470,35 +339,6 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const c
 	tp->polls_per_s = -1;
 	*out = tp;
 	return 0;
-}
-
-/*
- * An exited process whose parent has not reaped it yet keeps its /proc
- * entry and start time: observed_proc__alive still says yes.
- */
-static bool proc_zombie(pid_t pid)
-{
-	char path[64], buf[512], *paren;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return true;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	/* the state follows the comm, which may hold spaces and parentheses */
-	paren = strrchr(buf, ')');
-	return !paren || paren[1] != ' ' || paren[2] == 'Z' || paren[2] == 'X';
-}
-
-bool top_proc__alive(const struct top_proc *tp)
-{
-	return observed_proc__alive(&tp->op) && !proc_zombie(tp->op.pid);
 }
 
 static int take_first_scan(struct top_proc *tp)
@@ -516,26 +356,22 @@ static int take_first_scan(struct top_proc *tp)
 	return 0;
 }
 
-static int snapshot(struct top_proc *tp, struct ts_bpf *bpf, bool scan)
+/* Without a scan the observer carries the last one's word into the snapshot. */
+static int snapshot(struct top_proc *tp, bool scan)
 {
 	uint64_t t0 = ts_now_ns();
 	int err;
 
-	err = observed_proc__snapshot(&tp->op, bpf, scan, &tp->cur);
+	err = observed_proc__snapshot(&tp->op, scan, &tp->cur);
 	if (err)
-		return top_proc__alive(tp) ? err : -ESRCH;
+		return observed_proc__alive(&tp->op) ? err : -ESRCH;
 	if (!scan)
-		return top_carry__apply(&tp->cur, tp->verdicts, tp->nverdicts, tp->mem_only,
-					tp->nmem_only);
+		return 0;
 	tp->scan_cost_ns = ts_now_ns() - t0;
 	tp->scan_ns = tp->cur.snapshot_ns;
-	if (!tp->nscans++) {
-		err = take_first_scan(tp);
-		if (err)
-			return err;
-	}
-	return top_verdicts__take(&tp->cur, &tp->verdicts, &tp->nverdicts, &tp->mem_only,
-				  &tp->nmem_only);
+	if (!tp->nscans++)
+		return take_first_scan(tp);
+	return 0;
 }
 
 static int evaluate(struct top_proc *tp, const struct ts_rules_config *cfg)
@@ -558,22 +394,21 @@ static int evaluate(struct top_proc *tp, const struct ts_rules_config *cfg)
 	return 0;
 }
 
-int top_proc__refresh(struct top_proc *tp, struct ts_bpf *bpf, const struct ts_rules_config *cfg,
+int top_proc__refresh(struct top_proc *tp, const struct ts_rules_config *cfg,
 		      uint64_t scan_every_ns, bool force_scan)
 {
 	uint64_t now = ts_now_ns();
 	bool scan = force_scan || !tp->scan_ns || now - tp->scan_ns >= scan_every_ns;
 	int err;
 
-	if (!top_proc__alive(tp))
+	if (!observed_proc__alive(&tp->op))
 		return -ESRCH;
-	err = snapshot(tp, bpf, scan);
+	err = snapshot(tp, scan);
 	if (!err)
 		err = evaluate(tp, cfg);
 	if (!err && !scan && now - tp->scan_ns >= TOP_CONFIRM_GAP_NS &&
-	    top_findings__need_scan(&tp->cur, tp->findings, tp->nfindings, tp->verdicts,
-				    tp->nverdicts)) {
-		err = snapshot(tp, bpf, true);
+	    top_findings__need_scan(&tp->cur, tp->findings, tp->nfindings, &tp->op.carry)) {
+		err = snapshot(tp, true);
 		if (!err)
 			err = evaluate(tp, cfg);
 	}
@@ -596,8 +431,6 @@ void top_proc__free(struct top_proc *tp)
 	free(tp->worker_busy);
 	free(tp->prev_tasks);
 	free(tp->prev_workers);
-	free(tp->verdicts);
-	free(tp->mem_only);
 	free(tp->at_attach);
 	free(tp);
 }

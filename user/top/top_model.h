@@ -2,14 +2,13 @@
 /*
  * What `taskscope top` keeps between refreshes: one observed process each
  * (all sharing one loaded BPF object), its latest snapshot and findings,
- * the previous refresh for rates, and what the last memory scan settled.
+ * the previous refresh for rates, and the rows the views draw.
  *
- * Scanning memory costs far more than reading the maps, so a refresh reads
- * only the maps, and the last scan's word is carried into it: tasks only
- * memory knows of (idle since before the attach) and tasks it found gone
- * (freed inside their last poll, which fires no probe). A task a rule
- * would flag that no scan has confirmed since its last transition gets a
- * scan at once, so nothing is flagged on the maps' word alone.
+ * Scanning memory costs far more than reading the maps, so most refreshes
+ * read only the maps and the observer carries the last scan's word into
+ * them (observe_memory.h). A task a rule would flag that no scan has
+ * confirmed since its last transition gets a scan at once, so nothing is
+ * flagged on the maps' word alone.
  */
 #ifndef TS_TOP_MODEL_H
 #define TS_TOP_MODEL_H
@@ -22,7 +21,6 @@
 #include "observe.h"
 #include "stall_rules.h"
 #include "task_model.h"
-#include "top_view.h"
 
 #define TOP_SCAN_EVERY_NS	(5ULL * 1000 * 1000 * 1000)
 /* a confirming scan right after another tells nothing new */
@@ -34,15 +32,29 @@
  */
 #define TOP_NS_PER_PROBE_HIT	5800.0
 
-/* What a memory scan said of one task the probes saw. */
-struct top_verdict {
+/* A warning on a row, from the stall rules' findings. */
+#define TOP_WARN_NONE	(-1)
+
+/* One task as the table shows it; name points into the model's snapshot. */
+struct top_row {
+	pid_t pid;
 	uint64_t header;
-	/* the BPF entry as the scan saw it: a later change means news */
-	uint64_t last_transition_ns, polls, wakes;
-	uint32_t bpf_state;
-	enum ts_task_state state;	/* after the scan */
-	bool in_memory;
-	uint64_t task_id;
+	uint64_t task_id;		/* 0 unknown */
+	uint64_t first_seen_ns;		/* with header: the task's identity */
+	const char *name;
+	enum ts_task_state state;
+	uint64_t age_ns;
+	bool age_at_least;		/* it existed before we attached */
+	uint64_t busy_ns, sched_ns, idle_ns;
+	bool idle_at_least;
+	uint64_t polls, wakes, self_wakes, max_poll_ns;
+	uint64_t done_ns;		/* how long ago it finished (done tasks) */
+	double polls_per_s;		/* since the previous refresh; < 0 unknown */
+	double busy_pct;
+	int warn_kind;			/* enum ts_finding_kind, or TOP_WARN_NONE */
+	uint64_t warn_ns;		/* the finding's duration */
+	int nwarn;			/* findings on this task */
+	size_t proc, task;		/* indexes into the model */
 };
 
 /* Just what rates need from the previous refresh. */
@@ -71,11 +83,7 @@ struct top_proc {
 	struct top_prev_worker *prev_workers;
 	size_t nprev_workers;
 	uint64_t prev_ns;
-	/* the last memory scan */
-	struct top_verdict *verdicts;		/* sorted by header */
-	size_t nverdicts;
-	struct ts_task *mem_only;		/* tasks no probe has seen */
-	size_t nmem_only;
+	/* the memory scans (what the last one settled: op.carry) */
 	uint64_t *at_attach;			/* headers live at the first scan, sorted */
 	size_t nat_attach;
 	uint64_t scan_ns;			/* when it ran, 0 never */
@@ -85,26 +93,12 @@ struct top_proc {
 
 /* ---- pure parts, tested without a process ------------------------------ */
 
-/* What a scan snapshot settled, to carry into refreshes without a scan. */
-int top_verdicts__take(const struct ts_process *scan, struct top_verdict **v, size_t *nv,
-		       struct ts_task **mem_only, size_t *nmem_only);
-/*
- * Applies the last scan's verdicts to a snapshot taken without one: tasks
- * it settled as done stay done while their BPF entry is unchanged, tasks
- * only memory knew of are added back (their time in state growing).
- */
-int top_carry__apply(struct ts_process *p, const struct top_verdict *v, size_t nv,
-		     const struct ts_task *mem_only, size_t nmem_only);
-/* True when the scan saw task t as it is now (or t comes from memory). */
-bool top_verdict__confirms(const struct top_verdict *v, size_t nv, const struct ts_task *t);
 /* True when a finding rests on a task state no scan has confirmed. */
 bool top_findings__need_scan(const struct ts_process *p, const struct ts_finding *f, size_t nf,
-			     const struct top_verdict *v, size_t nv);
+			     const struct mem_carry *last_scan);
 /* Busy time including a poll still running at the snapshot. */
 uint64_t top_task_busy_ns(const struct ts_process *p, const struct ts_task *t);
 uint64_t top_worker_busy_ns(const struct ts_worker *w);
-/* The worker polling task header now, or NULL. */
-const struct ts_worker *top_worker_polling(const struct ts_process *p, uint64_t header);
 /* (now - prev) per second over dt_ns; -1 when unknown. */
 double top_rate(uint64_t now, uint64_t prev, uint64_t dt_ns);
 /* Rates against the previous refresh, then remembers this one. */
@@ -126,10 +120,8 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const c
  * Snapshots tp; scans memory on the first refresh, every scan_every_ns,
  * when force_scan, and to confirm a finding. -ESRCH when it has exited.
  */
-int top_proc__refresh(struct top_proc *tp, struct ts_bpf *bpf, const struct ts_rules_config *cfg,
+int top_proc__refresh(struct top_proc *tp, const struct ts_rules_config *cfg,
 		      uint64_t scan_every_ns, bool force_scan);
-/* Still running: not exited, not a zombie, PID not reused. */
-bool top_proc__alive(const struct top_proc *tp);
 void top_proc__free(struct top_proc *tp);
 
 #endif

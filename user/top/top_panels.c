@@ -244,7 +244,7 @@ int top_panel_header(struct top_text *out, const struct top_session *s,
 			if (tp->findings[k].kind <= TS_FIND_IDLE)
 				by_kind[tp->findings[k].kind]++;
 		}
-		probes += tp->op.links.nprobes;
+		probes += tp->cur.nprobes;
 		if (tp->scan_cost_ns > scan_cost)
 			scan_cost = tp->scan_cost_ns;
 		if (tp->scan_ns && now - tp->scan_ns < scan_age)
@@ -346,37 +346,6 @@ int top_panel_findings(struct top_text *out, const struct top_session *s,
 
 /* ---- the task detail ---------------------------------------------------- */
 
-void top_ident__from_row(struct top_ident *id, const struct top_row *r)
-{
-	id->set = true;
-	id->pid = r->pid;
-	id->header = r->header;
-	id->first_seen_ns = r->first_seen_ns;
-}
-
-bool top_ident__find(const struct top_session *s, const struct top_ident *id,
-		     const struct top_proc **tpp, size_t *task)
-{
-	const struct top_proc *tp = id->set ? top_session__proc(s, id->pid) : NULL;
-	long k;
-	size_t i;
-
-	if (!tp)
-		return false;
-	k = top_proc__find_task(tp, id->header, id->first_seen_ns);
-	if (k < 0 && !id->first_seen_ns) {
-		/* only memory knew it; a probe has seen it since */
-		for (i = 0; i < tp->cur.ntasks && k < 0; i++)
-			if (tp->cur.tasks[i].header == id->header)
-				k = (long)i;
-	}
-	if (k < 0)
-		return false;
-	*tpp = tp;
-	*task = (size_t)k;
-	return true;
-}
-
 static void kv(struct top_text *out, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -421,25 +390,39 @@ static char *to_ascii(char *s)
 	return s;
 }
 
-static void detail_await(struct top_text *out, const struct top_proc *tp, const struct ts_task *t,
-			 top_await_fn fn, void *ctx, bool ascii)
+/*
+ * The chain the snapshot holds; when there is none, why, from the same
+ * snapshot. The formatter (dwarf_text.c) is pure text over the chain.
+ */
+static void detail_await(struct top_text *out, const struct ts_process *p, const struct ts_task *t,
+			 bool ascii)
 {
 	size_t len = 16384;
 	char *buf;
 	int n;
 
 	top_text__add(out, TOP_A_TITLE, "Await chain");
-	if (!fn) {
-		top_text__add(out, TOP_A_DIM, "  (not available in this build)");
+	if (!p->has_debuginfo) {
+		top_text__addf(out, TOP_A_DIM, "  (not available: %s)",
+			       p->debuginfo_note[0] ? p->debuginfo_note : "no DWARF");
+		return;
+	}
+	if (t->state != TS_TASK_IDLE && t->state != TS_TASK_SCHEDULED) {
+		top_text__add(out, TOP_A_DIM, "  (none: the task is not suspended at an await)");
+		return;
+	}
+	if (!t->poll_fn_vaddr || !t->chain) {
+		top_text__addf(out, TOP_A_DIM, "  (not available: %s)", !t->poll_fn_vaddr ?
+			       "its future type is not known" :
+			       "no await chain for this future in the DWARF");
 		return;
 	}
 	buf = calloc(1, len);
 	if (!buf)
 		return;
-	n = fn(ctx, &tp->op, t, buf, len);
+	n = ts_await_chain__format_detail(t->chain, buf, len);
 	if (n < 0)
-		top_text__addf(out, TOP_A_DIM, "  (not available: %s)", buf[0] ? buf :
-			       strerror(-n));
+		top_text__addf(out, TOP_A_DIM, "  (not available: %s)", strerror(-n));
 	else if (!n)
 		top_text__add(out, TOP_A_DIM, "  (none: the task is not suspended at an await)");
 	else if (ascii)
@@ -450,7 +433,7 @@ static void detail_await(struct top_text *out, const struct top_proc *tp, const 
 }
 
 int top_panel_detail(struct top_text *out, const struct top_session *s, const struct top_ident *id,
-		     const struct top_panel_opts *o, top_await_fn fn, void *fn_ctx)
+		     const struct top_panel_opts *o)
 {
 	const struct top_proc *tp;
 	const struct ts_task *t;
@@ -493,7 +476,7 @@ int top_panel_detail(struct top_text *out, const struct top_session *s, const st
 	   (unsigned long long)t->st.self_wakes, t->st.lost_wakes);
 	top_fmt_duration(row.max_poll_ns, false, a, sizeof(a));
 	kv(out, "longest poll", "%s", a);
-	w = t->state == TS_TASK_RUNNING ? top_worker_polling(&tp->cur, t->header) : NULL;
+	w = t->state == TS_TASK_RUNNING ? ts_process__worker_polling(&tp->cur, t->header) : NULL;
 	if (w) {
 		top_fmt_duration(w->current_poll_ns, false, b, sizeof(b));
 		top_fmt_duration(w->st.offcpu_in_poll_ns, false, c, sizeof(c));
@@ -527,7 +510,7 @@ int top_panel_detail(struct top_text *out, const struct top_session *s, const st
 		       (unsigned long long)t->st.polls, o->ascii ? "|" : "▕", spark,
 		       o->ascii ? "|" : "▏");
 	top_hist_bars(out, t->st.hist, TS_HIST_SLOTS, o->width, o->ascii);
-	detail_await(out, tp, t, fn, fn_ctx, o->ascii);
+	detail_await(out, &tp->cur, t, o->ascii);
 	return 0;
 }
 

@@ -15,21 +15,6 @@
 #include "top_session.h"
 #include "top_view.h"
 
-/*
- * The await chain of a task as '\n'-separated lines into buf (top_await.c
- * over the DWARF await-chain code). Returns the length, 0 when there is
- * none, or -errno with the reason in buf (or strerror when buf is empty).
- */
-typedef int (*top_await_fn)(void *ctx, const struct observed_proc *op, const struct ts_task *t,
-			    char *buf, size_t len);
-
-/* A task's identity across refreshes; first_seen_ns 0 for one only memory knows. */
-struct top_ident {
-	bool set;
-	pid_t pid;
-	uint64_t header, first_seen_ns;
-};
-
 struct top_panel_opts {
 	int width;
 	bool ascii;
@@ -52,14 +37,12 @@ int top_panel_header(struct top_text *out, const struct top_session *s,
 int top_panel_findings(struct top_text *out, const struct top_session *s,
 		       const struct top_panel_opts *o);
 
-/* Looks up a task by identity; returns false when it is gone. */
-bool top_ident__find(const struct top_session *s, const struct top_ident *id,
-		     const struct top_proc **tp, size_t *task);
-void top_ident__from_row(struct top_ident *id, const struct top_row *r);
-
-/* Everything about one task; the await chain from fn when given. */
+/*
+ * Everything about one task, with the await chain its snapshot holds
+ * (top_session__show has it read).
+ */
 int top_panel_detail(struct top_text *out, const struct top_session *s, const struct top_ident *id,
-		     const struct top_panel_opts *o, top_await_fn fn, void *fn_ctx);
+		     const struct top_panel_opts *o);
 
 /* A worker thread of some process, for the workers view. */
 struct top_worker_ref {

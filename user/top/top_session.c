@@ -17,8 +17,7 @@ int top_session__open(struct top_session *s, bool system_wide, bool verbose)
 	s->scan_every_ns = TOP_SCAN_EVERY_NS;
 	s->events_per_s = -1;
 	ts_rules_config__default(&s->rules);
-	/* processes attached later may have vtables even if none so far has */
-	err = ts_bpf__open_load(&s->bpf, verbose, TOKIO_VT_ID_OFFSET_SLOT);
+	err = ts_bpf__open_load(&s->bpf, verbose);
 	if (err)
 		return err;
 	s->loaded = true;
@@ -131,7 +130,7 @@ int top_session__rescan(struct top_session *s)
 	}
 	/* exited: their rows disappear */
 	for (k = 0; k < s->nprocs;) {
-		if (!top_proc__alive(s->procs[k])) {
+		if (!observed_proc__alive(&s->procs[k]->op)) {
 			drop_proc(s, k);
 			continue;
 		}
@@ -188,6 +187,70 @@ double top_session__probe_cpu_pct(const struct top_session *s)
 	return s->events_per_s * TOP_NS_PER_PROBE_HIT / 1e9 * 100.0;
 }
 
+/* ---- the task shown in full -------------------------------------------- */
+
+void top_ident__from_row(struct top_ident *id, const struct top_row *r)
+{
+	id->set = true;
+	id->pid = r->pid;
+	id->header = r->header;
+	id->first_seen_ns = r->first_seen_ns;
+}
+
+/* The process and index of task id, or NULL when it is gone. */
+static struct top_proc *ident_task(const struct top_session *s, const struct top_ident *id,
+				   size_t *task)
+{
+	struct top_proc *tp = id->set ? top_session__proc(s, id->pid) : NULL;
+	long k;
+	size_t i;
+
+	if (!tp)
+		return NULL;
+	k = top_proc__find_task(tp, id->header, id->first_seen_ns);
+	if (k < 0 && !id->first_seen_ns) {
+		/* only memory knew it; a probe has seen it since */
+		for (i = 0; i < tp->cur.ntasks && k < 0; i++)
+			if (tp->cur.tasks[i].header == id->header)
+				k = (long)i;
+	}
+	if (k < 0)
+		return NULL;
+	*task = (size_t)k;
+	return tp;
+}
+
+bool top_ident__find(const struct top_session *s, const struct top_ident *id,
+		     const struct top_proc **tpp, size_t *task)
+{
+	size_t k;
+	struct top_proc *tp = ident_task(s, id, &k);
+
+	if (!tp)
+		return false;
+	*tpp = tp;
+	*task = k;
+	return true;
+}
+
+/* A new snapshot holds no chain of its own for the shown task: read it. */
+static void read_shown(struct top_session *s)
+{
+	size_t ti;
+	struct top_proc *tp = ident_task(s, &s->shown, &ti);
+
+	if (tp)
+		observed_proc__task_chain(&tp->op, &tp->cur.tasks[ti]);
+}
+
+void top_session__show(struct top_session *s, const struct top_ident *id)
+{
+	memset(&s->shown, 0, sizeof(s->shown));
+	if (id && id->set)
+		s->shown = *id;
+	read_shown(s);
+}
+
 int top_session__refresh(struct top_session *s, bool force_scan, pid_t *gone_pid)
 {
 	size_t i;
@@ -198,7 +261,7 @@ int top_session__refresh(struct top_session *s, bool force_scan, pid_t *gone_pid
 	for (i = 0; i < s->nprocs;) {
 		struct top_proc *tp = s->procs[i];
 
-		err = top_proc__refresh(tp, &s->bpf, &s->rules, s->scan_every_ns, force_scan);
+		err = top_proc__refresh(tp, &s->rules, s->scan_every_ns, force_scan);
 		if (err == -ESRCH) {
 			if (!s->system_wide) {
 				if (gone_pid)
@@ -216,6 +279,7 @@ int top_session__refresh(struct top_session *s, bool force_scan, pid_t *gone_pid
 	}
 	update_counters(s);
 	s->refreshes++;
+	read_shown(s);
 	return top_session__build_rows(s);
 }
 

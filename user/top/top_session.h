@@ -3,7 +3,8 @@
  * Every process `taskscope top` watches: one BPF object loaded once, one
  * top_proc each, and in system-wide mode the /proc rescan that adds the
  * tokio processes that start and drops the ones that exit. Builds the
- * rows the views sort, filter and draw.
+ * rows the views sort, filter and draw, and has the await chain of the
+ * task shown in full read into its snapshot.
  */
 #ifndef TS_TOP_SESSION_H
 #define TS_TOP_SESSION_H
@@ -17,9 +18,15 @@
 #include "proc_scan.h"
 #include "stall_rules.h"
 #include "top_model.h"
-#include "top_view.h"
 
 #define TOP_RESCAN_EVERY_NS	(3ULL * 1000 * 1000 * 1000)
+
+/* A task's identity across refreshes; first_seen_ns 0 for one only memory knows. */
+struct top_ident {
+	bool set;
+	pid_t pid;
+	uint64_t header, first_seen_ns;
+};
 
 /* A process that could not be attached: not retried while it lives. */
 struct top_skipped {
@@ -47,6 +54,8 @@ struct top_session {
 	double events_per_s;		/* uprobe hits per second, < 0 unknown */
 	uint64_t start_ns;
 	uint64_t refreshes;
+	/* the task shown in full: its snapshot holds its await chain */
+	struct top_ident shown;
 	/* rows of every process, rebuilt after each refresh */
 	struct top_row *rows;
 	size_t nrows, cap_rows;
@@ -64,6 +73,15 @@ int top_session__rescan(struct top_session *s);
  */
 int top_session__refresh(struct top_session *s, bool force_scan, pid_t *gone_pid);
 int top_session__build_rows(struct top_session *s);
+/*
+ * Shows task id in full (NULL or unset: none): its await chain is read
+ * into the snapshot now and at every refresh while it is shown.
+ */
+void top_session__show(struct top_session *s, const struct top_ident *id);
+/* Looks up a task by identity; returns false when it is gone. */
+bool top_ident__find(const struct top_session *s, const struct top_ident *id,
+		     const struct top_proc **tp, size_t *task);
+void top_ident__from_row(struct top_ident *id, const struct top_row *r);
 /* The process with this pid, or NULL. */
 struct top_proc *top_session__proc(const struct top_session *s, pid_t pid);
 /* Estimated CPU share of the probes in percent of one CPU, < 0 unknown. */

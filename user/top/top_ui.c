@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "top_log.h"
 #include "top_ui.h"
 
@@ -389,7 +390,7 @@ static int edit_filter(struct top_ui *ui, struct top_session *s, int key)
 int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 {
 	size_t i;
-	int c;
+	int c, r;
 
 	if (ui->editing)
 		return edit_filter(ui, s, key);
@@ -405,12 +406,17 @@ int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 		ui->help = false;
 		return TOP_R_HANDLED | TOP_R_REDRAW;
 	}
-	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++) {
+	for (i = 0; i < ARRAY_SIZE(keymap); i++) {
 		if (!(keymap[i].views & V(ui->view)))
 			continue;
-		for (c = 0; c < 4 && keymap[i].codes[c]; c++)
-			if (keymap[i].codes[c] == key)
-				return TOP_R_HANDLED | keymap[i].act(ui, s, key);
+		for (c = 0; c < 4 && keymap[i].codes[c]; c++) {
+			if (keymap[i].codes[c] != key)
+				continue;
+			r = keymap[i].act(ui, s, key);
+			/* the model reads the chain of the task shown in full, and only that */
+			top_session__show(s, ui->view == TOP_VIEW_DETAIL ? &ui->detail : NULL);
+			return TOP_R_HANDLED | r;
+		}
 	}
 	return 0;
 }
@@ -446,7 +452,7 @@ int top_ui__help(struct top_text *out, bool system_wide, int width)
 	int c;
 
 	top_text__add(out, TOP_A_TITLE, "Keys");
-	for (i = 0; i < sizeof(keymap) / sizeof(keymap[0]); i++)
+	for (i = 0; i < ARRAY_SIZE(keymap); i++)
 		help_item(out, keymap[i].keys, keymap[i].what, width);
 	top_text__add(out, TOP_A_TITLE, "Task columns (rows with a stall are highlighted)");
 	for (c = 0; c < TOP_COL_MAX; c++) {
@@ -514,9 +520,9 @@ static int footer(struct top_ui *ui, int width, struct top_text *out)
 	if (ui->help)
 		return top_panel_footer(out, help, 2, width, right);
 	if (ui->view == TOP_VIEW_TASKS && ui->system_wide)
-		return top_panel_footer(out, tasks, sizeof(tasks) / sizeof(tasks[0]), width, right);
+		return top_panel_footer(out, tasks, ARRAY_SIZE(tasks), width, right);
 	if (ui->view == TOP_VIEW_TASKS)
-		return top_panel_footer(out, tasks_one, sizeof(tasks_one) / sizeof(tasks_one[0]),
+		return top_panel_footer(out, tasks_one, ARRAY_SIZE(tasks_one),
 					width, right);
 	return top_panel_footer(out, sub, ui->view == TOP_VIEW_DETAIL ? 3 : 5, width, right);
 }
@@ -590,7 +596,7 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 		body_h = height - 2;
 		ui->page = body_h - 1 > 1 ? body_h - 1 : 1;
 		if (ui->view == TOP_VIEW_DETAIL) {
-			err = top_panel_detail(&body, s, &ui->detail, &o, ui->await_fn, ui->await_ctx);
+			err = top_panel_detail(&body, s, &ui->detail, &o);
 			scrolled(out, &body, &ui->detail_scroll, body_h);
 		} else if (ui->view == TOP_VIEW_WORKERS) {
 			size_t n = count_workers(s);

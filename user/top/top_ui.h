@@ -54,8 +54,6 @@ struct top_ui {
 	int detail_scroll;
 	/* workers and processes views */
 	size_t wsel, wfirst, psel, pfirst;
-	top_await_fn await_fn;
-	void *await_ctx;
 };
 
 void top_ui__init(struct top_ui *ui, bool system_wide, bool ascii);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "stall_rules.h"
 #include "top_view.h"
 
@@ -189,33 +190,13 @@ void top_cell(char *buf, size_t len, const char *s, int width, bool right, bool 
 
 void top_fmt_duration(uint64_t ns, bool at_least, char *buf, size_t len)
 {
-	const char *p = at_least ? ">" : "";
-	double s = (double)ns / 1e9;
-	uint64_t sec = ns / 1000000000ULL;
-
-	if (!ns)
-		snprintf(buf, len, "-");
-	else if (ns < 1000ULL * 1000)
-		snprintf(buf, len, "%s%lluus", p, (unsigned long long)(ns / 1000));
-	else if (ns < 10ULL * 1000 * 1000)
-		snprintf(buf, len, "%s%.1fms", p, (double)ns / 1e6);
-	else if (ns < 1000ULL * 1000 * 1000)
-		snprintf(buf, len, "%s%llums", p, (unsigned long long)(ns / 1000000));
-	else if (ns < 10ULL * 1000 * 1000 * 1000)
-		snprintf(buf, len, "%s%.2fs", p, s);
-	else if (ns < 100ULL * 1000 * 1000 * 1000)
-		snprintf(buf, len, "%s%.1fs", p, s);
-	else if (sec < 1000)
-		snprintf(buf, len, "%s%llus", p, (unsigned long long)sec);
-	else if (sec < 100 * 60)
-		snprintf(buf, len, "%s%llum%02llus", p, (unsigned long long)(sec / 60),
-			 (unsigned long long)(sec % 60));
-	else if (sec < 100 * 3600)
-		snprintf(buf, len, "%s%lluh%02llum", p, (unsigned long long)(sec / 3600),
-			 (unsigned long long)(sec / 60 % 60));
-	else
-		snprintf(buf, len, "%s%llud%02lluh", p, (unsigned long long)(sec / 86400),
-			 (unsigned long long)(sec / 3600 % 24));
+	/* ">2.0s": a lower bound, as a poll still running or a task idle since before attach */
+	if (at_least && ns && len > 1) {
+		buf[0] = '>';
+		buf++;
+		len--;
+	}
+	ts_fmt_duration_as(TS_DURATION_COMPACT, ns, buf, len);
 }
 
 void top_fmt_count(uint64_t n, char *buf, size_t len)

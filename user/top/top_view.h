@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The view model of `taskscope top`, pure: task rows, the column table,
- * sorting and filtering, cell formatting, histogram glyphs, and rendering
- * a table into lines of text of a given width and height. The ncurses
- * screen and the --batch output both draw what these functions produce, so
- * they are tested without a terminal.
+ * The view model of `taskscope top`, pure: the column table, sorting and
+ * filtering the model's task rows (top_model.h), cell formatting,
+ * histogram glyphs, and rendering a table into lines of text of a given
+ * width and height. The ncurses screen and the --batch output both draw
+ * what these functions produce, so they are tested without a terminal.
  */
 #ifndef TS_TOP_VIEW_H
 #define TS_TOP_VIEW_H
@@ -17,6 +17,7 @@
 #include <sys/types.h>
 
 #include "task_model.h"
+#include "top_model.h"	/* the rows it draws */
 
 /* ---- lines of text with attributes ------------------------------------ */
 
@@ -138,31 +139,6 @@ struct top_column {
 };
 
 extern const struct top_column top_columns[TOP_COL_MAX];
-
-/* A warning on a row, from the stall rules' findings. */
-#define TOP_WARN_NONE	(-1)
-
-/* One task as the table shows it; name points into the model's snapshot. */
-struct top_row {
-	pid_t pid;
-	uint64_t header;
-	uint64_t task_id;		/* 0 unknown */
-	uint64_t first_seen_ns;		/* with header: the task's identity */
-	const char *name;
-	enum ts_task_state state;
-	uint64_t age_ns;
-	bool age_at_least;		/* it existed before we attached */
-	uint64_t busy_ns, sched_ns, idle_ns;
-	bool idle_at_least;
-	uint64_t polls, wakes, self_wakes, max_poll_ns;
-	uint64_t done_ns;		/* how long ago it finished (done tasks) */
-	double polls_per_s;		/* since the previous refresh; < 0 unknown */
-	double busy_pct;
-	int warn_kind;			/* enum ts_finding_kind, or TOP_WARN_NONE */
-	uint64_t warn_ns;		/* the finding's duration */
-	int nwarn;			/* findings on this task */
-	size_t proc, task;		/* indexes into the model */
-};
 
 /* Sorts rows by column col, ties broken by (pid, tokio id, header) ascending. */
 void top_rows_sort(struct top_row *rows, size_t n, enum top_col col, bool descending);
