@@ -1298,13 +1298,22 @@ def sampled_lines(res):
                      fmt_s(cost.get("us_per_sample_4000"), ".1f"),
                      fmt_s(cost.get("loss_pct_4000"), ".1f"),
                      fmt_s(cost.get("loss_pct_199"), ".2f")))
+    load = (res.get("machine") or {}).get("loadavg_start")
+    if load and load[0] > 1.0:
+        L.append("    (load average %.1f at the start on %s CPUs: other work shared the CPUs;"
+                 " paired CPU per request moves least)" % (load[0], res["machine"].get("cpus")))
     L.append("    issue 10 targets:")
     if h and h.get("by_conns"):
         for conns, c in h["by_conns"].items():
-            loss = med((c.get("sampled") or {}).get("rps_loss_pct"))
+            d = c.get("sampled") or {}
+            loss = med(d.get("rps_loss_pct"))
+            closs = med(d.get("cpu_bound_loss_pct"))
+            spread = (c["none"].get("rps") or {}).get("spread_pct")
             if loss is not None:
-                L.append("      ≤ 2 %% requests/s loss (http, %s conns): %s — %.1f %%" % (
-                    conns, "met" if loss <= 2 else "NOT met", loss))
+                L.append("      ≤ 2 %% requests/s loss (http, %s conns): %s — %.1f %% (CPU-bound"
+                         " loss %s %%; unobserved requests/s spread %s %% between rounds)" % (
+                             conns, "met" if loss <= 2 else "NOT met", loss, fmt(closs, ".1f"),
+                             fmt(spread, ".0f")))
     if pp and "sampled" in pp:
         a = med(pp["sampled"].get("cpu_added_pct"))
         if a is not None:

@@ -28,7 +28,8 @@ struct {
  * tasks found in memory); spawn_blocking work is left out alike.
  */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	/* LRU: spawn_blocking jobs come and go; the workers' own stay in use */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, TS_MAX_SAMPLE_IGNORED);
 	__type(key, struct ts_sample_key);
 	__type(value, u8);

@@ -3,28 +3,28 @@
 Sampled mode attaches nothing to the target's code but during short bursts:
 tasks and states come from memory, the running task of each thread from a
 cpu-clock sample of tokio's thread-local, polls and wakes from the bursts.
-Each check asserts the finding the precise mode makes on the same target
-(tests/e2e/test_report.py), and on the healthy one that no uprobe stays
-attached between bursts.
+Each scenario expects the findings the precise mode makes on the same
+target (test_report.py, test_usdt_runtime.py); on the healthy one, no
+uprobe stays attached between bursts.
 """
+import json
 import os
 import re
 import subprocess
 import time
 
-from tslib import (ROOT, TASKSCOPE, Target, check, finish, report, stalls, tasks_named,
-                   prog_holders)
+from collections import Counter
 
-CRT = os.path.join(ROOT, "tests", "targets", "cruntime", "build")
+from tslib import (CRUNTIME, TASKSCOPE, Scenario, assert_findings, deadlock, finding_key,
+                   messages, prog_holders, stalls, tasks_named, the_task, wait_exit)
 
 SAMPLED = ("--mode", "sampled")
 SAMPLE_PROGS = ("sample_cpu", "sample_switch")
 
 
 def link_fds(pid):
-    """link_type of every BPF link fd pid holds, with the target pid of uprobe_multi
-    ones; perf event fds (libbpf attaches the sampler to them with an ioctl) as
-    ("perf_event", 0)."""
+    """(link_type, target pid) of every BPF link fd pid holds; perf event fds
+    (libbpf attaches the sampler to them with an ioctl) as ("perf_event", 0)."""
     out = []
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
@@ -49,25 +49,26 @@ def link_fds(pid):
 
 
 def watch_links(proc, target_pid, every=0.005):
-    """Polls taskscope's links until it exits: (polls, polls with a uprobe on the
-    target, fewest perf_event links seen while sampling)."""
-    polls = with_uprobe = 0
+    """Looks at taskscope's links every 5 ms until it exits: (looks, looks
+    with a uprobe_multi link on the target, fewest perf events seen while
+    it sampled)."""
+    looks = with_uprobe = 0
     fewest_perf = None
-    deadline = time.time() + 10  # past the start (BPF loads, first memory scan)
+    deadline = time.time() + 10  # past the start: BPF loads, first memory scan
     while proc.poll() is None and time.time() < deadline and \
             not any(k == "perf_event" for k, _ in link_fds(proc.pid)):
         time.sleep(every)
     while proc.poll() is None:
         links = link_fds(proc.pid)
-        if not any(k == "perf_event" for k, _ in links):
+        nperf = sum(1 for k, _ in links if k == "perf_event")
+        if not nperf:
             break  # closing down
-        polls += 1
+        looks += 1
         if any(k == "uprobe_multi" and p == target_pid for k, p in links):
             with_uprobe += 1
-        nperf = sum(1 for k, _ in links if k == "perf_event")
         fewest_perf = nperf if fewest_perf is None else min(fewest_perf, nperf)
         time.sleep(every)
-    return polls, with_uprobe, fewest_perf
+    return looks, with_uprobe, fewest_perf
 
 
 def online_cpus():
@@ -85,7 +86,6 @@ def sampled_left_behind(settle=3.0):
     while True:
         out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True,
                              text=True).stdout
-        import json
         held = prog_holders()
         left = [p for p in json.loads(out or "[]")
                 if p.get("name") in SAMPLE_PROGS and not held.get(p["id"])]
@@ -94,173 +94,144 @@ def sampled_left_behind(settle=3.0):
         time.sleep(0.1)
 
 
-def test_healthy():
-    with Target("healthy") as t:
-        p = subprocess.Popen([TASKSCOPE, "report", "-p", str(t.pid), "-d", "3", "--json",
-                              *SAMPLED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-        polls, with_uprobe, fewest_perf = watch_links(p, t.pid)
-        out, err = p.communicate(timeout=30)
-        import json
-        try:
-            data = json.loads(out)
-        except ValueError:
-            data = None
-        if not check("sampled healthy: report ran", data is not None, err):
-            return
-        check("sampled healthy: exit 0, no finding at all", p.returncode == 0 and
-              not data["stalls"], f"exit {p.returncode}, {[s['message'] for s in data['stalls']]}")
-        check("sampled healthy: mode named", data["mode"] == "sampled" and
-              data["sampled"]["tls_layout"] == "DWARF", f"{data['mode']} {data.get('sampled')}")
-        names = {x["name"] for x in data["tasks"]}
-        want = {"healthy::pinger", "healthy::ponger", "healthy::ticker", "healthy::aggregator"}
-        check("sampled healthy: every task type named", want <= names, f"{sorted(names)}")
-        check("sampled healthy: 4 tickers", len(tasks_named(data, "healthy::ticker")) == 4, "")
-        # the 4 tickers sleep 5, 6, 7, 8 ms: ~640 polls/s together, ~1900 in 3 s;
-        # estimated from 3 bursts of 10 ms, so a few dozen polls seen: +-50 %
-        tick = tasks_named(data, "healthy::ticker")
-        total = sum(x["polls"] for x in tick)
-        check("sampled healthy: ticker polls estimated from bursts", 950 <= total <= 2900,
-              f"{total}: {[x['polls'] for x in tick]}")
-        check("sampled healthy: bursts ran", data["sampled"]["bursts"] >= 2,
-              f"{data['sampled']}")
-        # the bursts: 10 ms attached per second, plus the links' teardown
-        frac = with_uprobe / polls if polls else 1
-        print(f"# uprobe_multi links on the target in {with_uprobe} of {polls} looks "
-              f"({100 * frac:.1f} %)", flush=True)
-        check("sampled healthy: no uprobe on the target outside bursts",
-              polls >= 100 and 0 < with_uprobe and frac <= 0.15,
-              f"{with_uprobe} of {polls} polls of taskscope's links saw a uprobe_multi link")
-        check("sampled healthy: one cpu-clock perf event per CPU all along",
-              fewest_perf == online_cpus(), f"{fewest_perf} vs {online_cpus()} CPUs")
-        check("sampled healthy: target still running", t.alive(), "")
-        check("sampled healthy: sampling programs gone after exit", not sampled_left_behind(),
-              f"{sampled_left_behind()}")
+class SampledScenario(Scenario):
+    extra = SAMPLED
+
+    def test_mode(self, observed):
+        assert observed.data["mode"] == "sampled" and "sampled" in observed.data, \
+            f"expected mode sampled with its sampled{{}} object, taskscope printed mode " \
+            f"{observed.data['mode']}"
 
 
-def test_deadlock():
-    with Target("deadlock", settle=0.5) as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled deadlock: report ran", data is not None, err):
-            return
-        d = stalls(data, "deadlock")
-        check("sampled deadlock: one cycle of two tasks", len(d) == 1 and d[0]["count"] == 2,
-              f"{[s['message'] for s in data['stalls']]}")
-        if d:
-            m = d[0]["message"]
-            check("sampled deadlock: cycle names both await lines",
-                  "deadlock::lock_ab at src/main.rs:12 waits for mutex" in m and
-                  "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, m)
-        for n in ("deadlock::lock_ab", "deadlock::lock_ba"):
-            check(f"sampled deadlock: {n} idle", len(stalls(data, "idle", n)) == 1,
-                  f"{[s['message'] for s in data['stalls']]}")
-        check("sampled deadlock: exit 1", code == 1, f"exit {code}")
+def test_healthy_no_finding_no_uprobe_between_bursts(spawn, popen):
+    """No finding, and the uprobe_multi links on the target only during
+    bursts (10 ms a second, plus the links' teardown), looked at every 5 ms
+    in taskscope's fdinfo; the cpu-clock events all along; nothing left."""
+    t = spawn("healthy")
+    p = popen([TASKSCOPE, "report", "-p", t.pid, "-d", "3", "--json", *SAMPLED])
+    looks, with_uprobe, fewest_perf = watch_links(p, t.pid)
+    code, out, err = wait_exit(p, 30)
+    data = json.loads(out)
+    assert_findings(code, data, [])
+    assert data["sampled"]["tls_layout"] == "DWARF" and data["sampled"]["bursts"] >= 2, \
+        f"expected the thread-local from DWARF and >= 2 bursts, got {data['sampled']}"
+    names = {x["name"] for x in data["tasks"]}
+    want = {"healthy::pinger", "healthy::ponger", "healthy::ticker", "healthy::aggregator"}
+    assert want <= names, f"expected task types {sorted(want)}, taskscope named {sorted(names)}"
+    # the 4 tickers sleep 5, 6, 7, 8 ms: ~640 polls/s together, ~1900 in 3 s;
+    # estimated from 3 bursts of 10 ms, so a few dozen polls seen: +-50 %
+    tick = tasks_named(data, "healthy::ticker")
+    total = sum(x["polls"] for x in tick)
+    assert len(tick) == 4 and 950 <= total <= 2900, \
+        f"expected 4 tickers polled ~1900 times in all (estimated), got {total}: " \
+        f"{[x['polls'] for x in tick]}"
+    assert looks >= 100 and 0 < with_uprobe <= 0.15 * looks, \
+        f"expected a uprobe_multi link on the target in some looks, at most 15 %: " \
+        f"{with_uprobe} of {looks}"
+    assert fewest_perf == online_cpus(), \
+        f"expected one cpu-clock perf event per online CPU all along, fewest seen " \
+        f"{fewest_perf} of {online_cpus()}"
+    left = sampled_left_behind()
+    assert not left, f"expected no sampling program left after exit, found {left}"
 
 
-def test_blocked():
-    with Target("blocked") as t:
-        code, data, err = report(t.pid, 3, SAMPLED)
-        if not check("sampled blocked: report ran", data is not None, err):
-            return
-        b = stalls(data, "blocked_worker", "blocked::blocking_handler")
-        check("sampled blocked: blocked worker names blocking_handler", len(b) == 1,
-              f"{[s['message'] for s in data['stalls']]}")
-        if b:
-            s = b[0]
-            check("sampled blocked: poll >= 1.4 s, mostly off-CPU",
-                  s["duration_s"] >= 1.4 and s["offcpu_s"] >= 0.8 * min(s["duration_s"], 1.5),
-                  f"duration {s['duration_s']} offcpu {s['offcpu_s']}")
-        check("sampled blocked: ticker not itself blocked",
-              not stalls(data, "blocked_worker", "blocked::ticker"), "")
-        bh = tasks_named(data, "blocked::blocking_handler")
-        check("sampled blocked: blocking_handler's busy time is its off-CPU poll",
-              bh and bh[0]["busy_s"] >= 1.0 and bh[0]["offcpu_in_polls_s"] >= 1.0, f"{bh}")
-        check("sampled blocked: exit 1", code == 1, f"exit {code}")
+class TestSampledDeadlock(SampledScenario):
+    target = "deadlock"
+    settle = 0.5
+    findings = [deadlock("deadlock::lock_ab", "deadlock::lock_ba"),
+                ("idle", "deadlock::lock_ab"), ("idle", "deadlock::lock_ba")]
+
+    def test_cycle(self, observed):
+        d = stalls(observed.data, "deadlock")
+        assert len(d) == 1 and d[0]["count"] == 2, \
+            f"expected one cycle of two tasks: {messages(observed.data)}"
+        m = d[0]["message"]
+        assert "deadlock::lock_ab at src/main.rs:12 waits for mutex" in m and \
+            "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, \
+            f"expected both await lines (main.rs:12, main.rs:20) in the cycle, got {m!r}"
 
 
-def test_parked():
-    with Target("parked") as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled parked: report ran", data is not None, err):
-            return
-        wf = tasks_named(data, "parked::wait_forever")
-        ws = tasks_named(data, "parked::wait_for_signal")
-        check("sampled parked: every parked task listed, idle",
-              len(wf) == 3 and len(ws) == 1 and all(x["state"] == "idle" for x in wf + ws),
-              f"{[(x['name'], x['state']) for x in data['tasks']]}")
-        idle = stalls(data, "idle")
-        check("sampled parked: each flagged idle since before attach",
-              len(idle) == 4 and all(s["at_least"] and s["duration_s"] >= 1.9 for s in idle),
-              f"{idle}")
-        check("sampled parked: idle findings name their .await line",
-              sum("at src/main.rs:9" in s["message"] for s in idle) == 3 and
-              sum("at src/main.rs:14" in s["message"] for s in idle) == 1,
-              f"{[s['message'] for s in idle]}")
-        check("sampled parked: exit 1", code == 1, f"exit {code}")
+class TestSampledBlocked(SampledScenario):
+    target = "blocked"
+    duration = 3
+    findings = [("blocked_worker", "blocked::blocking_handler")]
+    # the precise mode also finds the ticker starved (woken, not polled during
+    # the 1.5 s sleep); sampled mode sees it only when two memory snapshots
+    # fall inside one sleep and both show NOTIFIED
+    maybe = [("starved", "blocked::ticker")]
+
+    def test_exact_findings(self, observed):
+        got = Counter(map(finding_key, observed.data["stalls"]))
+        for k in self.maybe:
+            got.pop(k, None)
+        assert got == Counter(self.findings), \
+            f"expected {self.findings} (and maybe {self.maybe}), taskscope reported " \
+            f"{messages(observed.data)}"
+        assert observed.code == 1, f"expected exit 1, taskscope exited {observed.code}"
+
+    def test_blocking_poll(self, observed):
+        s = stalls(observed.data, "blocked_worker", "blocked::blocking_handler")[0]
+        assert s["duration_s"] >= 1.4 and s["offcpu_s"] >= 0.8 * min(s["duration_s"], 1.5), \
+            f"expected a poll >= 1.4 s, mostly off-CPU; taskscope measured " \
+            f"{s['duration_s']} s, {s['offcpu_s']} s off-CPU"
+
+    def test_busy_is_the_offcpu_poll(self, observed):
+        bh = the_task(observed.data, "blocked::blocking_handler")
+        assert bh["busy_s"] >= 1.0 and bh["offcpu_in_polls_s"] >= 1.0, \
+            f"expected >= 1 s busy, off the CPU inside its poll, taskscope printed {bh}"
 
 
-def test_spinner():
-    with Target("spinner") as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled spinner: report ran", data is not None, err):
-            return
-        s = stalls(data, "spinning", "spinner::spin_loop")
-        check("sampled spinner: spin_loop flagged spinning (from bursts)", len(s) == 1,
-              f"{[x['message'] for x in data['stalls']]}")
-        check("sampled spinner: ticker not flagged",
-              not [x for x in data["stalls"] if x["name"] == "spinner::ticker"], "")
-        sl = tasks_named(data, "spinner::spin_loop")
-        check("sampled spinner: spin_loop seen on the CPU by samples",
-              sl and sl[0]["cpu_samples"] > 0, f"{sl}")
+class TestSampledParked(SampledScenario):
+    target = "parked"
+    findings = [("idle", "parked::wait_forever")] * 3 + [("idle", "parked::wait_for_signal")]
+
+    def test_idle_since_before_attach(self, observed):
+        idle = stalls(observed.data, "idle")
+        assert all(s["at_least"] and s["duration_s"] >= 1.9 for s in idle), \
+            f"expected every task idle >= the 2 s window, since before attach: {idle}"
+
+    def test_await_lines(self, observed):
+        idle = messages(observed.data)
+        assert sum("at src/main.rs:9" in m for m in idle) == 3 and \
+            sum("at src/main.rs:14" in m for m in idle) == 1, \
+            f"expected the .await lines main.rs:9 (x3) and main.rs:14: {idle}"
 
 
-def test_calibrated():
-    """No DWARF for the field: the offset is found against bursts, and agrees.
-    Calibration needs samples that land inside probed polls: spin_loop is on
-    the CPU all the time (healthy's polls are too short to be sure of it)."""
-    with Target("spinner") as t:
-        env = dict(os.environ, TASKSCOPE_SAMPLED_CALIBRATE="1")
-        r = subprocess.run([TASKSCOPE, "report", "-p", str(t.pid), "-d", "1.5", "--json",
-                            *SAMPLED], capture_output=True, text=True, timeout=30, env=env)
-        import json
-        try:
-            data = json.loads(r.stdout)
-        except ValueError:
-            data = None
-        if not check("sampled calibrated: report ran", data is not None, r.stderr):
-            return
-        s = data["sampled"]
-        check("sampled calibrated: field found by calibration, where DWARF puts it",
-              s["tls_layout"] == "calibrated" and
-              s["tls_field"] == "+0x20 tag 8 B (None 0), id +0x28", f"{s}")
-        check("sampled calibrated: spin_loop still the only finding",
-              [x["name"] for x in data["stalls"]] == ["spinner::spin_loop"],
-              f"{[x['message'] for x in data['stalls']]}")
+class TestSampledSpinner(SampledScenario):
+    target = "spinner"
+    findings = [("spinning", "spinner::spin_loop")]
+
+    def test_seen_on_cpu(self, observed):
+        sl = the_task(observed.data, "spinner::spin_loop")
+        assert sl["cpu_samples"] > 0, f"expected spin_loop in the CPU samples, got {sl}"
 
 
-def test_usdt_deadlock():
-    """A USDT runtime replays its state only to a tracer that stays: its probes
-    stay attached in sampled mode, and the deadlock is found as in default."""
-    path = os.path.join(CRT, "c_deadlock")
-    if not os.access(path, os.X_OK):
-        print("# c_deadlock not built: skipped")
-        return
-    with Target("c_deadlock", path=path) as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled usdt deadlock: report ran", data is not None, err):
-            return
-        check("sampled usdt deadlock: probes stay attached, said so",
-              data["sampled"]["probes_attached"] and data["probe_sites"] > 0, f"{data['sampled']}")
-        d = stalls(data, "deadlock")
-        check("sampled usdt deadlock: the cycle is found", len(d) == 1 and d[0]["count"] == 2,
-              f"{[s['message'] for s in data['stalls']]}")
+def test_calibrated_field_is_dwarfs(spawn):
+    """Without DWARF for the field (forced), calibration finds the word whose
+    values are task ids: the same place DWARF gives. spin_loop keeps a worker
+    on the CPU, so samples come at once."""
+    t = spawn("spinner")
+    env = dict(os.environ, TASKSCOPE_SAMPLED_CALIBRATE="1")
+    r = subprocess.run([TASKSCOPE, "report", "-p", str(t.pid), "-d", "1.5", "--json", *SAMPLED],
+                       capture_output=True, text=True, timeout=60, env=env)
+    data = json.loads(r.stdout)
+    s = data["sampled"]
+    assert s["tls_layout"] == "calibrated" and \
+        s["tls_field"] == "+0x20 tag 8 B (None 0), id +0x28", \
+        f"expected the field calibrated at +0x20/+0x28 (DWARF's), got {s}"
+    assert_findings(r.returncode, data, [("spinning", "spinner::spin_loop")])
 
 
-if __name__ == "__main__":
-    for fn in (test_healthy, test_deadlock, test_blocked, test_parked, test_spinner,
-               test_calibrated, test_usdt_deadlock):
-        try:
-            fn()
-        except Exception as e:  # a crashed test is a failed test, and the rest still run
-            check(f"{fn.__name__}: ran without exception", False, repr(e))
-    finish()
+class TestSampledUsdtDeadlock(SampledScenario):
+    """A USDT runtime replays its state only to a tracer that stays: its
+    probes stay attached in sampled mode, and it is found as in default."""
+    target = "c_deadlock"
+    path = os.path.join(CRUNTIME, "c_deadlock")
+    settle = 0.5
+    findings = [deadlock("transfer_ab", "transfer_ba"),
+                ("idle", "transfer_ab"), ("idle", "transfer_ba")]
+
+    def test_probes_stay(self, observed):
+        assert observed.data["sampled"]["probes_attached"] and \
+            observed.data["probe_sites"] > 0, \
+            f"expected the USDT probes attached all along, got {observed.data['sampled']}"

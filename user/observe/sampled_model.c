@@ -74,7 +74,8 @@ static struct task_samples *find_samples(struct task_samples *v, size_t n, uint6
 {
 	struct task_samples key = { .task = task };
 
-	return task ? bsearch(&key, v, n, sizeof(*v), cmp_task_samples) : NULL;
+	/* no samples (no thread-local to read): v is NULL, which bsearch may not get */
+	return task && n ? bsearch(&key, v, n, sizeof(*v), cmp_task_samples) : NULL;
 }
 
 static uint64_t header_of(const struct ts_process *p, uint64_t task_id)

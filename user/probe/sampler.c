@@ -14,6 +14,8 @@
 #include "sampler.h"
 #include "sample.skel.h"
 
+#define COUNT_BATCH	256	/* sample_counts entries per batch lookup */
+
 static int perf_open_cpu_clock(int cpu, uint64_t period_ns)
 {
 	struct perf_event_attr attr;
@@ -213,9 +215,13 @@ int ts_sampler__read(struct ts_sampler *s, pid_t pid, struct ts_sample_read *out
 	int ncpu = libbpf_num_possible_cpus(), c;
 	struct ts_sample_key ck, next_ck;
 	uint32_t tid, next_tid, k;
+	struct ts_sample_key kb[COUNT_BATCH];
+	struct ts_sample_count vb[COUNT_BATCH];
+	uint32_t in_batch = 0, out_batch = 0;
 	uint64_t *vals = NULL;
 	void *prev = NULL;
 	size_t cap = 0;
+	bool first;
 
 	memset(out, 0, sizeof(*out));
 	out->read_ns = mono_ns();
@@ -234,6 +240,38 @@ int ts_sampler__read(struct ts_sampler *s, pid_t pid, struct ts_sample_read *out
 		nv[out->nthreads].tid = tid;
 		nv[out->nthreads++].st = st;
 	}
+	/* thousands of (thread, task) pairs: batches, not two syscalls each */
+	for (first = true;; first = false) {
+		uint32_t count = COUNT_BATCH, k;
+		int rc = bpf_map_lookup_batch(cfd, first ? NULL : &in_batch, &out_batch, kb, vb,
+					      &count, NULL);
+
+		if (rc && rc != -ENOENT)
+			goto fallback;
+		for (k = 0; k < count; k++) {
+			if (kb[k].tgid != (uint32_t)pid)
+				continue;
+			if (out->ncounts == cap) {
+				struct ts_sample_count_rec *nv;
+
+				/* grow by doubling: a busy process has thousands of pairs */
+				cap = cap ? 2 * cap : 256;
+				nv = realloc(out->counts, cap * sizeof(*nv));
+				if (!nv)
+					goto nomem;
+				out->counts = nv;
+			}
+			out->counts[out->ncounts].key = kb[k];
+			out->counts[out->ncounts++].c = vb[k];
+		}
+		if (rc == -ENOENT)
+			break;
+		in_batch = out_batch;
+	}
+	goto counters;
+fallback:
+	/* a kernel without batch lookups on this map type */
+	out->ncounts = 0;
 	prev = NULL;
 	while (bpf_map_get_next_key(cfd, prev, &next_ck) == 0) {
 		struct ts_sample_count_rec *nv;
@@ -244,7 +282,6 @@ int ts_sampler__read(struct ts_sampler *s, pid_t pid, struct ts_sample_read *out
 		if (ck.tgid != (uint32_t)pid || bpf_map_lookup_elem(cfd, &ck, &cnt))
 			continue;
 		if (out->ncounts == cap) {
-			/* grow by doubling: a busy process has thousands of pairs */
 			cap = cap ? 2 * cap : 256;
 			nv = realloc(out->counts, cap * sizeof(*nv));
 			if (!nv)
@@ -254,6 +291,7 @@ int ts_sampler__read(struct ts_sampler *s, pid_t pid, struct ts_sample_read *out
 		out->counts[out->ncounts].key = ck;
 		out->counts[out->ncounts++].c = cnt;
 	}
+counters:
 	if (ncpu > 0 && (vals = calloc((size_t)ncpu, sizeof(*vals)))) {
 		for (k = 0; k < TS_SCNT_MAX; k++) {
 			if (bpf_map_lookup_elem(kfd, &k, vals))
