@@ -7,15 +7,16 @@ Each check asserts the finding the precise mode makes on the same target
 (tests/e2e/test_report.py), and on the healthy one that no uprobe stays
 attached between bursts.
 """
+import json
 import os
 import re
 import subprocess
 import time
 
-from tslib import (ROOT, TASKSCOPE, Target, check, finish, report, stalls, tasks_named,
-                   prog_holders)
+import pytest
 
-CRT = os.path.join(ROOT, "tests", "targets", "cruntime", "build")
+from tslib import (CRUNTIME, TASKSCOPE, Scenario, Target, assert_findings, deadlock, exit_status,
+                   messages, prog_holders, stalls, tasks_named, the_task, wait_exit)
 
 SAMPLED = ("--mode", "sampled")
 SAMPLE_PROGS = ("sample_cpu", "sample_switch")
@@ -85,7 +86,6 @@ def sampled_left_behind(settle=3.0):
     while True:
         out = subprocess.run(["bpftool", "-j", "prog", "list"], capture_output=True,
                              text=True).stdout
-        import json
         held = prog_holders()
         left = [p for p in json.loads(out or "[]")
                 if p.get("name") in SAMPLE_PROGS and not held.get(p["id"])]
@@ -94,173 +94,212 @@ def sampled_left_behind(settle=3.0):
         time.sleep(0.1)
 
 
-def test_healthy():
-    with Target("healthy") as t:
-        p = subprocess.Popen([TASKSCOPE, "report", "-p", str(t.pid), "-d", "3", "--json",
-                              *SAMPLED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
-        polls, with_uprobe, fewest_perf = watch_links(p, t.pid)
-        out, err = p.communicate(timeout=30)
-        import json
+
+class TestHealthy:
+    """No finding, and no uprobe on the target between bursts: taskscope's
+    links are looked at every 5 ms while the report runs."""
+
+    @pytest.fixture(scope="class")
+    def watched(self):
+        t = Target("healthy")
         try:
-            data = json.loads(out)
-        except ValueError:
-            data = None
-        if not check("sampled healthy: report ran", data is not None, err):
-            return
-        check("sampled healthy: exit 0, no finding at all", p.returncode == 0 and
-              not data["stalls"], f"exit {p.returncode}, {[s['message'] for s in data['stalls']]}")
-        check("sampled healthy: mode named", data["mode"] == "sampled" and
-              data["sampled"]["tls_layout"] == "DWARF", f"{data['mode']} {data.get('sampled')}")
-        names = {x["name"] for x in data["tasks"]}
+            p = subprocess.Popen([TASKSCOPE, "report", "-p", str(t.pid), "-d", "3", "--json",
+                                  *SAMPLED], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+            polls, with_uprobe, fewest_perf = watch_links(p, t.pid)
+            code, out, err = wait_exit(p, 30)
+            assert code >= 0, f"taskscope report {' '.join(SAMPLED)} died: " \
+                              f"{exit_status(code)}; stderr {err[-400:]!r}"
+            try:
+                data = json.loads(out)
+            except ValueError as e:
+                raise AssertionError(f"expected JSON from report {' '.join(SAMPLED)}, got exit "
+                                     f"{code}, stderr {err.strip()!r}, stdout {out[:400]!r} "
+                                     f"({e})") from None
+            yield Watched(t, code, data, polls, with_uprobe, fewest_perf)
+            gone = t.ended_by_itself()
+            assert gone is None, gone
+        finally:
+            t.kill()
+
+    def test_exact_findings(self, watched):
+        assert_findings(watched.code, watched.data, [])
+
+    def test_mode_named(self, watched):
+        data = watched.data
+        assert data["mode"] == "sampled" and data["sampled"]["tls_layout"] == "DWARF", \
+            f"expected mode sampled with the thread-local layout from DWARF, taskscope " \
+            f"printed mode {data['mode']}, {data.get('sampled')}"
+
+    def test_tasks(self, watched):
+        names = {x["name"] for x in watched.data["tasks"]}
         want = {"healthy::pinger", "healthy::ponger", "healthy::ticker", "healthy::aggregator"}
-        check("sampled healthy: every task type named", want <= names, f"{sorted(names)}")
-        check("sampled healthy: 4 tickers", len(tasks_named(data, "healthy::ticker")) == 4, "")
+        assert want <= names, f"expected task types {sorted(want)}, taskscope named {sorted(names)}"
+        tick = tasks_named(watched.data, "healthy::ticker")
+        assert len(tick) == 4, f"expected 4 healthy::ticker tasks, taskscope listed {len(tick)}"
+
+    def test_polls_from_bursts(self, watched):
         # the 4 tickers sleep 5, 6, 7, 8 ms: ~640 polls/s together, ~1900 in 3 s;
         # estimated from 3 bursts of 10 ms, so a few dozen polls seen: +-50 %
-        tick = tasks_named(data, "healthy::ticker")
+        tick = tasks_named(watched.data, "healthy::ticker")
         total = sum(x["polls"] for x in tick)
-        check("sampled healthy: ticker polls estimated from bursts", 950 <= total <= 2900,
-              f"{total}: {[x['polls'] for x in tick]}")
-        check("sampled healthy: bursts ran", data["sampled"]["bursts"] >= 2,
-              f"{data['sampled']}")
+        assert 950 <= total <= 2900, \
+            f"expected 950-2900 ticker polls estimated from the bursts (~1900 in 3 s), " \
+            f"taskscope estimated {total}: {[x['polls'] for x in tick]}"
+        assert watched.data["sampled"]["bursts"] >= 2, \
+            f"expected >= 2 bursts in 3 s, taskscope printed {watched.data['sampled']}"
+
+    def test_no_uprobe_outside_bursts(self, watched):
         # the bursts: 10 ms attached per second, plus the links' teardown
+        polls, with_uprobe = watched.polls, watched.with_uprobe
         frac = with_uprobe / polls if polls else 1
-        print(f"# uprobe_multi links on the target in {with_uprobe} of {polls} looks "
-              f"({100 * frac:.1f} %)", flush=True)
-        check("sampled healthy: no uprobe on the target outside bursts",
-              polls >= 100 and 0 < with_uprobe and frac <= 0.15,
-              f"{with_uprobe} of {polls} polls of taskscope's links saw a uprobe_multi link")
-        check("sampled healthy: one cpu-clock perf event per CPU all along",
-              fewest_perf == online_cpus(), f"{fewest_perf} vs {online_cpus()} CPUs")
-        check("sampled healthy: target still running", t.alive(), "")
-        check("sampled healthy: sampling programs gone after exit", not sampled_left_behind(),
-              f"{sampled_left_behind()}")
+        assert polls >= 100 and 0 < with_uprobe and frac <= 0.15, \
+            f"expected a uprobe_multi link on the target in some (bursts) but <= 15 % of " \
+            f">= 100 looks at taskscope's links, saw one in {with_uprobe} of {polls} " \
+            f"({100 * frac:.1f} %)"
+
+    def test_perf_event_per_cpu(self, watched):
+        assert watched.fewest_perf == online_cpus(), \
+            f"expected one cpu-clock perf event per CPU ({online_cpus()}) all along, " \
+            f"taskscope held as few as {watched.fewest_perf}"
+
+    def test_nothing_left(self, watched):
+        assert watched.target.alive(), "expected the target still running after the report"
+        left = sampled_left_behind()
+        assert not left, f"expected no sampling program left in the kernel, found {left}"
 
 
-def test_deadlock():
-    with Target("deadlock", settle=0.5) as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled deadlock: report ran", data is not None, err):
-            return
-        d = stalls(data, "deadlock")
-        check("sampled deadlock: one cycle of two tasks", len(d) == 1 and d[0]["count"] == 2,
-              f"{[s['message'] for s in data['stalls']]}")
-        if d:
-            m = d[0]["message"]
-            check("sampled deadlock: cycle names both await lines",
-                  "deadlock::lock_ab at src/main.rs:12 waits for mutex" in m and
-                  "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, m)
-        for n in ("deadlock::lock_ab", "deadlock::lock_ba"):
-            check(f"sampled deadlock: {n} idle", len(stalls(data, "idle", n)) == 1,
-                  f"{[s['message'] for s in data['stalls']]}")
-        check("sampled deadlock: exit 1", code == 1, f"exit {code}")
+class Watched:
+    def __init__(self, target, code, data, polls, with_uprobe, fewest_perf):
+        self.target, self.code, self.data = target, code, data
+        self.polls, self.with_uprobe, self.fewest_perf = polls, with_uprobe, fewest_perf
 
 
-def test_blocked():
-    with Target("blocked") as t:
-        code, data, err = report(t.pid, 3, SAMPLED)
-        if not check("sampled blocked: report ran", data is not None, err):
-            return
-        b = stalls(data, "blocked_worker", "blocked::blocking_handler")
-        check("sampled blocked: blocked worker names blocking_handler", len(b) == 1,
-              f"{[s['message'] for s in data['stalls']]}")
-        if b:
-            s = b[0]
-            check("sampled blocked: poll >= 1.4 s, mostly off-CPU",
-                  s["duration_s"] >= 1.4 and s["offcpu_s"] >= 0.8 * min(s["duration_s"], 1.5),
-                  f"duration {s['duration_s']} offcpu {s['offcpu_s']}")
-        check("sampled blocked: ticker not itself blocked",
-              not stalls(data, "blocked_worker", "blocked::ticker"), "")
-        bh = tasks_named(data, "blocked::blocking_handler")
-        check("sampled blocked: blocking_handler's busy time is its off-CPU poll",
-              bh and bh[0]["busy_s"] >= 1.0 and bh[0]["offcpu_in_polls_s"] >= 1.0, f"{bh}")
-        check("sampled blocked: exit 1", code == 1, f"exit {code}")
+class TestDeadlock(Scenario):
+    target = "deadlock"
+    settle = 0.5
+    extra = SAMPLED
+    findings = [deadlock("deadlock::lock_ab", "deadlock::lock_ba"),
+                ("idle", "deadlock::lock_ab"), ("idle", "deadlock::lock_ba")]
+
+    def test_cycle(self, observed):
+        d = stalls(observed.data, "deadlock")
+        assert len(d) == 1 and d[0]["count"] == 2, \
+            f"expected one cycle of two tasks: {messages(observed.data)}"
+        m = d[0]["message"]
+        assert "deadlock::lock_ab at src/main.rs:12 waits for mutex" in m and \
+            "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, \
+            f"expected both await lines (main.rs:12, main.rs:20) in the cycle, got {m!r}"
 
 
-def test_parked():
-    with Target("parked") as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled parked: report ran", data is not None, err):
-            return
-        wf = tasks_named(data, "parked::wait_forever")
-        ws = tasks_named(data, "parked::wait_for_signal")
-        check("sampled parked: every parked task listed, idle",
-              len(wf) == 3 and len(ws) == 1 and all(x["state"] == "idle" for x in wf + ws),
-              f"{[(x['name'], x['state']) for x in data['tasks']]}")
-        idle = stalls(data, "idle")
-        check("sampled parked: each flagged idle since before attach",
-              len(idle) == 4 and all(s["at_least"] and s["duration_s"] >= 1.9 for s in idle),
-              f"{idle}")
-        check("sampled parked: idle findings name their .await line",
-              sum("at src/main.rs:9" in s["message"] for s in idle) == 3 and
-              sum("at src/main.rs:14" in s["message"] for s in idle) == 1,
-              f"{[s['message'] for s in idle]}")
-        check("sampled parked: exit 1", code == 1, f"exit {code}")
+class TestBlocked(Scenario):
+    """Sampled mode sees wakes only in bursts: no starvation finding, unlike
+    the precise mode (test_report.py)."""
+    target = "blocked"
+    duration = 3
+    extra = SAMPLED
+    findings = [("blocked_worker", "blocked::blocking_handler")]
+
+    def test_blocking_poll(self, observed):
+        s = stalls(observed.data, "blocked_worker", "blocked::blocking_handler")
+        assert len(s) == 1, f"expected one blocked_worker finding on blocking_handler: " \
+                            f"{messages(observed.data)}"
+        s = s[0]
+        assert s["duration_s"] >= 1.4 and s["offcpu_s"] >= 0.8 * min(s["duration_s"], 1.5), \
+            f"expected a poll >= 1.4 s, mostly off-CPU; taskscope measured " \
+            f"{s['duration_s']} s, {s['offcpu_s']} s off-CPU"
+
+    def test_busy_is_offcpu_poll(self, observed):
+        bh = the_task(observed.data, "blocked::blocking_handler")
+        assert bh["busy_s"] >= 1.0 and bh["offcpu_in_polls_s"] >= 1.0, \
+            f"expected blocking_handler busy >= 1 s, off-CPU in its poll >= 1 s; taskscope " \
+            f"printed busy {bh['busy_s']} s, off-CPU in polls {bh['offcpu_in_polls_s']} s"
 
 
-def test_spinner():
-    with Target("spinner") as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled spinner: report ran", data is not None, err):
-            return
-        s = stalls(data, "spinning", "spinner::spin_loop")
-        check("sampled spinner: spin_loop flagged spinning (from bursts)", len(s) == 1,
-              f"{[x['message'] for x in data['stalls']]}")
-        check("sampled spinner: ticker not flagged",
-              not [x for x in data["stalls"] if x["name"] == "spinner::ticker"], "")
-        sl = tasks_named(data, "spinner::spin_loop")
-        check("sampled spinner: spin_loop seen on the CPU by samples",
-              sl and sl[0]["cpu_samples"] > 0, f"{sl}")
+class TestParked(Scenario):
+    target = "parked"
+    extra = SAMPLED
+    findings = [("idle", "parked::wait_forever")] * 3 + [("idle", "parked::wait_for_signal")]
+
+    def test_parked_tasks(self, observed):
+        wf = tasks_named(observed.data, "parked::wait_forever")
+        ws = tasks_named(observed.data, "parked::wait_for_signal")
+        assert len(wf) == 3 and len(ws) == 1 and all(x["state"] == "idle" for x in wf + ws), \
+            f"expected 3 wait_forever and 1 wait_for_signal, all idle; taskscope listed " \
+            f"{[(x['name'], x['state']) for x in observed.data['tasks']]}"
+
+    def test_idle_since_before_attach(self, observed):
+        idle = stalls(observed.data, "idle")
+        assert idle, "expected idle findings, taskscope reported none"
+        bad = [s["message"] for s in idle if not (s["at_least"] and s["duration_s"] >= 1.9)]
+        assert not bad, f"expected each idle >= 1.9 s since before attach: {bad}"
+
+    def test_await_lines(self, observed):
+        idle = [s["message"] for s in stalls(observed.data, "idle")]
+        at9 = sum("at src/main.rs:9" in m for m in idle)
+        at14 = sum("at src/main.rs:14" in m for m in idle)
+        assert at9 == 3 and at14 == 1, \
+            f"expected 3 idle findings at src/main.rs:9 and 1 at src/main.rs:14, " \
+            f"taskscope printed {idle}"
 
 
-def test_calibrated():
+class TestSpinner(Scenario):
+    target = "spinner"
+    extra = SAMPLED
+    findings = [("spinning", "spinner::spin_loop")]
+
+    def test_spin_loop_sampled(self, observed):
+        sl = the_task(observed.data, "spinner::spin_loop")
+        assert sl["cpu_samples"] > 0, \
+            f"expected spin_loop seen on the CPU by samples, taskscope counted " \
+            f"{sl['cpu_samples']} samples"
+
+
+class TestCalibrated(Scenario):
     """No DWARF for the field: the offset is found against bursts, and agrees.
     Calibration needs samples that land inside probed polls: spin_loop is on
     the CPU all the time (healthy's polls are too short to be sure of it)."""
-    with Target("spinner") as t:
-        env = dict(os.environ, TASKSCOPE_SAMPLED_CALIBRATE="1")
-        r = subprocess.run([TASKSCOPE, "report", "-p", str(t.pid), "-d", "1.5", "--json",
-                            *SAMPLED], capture_output=True, text=True, timeout=30, env=env)
-        import json
-        try:
-            data = json.loads(r.stdout)
-        except ValueError:
-            data = None
-        if not check("sampled calibrated: report ran", data is not None, r.stderr):
-            return
-        s = data["sampled"]
-        check("sampled calibrated: field found by calibration, where DWARF puts it",
-              s["tls_layout"] == "calibrated" and
-              s["tls_field"] == "+0x20 tag 8 B (None 0), id +0x28", f"{s}")
-        check("sampled calibrated: spin_loop still the only finding",
-              [x["name"] for x in data["stalls"]] == ["spinner::spin_loop"],
-              f"{[x['message'] for x in data['stalls']]}")
+    target = "spinner"
+    duration = 1.5
+    extra = SAMPLED
+    findings = [("spinning", "spinner::spin_loop")]
+
+    @pytest.fixture(scope="class", autouse=True)
+    def calibrate(self):
+        # autouse: set before the class's observed fixture runs the report
+        old = os.environ.get("TASKSCOPE_SAMPLED_CALIBRATE")
+        os.environ["TASKSCOPE_SAMPLED_CALIBRATE"] = "1"
+        yield
+        if old is None:
+            del os.environ["TASKSCOPE_SAMPLED_CALIBRATE"]
+        else:
+            os.environ["TASKSCOPE_SAMPLED_CALIBRATE"] = old
+
+    def test_field_calibrated(self, observed):
+        s = observed.data["sampled"]
+        assert s["tls_layout"] == "calibrated" and \
+            s["tls_field"] == "+0x20 tag 8 B (None 0), id +0x28", \
+            f"expected the field found by calibration where DWARF puts it " \
+            f"(+0x20 tag 8 B (None 0), id +0x28), taskscope printed layout " \
+            f"{s['tls_layout']!r}, field {s['tls_field']!r}"
 
 
-def test_usdt_deadlock():
+class TestUsdtDeadlock(Scenario):
     """A USDT runtime replays its state only to a tracer that stays: its probes
     stay attached in sampled mode, and the deadlock is found as in default."""
-    path = os.path.join(CRT, "c_deadlock")
-    if not os.access(path, os.X_OK):
-        print("# c_deadlock not built: skipped")
-        return
-    with Target("c_deadlock", path=path) as t:
-        code, data, err = report(t.pid, 2, SAMPLED)
-        if not check("sampled usdt deadlock: report ran", data is not None, err):
-            return
-        check("sampled usdt deadlock: probes stay attached, said so",
-              data["sampled"]["probes_attached"] and data["probe_sites"] > 0, f"{data['sampled']}")
-        d = stalls(data, "deadlock")
-        check("sampled usdt deadlock: the cycle is found", len(d) == 1 and d[0]["count"] == 2,
-              f"{[s['message'] for s in data['stalls']]}")
+    target = "c_deadlock"
+    path = os.path.join(CRUNTIME, "c_deadlock")
+    extra = SAMPLED
+    findings = [deadlock("transfer_ab", "transfer_ba"),
+                ("idle", "transfer_ab"), ("idle", "transfer_ba")]
 
+    def test_probes_stay(self, observed):
+        s = observed.data["sampled"]
+        assert s["probes_attached"] and observed.data["probe_sites"] > 0, \
+            f"expected the USDT probes attached all along and said so, taskscope printed " \
+            f"probe_sites {observed.data['probe_sites']}, {s}"
 
-if __name__ == "__main__":
-    for fn in (test_healthy, test_deadlock, test_blocked, test_parked, test_spinner,
-               test_calibrated, test_usdt_deadlock):
-        try:
-            fn()
-        except Exception as e:  # a crashed test is a failed test, and the rest still run
-            check(f"{fn.__name__}: ran without exception", False, repr(e))
-    finish()
+    def test_cycle(self, observed):
+        d = stalls(observed.data, "deadlock")
+        assert len(d) == 1 and d[0]["count"] == 2, \
+            f"expected one cycle of two tasks: {messages(observed.data)}"
