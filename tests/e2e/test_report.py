@@ -6,7 +6,9 @@ started, taskscope attaches with BPF, and the tests assert what a person
 would look for in the report: the exact findings the target plants (no
 other kind, no other task), then the details of each.
 """
+import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -266,6 +268,130 @@ class TestManyTasks(Scenario):
             f"expected alike findings counted in one line, taskscope printed {r.stdout[-600:]!r}"
 
 
+class TestLongPolls(Scenario):
+    """Each poll of sleeper holds the one worker ~300 ms (a synchronous sleep):
+    above the 100 ms long-poll threshold, far below a 1 s stall."""
+    target = "long_polls"
+    duration = 2
+    findings = [("blocked_worker", "long_polls::sleeper")]
+
+    def test_long_poll(self, observed):
+        s = stalls(observed.data, "blocked_worker", "long_polls::sleeper")
+        assert len(s) == 1, f"expected one blocked_worker finding on sleeper: " \
+                            f"{messages(observed.data)}"
+        s = s[0]
+        assert 0.25 <= s["duration_s"] <= 0.6 and s["offcpu_s"] >= 0.8 * s["duration_s"], \
+            f"expected a poll of ~300 ms (0.25-0.6 s), mostly off-CPU; taskscope measured " \
+            f"{s['duration_s']} s, {s['offcpu_s']} s off-CPU"
+
+    def test_threshold_in_json(self, observed):
+        assert observed.data.get("long_poll_threshold_ms") == 100, \
+            f"expected long_poll_threshold_ms 100 by default, taskscope printed " \
+            f"{observed.data.get('long_poll_threshold_ms')}"
+
+    def test_higher_threshold(self, observed):
+        code, data, _ = report(observed.target.pid, 2, ("--long-poll-ms", "500"))
+        assert_findings(code, data, [])
+        assert data.get("long_poll_threshold_ms") == 500, \
+            f"expected long_poll_threshold_ms 500, taskscope printed " \
+            f"{data.get('long_poll_threshold_ms')}"
+
+
+class TestBlockingPool(Scenario):
+    """64 finished spawn_blocking jobs on a 2-worker runtime: the blocking
+    threads are named like the workers, and each worker runs in a
+    blocking-pool task; still 2 workers and nothing flagged."""
+    target = "blocking_pool"
+    findings = []
+
+    def test_two_workers(self, observed):
+        assert observed.data["worker_threads"] == 2, \
+            f"expected 2 worker threads, taskscope counted {observed.data['worker_threads']}"
+
+    def test_no_blocking_task(self, observed):
+        names = sorted({x["name"] for x in observed.data["tasks"]})
+        assert names, "expected tasks listed, taskscope listed none"
+        assert not [n for n in names if "BlockingTask" in n], \
+            f"expected no BlockingTask among the tasks, taskscope listed {names}"
+        the_task(observed.data, "blocking_pool::ticker")
+
+
+def stripped_copy(tmp_dir, name):
+    """A --strip-all copy of a target, and FILE.debug with its DWARF."""
+    path = os.path.join(tmp_dir, name)
+    shutil.copy(os.path.join(TARGETS, name), path)
+    subprocess.run(["strip", "--strip-all", path], check=True)
+    subprocess.run(["objcopy", "--only-keep-debug", os.path.join(TARGETS, name),
+                    path + ".debug"], check=True)
+    return path
+
+
+class TestStripped(Scenario):
+    """healthy with no symbol table and no DWARF: task vtables found by
+    their shape, tasks named by address; its DWARF given back with
+    --debuginfo names them again."""
+    target = "healthy"
+    findings = []
+
+    @pytest.fixture(scope="class", autouse=True)
+    def stripped(self, request, tmp_path_factory):
+        # autouse: the path is set before the class's observed fixture starts it
+        request.cls.path = stripped_copy(str(tmp_path_factory.mktemp("stripped")), "healthy")
+        return request.cls.path
+
+    def test_tasks_named_by_address(self, observed):
+        names = sorted({x["name"] for x in observed.data["tasks"]})
+        assert names and all(re.fullmatch(r"<future at 0x[0-9a-f]+>", n) for n in names), \
+            f"expected tasks named <future at 0x...>, taskscope named {names}"
+
+    def test_two_workers(self, observed):
+        assert observed.data["worker_threads"] == 2, \
+            f"expected 2 worker threads, taskscope counted {observed.data['worker_threads']}"
+
+    def test_probes_found_by_shape(self, stripped):
+        r = run(["probes", stripped])
+        assert r.returncode == 0 and "found by their shape" in r.stdout, \
+            f"expected probes to say the task vtables were found by their shape, got " \
+            f"{r.returncode} stdout {r.stdout[:400]!r} stderr {r.stderr!r}"
+
+    def test_debuginfo_names_tasks(self, observed, stripped):
+        code, data, _ = report(observed.target.pid, 2, ("--debuginfo", stripped + ".debug"))
+        assert_findings(code, data, [])
+        names = {x["name"] for x in data["tasks"]}
+        want = {"healthy::pinger", "healthy::ponger", "healthy::ticker", "healthy::aggregator"}
+        assert want <= names, f"expected task types {sorted(want)} with --debuginfo, " \
+                              f"taskscope named {sorted(names)}"
+        tick = tasks_named(data, "healthy::ticker")
+        assert len(tick) == 4, f"expected 4 healthy::ticker tasks with --debuginfo, " \
+                               f"taskscope listed {len(tick)}"
+
+
+class TestStrippedDebuginfo(Scenario):
+    """parked stripped, its DWARF in a separate file: await chains as with
+    an unstripped binary."""
+    target = "parked"
+    findings = [("idle", "parked::wait_forever")] * 3 + [("idle", "parked::wait_for_signal")]
+
+    @pytest.fixture(scope="class", autouse=True)
+    def stripped(self, request, tmp_path_factory):
+        # autouse: path and --debuginfo set before the observed fixture runs
+        path = stripped_copy(str(tmp_path_factory.mktemp("stripped")), "parked")
+        request.cls.path = path
+        request.cls.extra = ("--debuginfo", path + ".debug")
+
+    def test_await_chains(self, observed):
+        lines = {"parked::wait_forever": 9, "parked::wait_for_signal": 14}
+        tasks = [x for x in observed.data["tasks"] if x["name"] in lines]
+        assert len(tasks) == 4, f"expected 4 parked tasks, taskscope listed " \
+                                f"{[x['name'] for x in observed.data['tasks']]}"
+        bad = [(x["name"], x.get("await_chain")) for x in tasks
+               if not (x.get("await_chain") and x["await_chain"]["frames"] and
+                       x["await_chain"]["frames"][0]["file"] == "src/main.rs" and
+                       x["await_chain"]["frames"][0]["line"] == lines[x["name"]])]
+        assert not bad, f"expected each parked task's chain to start at its .await in " \
+                        f"src/main.rs (wait_forever :9, wait_for_signal :14), got {bad}"
+
+
 class TestErrors:
     def test_no_such_pid(self):
         r = run(["report", "-p", "999999", "-d", "1"])
@@ -289,14 +415,72 @@ class TestErrors:
         assert r.returncode == 2 and "must run as root" in r.stderr, \
             f"expected exit 2 and 'must run as root', got {r.returncode} {r.stderr!r}"
 
-    def test_stripped_binary(self, spawn, tmp_path):
-        stripped = tmp_path / "healthy-stripped"
-        shutil.copy(os.path.join(TARGETS, "healthy"), stripped)
-        subprocess.run(["strip", "--strip-all", stripped], check=True)
-        t = spawn("healthy-stripped", path=str(stripped))
-        r = run(["report", "-p", t.pid, "-d", "1"])
-        assert r.returncode == 2 and "no symbol table" in r.stderr, \
-            f"expected exit 2 and 'no symbol table', got {r.returncode} {r.stderr!r}"
+    def test_kernel_thread(self):
+        r = run(["report", "-p", "2", "-d", "1"])
+        assert r.returncode == 2 and "is a kernel thread" in r.stderr and \
+            r.stderr.count("\n") == 1, \
+            f"expected exit 2 and one line 'is a kernel thread' for PID 2, got " \
+            f"{r.returncode} {r.stderr!r}"
+
+    def test_zombie(self, popen):
+        z = popen(["sh", "-c", "exit 0"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # not waited for: it stays a zombie until the popen fixture reaps it
+        deadline = time.time() + 5
+        while zombie_state(z.pid) != "Z" and time.time() < deadline:
+            time.sleep(0.02)
+        assert zombie_state(z.pid) == "Z", \
+            f"setup: expected sh (PID {z.pid}) a zombie, its state is {zombie_state(z.pid)!r}"
+        r = run(["report", "-p", z.pid, "-d", "1"])
+        assert r.returncode == 2 and "is a zombie" in r.stderr and r.stderr.count("\n") == 1, \
+            f"expected exit 2 and one line 'is a zombie', got {r.returncode} {r.stderr!r}"
+
+    def test_duration_nan(self):
+        r = run(["report", "-p", "1", "-d", "nan"])
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "nan" in r.stderr and \
+            not r.stdout, \
+            f"expected exit 2 and one line refusing duration 'nan', got {r.returncode} " \
+            f"stderr {r.stderr!r} stdout {r.stdout[:200]!r}"
+
+    def test_unknown_option(self):
+        r = run(["report", "--bogus"])
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "--bogus" in r.stderr and \
+            not r.stdout, \
+            f"expected exit 2 and one line naming --bogus, got {r.returncode} " \
+            f"stderr {r.stderr!r} stdout {r.stdout[:200]!r}"
+
+    def test_no_such_pid_json(self):
+        r = run(["report", "-p", "999999", "-d", "1", "--json"])
+        try:
+            data = json.loads(r.stdout)
+        except ValueError:
+            data = None
+        assert r.returncode == 2 and isinstance(data, dict) and "error" in data and \
+            "999999" in data["error"], \
+            f"expected exit 2 and a JSON object with an 'error' naming PID 999999 on stdout, " \
+            f"got {r.returncode} stdout {r.stdout[:300]!r} stderr {r.stderr!r}"
+
+    def test_exec_during_observation(self, spawn):
+        t = spawn("execs", args=("1000",))
+        r = run(["report", "-p", t.pid, "-d", "2"])
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and \
+            "replaced its program (exec) during observation" in r.stderr, \
+            f"expected exit 2 and one line 'replaced its program (exec) during observation', " \
+            f"got {r.returncode} {r.stderr!r}"
+        assert not r.stdout, f"expected no report of the old program, taskscope printed " \
+                             f"{r.stdout[:400]!r}"
+
+    @pytest.mark.parametrize("settle", [0.15, 0.25])
+    def test_exec_while_attaching(self, spawn, settle):
+        """The exec (300 ms after ready) races the attach, begun 50-150 ms
+        before it: caught during observation or while attaching, never as a
+        failed uprobe_multi."""
+        t = spawn("execs", args=("300",), settle=settle)
+        r = run(["report", "-p", t.pid, "-d", "2"])
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and \
+            "replaced its program (exec)" in r.stderr and \
+            "uprobe_multi" not in r.stderr + r.stdout, \
+            f"expected exit 2 and one line 'replaced its program (exec)' (no uprobe_multi " \
+            f"error), got {r.returncode} stderr {r.stderr!r} stdout {r.stdout[:300]!r}"
 
     def test_target_exits_mid_run(self, spawn, popen):
         t = spawn("healthy")
@@ -307,6 +491,15 @@ class TestErrors:
         assert code == 2 and "exited" in err and err.count("\n") == 1, \
             f"expected exit 2 and one line saying the target exited, got {code} {err!r}"
         assert_nothing_left("the target exited")
+
+
+def zombie_state(pid):
+    """The state letter of /proc/PID/stat (Z: zombie), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
 
 
 def test_detach_on_ctrl_c(spawn, popen):

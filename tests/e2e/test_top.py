@@ -127,8 +127,11 @@ class Tmux:
         Tmux.count += 1
         self.name = f"tstop{os.getpid()}_{Tmux.count}"
         cmd = " ".join([TASKSCOPE] + [str(a) for a in args]) + "; echo EXIT=$?; sleep 600"
+        # no COLUMNS/LINES (run.sh sets COLUMNS for pytest's output, and the tmux
+        # server inherits it): ncurses would take them over the pane's size
         subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
-                        "-y", str(height), f"env {env} " + cmd], check=True)
+                        "-y", str(height), f"env -u COLUMNS -u LINES {env} " + cmd],
+                       check=True)
 
     def send(self, *keys, pause=0.25):
         for k in keys:
