@@ -11,17 +11,6 @@
 
 /* ---- a scan ------------------------------------------------------------- */
 
-static enum ts_task_state state_from_word(const struct task_layout *l, uint64_t w)
-{
-	if (w & l->complete)
-		return TS_TASK_DONE;
-	if (w & l->running)
-		return TS_TASK_RUNNING;
-	if (w & l->notified)
-		return TS_TASK_SCHEDULED;
-	return TS_TASK_IDLE;
-}
-
 /*
  * A task freed inside its own last poll (tokio calls Harness::dealloc
  * directly) fires no dealloc probe: it is simply no longer in memory.
@@ -146,7 +135,7 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 			t->state = TS_TASK_DONE;
 		} else if (!t->seen_by_probe) {
 			t->state_from_memory = true;
-			t->state = state_from_word(&op->tb.layout, mt[i].state_word);
+			t->state = task_layout__state(&op->tb.layout, mt[i].state_word);
 			if (op->next_task_id_at_attach && t->task_id >= op->next_task_id_at_attach) {
 				/* spawned during the window: how long it has waited is unknown */
 				t->spawned_in_window = true;

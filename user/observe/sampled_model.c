@@ -111,17 +111,6 @@ static uint64_t scaled(uint64_t v, double k)
 	return (uint64_t)((double)v * k + 0.5);
 }
 
-static enum ts_task_state state_of_word(const struct task_layout *l, uint64_t w)
-{
-	if (w & l->complete)
-		return TS_TASK_DONE;
-	if (w & l->running)
-		return TS_TASK_RUNNING;
-	if (w & l->notified)
-		return TS_TASK_SCHEDULED;
-	return TS_TASK_IDLE;
-}
-
 /*
  * Tasks: counts from the bursts scaled to the window, busy time from the
  * samples, state from memory, time in state from the snapshots.
@@ -165,7 +154,7 @@ static void model_tasks(struct sampled_session *ss, struct ts_process *p,
 		if (!t->in_memory || !h)
 			continue;
 		t->state_from_memory = false;
-		t->state = state_of_word(l, t->state_word);
+		t->state = task_layout__state(l, t->state_word);
 		run = ss->sampling ? run_of(r, t->task_id) : NULL;
 		if (run && t->state != TS_TASK_DONE) {
 			t->state = TS_TASK_RUNNING;

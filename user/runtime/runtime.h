@@ -34,6 +34,18 @@ struct task_layout {
 	uint64_t running, complete, notified;	/* state word bits */
 };
 
+/* A task's state from its header's state word, as the layout's bits say. */
+static inline enum ts_task_state task_layout__state(const struct task_layout *l, uint64_t w)
+{
+	if (w & l->complete)
+		return TS_TASK_DONE;
+	if (w & l->running)
+		return TS_TASK_RUNNING;
+	if (w & l->notified)
+		return TS_TASK_SCHEDULED;
+	return TS_TASK_IDLE;
+}
+
 /*
  * Byte offsets of a task vtable's slots (tokio `raw::Vtable`, async-task
  * `TaskVTable`). Each vtable found is checked by its dealloc slot, so a

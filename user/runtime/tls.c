@@ -77,7 +77,8 @@ int tls_context__find(struct tls_context *tc, const char *elf_path)
 		data = elf_getdata(scn, NULL);
 		if (!data)
 			continue;
-		n = sh.sh_size / sh.sh_entsize;
+		/* what the file holds, not what sh_size claims (fuzz_elf: a 1.4 TB symtab) */
+		n = data->d_size / gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
 		for (k = 0; k < n; k++) {
 			char dm[1024];
 			const char *nm;
