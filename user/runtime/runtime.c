@@ -45,44 +45,50 @@ static const struct runtime_entry_points async_task_entry_points = {
  * 1.29, moves the scheduler and Id, whose offsets the vtable holds); 1.35
  * shards the owned list; 1.53 names the worker threads "tokio-rt-worker".
  */
+/* The tokio task internals, the same from 1.24 to 1.53 but for the thread name. */
+#define TOKIO_DESC(since_, thread_name_) {	\
+		.name = "tokio " since_,	\
+		.kind = TS_RT_TOKIO,	\
+		.crate = "tokio",	\
+		.since = since_,	\
+		/*	\
+		 * #[repr(C)] Header { state, queue_next, vtable, owner_id }	\
+		 * (runtime/task/core.rs); state bits RUNNING, COMPLETE,	\
+		 * NOTIFIED, then JOIN_INTEREST, JOIN_WAKER, CANCELLED, the	\
+		 * reference count from bit 6 (runtime/task/state.rs).	\
+		 */	\
+		.layout = { .hdr_state_off = 0, .hdr_vtable_off = 16, .hdr_size = 32,	\
+			    .ref_shift = 6, .hdr_owner_off = 24,	\
+			    .running = 1, .complete = 2, .notified = 4 },	\
+		/*	\
+		 * raw::Vtable is not #[repr(C)], but its ten fields are all	\
+		 * pointer-sized and rustc keeps declaration order for equal	\
+		 * alignment: poll, schedule, dealloc, try_read_output,	\
+		 * drop_join_handle_slow, drop_abort_handle, shutdown,	\
+		 * trailer_offset, scheduler_offset, id_offset. dealloc<T, S>	\
+		 * calls drop_in_place<Cell<T, S>> first, which names T.	\
+		 */	\
+		.vtable = { .size = 80, .poll = 0, .dealloc = 16, .naming = 16,	\
+			    .trailer_offset = 56, .scheduler_offset = 64, .id_offset = 72 },	\
+		.entry = &tokio_entry_points,	\
+		/* Trailer.owned (linked_list::Pointers, #[repr(C)] { prev, next }) first */	\
+		.owned_links_off = 0,	\
+		.future_in_cell = true,	\
+		/*	\
+		 * The blocking pool: spawn_blocking jobs, and each multi-thread	\
+		 * worker's launch task, whose one poll is the worker's life.	\
+		 */	\
+		.blocking_future = "tokio::runtime::blocking::task::BlockingTask<",	\
+		.worker_thread_name = thread_name_,	\
+		/* BlockingTask<multi_thread::worker::launch::{{closure}}> */	\
+		.worker_launch_future = "worker::launch",	\
+		\
+}
+
 static const struct runtime_desc descs[] = {
-	{
-		.name = "tokio 1.24",
-		.kind = TS_RT_TOKIO,
-		.crate = "tokio",
-		.since = "1.24",
-		/*
-		 * #[repr(C)] Header { state, queue_next, vtable, owner_id }
-		 * (runtime/task/core.rs); state bits RUNNING, COMPLETE,
-		 * NOTIFIED, then JOIN_INTEREST, JOIN_WAKER, CANCELLED, the
-		 * reference count from bit 6 (runtime/task/state.rs).
-		 */
-		.layout = { .hdr_state_off = 0, .hdr_vtable_off = 16, .hdr_size = 32,
-			    .ref_shift = 6, .hdr_owner_off = 24,
-			    .running = 1, .complete = 2, .notified = 4 },
-		/*
-		 * raw::Vtable is not #[repr(C)], but its ten fields are all
-		 * pointer-sized and rustc keeps declaration order for equal
-		 * alignment: poll, schedule, dealloc, try_read_output,
-		 * drop_join_handle_slow, drop_abort_handle, shutdown,
-		 * trailer_offset, scheduler_offset, id_offset. dealloc<T, S>
-		 * calls drop_in_place<Cell<T, S>> first, which names T.
-		 */
-		.vtable = { .size = 80, .poll = 0, .dealloc = 16, .naming = 16,
-			    .trailer_offset = 56, .scheduler_offset = 64, .id_offset = 72 },
-		.entry = &tokio_entry_points,
-		/* Trailer.owned (linked_list::Pointers, #[repr(C)] { prev, next }) first */
-		.owned_links_off = 0,
-		.future_in_cell = true,
-		/*
-		 * The blocking pool: spawn_blocking jobs, and each multi-thread
-		 * worker's launch task, whose one poll is the worker's life.
-		 */
-		.blocking_future = "tokio::runtime::blocking::task::BlockingTask<",
-		.worker_thread_name = "tokio-runtime-worker",
-		/* BlockingTask<multi_thread::worker::launch::{{closure}}> */
-		.worker_launch_future = "worker::launch",
-	},
+	TOKIO_DESC("1.24", "tokio-runtime-worker"),
+	/* 1.53 renamed the worker threads (runtime/builder.rs) */
+	TOKIO_DESC("1.53", "tokio-rt-worker"),
 	{
 		.name = "async-task 4",
 		.kind = TS_RT_ASYNC_TASK,
