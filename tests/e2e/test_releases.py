@@ -1,0 +1,133 @@
+"""taskscope report on the tokio releases users run: one scenario program
+(tests/targets/releases/app) built against tokio 1.29.1, 1.38.2, 1.47.1 and
+1.53.1 from tokio's tagged sources, and against 1.53.1 with release-profile
+variants (tests/targets/releases/README.md).
+
+Each test asserts the exact findings of a scenario on a release, the
+release named, the worker threads counted (tokio 1.53 renamed them
+tokio-rt-worker; the blocking pool shares the name), and nothing false:
+no worker-launch task flagged, no blocking-pool task listed.
+"""
+import os
+
+import pytest
+
+from tslib import ROOT, Target, assert_findings, deadlock, report
+
+RELEASES_DIR = os.path.join(ROOT, "tests", "targets", "releases", "target")
+RELEASES = {"1_29": "1.29.1", "1_38": "1.38.2", "1_47": "1.47.1", "1_53": "1.53.1"}
+
+
+def observe(release, scenario, profile="release", extra=()):
+    path = os.path.join(RELEASES_DIR, profile, f"app_tokio_{release}")
+    t = Target(f"app_tokio_{release} {scenario}", path=path, settle=0.5, args=(scenario,))
+    try:
+        code, data, err = report(t.pid, 2, extra)
+        assert data is not None, f"report on {path} {scenario} printed no JSON: {err}"
+        gone = t.ended_by_itself()
+        assert gone is None, gone
+        return code, data
+    finally:
+        t.kill()
+
+
+def short(data):
+    """The same findings with the crate prefix (app_tokio_1_XX::) removed."""
+    for s in data["stalls"]:
+        s["name"] = s["name"].split("::", 1)[-1] if "::" in s["name"] else s["name"]
+        s["message"] = s["message"].replace(f"{data['comm']}::", "")
+    return data
+
+
+def check_runtime(data, release, workers):
+    assert data["runtime"] == {"name": "tokio", "version": RELEASES[release]}, \
+        f"expected tokio {RELEASES[release]}, taskscope named {data['runtime']}"
+    assert data["worker_threads"] == workers, \
+        f"expected {workers} worker threads, taskscope counted {data['worker_threads']}"
+    blocking = [t["name"] for t in data["tasks"] if "BlockingTask" in (t["name"] or "")]
+    assert not blocking, f"expected no blocking-pool task listed, taskscope listed {blocking}"
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_deadlock(release):
+    code, data = observe(release, "deadlock")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [deadlock("lock_ab", "lock_ba"),
+                                        ("idle", "lock_ab"), ("idle", "lock_ba")])
+    chains = [t.get("await_chain") for t in data["tasks"] if t["name"].endswith("::lock_ab")]
+    assert chains and chains[0] and chains[0]["frames"][0]["file"] == "src/main.rs", \
+        f"expected lock_ab's await chain to start in src/main.rs, taskscope printed {chains}"
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_blocked(release):
+    code, data = observe(release, "blocked")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("blocked_worker", "blocking_handler")])
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_quiet(release):
+    """A two-worker runtime with one task waiting forever: that wait is the
+    only finding; tokio's own worker-launch tasks are none."""
+    code, data = observe(release, "quiet")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("idle", "idle_task")])
+
+
+@pytest.mark.parametrize("release", ["1_29", "1_53"])
+def test_current_thread(release):
+    code, data = observe(release, "current_thread")
+    check_runtime(data, release, 1)
+    assert_findings(code, short(data), [("idle", "ct_parked")])
+
+
+@pytest.mark.parametrize("release", ["1_38", "1_53"])
+def test_blocking_pool(release):
+    """64 finished spawn_blocking jobs: still 2 workers, no blocking task."""
+    code, data = observe(release, "blocking_pool")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("idle", "idle_after_blocking")] * 2)
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_sleep_deadline(release):
+    """The Sleep deadline moved twice after 1.24 (entry.deadline, then
+    Sleep.deadline): the leaf must still tell when it fires."""
+    code, data = observe(release, "nested")
+    leaves = [t["await_chain"]["leaf"] for t in data["tasks"]
+              if t.get("await_chain") and t["await_chain"].get("leaf", {}).get("kind") == "timer"]
+    assert leaves, f"expected a timer leaf in the nested scenario, taskscope printed " \
+                   f"{[t.get('await_chain') for t in data['tasks']]}"
+    bad = [l["detail"] for l in leaves if "unreadable" in l["detail"]]
+    assert not bad, f"expected readable Sleep deadlines on tokio {RELEASES[release]}, got {bad}"
+
+
+def test_lto_deadlock():
+    code, data = observe("1_53", "deadlock", profile="release-lto")
+    check_runtime(data, "1_53", 2)
+    assert_findings(code, short(data), [deadlock("lock_ab", "lock_ba"),
+                                        ("idle", "lock_ab"), ("idle", "lock_ba")])
+
+
+def test_stripped_quiet():
+    """strip = true: tasks found by vtable shape, named by address; the
+    launch tasks are still no finding."""
+    code, data = observe("1_53", "quiet", profile="release-strip")
+    check_runtime(data, "1_53", 2)
+    names = [s["name"] for s in data["stalls"]]
+    assert [s["kind"] for s in data["stalls"]] == ["idle"] and \
+        names[0].startswith("<future at 0x"), \
+        f"expected one idle task named by address, taskscope reported {names}"
+    assert code == 1, f"expected exit 1 (one finding), taskscope exited {code}"
+
+
+def test_nodebug_deadlock():
+    """cargo's default release profile, no DWARF: no await chains, so no
+    cycle; both tasks still idle, and the note says what is missing."""
+    code, data = observe("1_53", "deadlock", profile="release-nodebug")
+    check_runtime(data, "1_53", 2)
+    assert sorted(s["kind"] for s in data["stalls"]) == ["idle", "idle"], \
+        f"expected two idle findings, taskscope reported {[s['message'] for s in data['stalls']]}"
+    assert not data["debuginfo"]["present"] and "debug" in data["debuginfo"]["note"], \
+        f"expected a note on the missing DWARF, got {data['debuginfo']}"
