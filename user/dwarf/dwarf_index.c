@@ -11,6 +11,7 @@
 
 #include "array.h"
 #include "dwarf_index.h"
+#include "elf_symtab.h"
 #include "dwarf_types.h"
 
 #define INDEX_MAX_DEPTH 64
@@ -178,39 +179,20 @@ static int find_separate(struct ts_dwarf *dw, Elf *elf, char *tried, size_t trie
 	return -ENODATA;
 }
 
+static int is_tokio_poll(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	/* legacy and v0 manglings both spell the path this way */
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_value ||
+	    !strstr(name, "5tokio7runtime4task3raw4poll"))
+		return 0;
+	*(uint64_t *)ctx = sym->st_value;
+	return 1;
+}
+
 /* 1 when the symbol table names a tokio raw::poll instance; its vaddr in *pc. */
 static int first_tokio_poll(Elf *elf, uint64_t *pc)
 {
-	Elf_Scn *scn = NULL;
-
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t i, n;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		/* what the file holds, not what sh_size claims (fuzz_elf: a 1.4 TB symtab) */
-		n = data->d_size / gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
-		for (i = 0; i < n; i++) {
-			GElf_Sym sym;
-			const char *name;
-
-			if (!gelf_getsym(data, (int)i, &sym) || GELF_ST_TYPE(sym.st_info) != STT_FUNC ||
-			    !sym.st_value)
-				continue;
-			name = elf_strptr(elf, sh.sh_link, sym.st_name);
-			/* legacy and v0 manglings both spell the path this way */
-			if (name && strstr(name, "5tokio7runtime4task3raw4poll")) {
-				*pc = sym.st_value;
-				return 1;
-			}
-		}
-	}
-	return 0;
+	return elf_symtab__each(elf, is_tokio_poll, pc);
 }
 
 static bool has_template_param(Dwarf_Die *fn)

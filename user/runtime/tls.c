@@ -12,6 +12,7 @@
 
 #include "demangle.h"
 #include "dwarf_types.h"
+#include "elf_symtab.h"
 #include "tls.h"
 
 #define CONTEXT_PATH	"tokio::runtime::context::CONTEXT"
@@ -33,10 +34,30 @@ int64_t tls_main_block_offset(uint64_t vaddr, uint64_t memsz, uint64_t align)
 	return -(int64_t)off;
 }
 
+/*
+ * CONTEXT's thread-local storage: the biggest STT_TLS symbol defined here
+ * whose demangled path is CONTEXT_PATH (its accessors are TLS symbols too).
+ */
+static int consider_context_symbol(void *ctx, const GElf_Sym *s, const char *nm)
+{
+	struct tls_context *tc = ctx;
+	char dm[1024];
+
+	if (GELF_ST_TYPE(s->st_info) != STT_TLS || s->st_shndx == SHN_UNDEF ||
+	    !strstr(nm, "CONTEXT"))
+		return 0;
+	ts_demangle(nm, dm, sizeof(dm));
+	if (!strstr(dm, CONTEXT_PATH) || s->st_size <= tc->sym_size)
+		return 0;
+	snprintf(tc->sym_name, sizeof(tc->sym_name), "%s", nm);
+	tc->sym_value = s->st_value;
+	tc->sym_size = s->st_size;
+	return 0;
+}
+
 int tls_context__find(struct tls_context *tc, const char *elf_path)
 {
 	Elf *elf = NULL;
-	Elf_Scn *scn = NULL;
 	size_t nphdrs, i;
 	bool have_tls = false;
 	int fd, err = -ENOENT;
@@ -67,38 +88,7 @@ int tls_context__find(struct tls_context *tc, const char *elf_path)
 	}
 	if (!have_tls)
 		goto cleanup;
-	while ((scn = elf_nextscn(elf, scn))) {
-		GElf_Shdr sh;
-		Elf_Data *data;
-		size_t n, k;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
-			continue;
-		data = elf_getdata(scn, NULL);
-		if (!data)
-			continue;
-		/* what the file holds, not what sh_size claims (fuzz_elf: a 1.4 TB symtab) */
-		n = data->d_size / gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
-		for (k = 0; k < n; k++) {
-			char dm[1024];
-			const char *nm;
-			GElf_Sym s;
-
-			if (!gelf_getsym(data, (int)k, &s) || GELF_ST_TYPE(s.st_info) != STT_TLS ||
-			    s.st_shndx == SHN_UNDEF)
-				continue;
-			nm = elf_strptr(elf, sh.sh_link, s.st_name);
-			if (!nm || !strstr(nm, "CONTEXT"))
-				continue;
-			ts_demangle(nm, dm, sizeof(dm));
-			if (!strstr(dm, CONTEXT_PATH) || s.st_size <= tc->sym_size)
-				continue;
-			/* the storage itself is the biggest of CONTEXT's TLS symbols */
-			snprintf(tc->sym_name, sizeof(tc->sym_name), "%s", nm);
-			tc->sym_value = s.st_value;
-			tc->sym_size = s.st_size;
-		}
-	}
+	elf_symtab__each(elf, consider_context_symbol, tc);
 	if (!tc->sym_size)
 		goto cleanup;
 	tc->sym_off = tls_main_block_offset(tc->tls_vaddr, tc->tls_memsz, tc->tls_align) +
