@@ -9,6 +9,7 @@ tokio-rt-worker; the blocking pool shares the name), and nothing false:
 no worker-launch task flagged, no blocking-pool task listed.
 """
 import os
+import subprocess
 
 import pytest
 
@@ -18,8 +19,8 @@ RELEASES_DIR = os.path.join(ROOT, "tests", "targets", "releases", "target")
 RELEASES = {"1_29": "1.29.1", "1_38": "1.38.2", "1_47": "1.47.1", "1_53": "1.53.1"}
 
 
-def observe(release, scenario, profile="release", extra=()):
-    path = os.path.join(RELEASES_DIR, profile, f"app_tokio_{release}")
+def observe(release, scenario, profile="release", extra=(), path=None):
+    path = path or os.path.join(RELEASES_DIR, profile, f"app_tokio_{release}")
     t = Target(f"app_tokio_{release} {scenario}", path=path, settle=0.5, args=(scenario,))
     try:
         code, data, err = report(t.pid, 2, extra)
@@ -131,3 +132,43 @@ def test_nodebug_deadlock():
         f"expected two idle findings, taskscope reported {[s['message'] for s in data['stalls']]}"
     assert not data["debuginfo"]["present"] and "debug" in data["debuginfo"]["note"], \
         f"expected a note on the missing DWARF, got {data['debuginfo']}"
+
+
+def without_dwarf(release, tmp_path):
+    """The release build with its DWARF removed: the code is what cargo's
+    release profile (debug = false) compiles, as debuginfo does not change
+    codegen; the symbol table stays."""
+    src = os.path.join(RELEASES_DIR, "release", f"app_tokio_{release}")
+    dst = str(tmp_path / f"app_tokio_{release}")
+    subprocess.run(["objcopy", "--strip-debug", src, dst], check=True)
+    return dst
+
+
+# The tasks each scenario spawns (tests/targets/releases/app/src/main.rs).
+SCENARIO_TASKS = {
+    "deadlock": ["lock_ab", "lock_ba"],
+    "healthy": ["aggregator", "pinger", "ponger"] + ["ticker"] * 4,
+}
+
+
+@pytest.mark.parametrize("release, profile, scenario", [
+    ("1_53", "release-nodebug", "deadlock"),
+    ("1_53", "release-nodebug", "healthy"),
+    ("1_53", "release-lines", "deadlock"),
+    ("1_47", "strip-debug", "deadlock"),
+    ("1_47", "strip-debug", "healthy"),
+])
+def test_names_without_dwarf(release, profile, scenario, tmp_path):
+    """tokio >= 1.47 inlines the Cell's drop into raw::dealloc, whose first
+    call then names nothing. Names come from the Box<Cell<T, S>> glue that
+    raw::poll's Harness::poll calls (glue the linker folded for lock_ab and
+    lock_ba told apart by the future's own poll function), else from the
+    dealloc's later calls: every task by its exact name, none unnamed or
+    marked ambiguous."""
+    path = without_dwarf(release, tmp_path) if profile == "strip-debug" else None
+    code, data = observe(release, scenario, profile=profile, path=path)
+    assert not data["debuginfo"]["present"], f"expected no usable DWARF in {profile}"
+    got = sorted((t["name"], t["name_ambiguous"]) for t in data["tasks"])
+    want = sorted((f"app_tokio_{release}::{n}", False) for n in SCENARIO_TASKS[scenario])
+    assert got == want, f"expected the tasks {want} named from drop glue on tokio " \
+                        f"{RELEASES[release]} {profile}, taskscope named {got}"

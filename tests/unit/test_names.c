@@ -55,5 +55,32 @@ int main(void)
 				sizeof(out));
 	CHECK_STR("closure inside generic", out,
 		  "tokio::runtime::blocking::task::BlockingTask<x::{async block}>");
+	/* tokio >= 1.47 raw::dealloc: the Cell's drop inlined, its parts dropped (release build) */
+	CHECK("Box<Cell> glue ranks as a Cell",
+	      ts_task_glue_rank("core::ptr::drop_in_place<alloc::boxed::Box<tokio::runtime::task::core::"
+				"Cell<app::lock_ab::{{closure}},alloc::sync::Arc<tokio::runtime::"
+				"scheduler::multi_thread::handle::Handle>>>>", ty, sizeof(ty)) == TS_GLUE_CELL);
+	CHECK_STR("Box<Cell> future", ty, "app::lock_ab::{{closure}}");
+	CHECK("CoreStage glue ranks as a stage",
+	      ts_task_glue_rank("core::ptr::drop_in_place<tokio::runtime::task::core::CoreStage<"
+				"app::idle_task::{{closure}}>>", ty, sizeof(ty)) == TS_GLUE_STAGE);
+	CHECK_STR("CoreStage future", ty, "app::idle_task::{{closure}}");
+	CHECK("the future's own glue ranks as async",
+	      ts_task_glue_rank("core::ptr::drop_in_place<app::ct_sender::{{closure}}>", ty,
+				sizeof(ty)) == TS_GLUE_ASYNC);
+	CHECK_STR("future's own glue", ty, "app::ct_sender::{{closure}}");
+	CHECK("the Trailer names nothing",
+	      ts_task_glue_rank("core::ptr::drop_in_place<tokio::runtime::task::core::Trailer>", ty,
+				sizeof(ty)) == TS_GLUE_NONE);
+	CHECK("the scheduler handle names nothing",
+	      ts_task_glue_rank("core::ptr::drop_in_place<alloc::sync::Arc<tokio::runtime::scheduler::"
+				"multi_thread::handle::Handle>>", ty, sizeof(ty)) == TS_GLUE_NONE);
+	CHECK("an Option<Waker> names nothing",
+	      ts_task_glue_rank("core::ptr::drop_in_place<core::option::Option<core::task::wake::"
+				"Waker>>", ty, sizeof(ty)) == TS_GLUE_NONE);
+	CHECK("a plain output type ranks below a future",
+	      ts_task_glue_rank("core::ptr::drop_in_place<alloc::string::String>", ty, sizeof(ty)) ==
+	      TS_GLUE_OTHER);
+	CHECK("not drop glue", ts_task_glue_rank("app::main", ty, sizeof(ty)) == TS_GLUE_NONE);
 	UNIT_EXIT();
 }

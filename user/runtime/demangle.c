@@ -103,6 +103,57 @@ bool ts_drop_glue_type(const char *drop_glue, char *out, size_t len)
 	return true;
 }
 
+/* The first generic argument of `path<A, …>` when type starts with path<. */
+static bool first_generic_arg(const char *type, const char *path, char *out, size_t len)
+{
+	size_t n = strlen(path), end;
+
+	if (strncmp(type, path, n))
+		return false;
+	end = skip_generic_arg(type, n);
+	if (end == n || (type[end] != ',' && type[end] != '>'))
+		return false;
+	copy_str(out, len, type + n, end - n);
+	return true;
+}
+
+enum ts_glue_rank ts_task_glue_rank(const char *drop_glue, char *out, size_t len)
+{
+	/* the task's parts that hold T, as drop glue names them (1.24–1.53) */
+	static const char *const stages[] = {
+		"tokio::runtime::task::core::CoreStage<",
+		"tokio::runtime::task::core::Stage<",
+		"tokio::runtime::task::core::Core<",
+	};
+	/* what a task holds besides T: dropping them names no future */
+	static const char *const internal[] = {
+		"tokio::runtime::task::", "tokio::runtime::scheduler::",
+		"tokio::runtime::handle::", "tokio::runtime::context::",
+		"tokio::runtime::driver::", "tokio::util::",
+		"alloc::sync::Arc<", "alloc::rc::Rc<", "alloc::boxed::Box<",
+		"core::option::Option<", "core::result::Result<", "core::task::",
+		"core::cell::", "std::sync::", "std::thread::",
+	};
+	char ty[1024];
+	size_t i;
+
+	if (ts_cell_future_type(drop_glue, out, len))
+		return TS_GLUE_CELL;
+	if (!ts_drop_glue_type(drop_glue, ty, sizeof(ty)))
+		return TS_GLUE_NONE;
+	for (i = 0; i < ARRAY_SIZE(stages); i++)
+		if (first_generic_arg(ty, stages[i], out, len))
+			return TS_GLUE_STAGE;
+	for (i = 0; i < ARRAY_SIZE(internal); i++)
+		if (!strncmp(ty, internal[i], strlen(internal[i])))
+			return TS_GLUE_NONE;
+	copy_str(out, len, ty, strlen(ty));
+	/* an async fn's or block's state machine: `…::{{closure}}` or `{closure#N}` (v0) */
+	if (strstr(ty, "{{closure}}") || strstr(ty, "{closure#") || strstr(ty, "_env#"))
+		return TS_GLUE_ASYNC;
+	return TS_GLUE_OTHER;
+}
+
 bool ts_last_generic_arg(const char *type, char *out, size_t len)
 {
 	const char *lt = strchr(type, '<');

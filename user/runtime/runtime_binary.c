@@ -564,19 +564,42 @@ static void unwrap_spawned(const struct runtime_desc *d, const char *type, char 
 	snprintf(out, len, "%s", buf);
 }
 
+static void set_future_type(const struct runtime_desc *d, const char *type, struct task_poll_fn *p)
+{
+	if (d->future_in_cell)
+		snprintf(p->future_type, sizeof(p->future_type), "%s", type);
+	else
+		unwrap_spawned(d, type, p->future_type, sizeof(p->future_type));
+	ts_readable_future_name(p->future_type, p->name, sizeof(p->name));
+	p->blocking = runtime_desc__is_blocking_future(d, p->future_type);
+}
+
+/* Longest task function whose calls are decoded (the largest seen: ~0x600). */
+#define GLUE_SCAN_MAX	4096
+/* Future types one folded drop glue may stand for, kept for the choice. */
+#define GLUE_MAX_TYPES	8
+
+/* The drop glue that best names a task's future, from one function's calls. */
+struct glue_pick {
+	enum ts_glue_rank rank;
+	uint64_t at;		/* the glue's address: the first call of the best rank */
+	size_t ntypes;		/* > 1: the linker folded glue of several types */
+	char types[GLUE_MAX_TYPES][512];
+};
+
 /*
- * Without debuginfo a legacy-mangled raw::poll symbol names no type, but
- * the function in the vtable's naming slot calls drop glue whose symbol
- * does (tokio raw::dealloc<T, S>: drop_in_place<Cell<T, S>>; async-task
- * RawTask::drop_future: drop_in_place<F>): decode the first direct call
- * that lands on such a symbol.
+ * Calls cb on the target of every direct call (e8 rel32) and tail jump
+ * (e9 rel32) in the function at fn, bounded by its symbol size, until cb
+ * returns true. Opcodes are found by a byte scan, not by decoding
+ * instructions: callers keep a target only if it starts a symbol they
+ * recognise, which a stray e8 inside another instruction will not.
  */
-static void name_from_drop_glue(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
-				uint64_t fn, struct task_poll_fn *p)
+static void each_call(const struct elf_ctx *ec, int fd, uint64_t fn,
+		      bool (*cb)(const struct elf_ctx *ec, uint64_t target, void *ctx), void *ctx)
 {
 	const struct sym_ent *self = sym_at(ec, fn);
-	unsigned char code[96];
-	size_t i, len = sizeof(code);
+	unsigned char *code;
+	size_t i, len = GLUE_SCAN_MAX;
 
 	/*
 	 * Not past the function's end: drop glue of a future with nothing to
@@ -584,32 +607,173 @@ static void name_from_drop_glue(const struct elf_ctx *ec, int fd, const struct r
 	 */
 	if (self && self->size && self->size < len)
 		len = self->size;
-	if (read_vaddr(ec, fd, fn, code, len))
+	code = malloc(len);
+	if (!code)
 		return;
-	for (i = 0; i + 5 <= len; i++) {
-		const struct sym_ent *s;
+	/* a function near the end of its segment: read what there is */
+	while (len >= 5 && read_vaddr(ec, fd, fn, code, len))
+		len /= 2;
+	for (i = 0; len >= 5 && i + 5 <= len; i++) {
 		int32_t rel;
-		char dm[2048], ty[512];
+		uint64_t target;
 
-		if (code[i] != 0xe8)
+		if (code[i] != 0xe8 && code[i] != 0xe9)
 			continue;
 		memcpy(&rel, code + i + 1, sizeof(rel));
-		s = sym_at(ec, fn + i + 5 + (int64_t)rel);
-		if (!s)
-			continue;
-		ts_demangle(s->name, dm, sizeof(dm));
-		if (d->future_in_cell) {
-			if (!ts_cell_future_type(dm, p->future_type, sizeof(p->future_type)))
-				continue;
-		} else {
-			if (!ts_drop_glue_type(dm, ty, sizeof(ty)))
-				continue;
-			unwrap_spawned(d, ty, p->future_type, sizeof(p->future_type));
-		}
-		ts_readable_future_name(p->future_type, p->name, sizeof(p->name));
-		p->blocking = runtime_desc__is_blocking_future(d, p->future_type);
-		return;
+		target = fn + i + 5 + (int64_t)rel;
+		if (target != fn && cb(ec, target, ctx))
+			break;
 	}
+	free(code);
+}
+
+struct glue_scan {
+	const struct runtime_desc *desc;
+	struct glue_pick *pick;
+};
+
+/*
+ * Every symbol at the target: identical code folding leaves one address
+ * with the names of each type it served.
+ */
+static bool glue_at(const struct elf_ctx *ec, uint64_t target, void *ctx)
+{
+	struct glue_scan *g = ctx;
+	struct glue_pick *pick = g->pick;
+	size_t lo = TS_LOWER_BOUND(ec->syms, ec->nsyms, vaddr, target), k;
+
+	for (; lo < ec->nsyms && ec->syms[lo].vaddr == target; lo++) {
+		enum ts_glue_rank rank;
+		char dm[2048], ty[512];
+
+		ts_demangle(ec->syms[lo].name, dm, sizeof(dm));
+		if (g->desc->future_in_cell)
+			rank = ts_task_glue_rank(dm, ty, sizeof(ty));
+		else	/* async-task RawTask::drop_future: its first drop glue is F's */
+			rank = ts_drop_glue_type(dm, ty, sizeof(ty)) ? TS_GLUE_CELL : TS_GLUE_NONE;
+		/* the first call of the best rank: the Stage's drop precedes the output's */
+		if (rank == TS_GLUE_NONE || rank < pick->rank ||
+		    (rank == pick->rank && pick->at != target))
+			continue;
+		if (rank > pick->rank) {
+			pick->rank = rank;
+			pick->at = target;
+			pick->ntypes = 0;
+		}
+		for (k = 0; k < pick->ntypes && strcmp(pick->types[k], ty); k++)
+			;
+		if (k == pick->ntypes && k < GLUE_MAX_TYPES)
+			snprintf(pick->types[pick->ntypes++], sizeof(pick->types[0]), "%s", ty);
+	}
+	return pick->rank == TS_GLUE_CELL;
+}
+
+static void best_drop_glue(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
+			   uint64_t fn, struct glue_pick *pick)
+{
+	struct glue_scan g = { .desc = d, .pick = pick };
+
+	memset(pick, 0, sizeof(*pick));
+	each_call(ec, fd, fn, glue_at, &g);
+}
+
+struct poll_fn_search {
+	const struct glue_pick *pick;
+	int found;		/* index into pick->types, -1 none, -2 several */
+	const struct elf_ctx *ec;
+	int fd;
+	int depth;
+};
+
+/* A call to the poll function of one of the types: `app::handler::{{closure}}`. */
+static bool future_poll_at(const struct elf_ctx *ec, uint64_t target, void *ctx)
+{
+	struct poll_fn_search *s = ctx;
+	size_t lo = TS_LOWER_BOUND(ec->syms, ec->nsyms, vaddr, target), k;
+	bool tokio_core = false;
+
+	for (; lo < ec->nsyms && ec->syms[lo].vaddr == target; lo++) {
+		char dm[2048];
+
+		ts_demangle(ec->syms[lo].name, dm, sizeof(dm));
+		for (k = 0; k < s->pick->ntypes; k++) {
+			if (strcmp(dm, s->pick->types[k]))
+				continue;
+			if (s->found >= 0 && s->found != (int)k)
+				s->found = -2;
+			else if (s->found == -1)
+				s->found = (int)k;
+		}
+		tokio_core |= !strncmp(dm, "tokio::runtime::task::core::Core<", 33);
+	}
+	/* Harness::poll calls Core::poll, which calls the future's poll */
+	if (tokio_core && s->depth == 0) {
+		s->depth++;
+		each_call(ec, s->fd, target, future_poll_at, s);
+		s->depth--;
+	}
+	return s->found == -2;
+}
+
+/*
+ * tokio's raw::poll<T, S> is a 5-byte `jmp Harness<T, S>::poll`, which on
+ * completion drops a Box<Cell<T, S>>: that glue names T of this one poll
+ * instance. The linker may fold that glue for types of the same layout
+ * (tokio 1.53, cargo's release profile: one address named for lock_ab and
+ * lock_ba); then the future's own poll function, called through
+ * Core<T, S>::poll and never folded unless the two futures' code is the
+ * same, tells which. True when named.
+ */
+static bool name_from_poll(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
+			   struct task_poll_fn *p)
+{
+	struct poll_fn_search search = { .found = -1, .ec = ec, .fd = fd };
+	struct glue_pick pick;
+	unsigned char op[5];
+	uint64_t fn = p->fn.vaddr;
+	int32_t rel;
+
+	if (!d->future_in_cell || read_vaddr(ec, fd, fn, op, sizeof(op)))
+		return false;
+	if (op[0] == 0xe9) {
+		memcpy(&rel, op + 1, sizeof(rel));
+		fn = fn + 5 + (int64_t)rel;
+	}
+	best_drop_glue(ec, fd, d, fn, &pick);
+	if (pick.rank != TS_GLUE_CELL)
+		return false;
+	if (pick.ntypes > 1) {
+		search.pick = &pick;
+		each_call(ec, fd, fn, future_poll_at, &search);
+		if (search.found < 0)
+			return false;	/* the dealloc's glue may still tell, else ambiguous */
+		set_future_type(d, pick.types[search.found], p);
+		return true;
+	}
+	set_future_type(d, pick.types[0], p);
+	return true;
+}
+
+/*
+ * Without debuginfo a legacy-mangled raw::poll symbol names no type, but
+ * the function in the vtable's naming slot calls drop glue whose symbol
+ * does (tokio raw::dealloc<T, S>: drop_in_place<Cell<T, S>> up to 1.46;
+ * from 1.47 the Cell's drop is inlined and its calls drop CoreStage<T> or
+ * T itself, among tokio's own fields; async-task RawTask::drop_future:
+ * drop_in_place<F>).
+ */
+static void name_from_drop_glue(const struct elf_ctx *ec, int fd, const struct runtime_desc *d,
+				uint64_t fn, struct task_poll_fn *p)
+{
+	struct glue_pick pick;
+
+	best_drop_glue(ec, fd, d, fn, &pick);
+	if (pick.rank < TS_GLUE_ASYNC)
+		return;
+	set_future_type(d, pick.types[0], p);
+	/* folded glue of several types: the first is a guess, and says so */
+	if (pick.ntypes > 1)
+		p->name_ambiguous = true;
 }
 
 /* The header offsets a vtable stores (tokio), as the descriptor places them. */
@@ -662,7 +826,11 @@ static int find_vtables(struct elf_ctx *ec, int fd, struct runtime_binary *tb)
 	for (i = 0; i < tb->nvtables; i++) {
 		struct task_poll_fn *p = &tb->polls[tb->vtables[i].poll_idx];
 
-		if (!p->name[0] && tb->vtables[i].naming_vaddr)
+		if (p->name[0])
+			continue;
+		if (name_from_poll(ec, fd, tb->desc, p))
+			continue;
+		if (tb->vtables[i].naming_vaddr)
 			name_from_drop_glue(ec, fd, tb->desc, tb->vtables[i].naming_vaddr, p);
 		/* one dealloc<T, S> serving two vtables was folded from two T */
 		for (k = 0; k < tb->nvtables; k++)
