@@ -10,6 +10,7 @@
 #include "await_chain.h"
 #include "cli.h"
 #include "json_writer.h"
+#include "layout_check.h"
 #include "procfs.h"
 #include "runtime_binary.h"
 
@@ -18,9 +19,12 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: taskscope probes PID|BINARY [--json]\n\n"
 		"Lists what taskscope can observe in a process or an executable, without\n"
-		"attaching: the runtime recognised and its version, the probe points found\n"
-		"(tokio / async-task functions, usdt/taskscope.h probes), the task vtables\n"
-		"and future types, and whether DWARF is there for await chains.\n\n"
+		"attaching: the runtime recognised, its version and where it was read, the\n"
+		"layout chosen for it, the probe points found (tokio / async-task functions,\n"
+		"usdt/taskscope.h probes), the task vtables and future types, and whether\n"
+		"DWARF is there for await chains. Given a PID, the layout is also checked\n"
+		"against the live process (read-only): its task vtables as mapped, the tasks\n"
+		"in memory with their Ids, a walk of the owned-task list.\n\n"
 		"Examples:\n"
 		"  taskscope probes 4242\n"
 		"  taskscope probes ./target/release/server --json\n");
@@ -31,13 +35,37 @@ static const char *const usdt_kinds[] = {
 	"wait_begin", "wait_end", "acquire", "release", "channel_len", "abi_version",
 };
 
+/* What probes says of the layout: the descriptor, and how the process confirmed it. */
+struct layout_report {
+	const char *descriptor;	/* runtime.c descriptor name, "tokio 1.53" */
+	bool checked;		/* a process was given and could be read */
+	struct layout_check check;
+	char note[160];		/* when not checked: why */
+};
+
+static const char *degraded_note(const struct layout_report *lr)
+{
+	if (!lr->checked || lr->check.confirmed)
+		return "";
+	return "; tasks found in memory, their states and await chains may be wrong: trust "
+	       "the probes' counts only";
+}
+
 static void write_text(const struct runtime_binary *tb, const char *shown, bool dwarf,
-		       const char *dwarf_note)
+		       const char *dwarf_note, const struct layout_report *lr)
 {
 	size_t i;
 
 	printf("%s\n", shown);
-	printf("runtime: %s %s\n", tb->runtime_name, tb->version[0] ? tb->version : "(version unknown)");
+	printf("runtime: %s %s", tb->runtime_name, tb->version[0] ? tb->version : "(version unknown)");
+	if (tb->version_from[0])
+		printf(", from %s", tb->version_from);
+	else if (tb->desc && tb->desc->since)
+		printf(" (no version string: layout of the oldest release assumed)");
+	printf("\n");
+	if (lr->descriptor)
+		printf("layout: %s descriptor; %s%s\n", lr->descriptor,
+		       lr->checked ? lr->check.verdict : lr->note, degraded_note(lr));
 	printf("symbols: %s; DWARF: %s\n",
 	       tb->has_symtab ? "yes" :
 	       tb->found_by_shape ? "no (stripped): task vtables found by their shape, "
@@ -66,7 +94,7 @@ static void write_text(const struct runtime_binary *tb, const char *shown, bool 
 }
 
 static void write_json(const struct runtime_binary *tb, const char *shown, bool dwarf,
-		       const char *dwarf_note)
+		       const char *dwarf_note, const struct layout_report *lr)
 {
 	struct json_writer jw;
 	size_t i;
@@ -78,6 +106,30 @@ static void write_json(const struct runtime_binary *tb, const char *shown, bool 
 	jw_object_begin(&jw);
 	jw_kv_string(&jw, "name", tb->runtime_name);
 	jw_kv_string(&jw, "version", tb->version);
+	jw_kv_string(&jw, "version_from", tb->version_from);
+	jw_object_end(&jw);
+	jw_key(&jw, "layout");
+	jw_object_begin(&jw);
+	jw_kv_string(&jw, "descriptor", lr->descriptor ? lr->descriptor : "");
+	jw_kv_bool(&jw, "checked", lr->checked);
+	jw_kv_bool(&jw, "confirmed", lr->checked && lr->check.confirmed);
+	jw_kv_string(&jw, "verdict", lr->checked ? lr->check.verdict : lr->note);
+	if (lr->checked) {
+		const struct layout_check *c = &lr->check;
+
+		jw_kv_u64(&jw, "vtables_checked", c->vtables_checked);
+		jw_kv_u64(&jw, "vtables_as_mapped", c->vtables_ok);
+		jw_kv_u64(&jw, "tasks_in_memory", c->tasks);
+		if (c->has_ids) {
+			jw_kv_u64(&jw, "ids_read_back", c->ids_ok);
+			jw_kv_u64(&jw, "id_counter", c->next_id);
+		}
+		if (c->has_list) {
+			jw_kv_u64(&jw, "owned_lists", c->lists);
+			jw_kv_u64(&jw, "owned_list_tasks", c->list_tasks);
+			jw_kv_bool(&jw, "owned_list_closed", c->list_closed);
+		}
+	}
 	jw_object_end(&jw);
 	jw_kv_bool(&jw, "symbols", tb->has_symtab);
 	jw_kv_bool(&jw, "dwarf", dwarf);
@@ -115,9 +167,57 @@ static void write_json(const struct runtime_binary *tb, const char *shown, bool 
 	jw_finish(&jw);
 }
 
+/* Load bias of the binary in the process, from any function of it (PIE). */
+static int process_bias(pid_t pid, const struct runtime_binary *tb, uint64_t *bias)
+{
+	struct proc_maps maps;
+	char exe[4096];
+	int err;
+
+	if (!tb->npolls)
+		return -ENOENT;
+	err = proc_exe_path(pid, exe, sizeof(exe));
+	if (err)
+		return err;
+	err = proc_maps__read(pid, &maps);
+	if (err)
+		return err;
+	err = proc_maps__load_bias(&maps, exe, tb->polls[0].fn.vaddr, tb->polls[0].fn.file_off,
+				   bias);
+	proc_maps__free(&maps);
+	return err;
+}
+
+static void layout_report(const struct runtime_binary *tb, int pid, struct layout_report *lr)
+{
+	uint64_t bias;
+	int err;
+
+	if (tb->runtime == TS_RT_USDT) {
+		/* the probes carry their arguments: no memory layout to choose */
+		return;
+	}
+	lr->descriptor = tb->desc ? tb->desc->name : NULL;
+	if (!pid) {
+		snprintf(lr->note, sizeof(lr->note),
+			 "not checked (give a PID to check it against the live process)");
+		return;
+	}
+	err = process_bias(pid, tb, &bias);
+	if (!err)
+		err = layout_check__run(pid, tb, bias, &lr->check);
+	if (err) {
+		snprintf(lr->note, sizeof(lr->note), "not checked: can't read PID %d's memory: %s",
+			 pid, strerror(-err));
+		return;
+	}
+	lr->checked = true;
+}
+
 int cmd_probes(int argc, char **argv)
 {
 	struct runtime_binary tb = {};
+	struct layout_report lr = {};
 	struct ts_dwarf *dw = NULL;
 	char path[4096], shown[4200], note[256] = "", comm[64] = "";
 	const char *target = NULL, *no_program;
@@ -195,10 +295,11 @@ int cmd_probes(int argc, char **argv)
 	} else {
 		snprintf(note, sizeof(note), "not used for %s", tb.runtime_name);
 	}
+	layout_report(&tb, pid, &lr);
 	if (json)
-		write_json(&tb, shown, dw != NULL, note);
+		write_json(&tb, shown, dw != NULL, note, &lr);
 	else
-		write_text(&tb, shown, dw != NULL, note);
+		write_text(&tb, shown, dw != NULL, note, &lr);
 	ts_dwarf__close(dw);
 	runtime_binary__free(&tb);
 	return TS_EXIT_OK;

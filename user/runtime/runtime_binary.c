@@ -194,19 +194,26 @@ static void choose_runtime(Elf_Data *rodata, struct runtime_binary *tb, enum ts_
 	const struct runtime_desc *first = runtime_desc__first(kind);
 	size_t i;
 
-	if (rodata && first->crate)
-		find_version(rodata, first->crate, tb->version, sizeof(tb->version));
+	if (rodata && first->crate &&
+	    find_version(rodata, first->crate, tb->version, sizeof(tb->version)))
+		snprintf(tb->version_from, sizeof(tb->version_from),
+			 "panic-location strings (.../%s-%s/src/...)", first->crate, tb->version);
 	tb->runtime = kind;
 	tb->desc = runtime_desc__choose(kind, tb->version);
 	tb->layout = tb->desc->layout;
 	snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
 		 first->crate ? first->crate : first->name);
-	if (first->abi_version)
+	if (first->abi_version) {
 		snprintf(tb->version, sizeof(tb->version), "%s", first->abi_version);
+		snprintf(tb->version_from, sizeof(tb->version_from), "the probes' ABI");
+	}
 	if (kind != TS_RT_ASYNC_TASK || !rodata)
 		return;
 	for (i = 0; i < ARRAY_SIZE(async_task_fronts); i++) {
 		if (find_version(rodata, async_task_fronts[i], tb->version, sizeof(tb->version))) {
+			snprintf(tb->version_from, sizeof(tb->version_from),
+				 "panic-location strings (.../%s-%s/src/...)", async_task_fronts[i],
+				 tb->version);
 			snprintf(tb->runtime_name, sizeof(tb->runtime_name), "%s",
 				 async_task_fronts[i]);
 			return;
@@ -218,6 +225,8 @@ static void choose_runtime(Elf_Data *rodata, struct runtime_binary *tb, enum ts_
 	 */
 	if (find_version(rodata, "async-executor", tb->version, sizeof(tb->version) - 17)) {
 		snprintf(tb->runtime_name, sizeof(tb->runtime_name), "smol");
+		snprintf(tb->version_from, sizeof(tb->version_from),
+			 "panic-location strings (.../async-executor-%s/src/...)", tb->version);
 		strcat(tb->version, " (async-executor)");
 	}
 }

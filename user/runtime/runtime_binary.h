@@ -64,6 +64,8 @@ struct runtime_binary {
 	bool has_debuginfo;	/* .debug_info present in the file itself */
 	char build_id[64];	/* hex, "" when none */
 	char version[32];	/* of runtime_name: "1.24.2", "" when not found */
+	/* where version was read: "panic-location strings (…/tokio-1.24.2/src/…)" */
+	char version_from[96];
 	struct task_poll_fn *polls;
 	size_t npolls;
 	struct elf_func *deallocs;

@@ -1,0 +1,138 @@
+/*
+ * The layout check against a live process: three tokio-shaped task cells
+ * on the heap, linked as an owned list, with a vtable in static data, in a
+ * child forked per case (a process scanning itself would find the copies
+ * its scan buffer makes). No root needed: the children are ours.
+ */
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "layout_check.h"
+#include "unit.h"
+
+#define CELL_SIZE	256
+#define ID_OFF		40
+#define TRAILER_OFF	128
+#define NTASKS		3
+
+/* Static, not heap: the scan reads anonymous memory for vtable pointers. */
+static uint64_t vtable_words[10];
+static struct task_vtable vtables[1];
+static struct task_poll_fn polls[1];
+static struct runtime_binary tb;
+
+static uint64_t *cells[NTASKS];
+
+static void build(void)
+{
+	int i;
+
+	memset(vtable_words, 0, sizeof(vtable_words));
+	vtable_words[0] = 0x1000;		/* poll */
+	vtable_words[2] = 0x2000;		/* dealloc */
+	vtable_words[7] = TRAILER_OFF;
+	vtable_words[8] = 32;
+	vtable_words[9] = ID_OFF;
+	polls[0].fn.vaddr = 0x1000;
+	vtables[0] = (struct task_vtable){ .vaddr = (uint64_t)vtable_words, .poll_idx = 0,
+					   .dealloc_vaddr = 0x2000, .trailer_offset = TRAILER_OFF,
+					   .scheduler_offset = 32, .id_offset = ID_OFF };
+	tb.runtime = TS_RT_TOKIO;
+	tb.desc = runtime_desc__choose(TS_RT_TOKIO, "1.53.1");
+	tb.layout = tb.desc->layout;
+	tb.polls = polls;
+	tb.npolls = 1;
+	tb.vtables = vtables;
+	tb.nvtables = 1;
+	for (i = 0; i < NTASKS; i++) {
+		uint64_t *c = cells[i];
+
+		memset(c, 0, CELL_SIZE);
+		c[0] = 1ULL << 6;		/* state: one reference, idle */
+		c[2] = (uint64_t)vtable_words;	/* header.vtable */
+		c[3] = 1;			/* owner_id: owned */
+		c[ID_OFF / 8] = 100 + i;
+		c[TRAILER_OFF / 8] = i ? (uint64_t)cells[i - 1] : 0;		/* prev */
+		c[TRAILER_OFF / 8 + 1] = i + 1 < NTASKS ? (uint64_t)cells[i + 1] : 0;	/* next */
+	}
+}
+
+enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, NCASES };
+
+/* A child holding the cells as they are now, until killed. */
+static pid_t hold(void)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		for (;;)
+			pause();
+	}
+	return pid;
+}
+
+static struct layout_check check(pid_t pid)
+{
+	struct layout_check lc;
+
+	if (pid <= 0 || layout_check__run(pid, &tb, 0, &lc))
+		memset(&lc, 0, sizeof(lc));
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return lc;
+}
+
+int main(void)
+{
+	struct layout_check lc;
+	pid_t child[NCASES];
+	int i;
+
+	for (i = 0; i < NTASKS; i++)
+		cells[i] = malloc(CELL_SIZE);
+	/* every child forked before any scan runs here */
+	for (i = 0; i < NCASES; i++) {
+		build();
+		if (i == BROKEN_LINK)
+			cells[2][TRAILER_OFF / 8] = (uint64_t)cells[0];	/* back link skips cell 1 */
+		else if (i == SAME_ID)
+			cells[1][ID_OFF / 8] = 100;	/* two tasks, one Id: the Id offset is off */
+		else if (i == VTABLE_DIFFERS)
+			vtable_words[9] = ID_OFF + 8;	/* memory says another offset than the file */
+		else if (i == NO_TASK)
+			cells[0][2] = cells[1][2] = cells[2][2] = 0;
+		child[i] = hold();
+	}
+	build();
+
+	lc = check(child[OK]);
+	CHECK("consistent cells confirm the layout", lc.confirmed);
+	CHECK("three tasks found", lc.tasks == NTASKS);
+	CHECK("ids read back", lc.ids_ok == NTASKS);
+	CHECK("one list of three walked", lc.lists == 1 && lc.list_tasks == NTASKS);
+	CHECK("verdict says confirmed", !strncmp(lc.verdict, "confirmed: ", 11));
+
+	lc = check(child[BROKEN_LINK]);
+	CHECK("a broken back link is not confirmed", !lc.confirmed && !lc.list_closed);
+	CHECK("verdict names the list", strstr(lc.verdict, "owned-task list") != NULL);
+
+	lc = check(child[SAME_ID]);
+	CHECK("repeated Ids are not confirmed", !lc.confirmed && lc.ids_ok == NTASKS - 2);
+
+	lc = check(child[VTABLE_DIFFERS]);
+	CHECK("a vtable unlike the file's is not confirmed",
+	      !lc.confirmed && lc.vtables_ok == 0 && strstr(lc.verdict, "differ"));
+
+	lc = check(child[NO_TASK]);
+	CHECK("no task in memory is not confirmed", !lc.confirmed && lc.tasks == 0 &&
+	      strstr(lc.verdict, "no live task"));
+
+	for (i = 0; i < NTASKS; i++)
+		free(cells[i]);
+	UNIT_EXIT();
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Is the descriptor chosen from the binary (runtime_binary) the layout the
+ * live process really has? Checked read-only against the process: its task
+ * vtables as mapped, the tasks found in memory with their Ids read back,
+ * and a walk of tokio's owned-task list from one of them.
+ */
+#ifndef TS_LAYOUT_CHECK_H
+#define TS_LAYOUT_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "runtime_binary.h"
+
+struct layout_check {
+	/* the vtables as mapped: poll and dealloc slots, header offsets as in the file */
+	size_t vtables_checked, vtables_ok;
+	/* tasks found in memory by their vtable pointer (task_memory.h) */
+	size_t tasks;
+	/* tokio task Ids: non-zero, distinct, below the Id counter when it is known */
+	bool has_ids;
+	size_t ids_ok;
+	uint64_t next_id;	/* the counter's value, 0 when unknown */
+	/* tokio owned lists (one per shard), from each owned task both ways to the ends */
+	bool has_list;
+	size_t lists;		/* lists walked */
+	size_t list_tasks;	/* headers on them */
+	bool list_closed;	/* every list: both ends null, every back link consistent */
+	uint64_t list_break_id;	/* the Id of the task whose list broke */
+	bool confirmed;
+	char verdict[256];	/* one line: how it was confirmed, or why not */
+};
+
+/*
+ * Runs the checks on process pid, whose binary tb is mapped with load bias
+ * bias. Returns 0 with lc filled (lc->confirmed says the outcome), or
+ * -errno when the process can't be read at all.
+ */
+int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+		      struct layout_check *lc);
+
+#endif
