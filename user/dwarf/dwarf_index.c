@@ -212,6 +212,56 @@ static bool has_template_param(Dwarf_Die *fn)
 	return false;
 }
 
+/*
+ * Split DWARF (rustc split-debuginfo = "packed" or "unpacked"): the file
+ * holds skeleton units whose DW_AT_dwo_name (DWARF 5) or
+ * DW_AT_GNU_dwo_name (rustc's DWARF 4) names the .dwo holding the types.
+ * Copies the first dwo name; false when the units are whole.
+ */
+static bool split_dwarf_name(Dwarf *dbg, char *dwo, size_t len)
+{
+	Dwarf_Off off = 0, next;
+	size_t hsize;
+
+	while (dwarf_nextcu(dbg, off, &next, &hsize, NULL, NULL, NULL) == 0) {
+		Dwarf_Die cu;
+		Dwarf_Attribute a;
+		const char *name;
+
+		if (dwarf_offdie(dbg, off + hsize, &cu) &&
+		    (dwarf_attr(&cu, DW_AT_dwo_name, &a) || dwarf_attr(&cu, DW_AT_GNU_dwo_name, &a)) &&
+		    (name = dwarf_formstring(&a))) {
+			snprintf(dwo, len, "%s", name);
+			return true;
+		}
+		off = next;
+	}
+	return false;
+}
+
+/*
+ * Why split DWARF gave no task types. elfutils reads .dwo files (0.171+)
+ * but .dwp packages only from 0.191; Debian 12 has 0.188, and cargo's
+ * split-debuginfo = "packed" leaves only the .dwp (the .dwo files are
+ * deleted once packed).
+ */
+static void split_dwarf_why(const struct ts_dwarf *dw, const char *dwo, char *why, size_t whylen)
+{
+	char real[4096], root[64], dwp[4200];
+
+	binary_location(dw->elf_path, real, sizeof(real), root, sizeof(root));
+	snprintf(dwp, sizeof(dwp), "%s%s.dwp", root, real);
+	if (!access(dwp, R_OK))
+		snprintf(why, whylen,
+			 "DWARF of %s is split into %s.dwp (split-debuginfo = \"packed\"), which "
+			 "this libdw (elfutils < 0.191) cannot read: build with split-debuginfo = "
+			 "\"off\" (Linux's default), or pass --debuginfo FILE", real, real);
+	else
+		snprintf(why, whylen,
+			 "DWARF of %s is split (split-debuginfo) and its %s is not there: build "
+			 "with split-debuginfo = \"off\", or pass --debuginfo FILE", real, dwo);
+}
+
 int dw_index__open(struct ts_dwarf *dw, const char *elf_path, const char *debuginfo_path,
 		   char *why, size_t whylen)
 {
@@ -268,7 +318,13 @@ int dw_index__open(struct ts_dwarf *dw, const char *elf_path, const char *debugi
 		Dwarf_Die fn;
 
 		if (dw_index__func_at(dw, pc, &fn) || !has_template_param(&fn)) {
+			char dwo[4096];
+
 			err = -ENODATA;
+			if (split_dwarf_name(dw->dbg, dwo, sizeof(dwo))) {
+				split_dwarf_why(dw, dwo, why, whylen);
+				goto cleanup;
+			}
 			snprintf(why, whylen,
 				 "DWARF in %s has no types for tokio's tasks (debug = \"limited\" or \"line-tables-only\"?): build with debug = true, or pass --debuginfo FILE",
 				 dw->dwarf_path);
