@@ -199,8 +199,14 @@ static void layout_report(const struct runtime_binary *tb, int pid, struct layou
 	}
 	lr->descriptor = tb->desc ? tb->desc->name : NULL;
 	if (!pid) {
-		snprintf(lr->note, sizeof(lr->note),
-			 "not checked (give a PID to check it against the live process)");
+		const struct task_vtable_slots *s = &tb->desc->vtable;
+		int n = snprintf(lr->note, sizeof(lr->note),
+				 "not checked against a process (give a PID)");
+
+		if (s->scheduler_offset || s->id_offset || s->trailer_offset)
+			snprintf(lr->note + n, sizeof(lr->note) - n, "; %zu of %zu task vtables "
+				 "store header offsets in its cell's order",
+				 layout_check__offsets(tb), tb->nvtables);
 		return;
 	}
 	err = process_bias(pid, tb, &bias);

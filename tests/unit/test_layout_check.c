@@ -124,6 +124,16 @@ int main(void)
 		child[i] = hold();
 	}
 	build();
+	CHECK("offsets in the cell's order", layout_check__offsets(&tb) == 1);
+	vtables[0].id_offset = 16;
+	CHECK("an Id inside the header is out of order", layout_check__offsets(&tb) == 0);
+	vtables[0].id_offset = 32;
+	CHECK("a zero-sized scheduler shares its offset with the Id",
+	      layout_check__offsets(&tb) == 1);
+	vtables[0].id_offset = ID_OFF;
+	vtables[0].trailer_offset = ID_OFF;
+	CHECK("a trailer over the Id is out of order", layout_check__offsets(&tb) == 0);
+	vtables[0].trailer_offset = TRAILER_OFF;
 
 	lc = check(child[OK]);
 	CHECK("consistent cells confirm the layout", lc.confirmed);

@@ -35,6 +35,37 @@ static bool vtable_as_mapped(pid_t pid, const struct runtime_binary *tb, uint64_
 	return true;
 }
 
+/* A task Id sits right after the scheduler handle: well inside the cell's first page. */
+#define ID_OFFSET_MAX	4096
+
+size_t layout_check__offsets(const struct runtime_binary *tb)
+{
+	const struct task_vtable_slots *s = &tb->desc->vtable;
+	size_t i, ok = 0;
+
+	for (i = 0; i < tb->nvtables; i++) {
+		const struct task_vtable *vt = &tb->vtables[i];
+		uint64_t floor = tb->layout.hdr_size;
+
+		if (s->scheduler_offset) {
+			if (vt->scheduler_offset < floor || vt->scheduler_offset % 8)
+				continue;
+			/* a zero-sized scheduler (the blocking pool's) puts the Id at its offset */
+			floor = vt->scheduler_offset;
+		}
+		if (s->id_offset) {
+			if (vt->id_offset < floor || vt->id_offset % 8 ||
+			    vt->id_offset >= ID_OFFSET_MAX)
+				continue;
+			floor = vt->id_offset + 8;
+		}
+		if (s->trailer_offset && (vt->trailer_offset < floor || vt->trailer_offset % 8))
+			continue;
+		ok++;
+	}
+	return ok;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -178,6 +209,14 @@ int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 	if (!tb->nvtables) {
 		snprintf(lc->verdict, sizeof(lc->verdict),
 			 "not confirmed: no task vtable in the binary to check against");
+		return 0;
+	}
+	lc->offsets_ok = layout_check__offsets(tb);
+	if (lc->offsets_ok != tb->nvtables) {
+		snprintf(lc->verdict, sizeof(lc->verdict),
+			 "not confirmed: %zu of %zu task vtables store header offsets out of the "
+			 "%s cell's order", tb->nvtables - lc->offsets_ok, tb->nvtables,
+			 tb->desc->name);
 		return 0;
 	}
 	for (i = 0; i < tb->nvtables; i++) {

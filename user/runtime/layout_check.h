@@ -16,6 +16,8 @@
 #include "runtime_binary.h"
 
 struct layout_check {
+	/* the header offsets each vtable stores, in the order the descriptor says */
+	size_t offsets_ok;
 	/* the vtables as mapped: poll and dealloc slots, header offsets as in the file */
 	size_t vtables_checked, vtables_ok;
 	/* tasks found in memory by their vtable pointer (task_memory.h) */
@@ -33,6 +35,13 @@ struct layout_check {
 	bool confirmed;
 	char verdict[256];	/* one line: how it was confirmed, or why not */
 };
+
+/*
+ * The file alone: how many of tb's vtables store header offsets in the
+ * order the descriptor's cell layout puts them (tokio: #[repr(C)] Cell {
+ * header, Core { scheduler, task_id, stage }, trailer }). Pure.
+ */
+size_t layout_check__offsets(const struct runtime_binary *tb);
 
 /*
  * Runs the checks on process pid, whose binary tb is mapped with load bias
