@@ -53,7 +53,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	libiberty-dev libncurses-dev systemtap-sdt-dev bpftrace pkg-config \
 	make gcc g++ lld python3 tmux procps binutils elfutils \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
-	librust-smol-dev python3-pytest libclang-rt-dev
+	librust-smol-dev python3-pytest libclang-rt-dev gdb
 
 ifeq ($(V),1)
 	Q =
