@@ -218,6 +218,12 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 			continue;
 		snprintf(pf->name, sizeof(pf->name), "%s", name);
 		pf->name_ambiguous = false;
+		/*
+		 * Identical drop glue of two futures is folded into one function
+		 * (ICF): the type it named may be the other future's.
+		 */
+		if (strncmp(pf->future_type, name, strlen(name)))
+			snprintf(pf->future_type, sizeof(pf->future_type), "%s", name);
 	}
 }
 
