@@ -53,7 +53,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	libiberty-dev libncurses-dev systemtap-sdt-dev bpftrace pkg-config \
 	make gcc g++ lld python3 tmux procps binutils elfutils \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
-	librust-smol-dev python3-pytest libclang-rt-dev \
+	librust-smol-dev python3-pytest libclang-rt-dev gdb \
 	librust-hyper-dev wrk strace
 
 ifeq ($(V),1)
@@ -183,7 +183,7 @@ FUZZ_CC ?= clang
 RUSTC ?= rustc
 FUZZ_SECONDS ?= 300
 FUZZ_DIR := $(OUTPUT)/fuzz
-FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf
+FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
 FUZZ_LIB_SRCS := $(wildcard user/common/*.c user/runtime/*.c user/dwarf/*.c user/target/*.c)
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/user/%.o,$(FUZZ_LIB_SRCS))

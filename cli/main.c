@@ -15,6 +15,7 @@ static const struct cmd {
 	{ "report", cmd_report, "observe a process for a while, print its tasks and stalls" },
 	{ "top", cmd_top, "live view of the tasks of one process or of all (htop-like)" },
 	{ "probes", cmd_probes, "what taskscope can observe in a process or binary (no attach)" },
+	{ "watch", cmd_watch, "stay on, write a report the moment a stall begins" },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },
 };

@@ -17,7 +17,7 @@
 #include "stall_rules.h"
 
 /* long options without a short one */
-enum { OPT_SAMPLE_HZ = 1000, OPT_BURST };
+enum { OPT_SAMPLE_HZ = 1000, OPT_BURST, OPT_CORE, OPT_EXE };
 
 struct report_env {
 	int pid;
@@ -32,6 +32,8 @@ struct report_env {
 	uint64_t long_poll_ms;
 	unsigned int sample_hz;	/* --sample-hz, sampled mode */
 	long burst_ms;		/* --burst MS, sampled mode; -1: default */
+	const char *core;	/* --core FILE: post-mortem */
+	const char *exe;	/* --exe FILE: the core's binary */
 };
 
 static void usage(FILE *out)
@@ -39,7 +41,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--long-poll-ms N]\n"
 		"                        [--mode M] [--all] [--task ID] [--debuginfo FILE]\n"
-		"                        [--sample-hz N] [--burst MS]\n\n"
+		"                        [--sample-hz N] [--burst MS]\n"
+		"       taskscope report --core FILE [--exe BINARY] [--json] [--all] [--task ID]\n"
+		"                        [--debuginfo FILE]\n\n"
 		"Attaches to a running tokio, async-std or smol process, observes it,\n"
 		"detaches, and prints its tasks (state, polls, busy/scheduled/idle time,\n"
 		"wakes) and the stalls found:\n"
@@ -67,12 +71,18 @@ static void usage(FILE *out)
 		"  -t, --task ID        that task in full: await chain with captured variables\n"
 		"  -g, --debuginfo FILE DWARF for the binary, when it is not in the binary,\n"
 		"                       next to it (.gnu_debuglink) or under /usr/lib/debug\n"
+		"      --core FILE      post-mortem: read the tasks of the process a core\n"
+		"                       file holds (gcore, a crash); states, await chains,\n"
+		"                       holds and deadlocks, no counts and no times\n"
+		"      --exe BINARY     the core's executable, when it is not at the path\n"
+		"                       the core names (another machine, a container)\n"
 		"  -v, --verbose        libbpf debug output\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 nothing flagged, 1 a stall was flagged, 2 error.\n\n"
 		"Examples:\n"
 		"  sudo taskscope report -p 4242\n"
-		"  sudo taskscope report -p 4242 -d 5 --json | jq '.stalls'\n");
+		"  sudo taskscope report -p 4242 -d 5 --json | jq '.stalls'\n"
+		"  gcore -o /tmp/core 4242 && taskscope report --core /tmp/core.4242\n");
 }
 
 static int parse_args(int argc, char **argv, struct report_env *env)
@@ -91,6 +101,8 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "help", no_argument, NULL, 'h' },
 		{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 		{ "burst", required_argument, NULL, OPT_BURST },
+		{ "core", required_argument, NULL, OPT_CORE },
+		{ "exe", required_argument, NULL, OPT_EXE },
 		{},
 	};
 	char *end;
@@ -132,6 +144,16 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 				       optarg);
 				return -1;
 			}
+			break;
+		case OPT_CORE:
+			if (ts_check_readable("--core", optarg))
+				return -1;
+			env->core = optarg;
+			break;
+		case OPT_EXE:
+			if (ts_check_readable("--exe", optarg))
+				return -1;
+			env->exe = optarg;
 			break;
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
@@ -187,8 +209,16 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		ts_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!env->pid) {
-		ts_err("report needs -p PID (see taskscope report --help)");
+	if (env->core && env->pid) {
+		ts_err("report takes -p PID or --core FILE, not both");
+		return -1;
+	}
+	if (env->exe && !env->core) {
+		ts_err("--exe goes with --core (a live process names its own binary)");
+		return -1;
+	}
+	if (!env->pid && !env->core) {
+		ts_err("report needs -p PID or --core FILE (see taskscope report --help)");
 		return -1;
 	}
 	return 0;
@@ -214,6 +244,31 @@ static int observe_window(const struct observed_proc *op, double seconds)
 		nanosleep(&tick, NULL);
 		if (!observed_proc__alive(op))
 			return -ESRCH;
+	}
+	return 0;
+}
+
+/* --core: the process a core file holds, from memory alone. */
+static int observe_core(struct core_file *cf, struct observed_proc *op,
+			const struct report_env *env, struct ts_process *proc)
+{
+	char why[512];
+	int err;
+
+	err = core_file__open(cf, env->core, why, sizeof(why));
+	if (!err)
+		err = observed_proc__open_core(op, cf, env->exe, why, sizeof(why));
+	if (err) {
+		ts_err("%s", why);
+		return err;
+	}
+	observed_proc__load_dwarf(op, env->debuginfo);
+	err = observed_proc__snapshot_memory(op, proc);
+	if (err) {
+		ts_err("reading the tasks of PID %d from %s failed: %s", op->pid, env->core,
+		       err == -ENOENT ? "no task found in its memory" : strerror(-err));
+		observed_proc__close(op);
+		return err;
 	}
 	return 0;
 }
@@ -278,12 +333,20 @@ int cmd_report(int argc, char **argv)
 	struct ts_finding *findings = NULL;
 	struct ts_report_opts ropts = {};
 	struct sampled_session ss = {};
+	struct core_file cf = { .fd = -1 };
 	char why[512];
 	int err, nf, ret = TS_EXIT_ERROR;
 	bool op_open = false;
 
 	if (parse_args(argc, argv, &env))
 		return TS_EXIT_ERROR;
+	if (env.core) {
+		/* a file: no root needed, nothing attached */
+		if (observe_core(&cf, &op, &env, &proc))
+			goto cleanup;
+		op_open = true;
+		goto observed;
+	}
 	if (!ts_require_root())
 		return TS_EXIT_ERROR;
 	ts_catch_stop_signals(false);
@@ -333,7 +396,7 @@ observed:
 	observed_proc__detach(&op);
 	observed_proc__await_chains(&op, &proc, env.task_id, 0);
 	if (env.task_id && !has_task(&proc, env.task_id)) {
-		ts_err("PID %d has no task with Id %llu", env.pid,
+		ts_err("PID %d has no task with Id %llu", op.pid,
 		       (unsigned long long)env.task_id);
 		goto cleanup;
 	}
@@ -360,5 +423,7 @@ cleanup:
 	ts_process__free(&proc);
 	if (op_open)
 		observed_proc__close(&op);
+	proc_use_core(NULL);
+	core_file__close(&cf);
 	return ret;
 }

@@ -189,6 +189,14 @@ class TestDeadlock(Scenario):
             "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, \
             f"expected both await lines (main.rs:12, main.rs:20) in the cycle, got {m!r}"
 
+    def test_future_type_is_the_tasks_own(self, observed):
+        # the two futures' drop glue is identical and folded into one
+        # function: its name must not label the other task's type
+        for name in ("deadlock::lock_ab", "deadlock::lock_ba"):
+            t = the_task(observed.data, name)
+            assert t["future_type"].startswith(name), \
+                f"task {name}: future_type {t['future_type']!r}"
+
 
 class TestSpinner(Scenario):
     target = "spinner"

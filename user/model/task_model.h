@@ -96,6 +96,7 @@ struct ts_process {
 	uint64_t attach_ns;
 	size_t nprobes;
 	const char *probe_mode;		/* "default", "full", "light" */
+	const char *core_path;		/* post-mortem: the core file read, else NULL */
 	uint64_t counters[TS_CNT_MAX];
 	uint64_t tasks_evicted;		/* LRU drops: tasks lost from the map */
 	uint64_t mem_bytes_scanned;

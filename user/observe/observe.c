@@ -23,7 +23,7 @@ uint64_t ts_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static int compute_bias(struct observed_proc *op)
+int observed_proc__compute_bias(struct observed_proc *op)
 {
 	struct proc_maps maps;
 	uint64_t vaddr, off;
@@ -50,7 +50,6 @@ static int compute_bias(struct observed_proc *op)
 int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t whylen)
 {
 	const char *no_program;
-	char path[64];
 	int err;
 
 	memset(op, 0, sizeof(*op));
@@ -75,8 +74,8 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 		return err;
 	}
 	/* /proc/PID/exe opens the file even inside another mount namespace */
-	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
-	err = runtime_binary__load(&op->tb, path);
+	snprintf(op->elf_path, sizeof(op->elf_path), "/proc/%d/exe", pid);
+	err = runtime_binary__load(&op->tb, op->elf_path);
 	if (err == -ESRCH) {
 		/* panic-location strings survive strip: they tell tokio is there */
 		if (!op->tb.has_symtab && op->tb.version[0])
@@ -97,7 +96,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 			 err == -ENOEXEC ? "not a valid ELF file" : strerror(-err));
 		return err;
 	}
-	err = compute_bias(op);
+	err = observed_proc__compute_bias(op);
 	if (err) {
 		snprintf(why, whylen, "PID %d (%s): %s is not mapped as expected", pid,
 			 op->comm, op->exe);
@@ -191,7 +190,7 @@ const char *observed_change__text(enum observed_change c)
 
 void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_path)
 {
-	char path[64], name[256];
+	char name[256];
 	size_t i;
 	int err;
 
@@ -202,8 +201,7 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 			 "await chains are read for tokio tasks only");
 		return;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/exe", op->pid);
-	err = ts_dwarf__open(path, debuginfo_path, &op->dw, op->dwarf_note,
+	err = ts_dwarf__open(op->elf_path, debuginfo_path, &op->dw, op->dwarf_note,
 			     sizeof(op->dwarf_note));
 	if (err) {
 		if (!op->dwarf_note[0])
@@ -220,6 +218,12 @@ void observed_proc__load_dwarf(struct observed_proc *op, const char *debuginfo_p
 			continue;
 		snprintf(pf->name, sizeof(pf->name), "%s", name);
 		pf->name_ambiguous = false;
+		/*
+		 * Identical drop glue of two futures is folded into one function
+		 * (ICF): the type it named may be the other future's.
+		 */
+		if (strncmp(pf->future_type, name, strlen(name)))
+			snprintf(pf->future_type, sizeof(pf->future_type), "%s", name);
 	}
 }
 
@@ -508,15 +512,9 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 	p->nworker_threads = count;
 }
 
-int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p)
+/* What every snapshot says of the process before its tasks. */
+static void snapshot_header(const struct observed_proc *op, struct ts_process *p)
 {
-	struct ts_bpf *bpf = op->bpf;
-	uint64_t entries = 0;
-	int err;
-
-	if (!bpf)
-		return -ENOTCONN;	/* detached: the maps are gone */
-
 	ts_process__free(p);
 	memset(p, 0, sizeof(*p));
 	p->pid = op->pid;
@@ -533,7 +531,18 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 			op->mode == TS_MODE_LIGHT ? "light" : "default";
 	p->snapshot_ns = ts_now_ns();
 	p->observed_ns = p->snapshot_ns - op->attach_ns;
+}
 
+int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p)
+{
+	struct ts_bpf *bpf = op->bpf;
+	uint64_t entries = 0;
+	int err;
+
+	if (!bpf)
+		return -ENOTCONN;	/* detached: the maps are gone */
+
+	snapshot_header(op, p);
 	err = read_tasks_map(op, bpf, p, &entries);
 	if (!err)
 		err = read_workers_map(op, bpf, p);
@@ -554,6 +563,22 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 	} else {
 		err = mem_carry__apply(&op->carry, p);
 	}
+	if (err)
+		return err;
+	count_worker_threads(op, p, op->worker_launch_tasks);
+	return 0;
+}
+
+int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *p)
+{
+	int err;
+
+	/* no window: tasks are as old as the snapshot says nothing about */
+	op->attach_ns = ts_now_ns();
+	snapshot_header(op, p);
+	p->probe_mode = op->core ? "core" : "memory";
+	p->core_path = op->core ? op->core->path : NULL;
+	err = observed_proc__merge_memory(op, p);
 	if (err)
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);

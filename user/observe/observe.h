@@ -19,11 +19,14 @@
 #include "task_memory.h"
 #include "observe_memory.h"
 #include "procfs.h"
+#include "core_file.h"
 
 struct observed_proc {
 	pid_t pid;
 	struct proc_identity id;	/* tells a reused PID or an exec apart */
 	char exe[4096];			/* as the process sees it */
+	char elf_path[4096];		/* where its binary is read: /proc/PID/exe, or a core's --exe */
+	struct core_file *core;		/* post-mortem: the core file it is read from */
 	char comm[64];
 	struct runtime_binary tb;
 	uint64_t bias;			/* runtime address - ELF vaddr */
@@ -108,10 +111,26 @@ const char *observed_change__text(enum observed_change c);
 int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p);
 void observed_proc__close(struct observed_proc *op);
 
+/*
+ * Post-mortem: opens the process core dumped, its binary read from
+ * exe_path (NULL: the path the core names). Routes op's memory reads to
+ * cf (proc_use_core). On failure returns -errno and writes one line into
+ * why.
+ */
+int observed_proc__open_core(struct observed_proc *op, struct core_file *cf,
+			     const char *exe_path, char *why, size_t whylen);
+/*
+ * The model from memory alone (a core, or no probes): every task and its
+ * state word; no counts, no times. p is freed and refilled.
+ */
+int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *p);
+
 /* ---- between observe.c and observe_memory.c ----------------------------- */
 
 /* Names t after raw::poll instance poll_idx of op's binary. */
 void observed_proc__name_task(const struct observed_proc *op, struct ts_task *t, int poll_idx);
+/* The load bias of op's binary, from its executable mapping. */
+int observed_proc__compute_bias(struct observed_proc *op);
 /* Merges a scan of op's memory into p; -ENOENT when there is nothing to scan for. */
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p);
 

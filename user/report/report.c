@@ -134,7 +134,10 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 	char obs[32];
 
 	count_states(p, counts);
-	ts_fmt_duration(p->observed_ns, obs, sizeof(obs));
+	if (p->core_path)
+		snprintf(obs, sizeof(obs), "at the dump");
+	else
+		ts_fmt_duration(p->observed_ns, obs, sizeof(obs));
 	fprintf(out, "PID %d (%s) %s\n", p->pid, p->comm, p->exe);
 	fprintf(out, "runtime: %s %s, %zu worker thread%s, %zu probe sites (mode %s)\n",
 		p->runtime, p->runtime_version, p->nworker_threads,
@@ -143,6 +146,9 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 	if (p->probe_mode && !strcmp(p->probe_mode, "light"))
 		fprintf(out, "note: mode light: wakes not traced (no wake counts, no scheduled "
 			"time, no starvation)\n");
+	if (p->core_path)
+		fprintf(out, "post-mortem: core file %s: tasks, states, await chains and holds "
+			"from memory; no counts, no times (IDLE ?)\n", p->core_path);
 	fprintf(out, "observed %s: %zu tasks (%zu running, %zu scheduled, %zu idle, %zu done), "
 		"%.0f polls/s, %llu tasks dropped from full maps\n", obs, p->ntasks,
 		counts[TS_TASK_RUNNING], counts[TS_TASK_SCHEDULED], counts[TS_TASK_IDLE],
@@ -179,6 +185,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		ts_fmt_duration_as(TS_DURATION_CELL, task_idle_ns(t), idle + 2, sizeof(idle) - 2);
 		idle[0] = t->since_attach && t->state == TS_TASK_IDLE ? '>' : ' ';
 		idle[1] = t->since_attach && t->state == TS_TASK_IDLE ? '=' : ' ';
+		if (p->core_path && t->state == TS_TASK_IDLE)
+			snprintf(idle, sizeof(idle), "?");
 		ts_fmt_duration_as(TS_DURATION_CELL, t->st.max_poll_ns, maxp, sizeof(maxp));
 		if (t->st.last_worker_tid)
 			snprintf(worker, sizeof(worker), "%u", t->st.last_worker_tid);
@@ -290,6 +298,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	jw_kv_string(&jw, "version", p->runtime_version);
 	jw_object_end(&jw);
 	jw_kv_string(&jw, "mode", p->probe_mode ? p->probe_mode : "default");
+	if (p->core_path)
+		jw_kv_string(&jw, "core_file", p->core_path);
 	ts_report_sampled_json(&jw, p);
 	jw_kv_double(&jw, "observed_s", (double)p->observed_ns / 1e9, 3);
 	jw_kv_u64(&jw, "worker_threads", p->nworker_threads);

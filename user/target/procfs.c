@@ -10,7 +10,21 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core_file.h"
 #include "procfs.h"
+
+static struct core_file *core_src;
+
+void proc_use_core(struct core_file *cf)
+{
+	core_src = cf;
+}
+
+/* The core file standing in for pid, if any. */
+static struct core_file *core_of(pid_t pid)
+{
+	return core_src && core_src->pid == pid ? core_src : NULL;
+}
 
 bool proc_exists(pid_t pid)
 {
@@ -18,6 +32,8 @@ bool proc_exists(pid_t pid)
 
 	if (pid <= 0)
 		return false;
+	if (core_of(pid))
+		return true;
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	return access(path, F_OK) == 0;
 }
@@ -43,8 +59,16 @@ static int read_first_line(const char *path, char *buf, size_t len)
 
 int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 {
+	struct core_file *cf = core_of(pid);
 	char path[64];
 
+	if (cf) {
+		/* a core names the process only */
+		if (tid > 0 && tid != pid)
+			return -ENOENT;
+		snprintf(buf, len, "%s", cf->comm);
+		return 0;
+	}
 	if (tid > 0)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", pid, tid);
 	else
@@ -54,14 +78,43 @@ int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 
 int proc_exe_path(pid_t pid, char *buf, size_t len)
 {
+	struct core_file *cf = core_of(pid);
 	char path[64];
 	ssize_t n;
 
+	if (cf) {
+		if (!cf->exe[0])
+			return -ENOENT;
+		snprintf(buf, len, "%s", cf->exe);
+		return 0;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
 	n = readlink(path, buf, len - 1);
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
+	return 0;
+}
+
+static int core_maps(const struct core_file *cf, struct proc_maps *maps)
+{
+	size_t i;
+
+	maps->v = calloc(cf->nsegs + 1, sizeof(*maps->v));
+	if (!maps->v)
+		return -ENOMEM;
+	for (i = 0; i < cf->nsegs; i++) {
+		const struct core_segment *s = &cf->segs[i];
+		struct proc_mapping *m = &maps->v[i];
+
+		m->start = s->vaddr;
+		m->end = s->vaddr + s->memsz;
+		m->offset = s->map_off;
+		snprintf(m->perms, sizeof(m->perms), "%s", s->perms);
+		if (s->file_idx >= 0)
+			snprintf(m->path, sizeof(m->path), "%s", cf->files[s->file_idx].path);
+	}
+	maps->n = cf->nsegs;
 	return 0;
 }
 
@@ -74,6 +127,8 @@ int proc_maps__read(pid_t pid, struct proc_maps *maps)
 
 	maps->v = NULL;
 	maps->n = 0;
+	if (core_of(pid))
+		return core_maps(core_of(pid), maps);
 	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -146,9 +201,15 @@ int proc_threads(pid_t pid, pid_t *tids, int max)
 {
 	char path[64];
 	struct dirent *de;
+	struct core_file *cf = core_of(pid);
 	DIR *d;
 	int n = 0;
 
+	if (cf) {
+		for (; n < max && (size_t)n < cf->nthreads; n++)
+			tids[n] = cf->threads[n].tid;
+		return n;
+	}
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	d = opendir(path);
 	if (!d)
@@ -185,8 +246,13 @@ static int read_stat_fields(pid_t pid, char *buf, size_t len, char **fields)
 int proc_state(pid_t pid, char *state)
 {
 	char buf[1024], *p;
-	int err = read_stat_fields(pid, buf, sizeof(buf), &p);
+	int err;
 
+	if (core_of(pid)) {
+		*state = 'S';	/* as it was dumped: not running any more */
+		return 0;
+	}
+	err = read_stat_fields(pid, buf, sizeof(buf), &p);
 	if (err)
 		return err;
 	*state = p[0];
@@ -215,6 +281,10 @@ static int read_stat_u64(pid_t pid, int field, uint64_t *val)
 
 int proc_start_ticks(pid_t pid, uint64_t *ticks)
 {
+	if (core_of(pid)) {
+		*ticks = 0;
+		return 0;
+	}
 	return read_stat_u64(pid, 22, ticks);
 }
 
@@ -226,6 +296,8 @@ const char *proc_no_program(pid_t pid)
 	uint64_t flags;
 	char state;
 
+	if (core_of(pid))
+		return NULL;
 	if (!read_stat_u64(pid, 9, &flags) && (flags & TS_PF_KTHREAD))
 		return "is a kernel thread";
 	if (!proc_state(pid, &state) && (state == 'Z' || state == 'X'))
@@ -237,12 +309,17 @@ int proc_identity(pid_t pid, struct proc_identity *id)
 {
 	char buf[1024], path[64], *p;
 	unsigned long long v[2];
-	int field, err = read_stat_fields(pid, buf, sizeof(buf), &p);
+	int field, err;
 	struct stat st;
 
+	memset(id, 0, sizeof(*id));
+	if (core_of(pid)) {
+		id->state = 'S';	/* a core never changes */
+		return 0;
+	}
+	err = read_stat_fields(pid, buf, sizeof(buf), &p);
 	if (err)
 		return err;
-	memset(id, 0, sizeof(*id));
 	id->state = p[0];
 	for (field = 3; field < 28 && p; field++) {
 		p = strchr(p, ' ');
@@ -269,6 +346,8 @@ ssize_t proc_read_mem(pid_t pid, uint64_t addr, void *buf, size_t len)
 	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr, .iov_len = len };
 	ssize_t n;
 
+	if (core_of(pid))
+		return core_file__read(core_of(pid), addr, buf, len);
 	n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 	if (n < 0)
 		return -errno;

@@ -20,6 +20,14 @@ struct proc_maps {
 	size_t n;
 };
 
+struct core_file;
+/*
+ * Post-mortem: from now on the process cf dumped (its PID) is read from
+ * cf: memory, mappings, threads, name, and an identity that never
+ * changes. NULL goes back to /proc alone.
+ */
+void proc_use_core(struct core_file *cf);
+
 bool proc_exists(pid_t pid);
 /* The command name (comm) of pid, or of thread tid when tid > 0. */
 int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
