@@ -271,7 +271,8 @@ int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 			snprintf(list, sizeof(list), ", no owned task to walk a list from");
 		else
 			snprintf(list, sizeof(list), ", %zu owned list%s walked end to end (%zu "
-				 "tasks)", lc->lists, lc->lists == 1 ? "" : "s", lc->list_tasks);
+				 "task%s)", lc->lists, lc->lists == 1 ? "" : "s", lc->list_tasks,
+				 lc->list_tasks == 1 ? "" : "s");
 	}
 	lc->confirmed = true;
 	snprintf(lc->verdict, sizeof(lc->verdict), "confirmed: %zu task vtables as mapped, %zu "
