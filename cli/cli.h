@@ -46,6 +46,9 @@ int ts_require_root(void);
 int ts_parse_pid(const char *s);
 /* --stall-ms N, --long-poll-ms N (0 < N <= a day); -1 after printing why when invalid. */
 int ts_parse_ms(const char *option, const char *s, uint64_t *ms);
+/* --sample-hz N (1 to TS_SAMPLE_HZ_MAX), --burst MS (0 to 500); -1 after printing why. */
+int ts_parse_sample_hz(const char *s, unsigned int *hz);
+int ts_parse_burst_ms(const char *s, long *ms);
 /* A file option's argument must be readable; -1 after printing why. */
 int ts_check_readable(const char *option, const char *path);
 

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "json_writer.h"
+#include "sampler.h"
 
 static bool json_errors, json_error_written;
 
@@ -118,6 +119,32 @@ int ts_check_readable(const char *option, const char *path)
 		ts_err("can't read %s %s: %s", option, path, strerror(errno));
 		return -1;
 	}
+	return 0;
+}
+
+int ts_parse_sample_hz(const char *s, unsigned int *hz)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || end == s || *s == '-' || !v || v > TS_SAMPLE_HZ_MAX) {
+		ts_err("invalid --sample-hz '%s' (1 to %d)", s, TS_SAMPLE_HZ_MAX);
+		return -1;
+	}
+	*hz = (unsigned int)v;
+	return 0;
+}
+
+int ts_parse_burst_ms(const char *s, long *ms)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*end || end == s || v < 0 || v > 500) {
+		ts_err("invalid --burst '%s' (milliseconds per second, 0 to 500)", s);
+		return -1;
+	}
+	*ms = v;
 	return 0;
 }
 

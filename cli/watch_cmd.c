@@ -234,20 +234,12 @@ static int parse_args(int argc, char **argv, struct watch_env *env)
 			}
 			break;
 		case OPT_SAMPLE_HZ:
-			env->sample_hz = (unsigned int)strtoul(optarg, &end, 10);
-			if (*end || *optarg == '-' || !env->sample_hz ||
-			    env->sample_hz > TS_SAMPLE_HZ_MAX) {
-				ts_err("invalid --sample-hz '%s' (1 to %d)", optarg, TS_SAMPLE_HZ_MAX);
+			if (ts_parse_sample_hz(optarg, &env->sample_hz))
 				return -1;
-			}
 			break;
 		case OPT_BURST:
-			env->burst_ms = strtol(optarg, &end, 10);
-			if (*end || end == optarg || env->burst_ms < 0 || env->burst_ms > 500) {
-				ts_err("invalid --burst '%s' (milliseconds per second, 0 to 500)",
-				       optarg);
+			if (ts_parse_burst_ms(optarg, &env->burst_ms))
 				return -1;
-			}
 			break;
 		case 'g':
 			if (ts_check_readable("--debuginfo", optarg))
