@@ -85,6 +85,7 @@ struct ts_lost_wakes {
 
 struct ts_process {
 	pid_t pid;
+	pid_t ns_pid;			/* as its own PID namespace sees it (a container), 0 same */
 	char comm[64];
 	char exe[4096];
 	char runtime[32];		/* "tokio", "async-std", "smol", "usdt" */

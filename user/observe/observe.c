@@ -65,6 +65,7 @@ int observed_proc__open(struct observed_proc *op, pid_t pid, char *why, size_t w
 			 no_program);
 		return -ENOENT;
 	}
+	proc_ns_pid(pid, &op->ns_pid);
 	err = proc_identity(pid, &op->id);
 	if (!err)
 		err = proc_exe_path(pid, op->exe, sizeof(op->exe));
@@ -518,6 +519,7 @@ static void snapshot_header(const struct observed_proc *op, struct ts_process *p
 	ts_process__free(p);
 	memset(p, 0, sizeof(*p));
 	p->pid = op->pid;
+	p->ns_pid = op->ns_pid != op->pid ? op->ns_pid : 0;
 	snprintf(p->comm, sizeof(p->comm), "%s", op->comm);
 	snprintf(p->exe, sizeof(p->exe), "%s", op->exe);
 	snprintf(p->runtime, sizeof(p->runtime), "%s", op->tb.runtime_name);

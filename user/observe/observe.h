@@ -23,6 +23,7 @@
 
 struct observed_proc {
 	pid_t pid;
+	pid_t ns_pid;			/* in its own PID namespace: a container's view */
 	struct proc_identity id;	/* tells a reused PID or an exec apart */
 	char exe[4096];			/* as the process sees it */
 	char elf_path[4096];		/* where its binary is read: /proc/PID/exe, or a core's --exe */

@@ -138,7 +138,11 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		snprintf(obs, sizeof(obs), "at the dump");
 	else
 		ts_fmt_duration(p->observed_ns, obs, sizeof(obs));
-	fprintf(out, "PID %d (%s) %s\n", p->pid, p->comm, p->exe);
+	if (p->ns_pid)
+		fprintf(out, "PID %d (%s; PID %d in its own PID namespace) %s\n", p->pid, p->comm,
+			p->ns_pid, p->exe);
+	else
+		fprintf(out, "PID %d (%s) %s\n", p->pid, p->comm, p->exe);
 	fprintf(out, "runtime: %s %s, %zu worker thread%s, %zu probe sites (mode %s)\n",
 		p->runtime, p->runtime_version, p->nworker_threads,
 		p->nworker_threads == 1 ? "" : "s", p->nprobes,
@@ -290,6 +294,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	jw_init(&jw, out);
 	jw_object_begin(&jw);
 	jw_kv_i64(&jw, "pid", p->pid);
+	if (p->ns_pid)
+		jw_kv_i64(&jw, "ns_pid", p->ns_pid);
 	jw_kv_string(&jw, "comm", p->comm);
 	jw_kv_string(&jw, "exe", p->exe);
 	jw_key(&jw, "runtime");

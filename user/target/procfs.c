@@ -38,6 +38,39 @@ bool proc_exists(pid_t pid)
 	return access(path, F_OK) == 0;
 }
 
+int proc_ns_pid(pid_t pid, pid_t *ns_pid)
+{
+	char path[64], line[256];
+	FILE *f;
+	int err = -ENOENT;
+
+	*ns_pid = pid;
+	if (core_of(pid))
+		return 0;	/* a core keeps no namespace */
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *last;
+
+		if (strncmp(line, "NSpid:", 6))
+			continue;
+		/* one PID per nested namespace, outermost (ours) first */
+		line[strcspn(line, "\n")] = '\0';
+		last = strrchr(line, '\t');
+		if (!last)
+			last = strrchr(line, ' ');
+		if (last && atoi(last + 1) > 0) {
+			*ns_pid = atoi(last + 1);
+			err = 0;
+		}
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
 /* The first line of a /proc file, without its newline. */
 static int read_first_line(const char *path, char *buf, size_t len)
 {

@@ -29,6 +29,12 @@ struct core_file;
 void proc_use_core(struct core_file *cf);
 
 bool proc_exists(pid_t pid);
+/*
+ * pid as the innermost PID namespace it lives in sees it (NSpid's last
+ * field in /proc/PID/status): 1 for a container's first process. Returns
+ * 0 with *ns_pid = pid when it shares our namespace, -errno when unreadable.
+ */
+int proc_ns_pid(pid_t pid, pid_t *ns_pid);
 /* The command name (comm) of pid, or of thread tid when tid > 0. */
 int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 /* Target of /proc/PID/exe, as the process sees it (inside its root). */
