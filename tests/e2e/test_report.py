@@ -323,6 +323,27 @@ class TestBlockingPool(Scenario):
             f"expected no BlockingTask among the tasks, taskscope listed {names}"
         the_task(observed.data, "blocking_pool::ticker")
 
+    def test_pool_shown_apart(self, observed):
+        d = observed.data
+        assert d["blocking_threads"] == 64 and d["blocking_jobs_running"] == 0, \
+            f"expected a pool of 64 idle threads: {d['blocking_threads']} threads, " \
+            f"{d['blocking_jobs_running']} jobs running"
+
+
+class TestBlockingPoolBusy(Scenario):
+    """Three spawn_blocking jobs running for an hour: blocking work where it
+    belongs, in the pool, is no blocked worker; shown as running jobs."""
+    target = "blocking_pool"
+    args = ("3",)
+    findings = []
+
+    def test_jobs_running(self, observed):
+        d = observed.data
+        assert d["worker_threads"] == 2, d["worker_threads"]
+        # the pool reuses three of its 64 idle threads for them
+        assert d["blocking_threads"] == 64 and d["blocking_jobs_running"] == 3, \
+            f"{d['blocking_threads']} pool threads, {d['blocking_jobs_running']} jobs running"
+
 
 def stripped_copy(tmp_dir, name):
     """A --strip-all copy of a target, and FILE.debug with its DWARF."""

@@ -172,12 +172,13 @@ class Scenario:
     settle = 0.3            # seconds between "ready" and the attach
     duration = 2            # report -d
     extra = ()              # more report options
+    args = ()               # the target's own arguments
     findings = []           # [(kind, task name)], with repeats; deadlock(...)
 
     @pytest.fixture(scope="class")
     def observed(self, request):
         cls = request.cls
-        t = Target(cls.target, path=cls.path, settle=cls.settle)
+        t = Target(cls.target, path=cls.path, settle=cls.settle, args=cls.args)
         try:
             t0 = time.time()
             code, data, err = report(t.pid, cls.duration, cls.extra)

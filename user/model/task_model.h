@@ -103,6 +103,8 @@ struct ts_process {
 	uint64_t mem_bytes_scanned;
 	bool mem_scan_truncated;
 	size_t nworker_threads;		/* runtime worker threads */
+	/* tokio's blocking pool (spawn_blocking), not async workers: threads, jobs running */
+	size_t nblocking_threads, nblocking_busy;
 	struct ts_task *tasks;
 	size_t ntasks, tasks_cap;	/* caps: ts_array_add's */
 	struct ts_worker *workers;

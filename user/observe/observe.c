@@ -495,8 +495,8 @@ static bool is_runtime_worker(const struct observed_proc *op, const char *comm)
 static void count_worker_threads(struct observed_proc *op, struct ts_process *p, size_t nlaunch)
 {
 	pid_t tids[MAX_THREADS];
-	int n = nlaunch ? 0 : proc_threads(op->pid, tids, MAX_THREADS), i;
-	size_t count = nlaunch, k;
+	int n = proc_threads(op->pid, tids, MAX_THREADS), i;
+	size_t named = 0, count, k;
 
 	for (i = 0; i < n; i++) {
 		char comm[32];
@@ -504,7 +504,14 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 		if (proc_comm(op->pid, tids[i], comm, sizeof(comm)))
 			continue;
 		if (is_runtime_worker(op, comm))
-			count++;
+			named++;
+	}
+	/* named like workers beyond the launch tasks' count: the blocking pool */
+	count = nlaunch ? nlaunch : named;
+	if (nlaunch && named > nlaunch) {
+		p->nblocking_threads = named - nlaunch;
+		p->nblocking_busy = op->blocking_jobs < p->nblocking_threads ? op->blocking_jobs :
+			p->nblocking_threads;
 	}
 	/* a current_thread runtime polls on whatever thread calls block_on */
 	for (k = 0; k < p->nworkers; k++)

@@ -42,6 +42,7 @@ struct observed_proc {
 	 */
 	bool carry_scans;
 	size_t worker_launch_tasks;	/* at the last memory scan: multi-thread workers */
+	size_t blocking_jobs;		/* at the last memory scan: spawn_blocking jobs running */
 	struct mem_carry carry;		/* the last memory scan's word */
 	uint64_t attach_ns;
 	uint64_t next_task_id_at_attach;	/* tokio's Id counter, 0 unknown */

@@ -79,7 +79,7 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 {
 	struct mem_scan_stats ms;
 	struct mem_task *mt = NULL;
-	size_t n = 0, i, nseen, *by_header, nlaunch = 0;
+	size_t n = 0, i, nseen, *by_header, nlaunch = 0, nbusy = 0;
 	int err;
 
 	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
@@ -107,9 +107,12 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 		 * is always RUNNING: those count the workers.
 		 */
 		if (op->tb.polls[vt->poll_idx].blocking || mt[i].unowned) {
-			if ((mt[i].state_word & op->tb.layout.running) &&
-			    is_worker_launch(op->tb.desc, &op->tb.polls[vt->poll_idx]))
+			if (!(mt[i].state_word & op->tb.layout.running))
+				continue;
+			if (is_worker_launch(op->tb.desc, &op->tb.polls[vt->poll_idx]))
 				nlaunch++;
+			else
+				nbusy++;
 			continue;
 		}
 		if (t && t->state == TS_TASK_DONE) {
@@ -146,6 +149,7 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 		}
 	}
 	op->worker_launch_tasks = nlaunch;
+	op->blocking_jobs = nbusy;
 	free(mt);
 	free(by_header);
 	/* USDT tasks live only in what the runtime told us, not in a known layout */

@@ -147,6 +147,10 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		p->runtime, p->runtime_version, p->nworker_threads,
 		p->nworker_threads == 1 ? "" : "s", p->nprobes,
 		p->probe_mode ? p->probe_mode : "default");
+	if (p->nblocking_threads)
+		fprintf(out, "blocking pool: %zu thread%s (spawn_blocking, not async workers), %zu "
+			"job%s running\n", p->nblocking_threads, p->nblocking_threads == 1 ? "" : "s",
+			p->nblocking_busy, p->nblocking_busy == 1 ? "" : "s");
 	if (p->probe_mode && !strcmp(p->probe_mode, "light"))
 		fprintf(out, "note: mode light: wakes not traced (no wake counts, no scheduled "
 			"time, no starvation)\n");
@@ -309,6 +313,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	ts_report_sampled_json(&jw, p);
 	jw_kv_double(&jw, "observed_s", (double)p->observed_ns / 1e9, 3);
 	jw_kv_u64(&jw, "worker_threads", p->nworker_threads);
+	jw_kv_u64(&jw, "blocking_threads", p->nblocking_threads);
+	jw_kv_u64(&jw, "blocking_jobs_running", p->nblocking_busy);
 	jw_kv_u64(&jw, "probe_sites", p->nprobes);
 	jw_kv_double(&jw, "polls_per_s", ts_process__poll_rate(p), 1);
 	jw_kv_u64(&jw, "tasks_dropped", p->tasks_evicted);
