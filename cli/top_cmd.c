@@ -104,6 +104,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	enum ts_probe_mode mode;
 	char *end;
 	long v;
 	int c;
@@ -116,14 +117,9 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 	while ((c = getopt_long(argc, argv, ":p:i:n:bw:as:l:g:m:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (!strcmp(optarg, "sampled")) {
-				env->sampled = true;
-			} else if (!strcmp(optarg, "default")) {
-				env->sampled = false;
-			} else {
-				ts_err("invalid --mode '%s' (default or sampled)", optarg);
+			if (ts_parse_mode(optarg, 1u << TS_MODE_DEFAULT | 1u << TS_MODE_SAMPLED, &mode))
 				return -1;
-			}
+			env->sampled = mode == TS_MODE_SAMPLED;
 			break;
 		case OPT_SAMPLE_HZ:
 			if (ts_parse_sample_hz(optarg, &env->sample_hz))
