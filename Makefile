@@ -123,7 +123,8 @@ deps:
 targets:
 	$(call msg,CARGO,tests/targets)
 	$(Q)cd tests/targets && cargo build --release --quiet --workspace \
-		$$(for d in tokio/bench_*; do [ -d "$$d" ] && printf -- '--exclude %s ' "$${d#tokio/}"; done)
+		$$(for d in tokio/bench_*; do [ -d "$$d" ] && [ "$$d" != tokio/bench_http ] && \
+			printf -- '--exclude %s ' "$${d#tokio/}"; done)
 	$(call msg,MAKE,tests/targets/cruntime)
 	$(Q)$(MAKE) --no-print-directory -s -C tests/targets/cruntime
 	$(call msg,CARGO,tests/targets/releases)

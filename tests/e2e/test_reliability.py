@@ -19,7 +19,8 @@ CYCLES = 30
 
 @pytest.fixture
 def server():
-    # bench_http (tests/targets, built by `make targets`): the same server
+    # bench_http (tests/targets; `make targets` builds it, not the other
+    # bench_* crates): the same server
     # shape as the bench's hyper one, which only `make bench` builds
     path = os.path.join(TARGETS, "bench_http")
     p = subprocess.Popen([path, "0", "900"], stdout=subprocess.PIPE,
