@@ -90,7 +90,8 @@ function drawChart(id, hist) {
 	const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none',
 		role: 'img', 'aria-label': 'tasks by state over time' });
 	const n = hist.length;
-	const x = (i) => (n <= 1 ? W - pad : pad + (i * (W - 2 * pad)) / (HISTORY - 1));
+	// the newest sample at the right edge, older ones to its left
+	const x = (i) => W - pad - ((n - 1 - i) * (W - 2 * pad)) / (HISTORY - 1);
 	const y = (v) => H - pad - ((H - 2 * pad) * v) / max;
 	let base = hist.map(() => 0);
 	const colours = { running: '#2f7d32', scheduled: '#c77800', idle: '#4a6fa5' };
