@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -21,7 +22,7 @@
 #define SERVE_MAX_PIDS		64
 #define SERVE_TOKEN_MAX		256
 
-enum { OPT_LISTEN = 0x100, OPT_TOKEN, OPT_TOKEN_FILE, OPT_MODE };
+enum { OPT_LISTEN = 0x100, OPT_TOKEN, OPT_TOKEN_FILE };
 
 struct serve_env {
 	const char *listen;
@@ -29,7 +30,6 @@ struct serve_env {
 	size_t npids;
 	char token[SERVE_TOKEN_MAX + 1];
 	bool has_token;
-	enum ts_probe_mode mode;
 	double interval_s;
 	double duration_s;		/* 0: until stopped */
 	uint64_t stall_ms, long_poll_ms;
@@ -39,6 +39,7 @@ struct serve_env {
 struct serve_state {
 	struct serve_source src;
 	struct serve_ledger ledger;
+	struct serve_history history;
 	struct serve_http *http;
 	struct serve_proc *views;
 	size_t nviews;
@@ -48,14 +49,16 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: taskscope serve [--listen ADDR:PORT] [-p PID]... [--token T | --token-file F]\n"
-		"                       [-i SECONDS] [--mode light|default] [OPTIONS]\n\n"
+		"                       [-i SECONDS] [OPTIONS]\n\n"
 		"Serves what top shows, for Prometheus and a browser: every tokio (async-std,\n"
 		"smol, USDT) process on the host, or the -p ones, refreshed every second.\n"
 		"  /                 the dashboard (processes, tasks, stalls, await chains)\n"
 		"  /metrics          Prometheus text format, names taskscope_*\n"
 		"  /api/processes    JSON: every process, tasks by state, stalls by kind\n"
 		"  /api/report?pid=N JSON: one process as `report --json` writes it\n"
-		"Read-only: GET and HEAD; nothing over HTTP attaches to or runs anything.\n\n"
+		"  /api/history      JSON: tasks by state, one sample per refresh (5 min)\n"
+		"Read-only: GET and HEAD; nothing over HTTP attaches to or runs anything.\n"
+		"Processes are observed as top observes them (its probe mode).\n\n"
 		"Options:\n"
 		"      --listen ADDR:PORT  where to listen (default " SERVE_DEFAULT_LISTEN ");\n"
 		"                          an address other than loopback needs a token\n"
@@ -64,9 +67,6 @@ static void usage(FILE *out)
 		"      --token T           require \"Authorization: Bearer T\" on /metrics and\n"
 		"                          /api/* (the dashboard: open /#token=T)\n"
 		"      --token-file F      the token from the first line of F (not in ps)\n"
-		"  -m, --mode MODE         light (default): one trap per poll, no wake probes\n"
-		"                          (no wake counts, no starvation); default: a trap per\n"
-		"                          poll and per wake\n"
 		"  -i, --interval SECS     refresh period (default 1, 0.2 to 60)\n"
 		"  -d, --duration SECS     stop after SECS (default: until SIGINT/SIGTERM)\n"
 		"  -s, --stall-ms N        how long a wait must last to be a stall (default 1000)\n"
@@ -129,7 +129,6 @@ static int parse_args(int argc, char **argv, struct serve_env *env)
 		{ "pid", required_argument, NULL, 'p' },
 		{ "token", required_argument, NULL, OPT_TOKEN },
 		{ "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-		{ "mode", required_argument, NULL, 'm' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "stall-ms", required_argument, NULL, 's' },
@@ -141,12 +140,11 @@ static int parse_args(int argc, char **argv, struct serve_env *env)
 	int c, pid;
 
 	env->listen = SERVE_DEFAULT_LISTEN;
-	env->mode = TS_MODE_LIGHT;
 	env->interval_s = 1.0;
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:m:i:d:s:l:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:i:d:s:l:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_LISTEN:
 			env->listen = optarg;
@@ -173,16 +171,6 @@ static int parse_args(int argc, char **argv, struct serve_env *env)
 			if (read_token_file(optarg, env))
 				return -1;
 			env->has_token = true;
-			break;
-		case 'm':
-			if (!strcmp(optarg, "light")) {
-				env->mode = TS_MODE_LIGHT;
-			} else if (!strcmp(optarg, "default")) {
-				env->mode = TS_MODE_DEFAULT;
-			} else {
-				ts_err("invalid --mode '%s' (light or default)", optarg);
-				return -1;
-			}
 			break;
 		case 'i':
 			if (ts_parse_seconds(optarg, &env->interval_s) || env->interval_s < 0.2 ||
@@ -265,6 +253,8 @@ static int collect_views(struct serve_state *st)
 {
 	size_t n = serve_source__count(&st->src), i;
 	struct serve_proc *v = realloc(st->views, (n ? n : 1) * sizeof(*v));
+	struct timespec wall;
+	int err;
 
 	if (!v)
 		return -ENOMEM;
@@ -272,6 +262,11 @@ static int collect_views(struct serve_state *st)
 	for (i = 0; i < n; i++)
 		serve_source__get(&st->src, i, &v[i]);
 	st->nviews = n;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	err = serve_history__add(&st->history, v, n,
+				 (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000);
+	if (err)
+		return err;
 	return serve_ledger__update(&st->ledger, v, n);
 }
 
@@ -294,10 +289,19 @@ static int endpoint(void *ctx, const char *path, const char *pid_arg, FILE *out,
 		serve_api__processes(out, st->views, st->nviews, &self, st->src.s.rules.stall_ns);
 		return 200;
 	}
-	/* /api/report */
 	errno = 0;
 	pid = pid_arg ? strtol(pid_arg, &end, 10) : 0;
-	if (!pid_arg || errno || *end || end == pid_arg || pid <= 0 || pid > 4194304) {
+	if (pid_arg && (errno || *end || end == pid_arg || pid < 0 || pid > 4194304)) {
+		fputs("pid: a process id\n", out);
+		return 400;
+	}
+	if (!strcmp(path, "/api/history")) {
+		*content_type = "application/json";
+		serve_history__write(out, &st->history, pid_arg ? pid : -1);
+		return 200;
+	}
+	/* /api/report */
+	if (pid <= 0) {
 		fputs("pid: a process id\n", out);
 		return 400;
 	}
@@ -336,8 +340,7 @@ int cmd_serve(int argc, char **argv)
 	/* a long-running service: libbpf's and the session's messages go out as they come */
 	top_log__set_file("/dev/stderr");
 
-	err = serve_source__open(&st.src, env.pids, env.npids, env.mode, env.verbose, why,
-				 sizeof(why));
+	err = serve_source__open(&st.src, env.pids, env.npids, env.verbose, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);
 		goto cleanup;
@@ -389,6 +392,7 @@ cleanup:
 	serve_http__stop(st.http);
 	serve_source__close(&st.src);
 	serve_ledger__free(&st.ledger);
+	serve_history__free(&st.history);
 	free(st.views);
 	top_log__free();
 	return ret;

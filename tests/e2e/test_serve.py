@@ -211,7 +211,8 @@ def test_metrics_format_and_labels(spawn, popen):
         assert name in names, f"sample of an undeclared family: {line}"
         labels = set(re.findall(r'(\w+)="', line))
         assert labels <= {"pid", "comm", "runtime", "state", "kind", "version", "mode"}, line
-    assert "taskscope_wakes_total" not in text, "light mode has no wake probe: no wake series"
+    assert 'mode="default"' in text, "observed as top observes: its default mode today"
+    assert f'taskscope_wakes_total{{pid="{dead.pid}"' in text
     tasks = sample_values(text, "taskscope_tasks")
     key = frozenset({("pid", str(dead.pid)), ("comm", "deadlock"), ("runtime", "tokio"),
                      ("state", "idle")})

@@ -156,6 +156,11 @@ static void test_exposition(void)
 	CHECK("expo workers", strstr(s, "taskscope_workers{pid=\"42\",comm=\"svc\\\"x\",runtime=\"tokio\"} 2\n"));
 	CHECK("expo polls", strstr(s, "taskscope_polls_total{pid=\"42\",comm=\"svc\\\"x\",runtime=\"tokio\"} 100\n"));
 	CHECK("expo no wakes in light mode", !strstr(s, "taskscope_wakes_total"));
+	free(s);
+	f.p.probe_mode = "default";
+	s = capture(write_of, &e);
+	CHECK("expo wakes in default mode",
+	      strstr(s, "taskscope_wakes_total{pid=\"42\",comm=\"svc\\\"x\",runtime=\"tokio\"} 12\n"));
 	CHECK("expo one TYPE per family", strstr(s, "# TYPE taskscope_tasks gauge\n") &&
 	      !strstr(strstr(s, "# TYPE taskscope_tasks gauge\n") + 1, "# TYPE taskscope_tasks "));
 	CHECK("expo no task label", !strstr(s, "task_id") && !strstr(s, "header"));

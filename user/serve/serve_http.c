@@ -189,7 +189,7 @@ static const struct serve_asset *find_asset(const char *url)
 static bool is_endpoint(const char *url)
 {
 	return !strcmp(url, "/metrics") || !strcmp(url, "/api/processes") ||
-	       !strcmp(url, "/api/report");
+	       !strcmp(url, "/api/report") || !strcmp(url, "/api/history");
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,

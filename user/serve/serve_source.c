@@ -7,42 +7,13 @@
 #include "serve_source.h"
 #include "top_log.h"
 
-/*
- * Top's session attached p in --mode default; serve wants light. Only a
- * process still in default mode is moved, so once top attaches another
- * way (sampled) this does nothing and can go.
- */
-static void apply_mode(struct serve_source *src, struct top_proc *tp)
-{
-	char why[512];
-
-	if (tp->op.mode != TS_MODE_DEFAULT || src->mode == TS_MODE_DEFAULT)
-		return;
-	observed_proc__detach(&tp->op);
-	if (observed_proc__attach(&tp->op, &src->s.bpf, src->mode, why, sizeof(why)) == 0)
-		return;
-	/* the probes it had are gone: put them back rather than watch nothing */
-	top_log("%s; PID %d stays in default mode", why, tp->op.pid);
-	if (observed_proc__attach(&tp->op, &src->s.bpf, TS_MODE_DEFAULT, why, sizeof(why)))
-		top_log("%s", why);
-}
-
-static void apply_mode_all(struct serve_source *src)
-{
-	size_t i;
-
-	for (i = 0; i < src->s.nprocs; i++)
-		apply_mode(src, src->s.procs[i]);
-}
-
-int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids,
-		       enum ts_probe_mode mode, bool verbose, char *why, size_t whylen)
+int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids, bool verbose,
+		       char *why, size_t whylen)
 {
 	size_t i;
 	int err;
 
 	memset(src, 0, sizeof(*src));
-	src->mode = mode;
 	err = top_session__open(&src->s, npids == 0, verbose);
 	if (err) {
 		snprintf(why, whylen, "loading BPF programs failed: %s (run with -v for libbpf's log)",
@@ -67,7 +38,6 @@ int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids
 			return err;
 		}
 	}
-	apply_mode_all(src);
 	return 0;
 }
 
@@ -102,8 +72,6 @@ int serve_source__refresh(struct serve_source *src)
 			break;
 		drop(src, gone);
 	}
-	/* system-wide, the refresh attached what started since */
-	apply_mode_all(src);
 	src->refresh_ns = ts_now_ns() - t0;
 	src->refreshes++;
 	src->attach_failures = src->s.nskipped;
@@ -166,7 +134,13 @@ double serve_source__probe_cpu_pct(const struct serve_source *src)
 
 const char *serve_source__mode_name(const struct serve_source *src)
 {
-	return src->mode == TS_MODE_LIGHT ? "light" : "default";
+	size_t i;
+
+	/* what top's session attached with; every process alike */
+	for (i = 0; i < src->s.nprocs; i++)
+		if (src->s.procs[i]->cur.probe_mode)
+			return src->s.procs[i]->cur.probe_mode;
+	return "default";
 }
 
 void serve_source__close(struct serve_source *src)

@@ -7,11 +7,12 @@
  * processes through struct serve_proc only, so pointing serve at another
  * mode of the observer changes this file and nothing else.
  *
- * Mode: top's session attaches in --mode default (a trap per poll and per
- * wake). serve re-attaches each process in --mode light (one trap per
- * poll, no wake probes), the cheapest mode top's path offers today; when
- * top's processes come up in another mode (sampled), they are left as
- * they are.
+ * Mode: whatever top's session attaches with (--mode default today: a
+ * trap per poll and per wake). serve does not re-attach in light mode:
+ * swapping a process's probes leaves a moment with none, and a task woken
+ * before it and freed after it reads as a lost wake that never was
+ * (seen on the demo target). When top's session moves to the sampled
+ * mode, serve follows with no change here.
  */
 #ifndef TS_SERVE_SOURCE_H
 #define TS_SERVE_SOURCE_H
@@ -36,7 +37,6 @@ struct serve_proc {
 struct serve_source {
 	struct top_session s;
 	bool open;
-	enum ts_probe_mode mode;	/* wanted: TS_MODE_LIGHT or TS_MODE_DEFAULT */
 	uint64_t refresh_ns;		/* how long the last refresh took */
 	uint64_t refreshes;
 	uint64_t attach_failures;	/* processes that could not be attached */
@@ -49,8 +49,8 @@ struct serve_source {
  * the host, found again at each rescan). On failure returns -errno with
  * one line in why.
  */
-int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids,
-		       enum ts_probe_mode mode, bool verbose, char *why, size_t whylen);
+int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids, bool verbose,
+		       char *why, size_t whylen);
 /* Takes a snapshot of every process; one given with -p that exits is dropped. */
 int serve_source__refresh(struct serve_source *src);
 size_t serve_source__count(const struct serve_source *src);
@@ -67,6 +67,7 @@ void serve_source__read_chains(struct serve_source *src, pid_t pid);
 uint64_t serve_source__probe_hits(const struct serve_source *src);
 /* Estimated CPU of the probes in the targets, percent of one CPU; < 0 unknown. */
 double serve_source__probe_cpu_pct(const struct serve_source *src);
+/* The probe mode the processes are observed in ("default" before any is). */
 const char *serve_source__mode_name(const struct serve_source *src);
 void serve_source__close(struct serve_source *src);
 

@@ -4,13 +4,12 @@
 'use strict';
 
 const REFRESH_MS = 2000;
-const HISTORY = 300;			// samples kept for the charts (10 min at 2 s)
 const STATES = ['running', 'scheduled', 'idle'];
 const SVGNS = 'http://www.w3.org/2000/svg';
 
 const ui = {
 	pid: null, task: null, sort: 'id', asc: true, filter: '', showDone: false,
-	token: null, report: null, hostHist: [], procHist: new Map(),
+	token: null, report: null, hostHist: null, procHist: null,
 };
 
 function el(tag, attrs, ...kids) {
@@ -78,37 +77,40 @@ async function getJSON(url) {
 	return r.json();
 }
 
-// ---- charts: tasks by state over the last minutes ----------------------
-function pushHist(hist, counts) {
-	hist.push({ t: Date.now(), c: counts });
-	while (hist.length > HISTORY) hist.shift();
-}
-
-function drawChart(id, hist) {
-	const W = 900, H = 110, pad = 4;
-	const max = Math.max(1, ...hist.map((p) => STATES.reduce((a, s) => a + (p.c[s] || 0), 0)));
+// ---- charts: tasks by state over the last minutes (/api/history) -------
+function drawChart(id, series) {
+	const W = 900, H = 110, pad = 4, windowMs = 5 * 60 * 1000;
+	const t = (series && series.t_ms) || [];
+	const n = t.length, now = n ? t[n - 1] : 0;
+	const total = (i) => STATES.reduce((a, s) => a + series[s][i], 0);
+	let max = 1;
+	for (let i = 0; i < n; i++) max = Math.max(max, total(i));
 	const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: 'none',
-		role: 'img', 'aria-label': 'tasks by state over time' });
-	const n = hist.length;
-	// the newest sample at the right edge, older ones to its left
-	const x = (i) => W - pad - ((n - 1 - i) * (W - 2 * pad)) / (HISTORY - 1);
+		role: 'img', 'aria-label': 'tasks by state over the last 5 minutes' });
+	// time runs left to right, the newest sample at the right edge
+	const x = (i) => W - pad - ((now - t[i]) * (W - 2 * pad)) / windowMs;
 	const y = (v) => H - pad - ((H - 2 * pad) * v) / max;
-	let base = hist.map(() => 0);
 	const colours = { running: '#2f7d32', scheduled: '#c77800', idle: '#4a6fa5' };
+	let base = t.map(() => 0);
 	for (const s of STATES) {
-		const top = hist.map((p, i) => base[i] + (p.c[s] || 0));
+		const top = t.map((_, i) => base[i] + series[s][i]);
 		if (n) {
-			let d = `M${x(0)},${y(base[0])}`;
+			let d = `M${x(0) - 1},${y(base[0])} L${x(0) - 1},${y(top[0])}`;
 			top.forEach((v, i) => { d += ` L${x(i)},${y(v)}`; });
+			d += ` L${W - pad},${y(top[n - 1])} L${W - pad},${y(base[n - 1])}`;
 			for (let i = n - 1; i >= 0; i--) d += ` L${x(i)},${y(base[i])}`;
 			root.append(svg('path', { d: d + ' Z', fill: colours[s], 'fill-opacity': '0.75' }));
 		}
 		base = top;
 	}
-	const last = n ? hist[n - 1].c : {};
 	fill(id, root, el('div', { class: 'legend' },
-		STATES.map((s) => el('span', {}, el('i', { class: 'sw ' + s }), `${s} ${last[s] || 0}`)),
-		el('span', {}, `(max ${max}, last ${Math.round((n * REFRESH_MS) / 60000)} min)`)));
+		STATES.map((s) => el('span', {}, el('i', { class: 'sw ' + s }), `${s} ${n ? series[s][n - 1] : 0}`)),
+		el('span', {}, `(last 5 min, top ${max})`)));
+}
+
+async function history(pid) {
+	const h = await getJSON('/api/history?pid=' + pid);
+	return h.series[0] || null;
 }
 
 // ---- overview ----------------------------------------------------------
@@ -122,12 +124,7 @@ function renderOverview(data) {
 			stalls += v;
 			if (k === 'deadlock') deadlocks += v;
 		}
-		if (!ui.procHist.has(p.pid)) ui.procHist.set(p.pid, []);
-		pushHist(ui.procHist.get(p.pid), p.task_counts);
 	}
-	for (const pid of [...ui.procHist.keys()])
-		if (!procs.some((p) => p.pid === pid)) ui.procHist.delete(pid);
-	pushHist(ui.hostHist, tot);
 	const active = tot.running + tot.scheduled + tot.idle;
 	fill('summary',
 		`${procs.length} process${procs.length === 1 ? '' : 'es'} · ${active} tasks active · `,
@@ -202,8 +199,8 @@ function findCycle(start, edges) {
 }
 
 function drawCycle(cycle, edges) {
-	const n = cycle.length, W = 560, H = n <= 2 ? 170 : 300, R = n <= 2 ? 0 : 100;
-	const cx = W / 2, cy = H / 2, bw = 200, bh = 40;
+	const n = cycle.length, W = 680, H = n <= 2 ? 170 : 300, R = n <= 2 ? 0 : 100;
+	const cx = W / 2, cy = H / 2, bw = 250, bh = 40;
 	const pos = cycle.map((t, i) => (n === 2 ? { x: i ? W - bw / 2 - 10 : bw / 2 + 10, y: cy } : {
 		x: cx + R * 1.6 * Math.sin((2 * Math.PI * i) / n), y: cy - R * Math.cos((2 * Math.PI * i) / n),
 	}));
@@ -360,7 +357,7 @@ function renderProcess() {
 	fill('proc-note', `${r.worker_threads} workers · ${tc.running} running, ${tc.scheduled} scheduled, ` +
 		`${tc.idle} idle, ${tc.done} done · mode ${r.mode} · stall threshold ${r.stall_threshold_ms} ms` +
 		(r.debuginfo.present ? '' : ` · ${r.debuginfo.note}`));
-	drawChart('proc-chart', ui.procHist.get(r.pid) || []);
+	drawChart('proc-chart', ui.procHist);
 	renderStalls(r);
 	renderTasks(r);
 	renderDetail(r);
@@ -370,10 +367,12 @@ function renderProcess() {
 async function refresh() {
 	try {
 		const data = await getJSON('/api/processes');
+		ui.hostHist = await history(0);
 		renderOverview(data);
 		const sec = document.getElementById('process');
 		if (ui.pid !== null && data.processes.some((p) => p.pid === ui.pid)) {
 			ui.report = await getJSON('/api/report?pid=' + ui.pid);
+			ui.procHist = await history(ui.pid);
 			sec.hidden = false;
 			renderProcess();
 		} else {
