@@ -218,6 +218,16 @@ def test_metrics_format_and_labels(spawn, popen):
                      ("state", "idle")})
     assert tasks.get(key) == 2, tasks
 
+    # the charts' history: one sample per refresh, for the process and the host (pid 0)
+    time.sleep(2.2)
+    hist = serve.json("/api/history")["series"]
+    assert sorted(h["pid"] for h in hist) == [0, dead.pid], hist
+    for h in hist:
+        assert len(h["t_ms"]) >= 3 and h["idle"][-1] == 2 and h["running"][-1] == 0, h
+        assert h["t_ms"] == sorted(h["t_ms"]), h
+    assert [h["pid"] for h in serve.json(f"/api/history?pid={dead.pid}")["series"]] == [dead.pid]
+    assert serve.json("/api/history?pid=1")["series"] == []
+
 
 # ---- the dashboard in Chromium --------------------------------------------
 
@@ -295,7 +305,7 @@ def test_bad_requests(spawn, popen):
         resp = raw(port, big)
     except (ConnectionResetError, BrokenPipeError):
         resp = b""
-    assert resp == b"" or 400 <= status_of(resp) < 500, resp[:200]
+    assert resp == b"" or status_of(resp) == 431, resp[:200]
 
     # answered 4xx (505 for a version that does not exist) or closed; a line of
     # NULs is no request line yet, so it waits and falls to the request deadline
@@ -422,6 +432,10 @@ def test_token_required_beyond_loopback(spawn, popen):
     assert status == 200 and "taskscope_tasks{" in body
     # the page itself holds no data; it sends the token it is given in #token=
     assert serve.get("/")[0] == 200
+    text = page_text(chromium("--dump-dom", f"{serve.base}/#token={token}&pid={dead.pid}"))
+    assert all(name in text for name in DEADLOCK) and "1 deadlock" in text, text[:2000]
+    text = page_text(chromium("--dump-dom", f"{serve.base}/#pid={dead.pid}"))
+    assert "token required" in text and DEADLOCK[0] not in text, text[:2000]
 
 
 def test_system_wide_finds_the_target(spawn, popen):

@@ -55,7 +55,7 @@ function readHash() {
 	if (h.get('token')) {
 		sessionStorage.setItem('taskscope-token', h.get('token'));
 		h.delete('token');
-		history.replaceState(null, '', '#' + h.toString());
+		window.history.replaceState(null, '', '#' + h.toString());
 	}
 	ui.token = sessionStorage.getItem('taskscope-token');
 	ui.pid = h.get('pid') ? Number(h.get('pid')) : null;
@@ -108,7 +108,7 @@ function drawChart(id, series) {
 		el('span', {}, `(last 5 min, top ${max})`)));
 }
 
-async function history(pid) {
+async function loadHistory(pid) {
 	const h = await getJSON('/api/history?pid=' + pid);
 	return h.series[0] || null;
 }
@@ -367,12 +367,12 @@ function renderProcess() {
 async function refresh() {
 	try {
 		const data = await getJSON('/api/processes');
-		ui.hostHist = await history(0);
+		ui.hostHist = await loadHistory(0);
 		renderOverview(data);
 		const sec = document.getElementById('process');
 		if (ui.pid !== null && data.processes.some((p) => p.pid === ui.pid)) {
 			ui.report = await getJSON('/api/report?pid=' + ui.pid);
-			ui.procHist = await history(ui.pid);
+			ui.procHist = await loadHistory(ui.pid);
 			sec.hidden = false;
 			renderProcess();
 		} else {
