@@ -28,7 +28,7 @@ import urllib.request
 
 import pytest
 
-from tslib import TASKSCOPE
+from tslib import TASKSCOPE, assert_nothing_left, wait_exit
 
 DEADLOCK = ("deadlock::lock_ab", "deadlock::lock_ba")
 
@@ -445,3 +445,20 @@ def test_system_wide_finds_the_target(spawn, popen):
     data = wait_for("the deadlock target in /api/processes",
                     lambda: process(serve.json("/api/processes"), dead.pid), timeout=20)
     assert data["runtime"]["name"] == "tokio" and data["comm"] == "deadlock"
+
+
+def test_sigterm_detaches_and_port_in_use(spawn, popen):
+    dead = spawn("deadlock")
+    serve = Serve(popen, "-p", dead.pid)
+    assert serve.get("/metrics")[0] == 200
+    # a second serve on the same port: one line, exit 2, the first one unharmed
+    r = subprocess.run([TASKSCOPE, "serve", "-p", str(dead.pid), "--listen", serve.listen],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 2 and "can't listen on 127.0.0.1 port" in r.stderr, r
+    assert len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert serve.get("/metrics")[0] == 200
+    serve.proc.terminate()
+    code, _, err = wait_exit(serve.proc, timeout=10)
+    assert code == 0, err
+    assert_nothing_left("serve got SIGTERM")
+    assert dead.alive()
