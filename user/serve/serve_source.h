@@ -10,9 +10,9 @@
  * Mode: whatever top's session attaches with (--mode default today: a
  * trap per poll and per wake). serve does not re-attach in light mode:
  * swapping a process's probes leaves a moment with none, and a task woken
- * before it and freed after it reads as a lost wake that never was
- * (seen on the demo target). When top's session moves to the sampled
- * mode, serve follows with no change here.
+ * before it and freed after it would read as a lost wake that never was.
+ * When top's session moves to the sampled mode, serve follows with no
+ * change here.
  */
 #ifndef TS_SERVE_SOURCE_H
 #define TS_SERVE_SOURCE_H
