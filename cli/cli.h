@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "attach.h"
+
 #define TASKSCOPE_VERSION "0.1.0"
 
 /* Exit codes: scripts tell "stall found" from "could not look". */
@@ -46,6 +48,8 @@ int ts_require_root(void);
 int ts_parse_pid(const char *s);
 /* --stall-ms N, --long-poll-ms N (0 < N <= a day); -1 after printing why when invalid. */
 int ts_parse_ms(const char *option, const char *s, uint64_t *ms);
+/* --mode M among allowed (a mask of 1 << TS_MODE_*); -1 after printing why. */
+int ts_parse_mode(const char *s, unsigned int allowed, enum ts_probe_mode *mode);
 /* --sample-hz N (1 to TS_SAMPLE_HZ_MAX), --burst MS (0 to 500); -1 after printing why. */
 int ts_parse_sample_hz(const char *s, unsigned int *hz);
 int ts_parse_burst_ms(const char *s, long *ms);

@@ -122,6 +122,28 @@ int ts_check_readable(const char *option, const char *path)
 	return 0;
 }
 
+int ts_parse_mode(const char *s, unsigned int allowed, enum ts_probe_mode *mode)
+{
+	static const char *const names[] = {
+		[TS_MODE_DEFAULT] = "default", [TS_MODE_FULL] = "full",
+		[TS_MODE_LIGHT] = "light", [TS_MODE_SAMPLED] = "sampled",
+	};
+	char list[64] = "";
+	size_t i, o = 0;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (!(allowed & (1u << i)))
+			continue;
+		if (!strcmp(s, names[i])) {
+			*mode = (enum ts_probe_mode)i;
+			return 0;
+		}
+		o += (size_t)snprintf(list + o, sizeof(list) - o, "%s%s", o ? ", " : "", names[i]);
+	}
+	ts_err("invalid --mode '%s' (%s)", s, list);
+	return -1;
+}
+
 int ts_parse_sample_hz(const char *s, unsigned int *hz)
 {
 	char *end;

@@ -117,17 +117,9 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	while ((c = getopt_long(argc, argv, ":p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
-			if (!strcmp(optarg, "full")) {
-				env->mode = TS_MODE_FULL;
-			} else if (!strcmp(optarg, "light")) {
-				env->mode = TS_MODE_LIGHT;
-			} else if (!strcmp(optarg, "sampled")) {
-				env->mode = TS_MODE_SAMPLED;
-			} else if (strcmp(optarg, "default")) {
-				ts_err("invalid --mode '%s' (default, full, light or sampled)",
-				       optarg);
+			if (ts_parse_mode(optarg, 1u << TS_MODE_DEFAULT | 1u << TS_MODE_FULL |
+					  1u << TS_MODE_LIGHT | 1u << TS_MODE_SAMPLED, &env->mode))
 				return -1;
-			}
 			break;
 		case OPT_SAMPLE_HZ:
 			if (ts_parse_sample_hz(optarg, &env->sample_hz))

@@ -17,6 +17,7 @@
 #include "top_log.h"
 #include "top_screen.h"
 #include "top_session.h"
+#include "sampled.h"
 #include "top_ui.h"
 
 struct top_env {
@@ -32,6 +33,9 @@ struct top_env {
 	const char *log_path;
 	const char *debuginfo;
 	bool verbose;
+	bool sampled;			/* --mode sampled */
+	unsigned int sample_hz;		/* --sample-hz, 0: default */
+	long burst_ms;			/* --burst, -1: default */
 };
 
 static void usage(FILE *out)
@@ -53,6 +57,12 @@ static void usage(FILE *out)
 		"      --no-color         no colours: bold and reverse video only\n"
 		"  -s, --stall-ms N       how long a wait must last to be flagged (default 1000)\n"
 		"  -l, --long-poll-ms N   how long one poll may hold a worker (default 100)\n"
+		"  -m, --mode MODE        default: probes on every poll and wake (exact\n"
+		"                         counts, a trap per poll); sampled: nothing on the\n"
+		"                         hot path: memory snapshots, CPU samples and short\n"
+		"                         probe bursts (estimates shown with ~)\n"
+		"      --sample-hz N      sampled mode: samples per second per CPU (199)\n"
+		"      --burst MS         sampled mode: probes attached MS per second (10)\n"
 		"  -g, --debuginfo FILE   DWARF for the -p process's binary when it is not in\n"
 		"                         the binary (names, await chains in the detail)\n"
 		"      --log FILE         append libbpf's and top's messages to FILE (they are\n"
@@ -73,7 +83,7 @@ static void usage(FILE *out)
 
 static int parse_args(int argc, char **argv, struct top_env *env)
 {
-	enum { OPT_LOG = 0x100, OPT_NO_COLOUR };
+	enum { OPT_LOG = 0x100, OPT_NO_COLOUR, OPT_SAMPLE_HZ, OPT_BURST };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -87,10 +97,14 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		{ "long-poll-ms", required_argument, NULL, 'l' },
 		{ "log", required_argument, NULL, OPT_LOG },
 		{ "debuginfo", required_argument, NULL, 'g' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
+		{ "burst", required_argument, NULL, OPT_BURST },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
 	};
+	enum ts_probe_mode mode;
 	char *end;
 	long v;
 	int c;
@@ -98,9 +112,23 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 	env->interval_s = 1.0;
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
+	env->burst_ms = -1;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, ":p:i:n:bw:as:l:g:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":p:i:n:bw:as:l:g:m:vh", longopts, NULL)) != -1) {
 		switch (c) {
+		case 'm':
+			if (ts_parse_mode(optarg, 1u << TS_MODE_DEFAULT | 1u << TS_MODE_SAMPLED, &mode))
+				return -1;
+			env->sampled = mode == TS_MODE_SAMPLED;
+			break;
+		case OPT_SAMPLE_HZ:
+			if (ts_parse_sample_hz(optarg, &env->sample_hz))
+				return -1;
+			break;
+		case OPT_BURST:
+			if (ts_parse_burst_ms(optarg, &env->burst_ms))
+				return -1;
+			break;
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
 			if (env->pid < 0)
@@ -329,6 +357,16 @@ int cmd_top(int argc, char **argv)
 	s.rules.stall_ns = env.stall_ms * 1000 * 1000;
 	s.rules.long_poll_ns = env.long_poll_ms * 1000 * 1000;
 	s.debuginfo = env.debuginfo;
+	if (env.sampled) {
+		s.sampled = true;
+		sampled_opts__default(&s.sampled_opts);
+		if (env.sample_hz)
+			s.sampled_opts.sample_hz = env.sample_hz;
+		if (env.burst_ms >= 0)
+			s.sampled_opts.burst_ns = (uint64_t)env.burst_ms * 1000 * 1000;
+		/* a memory snapshot per refresh */
+		s.sampled_opts.snapshot_every_ns = (uint64_t)(env.interval_s * 1e9);
+	}
 	if (env.pid) {
 		err = top_session__add(&s, env.pid, why, sizeof(why));
 		if (err) {

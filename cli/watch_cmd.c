@@ -222,16 +222,9 @@ static int parse_args(int argc, char **argv, struct watch_env *env)
 			}
 			break;
 		case 'm':
-			if (!strcmp(optarg, "sampled")) {
-				env->mode = TS_MODE_SAMPLED;
-			} else if (!strcmp(optarg, "default")) {
-				env->mode = TS_MODE_DEFAULT;
-			} else if (!strcmp(optarg, "light")) {
-				env->mode = TS_MODE_LIGHT;
-			} else {
-				ts_err("invalid --mode '%s' (sampled, default or light)", optarg);
+			if (ts_parse_mode(optarg, 1u << TS_MODE_SAMPLED | 1u << TS_MODE_DEFAULT |
+					  1u << TS_MODE_LIGHT, &env->mode))
 				return -1;
-			}
 			break;
 		case OPT_SAMPLE_HZ:
 			if (ts_parse_sample_hz(optarg, &env->sample_hz))

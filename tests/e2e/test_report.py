@@ -544,3 +544,34 @@ def test_detach_on_ctrl_c(spawn, popen):
                            f"got {code} {err!r}"
     assert_nothing_left("Ctrl-C")
     assert t.alive(), "expected the target still running after the detach"
+
+
+class TestThreeRuntimes(Scenario):
+    """Two multi-thread runtimes (workers named rt-main and rt-side) and a
+    LocalSet on a current-thread runtime in one process, one task stuck on
+    each: every stuck task found, each attributed to its own runtime, the
+    tickers beside them not flagged, 4 worker threads (not 6: the named
+    workers are not counted again as current-thread pollers)."""
+    target = "two_runtimes"
+    findings = [("idle", "two_runtimes::main_stuck"), ("idle", "two_runtimes::side_stuck"),
+                ("idle", "two_runtimes::local_stuck")]
+
+    def test_runtimes_apart(self, observed):
+        d = observed.data
+        rid = {t["name"]: t.get("runtime_id") for t in d["tasks"]
+               if t["name"].endswith("_stuck")}
+        assert len(set(rid.values())) == 3 and None not in rid.values(), rid
+        assert len(d["runtimes"]) == 3, d["runtimes"]
+        tickers = sorted(t.get("runtime_id") for t in d["tasks"]
+                         if t["name"] == "two_runtimes::ticker")
+        assert tickers == sorted([rid["two_runtimes::main_stuck"],
+                                  rid["two_runtimes::side_stuck"]]), (tickers, rid)
+        names = {w["tid"]: w["comm"] for w in d["workers"]}
+        for stuck, comm in (("two_runtimes::main_stuck", "rt-main"),
+                            ("two_runtimes::side_stuck", "rt-side")):
+            rt = [r for r in d["runtimes"] if r["id"] == rid[stuck]][0]
+            assert rt["polled_on_threads"], f"{stuck}'s runtime: no polling thread seen"
+            assert {names.get(t) for t in rt["polled_on_threads"]} == {comm}, (rt, names)
+
+    def test_worker_count(self, observed):
+        assert observed.data["worker_threads"] == 4, observed.data["worker_threads"]

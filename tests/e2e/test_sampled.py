@@ -51,24 +51,27 @@ def link_fds(pid):
 def watch_links(proc, target_pid, every=0.005):
     """Looks at taskscope's links every 5 ms until it exits: (looks, looks
     with a uprobe_multi link on the target, fewest perf events seen while
-    it sampled)."""
-    looks = with_uprobe = 0
-    fewest_perf = None
+    it sampled). The sampler opens and closes its per-CPU events one after
+    the other: looks before all are open, and in the last 300 ms before the
+    exit (closing down), are not counted."""
+    want = online_cpus()
+    seen = []       # (time, perf events, uprobe on the target)
     deadline = time.time() + 10  # past the start: BPF loads, first memory scan
     while proc.poll() is None and time.time() < deadline and \
-            not any(k == "perf_event" for k, _ in link_fds(proc.pid)):
+            sum(1 for k, _ in link_fds(proc.pid) if k == "perf_event") < want:
         time.sleep(every)
     while proc.poll() is None:
         links = link_fds(proc.pid)
         nperf = sum(1 for k, _ in links if k == "perf_event")
         if not nperf:
             break  # closing down
-        looks += 1
-        if any(k == "uprobe_multi" and p == target_pid for k, p in links):
-            with_uprobe += 1
-        fewest_perf = nperf if fewest_perf is None else min(fewest_perf, nperf)
+        seen.append((time.time(), nperf,
+                     any(k == "uprobe_multi" and p == target_pid for k, p in links)))
         time.sleep(every)
-    return looks, with_uprobe, fewest_perf
+    end = time.time()
+    kept = [x for x in seen if x[1] == want or x[0] < end - 0.3]
+    fewest = min((x[1] for x in kept), default=None)
+    return len(kept), sum(1 for x in kept if x[2]), fewest
 
 
 def online_cpus():

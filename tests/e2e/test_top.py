@@ -577,3 +577,40 @@ class TestErrors:
             f"expected top to end with status 0 and one line 'PID {t.pid} exited', got " \
             f"{code} {err!r}"
         assert_nothing_left("the target exited")
+
+
+# ---- --mode sampled: nothing on the hot path
+
+@pytest.mark.parametrize("target,expected,maybe", [
+    ("deadlock", {("deadlock::lock_ab", "deadlock"), ("deadlock::lock_ba", "deadlock")}, set()),
+    # the ticker behind the blocked worker is starved in truth (as test_sampled allows)
+    ("blocked", {("blocked::blocking_handler", "long poll")}, {("blocked::ticker", "starved")}),
+    ("healthy", set(), set()),
+])
+def test_sampled_batch(spawn, target, expected, maybe):
+    """top --mode sampled: the header names the mode and its measured cost,
+    the planted stall is flagged on its task by the last frame, every frame
+    flags nothing else, and no uprobe stays attached between bursts."""
+    t = spawn(target)
+    r = run(["top", "-p", t.pid, "--mode", "sampled", "--batch", "-n", "4", "-w", "200"],
+            timeout=60)
+    assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-300:]!r}"
+    fs = frames(r.stdout)
+    assert len(fs) == 4, r.stdout[-600:]
+    for i, f in enumerate(fs):
+        mode = [line for line in f if line.startswith("Mode")]
+        assert mode and "sampled: 199 Hz" in mode[0] and "measured" in mode[0], \
+            f"frame {i + 1}: no mode line naming its cost: {f[:6]}"
+        got = flags(table(f))
+        assert got <= expected | maybe, f"frame {i + 1}: flagged {sorted(got - expected)} too"
+    assert flags(table(fs[-1])) - maybe == expected, \
+        f"last frame: expected {sorted(expected)}, got {sorted(flags(table(fs[-1])))}"
+
+
+def test_sampled_bad_options():
+    for args, words in ((["--mode", "bogus"], "invalid --mode"),
+                        (["--mode", "sampled", "--sample-hz", "0"], "invalid --sample-hz"),
+                        (["--mode", "sampled", "--burst", "900"], "invalid --burst")):
+        r = run(["top", "--batch", "-n", "1", *args])
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and words in lines[0], (args, lines)

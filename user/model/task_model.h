@@ -18,6 +18,7 @@
 struct ts_task {
 	uint64_t header;
 	uint64_t task_id;		/* 0 when unknown */
+	uint64_t owner_id;		/* tokio: which runtime owns it (OwnedTasks id), 0 unknown */
 	char name[256];			/* readable future type, "" when unknown */
 	bool name_ambiguous;		/* from folded drop glue, no debuginfo */
 	char future_type[512];

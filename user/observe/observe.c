@@ -492,18 +492,27 @@ static bool is_runtime_worker(const struct observed_proc *op, const char *comm)
  * as workers by name: when memory shows the workers' launch tasks (one per
  * multi-thread worker), they are the count.
  */
+/* How many of the process's threads (comms[0..n)) bear comm. */
+static int threads_named(char (*comms)[32], int n, const char *comm)
+{
+	int i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += !strcmp(comms[i], comm);
+	return c;
+}
+
 static void count_worker_threads(struct observed_proc *op, struct ts_process *p, size_t nlaunch)
 {
-	pid_t tids[MAX_THREADS];
+	static pid_t tids[MAX_THREADS];
+	static char comms[MAX_THREADS][32];
 	int n = proc_threads(op->pid, tids, MAX_THREADS), i;
 	size_t named = 0, count, k;
 
 	for (i = 0; i < n; i++) {
-		char comm[32];
-
-		if (proc_comm(op->pid, tids[i], comm, sizeof(comm)))
-			continue;
-		if (is_runtime_worker(op, comm))
+		if (proc_comm(op->pid, tids[i], comms[i], sizeof(comms[i])))
+			comms[i][0] = '\0';
+		if (comms[i][0] && is_runtime_worker(op, comms[i]))
 			named++;
 	}
 	/* named like workers beyond the launch tasks' count: the blocking pool */
@@ -513,10 +522,20 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 		p->nblocking_busy = op->blocking_jobs < p->nblocking_threads ? op->blocking_jobs :
 			p->nblocking_threads;
 	}
-	/* a current_thread runtime polls on whatever thread calls block_on */
-	for (k = 0; k < p->nworkers; k++)
-		if (!is_runtime_worker(op, p->workers[k].comm) && p->workers[k].st.polls)
-			count++;
+	/*
+	 * A current_thread runtime polls on whatever thread calls block_on.
+	 * A multi-thread runtime given its own thread_name polls on threads
+	 * that share that name, and the launch tasks counted them already.
+	 */
+	for (k = 0; k < p->nworkers; k++) {
+		const char *comm = p->workers[k].comm;
+
+		if (is_runtime_worker(op, comm) || !p->workers[k].st.polls)
+			continue;
+		if (nlaunch && n > 0 && threads_named(comms, n, comm) > 1)
+			continue;
+		count++;
+	}
 	p->nworker_threads = count;
 }
 

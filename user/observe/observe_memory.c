@@ -131,6 +131,7 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 		t->in_memory = true;
 		t->state_word = mt[i].state_word;
 		t->task_id = mt[i].task_id;
+		t->owner_id = mt[i].owner_id;
 		if (!t->name[0])
 			observed_proc__name_task(op, t, vt->poll_idx);
 		if (mt[i].state_word & op->tb.layout.complete) {
@@ -199,6 +200,7 @@ int mem_carry__take(struct mem_carry *c, const struct ts_process *scan)
 		nv[k].state = t->state;
 		nv[k].in_memory = t->in_memory;
 		nv[k].task_id = t->task_id;
+		nv[k].owner_id = t->owner_id;
 		k++;
 	}
 	qsort(nv, k, sizeof(*nv), cmp_verdict);
@@ -245,6 +247,8 @@ int mem_carry__apply(const struct mem_carry *c, struct ts_process *p)
 		t->in_memory = vd->in_memory;
 		if (!t->task_id)
 			t->task_id = vd->task_id;
+		if (!t->owner_id)
+			t->owner_id = vd->owner_id;
 		/* the scan found it freed: the maps still hold its last state */
 		if (vd->state == TS_TASK_DONE && t->state != TS_TASK_DONE &&
 		    ts_process__settle_freed(p, t))

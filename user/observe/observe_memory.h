@@ -31,6 +31,7 @@ struct mem_verdict {
 	enum ts_task_state state;	/* after the scan */
 	bool in_memory;
 	uint64_t task_id;
+	uint64_t owner_id;
 };
 
 /* The last scan's word, kept by the observer between snapshots. */

@@ -127,6 +127,108 @@ out:
 	free(group);
 }
 
+#define MAX_RUNTIMES	16
+
+struct runtime_sum {
+	uint64_t owner_id;
+	size_t tasks;
+	uint32_t tids[8];	/* threads seen polling its tasks */
+	size_t ntids;
+};
+
+static struct runtime_sum *runtime_of(struct runtime_sum *r, size_t n, uint64_t owner)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (r[i].owner_id == owner)
+			return &r[i];
+	return NULL;
+}
+
+static const struct ts_task *task_at(const struct ts_process *p, uint64_t header)
+{
+	size_t i;
+
+	for (i = 0; header && i < p->ntasks; i++)
+		if (p->tasks[i].header == header)
+			return &p->tasks[i];
+	return NULL;
+}
+
+/*
+ * The tokio runtimes of the process, told apart by the id of the owned-task
+ * list each task's header names (several runtimes, a LocalSet's current
+ * thread runtime...), with the threads seen polling each one's tasks.
+ * Returns how many, at most MAX_RUNTIMES.
+ */
+static size_t sum_runtimes(const struct ts_process *p, struct runtime_sum *r)
+{
+	size_t i, n = 0, k;
+
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		struct runtime_sum *rs;
+
+		if (!t->owner_id || t->state == TS_TASK_DONE)
+			continue;
+		rs = runtime_of(r, n, t->owner_id);
+		if (!rs && n < MAX_RUNTIMES) {
+			rs = &r[n++];
+			memset(rs, 0, sizeof(*rs));
+			rs->owner_id = t->owner_id;
+		}
+		if (rs)
+			rs->tasks++;
+	}
+	for (i = 0; i < p->nworkers; i++) {
+		const struct ts_worker *w = &p->workers[i];
+		const struct ts_task *t = task_at(p, w->st.header);
+		struct runtime_sum *rs;
+
+		if (!t)
+			t = task_at(p, w->st.last_header);
+		if (!t)
+			t = task_at(p, w->st.max_poll_header);
+		rs = t ? runtime_of(r, n, t->owner_id) : NULL;
+		if (!rs || rs->ntids >= 8)
+			continue;
+		for (k = 0; k < rs->ntids && rs->tids[k] != w->tid; k++)
+			;
+		if (k == rs->ntids)
+			rs->tids[rs->ntids++] = w->tid;
+	}
+	return n;
+}
+
+static const char *worker_comm(const struct ts_process *p, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].tid == tid)
+			return p->workers[i].comm;
+	return "";
+}
+
+static void write_runtimes_text(FILE *out, const struct ts_process *p)
+{
+	struct runtime_sum r[MAX_RUNTIMES];
+	size_t n = sum_runtimes(p, r), i, k;
+
+	if (n < 2)
+		return;
+	fprintf(out, "runtimes: %zu in this process, told apart by their owned-task lists:\n", n);
+	for (i = 0; i < n; i++) {
+		fprintf(out, "  runtime %llu: %zu task%s", (unsigned long long)r[i].owner_id,
+			r[i].tasks, r[i].tasks == 1 ? "" : "s");
+		for (k = 0; k < r[i].ntids; k++)
+			fprintf(out, "%s%u %s", k ? ", " : ", polled on threads ", r[i].tids[k],
+				worker_comm(p, r[i].tids[k]));
+		fputc('\n', out);
+	}
+}
+
 static void write_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		       size_t nf, const struct ts_report_opts *o)
 {
@@ -147,6 +249,7 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		p->runtime, p->runtime_version, p->nworker_threads,
 		p->nworker_threads == 1 ? "" : "s", p->nprobes,
 		p->probe_mode ? p->probe_mode : "default");
+	write_runtimes_text(out, p);
 	if (p->nblocking_threads)
 		fprintf(out, "blocking pool: %zu thread%s (spawn_blocking, not async workers), %zu "
 			"job%s running\n", p->nblocking_threads, p->nblocking_threads == 1 ? "" : "s",
@@ -249,6 +352,8 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 
 	jw_object_begin(jw);
 	jw_kv_u64(jw, "id", t->task_id);
+	if (t->owner_id)
+		jw_kv_u64(jw, "runtime_id", t->owner_id);
 	jw_kv_hex(jw, "header", t->header);
 	jw_kv_string(jw, "name", t->name);
 	jw_kv_bool(jw, "name_ambiguous", t->name_ambiguous);
@@ -315,6 +420,25 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	jw_kv_u64(&jw, "worker_threads", p->nworker_threads);
 	jw_kv_u64(&jw, "blocking_threads", p->nblocking_threads);
 	jw_kv_u64(&jw, "blocking_jobs_running", p->nblocking_busy);
+	{
+		struct runtime_sum r[MAX_RUNTIMES];
+		size_t n = sum_runtimes(p, r), i, k;
+
+		jw_key(&jw, "runtimes");
+		jw_array_begin(&jw);
+		for (i = 0; i < n; i++) {
+			jw_object_begin(&jw);
+			jw_kv_u64(&jw, "id", r[i].owner_id);
+			jw_kv_u64(&jw, "tasks", r[i].tasks);
+			jw_key(&jw, "polled_on_threads");
+			jw_array_begin(&jw);
+			for (k = 0; k < r[i].ntids; k++)
+				jw_u64(&jw, r[i].tids[k]);
+			jw_array_end(&jw);
+			jw_object_end(&jw);
+		}
+		jw_array_end(&jw);
+	}
 	jw_kv_u64(&jw, "probe_sites", p->nprobes);
 	jw_kv_double(&jw, "polls_per_s", ts_process__poll_rate(p), 1);
 	jw_kv_u64(&jw, "tasks_dropped", p->tasks_evicted);

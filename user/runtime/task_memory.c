@@ -68,7 +68,8 @@ static int read_task(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 	t->header = header;
 	t->state_word = hdr[l->hdr_state_off / 8];
 	t->vtable_idx = idx;
-	t->unowned = l->hdr_owner_off && !hdr[l->hdr_owner_off / 8];
+	t->owner_id = l->hdr_owner_off ? hdr[l->hdr_owner_off / 8] : 0;
+	t->unowned = l->hdr_owner_off && !t->owner_id;
 	if (vt->id_offset >= l->hdr_size && vt->id_offset < 4096)
 		proc_read_u64(pid, header + vt->id_offset, &t->task_id);
 	return 0;

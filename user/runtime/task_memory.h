@@ -20,6 +20,7 @@ struct mem_task {
 	uint64_t state_word;
 	uint64_t task_id;	/* 0 for runtimes without task Ids */
 	bool unowned;		/* tokio blocking pool: worker launch, spawn_blocking */
+	uint64_t owner_id;	/* tokio: the id of the runtime's OwnedTasks, 0 unowned/unknown */
 	int vtable_idx;		/* index into runtime_binary.vtables */
 };
 

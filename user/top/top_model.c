@@ -309,7 +309,7 @@ long top_proc__find_task(const struct top_proc *tp, uint64_t header, uint64_t fi
 /* ---- with a process ----------------------------------------------------- */
 
 int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const char *debuginfo,
-		   char *why, size_t whylen)
+		   const struct sampled_opts *sampled, char *why, size_t whylen)
 {
 	struct top_proc *tp = calloc(1, sizeof(*tp));
 	int err;
@@ -328,8 +328,23 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const c
 	tp->op.carry_scans = true;
 	/* exact future names, and await chains for the detail view */
 	observed_proc__load_dwarf(&tp->op, debuginfo);
-	/* top never adds uretprobes: one trap per poll */
-	err = observed_proc__attach(&tp->op, bpf, TS_MODE_DEFAULT, why, whylen);
+	if (sampled) {
+		/*
+		 * Its own object for the bursts, as report's: the session's
+		 * shared one keeps its probes attached all along.
+		 */
+		err = observed_proc__load_bpf(&tp->op, false);
+		if (err)
+			snprintf(why, whylen, "PID %d: loading BPF programs failed: %s", pid,
+				 strerror(-err));
+		else
+			err = sampled_session__start(&tp->ss, &tp->op, &tp->op.own_bpf, sampled,
+						     why, whylen);
+		tp->sampled = !err;
+	} else {
+		/* top never adds uretprobes: one trap per poll */
+		err = observed_proc__attach(&tp->op, bpf, TS_MODE_DEFAULT, why, whylen);
+	}
 	if (err) {
 		observed_proc__close(&tp->op);
 		free(tp);
@@ -362,7 +377,14 @@ static int snapshot(struct top_proc *tp, bool scan)
 	uint64_t t0 = ts_now_ns();
 	int err;
 
-	err = observed_proc__snapshot(&tp->op, scan, &tp->cur);
+	if (tp->sampled) {
+		/* what is due (a burst, a memory snapshot), then the model: always from memory */
+		sampled_session__tick(&tp->ss, t0);
+		err = sampled_session__snapshot(&tp->ss, &tp->cur);
+		scan = true;
+	} else {
+		err = observed_proc__snapshot(&tp->op, scan, &tp->cur);
+	}
 	if (err)
 		return observed_proc__alive(&tp->op) ? err : -ESRCH;
 	if (!scan)
@@ -406,7 +428,7 @@ int top_proc__refresh(struct top_proc *tp, const struct ts_rules_config *cfg,
 	err = snapshot(tp, scan);
 	if (!err)
 		err = evaluate(tp, cfg);
-	if (!err && !scan && now - tp->scan_ns >= TOP_CONFIRM_GAP_NS &&
+	if (!err && !tp->sampled && !scan && now - tp->scan_ns >= TOP_CONFIRM_GAP_NS &&
 	    top_findings__need_scan(&tp->cur, tp->findings, tp->nfindings, &tp->op.carry)) {
 		err = snapshot(tp, true);
 		if (!err)
@@ -421,6 +443,8 @@ void top_proc__free(struct top_proc *tp)
 {
 	if (!tp)
 		return;
+	if (tp->sampled)
+		sampled_session__stop(&tp->ss);
 	if (tp->attached)
 		observed_proc__close(&tp->op);
 	ts_process__free(&tp->cur);

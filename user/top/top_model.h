@@ -19,6 +19,7 @@
 #include <sys/types.h>
 
 #include "observe.h"
+#include "sampled.h"
 #include "stall_rules.h"
 #include "task_model.h"
 
@@ -70,6 +71,9 @@ struct top_prev_worker {
 struct top_proc {
 	struct observed_proc op;
 	bool attached;
+	/* --mode sampled: its own sampled session, nothing on the hot path */
+	bool sampled;
+	struct sampled_session ss;
 	struct ts_process cur;
 	struct ts_finding *findings;
 	size_t nfindings;
@@ -115,6 +119,7 @@ long top_proc__find_task(const struct top_proc *tp, uint64_t header, uint64_t fi
 
 /* Opens pid, reads its DWARF (debuginfo: a separate file, or NULL), attaches bpf to it. */
 int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const char *debuginfo,
+		   const struct sampled_opts *sampled,
 		   char *why, size_t whylen);
 /*
  * Snapshots tp; scans memory on the first refresh, every scan_every_ns,

@@ -41,7 +41,8 @@ int top_session__add(struct top_session *s, pid_t pid, char *why, size_t whylen)
 	size_t i;
 	int err;
 
-	err = top_proc__open(&tp, &s->bpf, pid, s->debuginfo, why, whylen);
+	err = top_proc__open(&tp, &s->bpf, pid, s->debuginfo, s->sampled ? &s->sampled_opts : NULL,
+			     why, whylen);
 	if (err)
 		return err;
 	nv = realloc(s->procs, (s->nprocs + 1) * sizeof(*nv));

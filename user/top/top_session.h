@@ -43,6 +43,8 @@ struct top_session {
 	struct ts_rules_config rules;
 	uint64_t scan_every_ns;		/* memory scans */
 	const char *debuginfo;		/* --debuginfo FILE for the one PID, or NULL */
+	bool sampled;			/* --mode sampled: one sampled session per process */
+	struct sampled_opts sampled_opts;
 	/* system-wide discovery */
 	struct proc_scan scan;
 	uint64_t rescan_ns;		/* last /proc rescan */
