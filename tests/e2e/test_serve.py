@@ -193,6 +193,32 @@ def test_prometheus_scrapes_tasks_and_the_deadlock(spawn, popen, tmp_path):
     assert list(own.values())[0] > 0, own
 
 
+@pytest.mark.parametrize("mode", ["default", "sampled"])
+def test_modes_find_the_deadlock_and_nothing_on_healthy(spawn, popen, mode):
+    """Both modes top's session offers: the same stalls, through /metrics."""
+    dead = spawn("deadlock")
+    healthy = spawn("healthy")
+    serve = Serve(popen, "-p", dead.pid, "-p", healthy.pid, "--mode", mode)
+
+    def stalls():
+        text = serve.get("/metrics")[1]
+        v = sample_values(text, "taskscope_stalls")
+        got = {(dict(k)["pid"], dict(k)["kind"]): n for k, n in v.items() if n}
+        return (got, text) if (str(dead.pid), "deadlock") in got else None
+
+    got, text = wait_for("the deadlock in /metrics", stalls, timeout=20)
+    time.sleep(1.5)		# another refresh or two: nothing may appear on healthy
+    got, text = stalls()
+    assert got == {(str(dead.pid), "deadlock"): 1, (str(dead.pid), "idle"): 2}, got
+    assert f'mode="{mode}"' in text
+    assert ("taskscope_probe_cpu_ratio " in text) == (mode == "default"), text[-1500:]
+    hits = sample_values(text.replace("_total ", "_total{} "), "taskscope_probe_hits_total")
+    assert list(hits.values())[0] > 0, hits
+    polls = sample_values(text, "taskscope_polls_total")
+    assert polls[frozenset({("pid", str(healthy.pid)), ("comm", "healthy"),
+                            ("runtime", "tokio")})] > 0, polls
+
+
 def test_metrics_format_and_labels(spawn, popen):
     """The exposition itself: HELP/TYPE once per family, our prefix, the three
     process labels and nothing naming a task."""
@@ -211,7 +237,8 @@ def test_metrics_format_and_labels(spawn, popen):
         assert name in names, f"sample of an undeclared family: {line}"
         labels = set(re.findall(r'(\w+)="', line))
         assert labels <= {"pid", "comm", "runtime", "state", "kind", "version", "mode"}, line
-    assert 'mode="default"' in text, "observed as top observes: its default mode today"
+    assert 'taskscope_info{version="0.1.0",mode="sampled"} 1' in text, "sampled by default"
+    assert "taskscope_probe_cpu_ratio" not in text, "no per-hit CPU estimate in sampled mode"
     assert f'taskscope_wakes_total{{pid="{dead.pid}"' in text
     tasks = sample_values(text, "taskscope_tasks")
     key = frozenset({("pid", str(dead.pid)), ("comm", "deadlock"), ("runtime", "tokio"),

@@ -218,24 +218,38 @@ static void test_ledger(void)
 	CHECK("ledger wakes count what each task gained", t && t->wakes == 12 + 2 + 2);
 	CHECK("ledger busy grows", t && t->busy_ns == 2500000000ULL);
 
-	/* a thread id reused: its counts start again, the total does not go down */
+	/*
+	 * Lower than the mark (a sampled estimate reading low, a tid reused):
+	 * nothing gained, nothing lost; growth past the mark counts again.
+	 */
 	f.workers[0].st.polls = 3;
 	f.workers[0].st.busy_ns = 1000;
+	f.tasks[1].st.wakes = 1;
 	serve_ledger__update(&l, &f.sp, 1);
 	t = serve_ledger__find(&l, 7);
-	CHECK("ledger reused tid adds", t && t->polls == 153 && t->busy_ns == 2500001000ULL);
+	CHECK("ledger lower reads gain nothing",
+	      t && t->polls == 150 && t->busy_ns == 2500000000ULL && t->wakes == 16);
+	f.workers[0].st.polls = 160;
+	f.workers[0].st.busy_ns = 2600000000ULL;
+	f.tasks[1].st.wakes = 4;
+	serve_ledger__update(&l, &f.sp, 1);
+	t = serve_ledger__find(&l, 7);
+	CHECK("ledger growth past the mark counts",
+	      t && t->polls == 160 && t->busy_ns == 2600000000ULL && t->wakes == 18);
 
-	/* busy read lower with the same polls (an inferred end): no decrease, no double count */
-	f.workers[0].st.busy_ns = 500;
+	/* probe hits of per-process objects: gains summed, kept when the process goes */
+	f.p.counters[TS_CNT_POLLS] = 40;
+	f.p.counters[TS_CNT_WAKES] = 2;
 	serve_ledger__update(&l, &f.sp, 1);
-	f.workers[0].st.busy_ns = 1500;
+	CHECK("ledger own hits", l.own_hits == 42);
+	f.p.counters[TS_CNT_POLLS] = 50;
 	serve_ledger__update(&l, &f.sp, 1);
-	t = serve_ledger__find(&l, 7);
-	CHECK("ledger busy never down", t && t->busy_ns == 2500001500ULL);
+	CHECK("ledger own hits grow", l.own_hits == 52);
 
 	/* the process gone: forgotten */
 	serve_ledger__update(&l, NULL, 0);
 	CHECK("ledger forgets gone processes", !serve_ledger__find(&l, 7) && l.n == 0);
+	CHECK("ledger keeps gone processes' hits", l.own_hits == 52);
 	serve_ledger__free(&l);
 }
 

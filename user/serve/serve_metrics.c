@@ -20,12 +20,22 @@ static int cmp_mark(const void *a, const void *b)
 	return SPACESHIP(x->key2, y->key2);
 }
 
-/* What a counter gained since prev; a smaller value is a new one (address or tid reused). */
+/*
+ * What a counter gained since prev. A smaller value gains nothing: the
+ * sampled mode's counts are estimates scaled from bursts and may read
+ * lower than last time; the mark keeps the higher one (a task whose
+ * address was reused has a new first-seen time, so it is a new key).
+ */
 static uint64_t gained(uint64_t now, const uint64_t *prev)
 {
-	if (!prev || now < *prev)
+	if (!prev)
 		return now;
-	return now - *prev;
+	return now > *prev ? now - *prev : 0;
+}
+
+static uint64_t marked(uint64_t now, const uint64_t *prev)
+{
+	return prev && *prev > now ? *prev : now;
 }
 
 static const struct serve_mark *find_mark(const struct serve_mark *v, size_t n,
@@ -36,8 +46,10 @@ static const struct serve_mark *find_mark(const struct serve_mark *v, size_t n,
 	return n ? bsearch(&k, v, n, sizeof(k), cmp_mark) : NULL;
 }
 
-static int update_one(struct serve_totals *t, const struct ts_process *p)
+static int update_one(struct serve_ledger *l, struct serve_totals *t, const struct ts_process *p)
 {
+	uint64_t hits = p->counters[TS_CNT_POLLS] + p->counters[TS_CNT_WAKES] +
+			p->counters[TS_CNT_DEALLOCS];
 	struct serve_mark *tasks = calloc(p->ntasks + 1, sizeof(*tasks));
 	struct serve_mark *workers = calloc(p->nworkers + 1, sizeof(*workers));
 	size_t i;
@@ -53,27 +65,24 @@ static int update_one(struct serve_totals *t, const struct ts_process *p)
 						       k->st.first_seen_ns);
 
 		t->wakes += gained(k->st.wakes, m ? &m->a : NULL);
-		tasks[i] = (struct serve_mark){ k->header, k->st.first_seen_ns, k->st.wakes, 0 };
+		tasks[i] = (struct serve_mark){ k->header, k->st.first_seen_ns,
+						marked(k->st.wakes, m ? &m->a : NULL), 0 };
 	}
 	for (i = 0; i < p->nworkers; i++) {
 		const struct ts_worker *w = &p->workers[i];
 		const struct serve_mark *m = find_mark(t->workers, t->nworkers, w->tid, 0);
 		uint64_t busy = top_worker_busy_ns(w);
 
-		if (!m || w->st.polls < m->a) {
-			/* a thread new since the last refresh, or its tid reused */
-			t->polls += w->st.polls;
-			t->busy_ns += busy;
-		} else {
-			t->polls += w->st.polls - m->a;
-			/* an inferred poll end may read shorter than the running poll did */
-			if (busy > m->b)
-				t->busy_ns += busy - m->b;
-			else
-				busy = m->b;
-		}
-		workers[i] = (struct serve_mark){ w->tid, 0, w->st.polls, busy };
+		/* a thread new since the last refresh counts from 0 (a reused tid: from its mark) */
+		t->polls += gained(w->st.polls, m ? &m->a : NULL);
+		/* an inferred poll end may read shorter than the running poll did */
+		t->busy_ns += gained(busy, m ? &m->b : NULL);
+		workers[i] = (struct serve_mark){ w->tid, 0, marked(w->st.polls, m ? &m->a : NULL),
+						  marked(busy, m ? &m->b : NULL) };
 	}
+	l->own_hits += gained(hits, t->seen_before ? &t->hits : NULL);
+	t->hits = marked(hits, t->seen_before ? &t->hits : NULL);
+	t->seen_before = true;
 	qsort(tasks, p->ntasks, sizeof(*tasks), cmp_mark);
 	qsort(workers, p->nworkers, sizeof(*workers), cmp_mark);
 	free(t->tasks);
@@ -116,7 +125,7 @@ int serve_ledger__update(struct serve_ledger *l, const struct serve_proc *procs,
 			t->pid = procs[i].p->pid;
 		}
 		t->seen = true;
-		err = update_one(t, procs[i].p);
+		err = update_one(l, t, procs[i].p);
 		if (err)
 			return err;
 	}

@@ -29,14 +29,21 @@ struct serve_mark {
 struct serve_totals {
 	pid_t pid;
 	uint64_t polls, wakes, busy_ns;	/* since taskscope attached, monotonic */
+	uint64_t hits;			/* its probe object's hits at the last refresh */
 	struct serve_mark *tasks, *workers;	/* the previous refresh, sorted */
 	size_t ntasks, nworkers;
 	bool seen;			/* in the latest update */
+	bool seen_before;		/* updated at least once */
 };
 
 struct serve_ledger {
 	struct serve_totals *t;
 	size_t n;
+	/*
+	 * Probe hits gained in every process's own BPF object (sampled mode:
+	 * one object per process), those gone included.
+	 */
+	uint64_t own_hits;
 };
 
 /* Folds the latest snapshots in; processes no longer there are forgotten. */
@@ -49,7 +56,7 @@ struct serve_self {
 	const char *version;
 	const char *mode;
 	uint64_t probe_hits;
-	double probe_cpu_ratio;		/* estimated, in the targets; < 0 unknown */
+	double probe_cpu_ratio;		/* estimated, in the targets; < 0 unknown or not made */
 	double cpu_s;			/* taskscope's own user + system time */
 	uint64_t rss_bytes;
 	double refresh_s;

@@ -7,8 +7,8 @@
 #include "serve_source.h"
 #include "top_log.h"
 
-int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids, bool verbose,
-		       char *why, size_t whylen)
+int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids,
+		       const struct sampled_opts *sampled, bool verbose, char *why, size_t whylen)
 {
 	size_t i;
 	int err;
@@ -21,6 +21,10 @@ int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids
 		return err;
 	}
 	src->open = true;
+	if (sampled) {
+		src->s.sampled = true;
+		src->s.sampled_opts = *sampled;
+	}
 	for (i = 0; i < npids; i++) {
 		if (top_session__proc(&src->s, pids[i]))
 			continue;	/* -p given twice */
@@ -136,6 +140,8 @@ const char *serve_source__mode_name(const struct serve_source *src)
 {
 	size_t i;
 
+	if (src->s.sampled)
+		return "sampled";
 	/* what top's session attached with; every process alike */
 	for (i = 0; i < src->s.nprocs; i++)
 		if (src->s.procs[i]->cur.probe_mode)

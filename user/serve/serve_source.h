@@ -7,12 +7,13 @@
  * processes through struct serve_proc only, so pointing serve at another
  * mode of the observer changes this file and nothing else.
  *
- * Mode: whatever top's session attaches with (--mode default today: a
- * trap per poll and per wake). serve does not re-attach in light mode:
- * swapping a process's probes leaves a moment with none, and a task woken
- * before it and freed after it would read as a lost wake that never was.
- * When top's session moves to the sampled mode, serve follows with no
- * change here.
+ * Mode: the ones top's session offers. Sampled by default (memory
+ * snapshots, CPU samples and 10 ms/s probe bursts: nothing on the hot
+ * path), or top's default mode (a trap per poll and per wake: exact
+ * counts). Light mode is not offered: top's session has no way to attach
+ * in it, and swapping a process's probes afterwards leaves a moment with
+ * none, in which a task woken before and freed after would read as a lost
+ * wake that never was.
  */
 #ifndef TS_SERVE_SOURCE_H
 #define TS_SERVE_SOURCE_H
@@ -46,11 +47,12 @@ struct serve_source {
 
 /*
  * Loads the BPF object, attaches the pids (none: every tokio process on
- * the host, found again at each rescan). On failure returns -errno with
- * one line in why.
+ * the host, found again at each rescan), sampled with those options or,
+ * when NULL, in top's default mode. On failure returns -errno with one
+ * line in why.
  */
-int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids, bool verbose,
-		       char *why, size_t whylen);
+int serve_source__open(struct serve_source *src, const pid_t *pids, size_t npids,
+		       const struct sampled_opts *sampled, bool verbose, char *why, size_t whylen);
 /* Takes a snapshot of every process; one given with -p that exits is dropped. */
 int serve_source__refresh(struct serve_source *src);
 size_t serve_source__count(const struct serve_source *src);
