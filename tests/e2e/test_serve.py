@@ -489,3 +489,18 @@ def test_sigterm_detaches_and_port_in_use(spawn, popen):
     assert code == 0, err
     assert_nothing_left("serve got SIGTERM")
     assert dead.alive()
+
+
+def test_a_watched_process_exits(spawn, popen):
+    """-p: a process that exits leaves the fleet; serve goes on with the others."""
+    dead = spawn("deadlock")
+    healthy = spawn("healthy")
+    serve = Serve(popen, "-p", dead.pid, "-p", healthy.pid)
+    assert {p["pid"] for p in serve.json("/api/processes")["processes"]} == {dead.pid, healthy.pid}
+    healthy.kill()
+    wait_for("the exited process gone from /api/processes",
+             lambda: [p["pid"] for p in serve.json("/api/processes")["processes"]] == [dead.pid],
+             timeout=15)
+    assert f'pid="{healthy.pid}"' not in serve.get("/metrics")[1]
+    assert serve.get(f"/api/report?pid={healthy.pid}")[0] == 404
+    assert serve.alive()
