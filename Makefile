@@ -35,7 +35,8 @@ TS_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c user/*/*.h)))
 INCLUDES := -I$(OUTPUT) -Ibpf -Icli -Iusdt $(patsubst %/,-I%,$(USER_DIRS))
 ALL_CFLAGS = $(TS_CFLAGS) $(CFLAGS) $(INCLUDES)
-LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm
+LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm \
+	$(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/%.bpf.o,$(BPF_SRCS))
@@ -54,7 +55,8 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	make gcc g++ lld python3 tmux procps binutils elfutils \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
 	librust-smol-dev python3-pytest libclang-rt-dev gdb \
-	librust-hyper-dev wrk strace
+	librust-hyper-dev wrk strace \
+	libmicrohttpd-dev xxd prometheus chromium
 
 ifeq ($(V),1)
 	Q =
@@ -105,6 +107,15 @@ $(OUTPUT)/tests/%: tests/unit/%.c $(USER_OBJS) | $(OUTPUT)/tests
 	$(call msg,TEST,$@)
 	$(Q)mkdir -p $(OUTPUT)/deps
 	$(Q)$(CC) $(ALL_CFLAGS) -MF $(OUTPUT)/deps/$*.d -Itests/unit $< $(USER_OBJS) $(LDLIBS) -o $@
+
+# The dashboard's files (taskscope serve), compiled in as byte arrays.
+SERVE_ASSETS := $(wildcard user/serve/assets/*)
+$(OUTPUT)/serve_assets.inc: $(SERVE_ASSETS) | $(OUTPUT)
+	$(call msg,XXD,$@)
+	$(Q)(cd user/serve/assets && for f in $(notdir $(SERVE_ASSETS)); do \
+		xxd -i $$f | sed -e 's/^unsigned char/static const unsigned char/' -e '/_len = /d'; \
+	done) > $@
+$(OUTPUT)/user/serve/serve_assets.o $(OUTPUT)/asan/user/serve/serve_assets.o: $(OUTPUT)/serve_assets.inc
 
 -include $(shell find $(OUTPUT) -name '*.d' 2>/dev/null)
 
