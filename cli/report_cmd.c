@@ -247,6 +247,7 @@ static int observe_core(struct core_file *cf, struct observed_proc *op,
 		return err;
 	}
 	observed_proc__load_dwarf(op, env->debuginfo);
+	op->find_roots = true;
 	err = observed_proc__snapshot_memory(op, proc);
 	if (err) {
 		ts_err("reading the tasks of PID %d from %s failed: %s", op->pid, env->core,
@@ -342,6 +343,7 @@ int cmd_report(int argc, char **argv)
 	}
 	op_open = true;
 	observed_proc__load_dwarf(&op, env.debuginfo);
+	op.find_roots = true;	/* each thread's block_on future: main, a test */
 	err = observed_proc__load_bpf(&op, env.verbose);
 	if (err) {
 		ts_err("loading BPF programs failed: %s (run with -v for libbpf's log)",

@@ -81,7 +81,7 @@ int ts_dwarf__member_offset(struct ts_dwarf *dw, const char *struct_name, const 
 
 /* --- the task's future: raw::poll<T, S> -> Cell<T, S> -> core.stage ----- */
 
-static bool template_param(Dwarf_Die *fn, const char *name, Dwarf_Off *off, int depth)
+bool chain_template_param(Dwarf_Die *fn, const char *name, Dwarf_Off *off, int depth)
 {
 	Dwarf_Die child, ty;
 	Dwarf_Attribute a;
@@ -104,7 +104,7 @@ static bool template_param(Dwarf_Die *fn, const char *name, Dwarf_Off *off, int 
 	if (depth < 4 && (dwarf_attr(fn, DW_AT_specification, &a) ||
 			  dwarf_attr(fn, DW_AT_abstract_origin, &a)) &&
 	    dwarf_formref_die(&a, &ty))
-		return template_param(&ty, name, off, depth + 1);
+		return chain_template_param(&ty, name, off, depth + 1);
 	return false;
 }
 
@@ -204,7 +204,7 @@ static struct poll_info *resolve_poll(struct ts_dwarf *dw, uint64_t vaddr)
 		return NULL;
 	pi->vaddr = vaddr;
 	pi->err = -ENOENT;
-	if (dw_index__func_at(dw, vaddr, &fn) || !template_param(&fn, "T", &pi->t_off, 0))
+	if (dw_index__func_at(dw, vaddr, &fn) || !chain_template_param(&fn, "T", &pi->t_off, 0))
 		return pi;
 	t = dw_type__get(dw, pi->t_off);
 	if (t) {
@@ -384,7 +384,7 @@ static const struct dw_type *dyn_concrete(struct walk *w, uint64_t vtable)
 	if (mem_reader__read(w->mr, vtable, slot, sizeof(slot)))
 		return NULL;
 	if (slot[0] > w->bias && !dw_index__func_at(w->dw, slot[0] - w->bias, &fn) &&
-	    template_param(&fn, "T", &t_off, 0))
+	    chain_template_param(&fn, "T", &t_off, 0))
 		t = dw_type__get(w->dw, t_off);
 	if (t && t->size == slot[1])
 		return t;
@@ -668,5 +668,33 @@ int ts_dwarf__task_chain(struct ts_dwarf *dw, pid_t pid, uint64_t load_bias, uin
 done:
 	free(w);
 	mem_reader__free(&mr);
+	return 0;
+}
+
+int chain_of_future(struct ts_dwarf *dw, struct mem_reader *mr, uint64_t load_bias,
+		    Dwarf_Off type_off, uint64_t addr, struct ts_await_chain *out)
+{
+	const struct dw_type *t = dw_type__get(dw, type_off);
+	struct walk *w;
+	char qname[1024];
+
+	memset(out, 0, sizeof(*out));
+	out->leaf.kind = TS_LEAF_NONE;
+	if (!t) {
+		out->status = TS_CHAIN_NO_TYPE;
+		return -ENOENT;
+	}
+	snprintf(qname, sizeof(qname), "%s", dw_type__qname(dw, t));
+	ts_await_readable_name(qname, NULL, out->future_type, sizeof(out->future_type));
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->dw = dw;
+	w->mr = mr;
+	w->c = out;
+	w->bias = load_bias;
+	out->status = TS_CHAIN_SUSPENDED;
+	walk_future(w, t, addr);
+	free(w);
 	return 0;
 }

@@ -57,4 +57,11 @@ bool chain_is_plumbing(const char *qname);
 bool chain_branches(struct walk *w, const struct dw_type *t, uint64_t addr, const char **macro,
 		    int *pending, int *total);
 
+/* await_chain.c */
+/* The template type parameter `name` of a function DIE (or of its declaration). */
+bool chain_template_param(Dwarf_Die *fn, const char *name, Dwarf_Off *off, int depth);
+/* The chain of a future that is no task: type_off's value at addr (a thread's block_on). */
+int chain_of_future(struct ts_dwarf *dw, struct mem_reader *mr, uint64_t load_bias,
+		    Dwarf_Off type_off, uint64_t addr, struct ts_await_chain *out);
+
 #endif

@@ -73,7 +73,9 @@ static const char *task_label(const struct ts_task *t, char *buf, size_t len)
 {
 	const char *name = t->name[0] ? t->name : "(unnamed)";
 
-	if (t->task_id)
+	if (t->root_tid)	/* not spawned: the future a thread runs in block_on */
+		snprintf(buf, len, "block_on %s (thread %u)", name, t->root_tid);
+	else if (t->task_id)
 		snprintf(buf, len, "task %llu %s", (unsigned long long)t->task_id, name);
 	else
 		snprintf(buf, len, "task @0x%llx %s", (unsigned long long)t->header, name);

@@ -16,8 +16,9 @@
 #include "taskscope.h"
 
 struct ts_task {
-	uint64_t header;
+	uint64_t header;		/* a root: the future's address on the thread's stack */
 	uint64_t task_id;		/* 0 when unknown */
+	uint32_t root_tid;		/* not spawned: the future a thread runs in block_on */
 	uint64_t owner_id;		/* tokio: which runtime owns it (OwnedTasks id), 0 unknown */
 	char name[256];			/* readable future type, "" when unknown */
 	bool name_ambiguous;		/* from folded drop glue, no debuginfo */

@@ -148,6 +148,7 @@ int observed_proc__attach(struct observed_proc *op, struct ts_bpf *bpf, enum ts_
 	op->bpf = bpf;
 	op->attach_ns = ts_now_ns();
 	op->mode = mode;
+	observed_proc__mark_roots(op);
 	return 0;
 }
 
@@ -305,6 +306,9 @@ void observed_proc__close(struct observed_proc *op)
 {
 	observed_proc__detach(op);
 	mem_carry__free(&op->carry);
+	free(op->root_marks);
+	op->root_marks = NULL;
+	op->nroot_marks = op->cap_root_marks = 0;
 	ts_dwarf__close(op->dw);
 	op->dw = NULL;
 	runtime_binary__free(&op->tb);
@@ -587,7 +591,9 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 		err = observed_proc__merge_memory(op, p);
 		if (err && err != -ENOENT)
 			return err;
-		err = op->carry_scans ? mem_carry__take(&op->carry, p) : 0;
+		err = observed_proc__add_roots(op, p);
+		if (!err && op->carry_scans)
+			err = mem_carry__take(&op->carry, p);
 	} else {
 		err = mem_carry__apply(&op->carry, p);
 	}
@@ -603,10 +609,13 @@ int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *
 
 	/* no window: tasks are as old as the snapshot says nothing about */
 	op->attach_ns = ts_now_ns();
+	op->nroot_marks = 0;
 	snapshot_header(op, p);
 	p->probe_mode = op->core ? "core" : "memory";
 	p->core_path = op->core ? op->core->path : NULL;
 	err = observed_proc__merge_memory(op, p);
+	if (!err)
+		err = observed_proc__add_roots(op, p);
 	if (err)
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);

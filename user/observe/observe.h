@@ -21,6 +21,14 @@
 #include "procfs.h"
 #include "core_file.h"
 
+/* A thread's block_on future at attach (observe_roots.c). */
+struct root_mark {
+	pid_t tid;
+	uint64_t future_addr, leaf_addr, leaf_object;
+	uint32_t line;
+	char variant[24];
+};
+
 struct observed_proc {
 	pid_t pid;
 	pid_t ns_pid;			/* in its own PID namespace: a container's view */
@@ -48,6 +56,14 @@ struct observed_proc {
 	uint64_t next_task_id_at_attach;	/* tokio's Id counter, 0 unknown */
 	enum ts_probe_mode mode;
 	struct ts_dwarf *dw;		/* NULL when the binary has no usable DWARF */
+	/*
+	 * Read each thread's block_on future into the snapshots with a
+	 * memory scan (report, watch, run): a stack read per thread, too
+	 * much for top's every refresh.
+	 */
+	bool find_roots;
+	struct root_mark *root_marks;	/* at attach */
+	size_t nroot_marks, cap_root_marks;
 	char dwarf_note[256];		/* what is missing, and how to get it */
 };
 
@@ -126,6 +142,15 @@ int observed_proc__open_core(struct observed_proc *op, struct core_file *cf,
  * state word; no counts, no times. p is freed and refilled.
  */
 int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *p);
+
+/*
+ * Each thread's block_on future (#[tokio::main], #[tokio::test] bodies):
+ * mark_roots reads them at attach, add_roots adds them to p as tasks
+ * (ts_task.root_tid), idle since attach when unchanged. No-ops unless
+ * op->find_roots.
+ */
+void observed_proc__mark_roots(struct observed_proc *op);
+int observed_proc__add_roots(struct observed_proc *op, struct ts_process *p);
 
 /* ---- between observe.c and observe_memory.c ----------------------------- */
 

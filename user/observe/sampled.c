@@ -211,6 +211,7 @@ static int start_usdt(struct sampled_session *ss, char *why, size_t whylen)
 	ss->start_ns = ts_now_ns();
 	op->attach_ns = ss->start_ns;
 	op->mode = TS_MODE_SAMPLED;
+	observed_proc__mark_roots(op);
 	ss->next_burst_ns = UINT64_MAX;
 	ss->next_snapshot_ns = UINT64_MAX;
 	return 0;
@@ -261,6 +262,7 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	}
 	op->attach_ns = ss->start_ns;
 	op->mode = TS_MODE_SAMPLED;
+	observed_proc__mark_roots(op);
 	ss->next_burst_ns = ss->start_ns;
 	ss->next_snapshot_ns = ss->start_ns + opts->snapshot_every_ns;
 	return 0;

@@ -289,6 +289,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			continue;
 		if (t->task_id)
 			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->task_id);
+		else if (t->root_tid)	/* block_on on that thread */
+			snprintf(id, sizeof(id), "T%u", t->root_tid);
 		else
 			snprintf(id, sizeof(id), "-");
 		ts_fmt_duration_as(TS_DURATION_CELL, t->st.busy_ns, busy, sizeof(busy));
@@ -356,6 +358,10 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 		jw_kv_u64(jw, "runtime_id", t->owner_id);
 	jw_kv_hex(jw, "header", t->header);
 	jw_kv_string(jw, "name", t->name);
+	if (t->root_tid) {	/* a thread's block_on future, not a spawned task */
+		jw_kv_u64(jw, "root_thread", t->root_tid);
+		jw_kv_string(jw, "executor", t->location);
+	}
 	jw_kv_bool(jw, "name_ambiguous", t->name_ambiguous);
 	jw_kv_string(jw, "future_type", t->future_type);
 	jw_kv_hex(jw, "poll_fn", t->poll_fn_vaddr);

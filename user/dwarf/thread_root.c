@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* A thread's block_on future, found on its stack: see thread_root.h. */
+#include <dwarf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dwarf_walk.h"
+#include "procfs.h"
+#include "thread_root.h"
+
+#define STACK_READ_MAX	(512u << 10)	/* from the stack pointer up: deep parks fit */
+#define FRAME_SEARCH	(64u << 10)	/* above a block_on return address */
+#define MAX_ANCHORS	8
+#define MAX_WALKS	48		/* candidate values whose chain is read */
+#define PC_CACHE	256
+
+struct anchor {
+	uint64_t slot;			/* stack address of the return address */
+	Dwarf_Off f_type;		/* block_on's F */
+	char executor[192];
+};
+
+struct pc_verdict {
+	uint64_t pc;
+	bool block_on;
+	Dwarf_Off f_type;
+	char executor[192];
+};
+
+int ts_parse_proc_syscall(const char *line, uint64_t *sp, uint64_t *pc)
+{
+	char buf[512], *tok[16], *save = NULL, *t;
+	int n = 0;
+
+	if (!strncmp(line, "running", 7))
+		return -EBUSY;
+	snprintf(buf, sizeof(buf), "%s", line);
+	for (t = strtok_r(buf, " \t\n", &save); t && n < 16; t = strtok_r(NULL, " \t\n", &save))
+		tok[n++] = t;
+	/* "NR A1 A2 A3 A4 A5 A6 SP PC" in a syscall, "-1 SP PC" blocked outside one */
+	if (n != 9 && !(n == 3 && !strcmp(tok[0], "-1")))
+		return -EINVAL;
+	if (strncmp(tok[n - 2], "0x", 2) || strncmp(tok[n - 1], "0x", 2))
+		return -EINVAL;
+	*sp = strtoull(tok[n - 2], NULL, 16);
+	*pc = strtoull(tok[n - 1], NULL, 16);
+	return *sp ? 0 : -EINVAL;
+}
+
+void ts_thread_root_name(const char *func, const char *comm, bool main_thread, char *out,
+			 size_t len)
+{
+	const char *rest = strstr(func, "::");
+
+	rest = rest ? rest + 2 : func;
+	if (comm[0] && !strncmp(rest, comm, strlen(comm)) && strlen(comm) >= 4)
+		snprintf(out, len, "%s", rest);
+	else if (main_thread)
+		snprintf(out, len, "main");
+	else
+		snprintf(out, len, "%s", comm[0] ? comm : rest);
+}
+
+static int read_stack_pointer(pid_t pid, pid_t tid, uint64_t *sp)
+{
+	char path[64], line[512];
+	uint64_t pc;
+	FILE *f;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	err = fgets(line, sizeof(line), f) ? ts_parse_proc_syscall(line, sp, &pc) : -EIO;
+	fclose(f);
+	return err;
+}
+
+static int stack_end(pid_t pid, uint64_t sp, uint64_t *end)
+{
+	struct proc_maps maps = {};
+	size_t i;
+	int err;
+
+	err = proc_maps__read(pid, &maps);
+	if (err)
+		return err;
+	err = -ENOENT;
+	for (i = 0; i < maps.n; i++) {
+		if (sp >= maps.v[i].start && sp < maps.v[i].end) {
+			*end = maps.v[i].end;
+			err = 0;
+			break;
+		}
+	}
+	proc_maps__free(&maps);
+	return err;
+}
+
+/* The DIE that carries a scope's name: through abstract origins and declarations. */
+static bool named_die(Dwarf_Die *scope, Dwarf_Die *out)
+{
+	Dwarf_Attribute a;
+	int i;
+
+	*out = *scope;
+	for (i = 0; i < 4 && !dwarf_hasattr(out, DW_AT_name); i++) {
+		if (!(dwarf_attr(out, DW_AT_abstract_origin, &a) ||
+		      dwarf_attr(out, DW_AT_specification, &a)) ||
+		    !dwarf_formref_die(&a, out))
+			return false;
+	}
+	return dwarf_hasattr(out, DW_AT_name);
+}
+
+/* Is pc (an ELF vaddr inside a call's return) in a block_on, and with which F? */
+static void classify_pc(struct ts_dwarf *dw, uint64_t pc, struct pc_verdict *v)
+{
+	Dwarf_Die cu, *scopes = NULL, named;
+	char qname[512];
+	int n, k;
+
+	memset(v, 0, sizeof(*v));
+	v->pc = pc;
+	if (!dwarf_addrdie(dw->dbg, pc, &cu))
+		return;
+	n = dwarf_getscopes(&cu, pc, &scopes);
+	for (k = 0; k < n; k++) {
+		int tag = dwarf_tag(&scopes[k]);
+
+		if (tag != DW_TAG_subprogram && tag != DW_TAG_inlined_subroutine)
+			continue;
+		if (!named_die(&scopes[k], &named) ||
+		    dw_index__qualified_name(dw, dwarf_dieoffset(&named), qname, sizeof(qname)) < 0)
+			continue;
+		if (!strstr(qname, "block_on"))
+			continue;
+		if (chain_template_param(&scopes[k], "F", &v->f_type, 0)) {
+			v->block_on = true;
+			snprintf(v->executor, sizeof(v->executor), "%s", qname);
+			break;
+		}
+	}
+	free(scopes);
+}
+
+static int find_anchors(struct ts_dwarf *dw, const uint64_t *words, size_t nwords, uint64_t sp,
+			uint64_t load_bias, struct anchor *anchors)
+{
+	struct pc_verdict *cache;
+	size_t i, ncache = 0, k;
+	int n = 0;
+
+	cache = calloc(PC_CACHE, sizeof(*cache));
+	if (!cache)
+		return -ENOMEM;
+	for (i = 0; i < nwords && n < MAX_ANCHORS; i++) {
+		struct pc_verdict *v = NULL;
+		uint64_t pc;
+
+		if (words[i] <= load_bias || words[i] - load_bias > (1ull << 40))
+			continue;
+		pc = words[i] - load_bias - 1;	/* inside the call, not after it */
+		for (k = 0; k < ncache; k++)
+			if (cache[k].pc == pc)
+				v = &cache[k];
+		if (!v) {
+			if (ncache == PC_CACHE)
+				break;	/* a stack of code pointers: enough looked at */
+			v = &cache[ncache++];
+			classify_pc(dw, pc, v);
+		}
+		if (!v->block_on)
+			continue;
+		for (k = 0; k < (size_t)n; k++)
+			if (anchors[k].f_type == v->f_type)
+				break;
+		if (k < (size_t)n)
+			continue;	/* the outer frames of one block_on: the first is nearest */
+		anchors[n].slot = sp + i * 8;
+		anchors[n].f_type = v->f_type;
+		snprintf(anchors[n].executor, sizeof(anchors[n].executor), "%s", v->executor);
+		n++;
+	}
+	free(cache);
+	return n;
+}
+
+/* How much a chain read at a candidate address looks like a real, parked future. */
+static int chain_score(const struct ts_await_chain *c)
+{
+	int s = 0;
+
+	if (c->status != TS_CHAIN_SUSPENDED || c->nframes == 0)
+		return 0;
+	if (c->frames[0].line)
+		s += 2;
+	switch (c->leaf.kind) {
+	case TS_LEAF_UNREADABLE:
+	case TS_LEAF_NONE:
+		break;
+	case TS_LEAF_UNKNOWN:
+		s += 1;
+		break;
+	default:
+		s += 4;
+	}
+	return s;
+}
+
+static bool suspended_variant(const struct dw_type *t, struct mem_reader *mr, uint64_t addr)
+{
+	const struct dw_variant *v;
+
+	if (!t->coroutine)
+		return true;	/* a wrapper or Pin<&mut dyn Future>: the walk decides */
+	v = dw_type__active_variant(t, mr, addr);
+	return v && v->type_name && !strncmp(v->type_name, "Suspend", 7);
+}
+
+int ts_dwarf__thread_root(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t load_bias,
+			  struct ts_thread_root *out)
+{
+	struct anchor anchors[MAX_ANCHORS];
+	struct ts_await_chain *tmp = NULL;
+	struct mem_reader mr = { .pid = pid };
+	uint64_t sp, end, *words = NULL;
+	int nanchors, a, best = 0, walks = 0, err;
+	ssize_t got;
+	size_t len;
+
+	memset(out, 0, sizeof(*out));
+	out->tid = tid;
+	err = read_stack_pointer(pid, tid, &sp);
+	if (err)
+		return err;
+	out->sp = sp;
+	err = stack_end(pid, sp, &end);
+	if (err)
+		return err;
+	len = end - sp > STACK_READ_MAX ? STACK_READ_MAX : end - sp;
+	len &= ~(size_t)7;
+	words = malloc(len);
+	tmp = malloc(sizeof(*tmp));
+	if (!words || !tmp) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	got = proc_read_mem(pid, sp, words, len);
+	if (got <= 0) {
+		err = got < 0 ? (int)got : -EFAULT;
+		goto cleanup;
+	}
+	nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, anchors);
+	if (nanchors < 0) {
+		err = nanchors;
+		goto cleanup;
+	}
+	err = -ENOENT;
+	for (a = 0; a < nanchors && walks < MAX_WALKS; a++) {
+		const struct dw_type *t = dw_type__get(dw, anchors[a].f_type);
+		uint64_t lo = anchors[a].slot + 8, hi = lo + FRAME_SEARCH, x;
+
+		if (!t || !t->size)
+			continue;
+		if (hi > sp + (uint64_t)got)
+			hi = sp + (uint64_t)got;
+		for (x = lo; x + t->size <= hi && walks < MAX_WALKS; x += 8) {
+			int s;
+
+			if (mr.base != lo && mem_reader__window(&mr, lo, hi - lo))
+				break;
+			if (!suspended_variant(t, &mr, x))
+				continue;
+			walks++;
+			if (chain_of_future(dw, &mr, load_bias, anchors[a].f_type, x, tmp))
+				continue;
+			s = chain_score(tmp);
+			if (s > best) {
+				best = s;
+				out->future_addr = x;
+				out->chain = *tmp;
+				snprintf(out->executor, sizeof(out->executor), "%s",
+					 anchors[a].executor);
+			}
+		}
+		if (best >= 2)
+			break;	/* the innermost block_on holding a parked future */
+	}
+	if (best >= 2) {
+		char *cut;
+
+		snprintf(out->func, sizeof(out->func), "%s", out->chain.frames[0].func);
+		cut = strstr(out->func, "::{async block}");
+		if (cut)
+			*cut = '\0';
+		err = 0;
+	}
+cleanup:
+	mem_reader__free(&mr);
+	free(words);
+	free(tmp);
+	return err;
+}

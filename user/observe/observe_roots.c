@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Each thread's block_on future as a task of its own: the body of
+ * #[tokio::main] or of a #[tokio::test] is in no owned-task list, and a
+ * service stuck in main is as common as one stuck in a spawned task
+ * (thread_root.h says how it is found).
+ *
+ * A one-shot read says where such a future waits, not since when: the
+ * threads are read at attach too, and one whose future is parked at the
+ * same .await on the same object at the snapshot has waited all along.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "array.h"
+#include "observe.h"
+#include "thread_root.h"
+
+#define ROOTS_MAX_THREADS	1024
+
+/* Enough of a root's chain to tell "still parked where it was". */
+static void root_mark(const struct ts_thread_root *r, struct root_mark *m)
+{
+	const struct ts_await_chain *c = &r->chain;
+
+	memset(m, 0, sizeof(*m));
+	m->tid = r->tid;
+	m->future_addr = r->future_addr;
+	m->leaf_addr = c->leaf.addr;
+	m->leaf_object = c->leaf.object;
+	if (c->nframes) {
+		m->line = c->frames[c->nframes - 1].line;
+		snprintf(m->variant, sizeof(m->variant), "%s", c->frames[c->nframes - 1].variant);
+	}
+}
+
+static bool same_mark(const struct root_mark *a, const struct root_mark *b)
+{
+	return a->tid == b->tid && a->future_addr == b->future_addr &&
+	       a->leaf_addr == b->leaf_addr && a->leaf_object == b->leaf_object &&
+	       a->line == b->line && !strcmp(a->variant, b->variant);
+}
+
+/* Calls fn for each thread of op whose block_on future is parked. */
+static int each_root(struct observed_proc *op,
+		     int (*fn)(struct observed_proc *op, const struct ts_thread_root *r, void *ctx),
+		     void *ctx)
+{
+	struct ts_thread_root *r;
+	pid_t *tids;
+	int n, i, err = 0;
+
+	if (!op->dw || op->core)
+		return 0;	/* no types; a core has no /proc/TID/syscall */
+	tids = calloc(ROOTS_MAX_THREADS, sizeof(*tids));
+	r = malloc(sizeof(*r));
+	if (!tids || !r) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	n = proc_threads(op->pid, tids, ROOTS_MAX_THREADS);
+	for (i = 0; i < n && !err; i++) {
+		if (ts_dwarf__thread_root(op->dw, op->pid, tids[i], op->bias, r))
+			continue;	/* running, no block_on, or gone */
+		err = fn(op, r, ctx);
+	}
+cleanup:
+	free(tids);
+	free(r);
+	return err;
+}
+
+static int keep_mark(struct observed_proc *op, const struct ts_thread_root *r, void *ctx)
+{
+	struct root_mark *m;
+
+	(void)ctx;
+	m = ts_array_add(&op->root_marks, &op->nroot_marks, &op->cap_root_marks);
+	if (!m)
+		return -ENOMEM;
+	root_mark(r, m);
+	return 0;
+}
+
+void observed_proc__mark_roots(struct observed_proc *op)
+{
+	op->nroot_marks = 0;
+	if (op->find_roots)
+		each_root(op, keep_mark, NULL);
+}
+
+static int add_root(struct observed_proc *op, const struct ts_thread_root *r, void *ctx)
+{
+	struct ts_process *p = ctx;
+	struct root_mark now;
+	struct ts_task *t;
+	char comm[32] = "";
+	size_t i;
+
+	t = ts_process__add_task(p);
+	if (!t)
+		return -ENOMEM;
+	t->chain = malloc(sizeof(*t->chain));
+	if (!t->chain)
+		return -ENOMEM;
+	*t->chain = r->chain;
+	proc_comm(op->pid, r->tid, comm, sizeof(comm));
+	t->root_tid = (uint32_t)r->tid;
+	t->header = r->future_addr;
+	ts_thread_root_name(r->func, comm, r->tid == op->pid, t->name, sizeof(t->name));
+	snprintf(t->future_type, sizeof(t->future_type), "%s", r->chain.future_type);
+	snprintf(t->location, sizeof(t->location), "%s", r->executor);
+	t->state = TS_TASK_IDLE;
+	t->state_from_memory = true;
+	t->in_memory = true;
+	root_mark(r, &now);
+	for (i = 0; i < op->nroot_marks; i++) {
+		if (!same_mark(&op->root_marks[i], &now))
+			continue;
+		t->since_attach = true;
+		if (p->snapshot_ns > op->attach_ns)
+			t->in_state_ns = p->snapshot_ns - op->attach_ns;
+		break;
+	}
+	return 0;
+}
+
+int observed_proc__add_roots(struct observed_proc *op, struct ts_process *p)
+{
+	if (!op->find_roots)
+		return 0;
+	return each_root(op, add_root, p);
+}
