@@ -33,9 +33,12 @@ class TestHealthy(Scenario):
         assert want <= names, f"expected task types {sorted(want)}, taskscope named {sorted(names)}"
         tick = tasks_named(data, "healthy::ticker")
         assert len(tick) == 4, f"expected 4 healthy::ticker tasks, taskscope listed {len(tick)}"
-        ids = [x["id"] for x in data["tasks"]]
+        ids = [x["id"] for x in data["tasks"] if "root_thread" not in x]
         assert len(set(ids)) == len(ids) and all(i > 0 for i in ids), \
             f"expected distinct nonzero task ids, taskscope printed {ids}"
+        roots = [x for x in data["tasks"] if "root_thread" in x]
+        assert [(x["name"], x["id"]) for x in roots] == [("main", 0)], \
+            f"expected #[tokio::main]'s body as one task 'main' without a tokio id, got {roots}"
 
     def test_runtime(self, observed):
         data = observed.data
@@ -97,8 +100,13 @@ def test_quiet_process_no_finding(build, spawn, request):
     code, data, _ = report(t.pid, 2.5)
     assert_findings(code, data, [])
     names = {x["name"] for x in data["tasks"]}
-    assert names == {"quiet::idle_task"}, \
-        f"expected only quiet::idle_task listed, taskscope listed {sorted(names)}"
+    assert names == {"quiet::idle_task", "main"}, \
+        f"expected quiet::idle_task and main listed, taskscope listed {sorted(names)}"
+    # main's body parked on pending() for the whole window: shown, not a finding
+    main = [x for x in data["tasks"] if x["name"] == "main"][0]
+    assert main.get("root_thread") == t.pid and main["since_attach"] and \
+        main["await_chain"]["leaf"]["kind"] == "pending", \
+        f"expected main on the main thread, idle since attach on pending(): {main}"
     assert data["worker_threads"] == 2, \
         f"expected 2 worker threads, taskscope counted {data['worker_threads']}"
 

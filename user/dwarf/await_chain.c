@@ -58,6 +58,7 @@ void ts_dwarf__close(struct ts_dwarf *dw)
 		free(dw->chain->polls);
 		free(dw->chain);
 	}
+	thread_root__free(dw);
 	dw_types__free(dw);
 	dw_index__close(dw);
 	free(dw);

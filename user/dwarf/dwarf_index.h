@@ -51,6 +51,7 @@ struct ts_dwarf {
 	size_t ncus, cap_cus;
 	struct dw_type_cache *types;
 	struct chain_cache *chain;	/* await_chain.c: per raw::poll instance */
+	struct func_syms *func_syms;	/* thread_root.c: Rust functions by address */
 	/* ts_dwarf__member_offset lookups, by qualified name */
 	struct dw_named { char *name; Dwarf_Off off; } *named;
 	size_t nnamed, cap_named;

@@ -57,6 +57,9 @@ bool chain_is_plumbing(const char *qname);
 bool chain_branches(struct walk *w, const struct dw_type *t, uint64_t addr, const char **macro,
 		    int *pending, int *total);
 
+/* thread_root.c: frees dw->func_syms */
+void thread_root__free(struct ts_dwarf *dw);
+
 /* await_chain.c */
 /* The template type parameter `name` of a function DIE (or of its declaration). */
 bool chain_template_param(Dwarf_Die *fn, const char *name, Dwarf_Off *off, int depth);

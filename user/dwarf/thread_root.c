@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "demangle.h"
 #include "dwarf_walk.h"
+#include "elf_symtab.h"
 #include "procfs.h"
 #include "thread_root.h"
 
@@ -116,6 +118,116 @@ static bool named_die(Dwarf_Die *scope, Dwarf_Die *out)
 	return dwarf_hasattr(out, DW_AT_name);
 }
 
+struct func_sym {
+	uint64_t addr, size;
+	const char *name;	/* mangled, in the ELF's string table */
+};
+
+struct func_syms {
+	struct func_sym *v;
+	size_t n, cap;
+};
+
+static int keep_func(void *ctx, const GElf_Sym *sym, const char *name)
+{
+	struct func_syms *fs = ctx;
+	struct func_sym *f;
+
+	if (GELF_ST_TYPE(sym->st_info) != STT_FUNC || !sym->st_value || !sym->st_size ||
+	    strncmp(name, "_ZN", 3))
+		return 0;	/* Rust functions only: legacy-mangled */
+	if (fs->n == fs->cap) {
+		size_t cap = fs->cap ? fs->cap * 2 : 1024;
+		struct func_sym *nv = realloc(fs->v, cap * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		fs->v = nv;
+		fs->cap = cap;
+	}
+	f = &fs->v[fs->n++];
+	f->addr = sym->st_value;
+	f->size = sym->st_size;
+	f->name = name;
+	return 0;
+}
+
+static int cmp_func_sym(const void *a, const void *b)
+{
+	const struct func_sym *x = a, *y = b;
+
+	return (x->addr > y->addr) - (x->addr < y->addr);
+}
+
+static const struct func_sym *func_sym_at(const struct func_syms *fs, uint64_t pc)
+{
+	size_t lo = 0, hi = fs->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (fs->v[mid].addr <= pc)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == 0 || pc >= fs->v[lo - 1].addr + fs->v[lo - 1].size)
+		return NULL;
+	return &fs->v[lo - 1];
+}
+
+/* The binary's Rust functions by address, read once; NULL when none. */
+static const struct func_syms *func_syms(struct ts_dwarf *dw)
+{
+	struct func_syms *fs = dw->func_syms;
+
+	if (!fs) {
+		fs = calloc(1, sizeof(*fs));
+		if (!fs)
+			return NULL;
+		dw->func_syms = fs;
+		if (elf_symtab__each(dw->elf, keep_func, fs) == 0)
+			qsort(fs->v, fs->n, sizeof(*fs->v), cmp_func_sym);
+		else
+			fs->n = 0;
+	}
+	return fs->n ? fs : NULL;
+}
+
+void thread_root__free(struct ts_dwarf *dw)
+{
+	if (dw->func_syms) {
+		free(dw->func_syms->v);
+		free(dw->func_syms);
+		dw->func_syms = NULL;
+	}
+}
+
+/*
+ * Without DWARF scopes at pc (LTO can leave a function that inlined
+ * block_on with no subprogram DIE over that code): the function's symbol
+ * names the fn, and an `async { }` body written in it (what
+ * #[tokio::main] and #[tokio::test] expand to) is the type
+ * `<fn>::{async_block_env#0}`. Runtime and std code never holds one.
+ */
+static void classify_by_symbol(struct ts_dwarf *dw, const struct func_syms *fs, uint64_t pc,
+			       struct pc_verdict *v)
+{
+	const struct func_sym *f = func_sym_at(fs, pc);
+	char fn[512], qname[600];
+
+	if (!f || !ts_demangle(f->name, fn, sizeof(fn)))
+		return;
+	if (!strncmp(fn, "std::", 5) || !strncmp(fn, "core::", 6) || !strncmp(fn, "alloc::", 7) ||
+	    !strncmp(fn, "tokio::", 7) || !strncmp(fn, "test::", 6) || fn[0] == '<')
+		return;
+	snprintf(qname, sizeof(qname), "%s::{async_block_env#0}", fn);
+	if (dw_index__find_type(dw, qname, &v->f_type))
+		return;
+	v->block_on = true;
+	snprintf(v->executor, sizeof(v->executor), "%s", fn);
+}
+
 /* Is pc (an ELF vaddr inside a call's return) in a block_on, and with which F? */
 static void classify_pc(struct ts_dwarf *dw, uint64_t pc, struct pc_verdict *v)
 {
@@ -136,6 +248,7 @@ static void classify_pc(struct ts_dwarf *dw, uint64_t pc, struct pc_verdict *v)
 		if (!named_die(&scopes[k], &named) ||
 		    dw_index__qualified_name(dw, dwarf_dieoffset(&named), qname, sizeof(qname)) < 0)
 			continue;
+
 		if (!strstr(qname, "block_on"))
 			continue;
 		if (chain_template_param(&scopes[k], "F", &v->f_type, 0)) {
@@ -148,7 +261,7 @@ static void classify_pc(struct ts_dwarf *dw, uint64_t pc, struct pc_verdict *v)
 }
 
 static int find_anchors(struct ts_dwarf *dw, const uint64_t *words, size_t nwords, uint64_t sp,
-			uint64_t load_bias, struct anchor *anchors)
+			uint64_t load_bias, const struct func_syms *fs, struct anchor *anchors)
 {
 	struct pc_verdict *cache;
 	size_t i, ncache = 0, k;
@@ -171,7 +284,10 @@ static int find_anchors(struct ts_dwarf *dw, const uint64_t *words, size_t nword
 			if (ncache == PC_CACHE)
 				break;	/* a stack of code pointers: enough looked at */
 			v = &cache[ncache++];
-			classify_pc(dw, pc, v);
+			if (fs)
+				classify_by_symbol(dw, fs, pc, v);
+			else
+				classify_pc(dw, pc, v);
 		}
 		if (!v->block_on)
 			continue;
@@ -254,7 +370,11 @@ int ts_dwarf__thread_root(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t lo
 		err = got < 0 ? (int)got : -EFAULT;
 		goto cleanup;
 	}
-	nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, anchors);
+	nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, NULL, anchors);
+	if (nanchors == 0 && func_syms(dw))
+		nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, dw->func_syms,
+					anchors);
+
 	if (nanchors < 0) {
 		err = nanchors;
 		goto cleanup;

@@ -526,6 +526,21 @@ static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 	return 0;
 }
 
+/* A mutex, RwLock or semaphore: somebody holds what it waits for. */
+static bool root_waits_on_lock(const struct ts_task *t)
+{
+	if (!t->chain)
+		return false;
+	switch (t->chain->leaf.kind) {
+	case TS_LEAF_MUTEX:
+	case TS_LEAF_RWLOCK:
+	case TS_LEAF_SEMAPHORE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 static int rule_idle(const struct ts_process *p, const struct ts_rules_config *cfg,
 		     struct finding_vec *fv)
 {
@@ -537,6 +552,8 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 		struct ts_finding *f;
 
 		if (t->state != TS_TASK_IDLE || t->in_state_ns < cfg->stall_ns)
+			continue;
+		if (t->root_tid && !cfg->idle_roots && !root_waits_on_lock(t))
 			continue;
 		f = add(fv, p, TS_FIND_IDLE, i);
 		if (!f)

@@ -23,6 +23,14 @@ struct ts_rules_config {
 	uint64_t long_poll_ns;		/* --long-poll-ms: one poll holding a worker */
 	uint64_t spin_min_polls_per_s;
 	uint64_t spin_max_idle_per_poll_ns;
+	/*
+	 * A thread's block_on future (main, a test) idle past stall_ns is a
+	 * finding whatever it awaits (taskscope run: a test that hangs); by
+	 * default only when it waits on a lock someone holds, since a
+	 * service's main parked on its server's JoinHandle, a signal or
+	 * pending() is its normal state.
+	 */
+	bool idle_roots;
 };
 
 struct ts_finding {

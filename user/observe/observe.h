@@ -25,6 +25,7 @@
 struct root_mark {
 	pid_t tid;
 	uint64_t future_addr, leaf_addr, leaf_object;
+	uint64_t switches;	/* the thread's context switches: it ran if they moved */
 	uint32_t line;
 	char variant[24];
 };

@@ -7,7 +7,8 @@
  *
  * A one-shot read says where such a future waits, not since when: the
  * threads are read at attach too, and one whose future is parked at the
- * same .await on the same object at the snapshot has waited all along.
+ * same .await on the same object at the snapshot, its thread not switched
+ * in since, has waited all along.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,12 +22,19 @@
 #define ROOTS_MAX_THREADS	1024
 
 /* Enough of a root's chain to tell "still parked where it was". */
-static void root_mark(const struct ts_thread_root *r, struct root_mark *m)
+static void root_mark(pid_t pid, const struct ts_thread_root *r, struct root_mark *m)
 {
 	const struct ts_await_chain *c = &r->chain;
 
 	memset(m, 0, sizeof(*m));
 	m->tid = r->tid;
+	/*
+	 * A loop that parks at the same .await on a timer made anew at the
+	 * same address looks the same each time: only the thread's switches
+	 * tell that it never woke in between.
+	 */
+	if (proc_thread_switches(pid, r->tid, &m->switches))
+		m->switches = UINT64_MAX;
 	m->future_addr = r->future_addr;
 	m->leaf_addr = c->leaf.addr;
 	m->leaf_object = c->leaf.object;
@@ -38,7 +46,8 @@ static void root_mark(const struct ts_thread_root *r, struct root_mark *m)
 
 static bool same_mark(const struct root_mark *a, const struct root_mark *b)
 {
-	return a->tid == b->tid && a->future_addr == b->future_addr &&
+	return a->tid == b->tid && a->switches == b->switches && a->switches != UINT64_MAX &&
+	       a->future_addr == b->future_addr &&
 	       a->leaf_addr == b->leaf_addr && a->leaf_object == b->leaf_object &&
 	       a->line == b->line && !strcmp(a->variant, b->variant);
 }
@@ -80,7 +89,7 @@ static int keep_mark(struct observed_proc *op, const struct ts_thread_root *r, v
 	m = ts_array_add(&op->root_marks, &op->nroot_marks, &op->cap_root_marks);
 	if (!m)
 		return -ENOMEM;
-	root_mark(r, m);
+	root_mark(op->pid, r, m);
 	return 0;
 }
 
@@ -115,7 +124,7 @@ static int add_root(struct observed_proc *op, const struct ts_thread_root *r, vo
 	t->state = TS_TASK_IDLE;
 	t->state_from_memory = true;
 	t->in_memory = true;
-	root_mark(r, &now);
+	root_mark(op->pid, r, &now);
 	for (i = 0; i < op->nroot_marks; i++) {
 		if (!same_mark(&op->root_marks[i], &now))
 			continue;

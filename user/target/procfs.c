@@ -109,6 +109,32 @@ int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len)
 	return read_first_line(path, buf, len);
 }
 
+int proc_thread_switches(pid_t pid, pid_t tid, uint64_t *switches)
+{
+	char path[64], line[256];
+	unsigned long long v;
+	uint64_t sum = 0;
+	int found = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/status", pid, tid);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "voluntary_ctxt_switches: %llu", &v) == 1 ||
+		    sscanf(line, "nonvoluntary_ctxt_switches: %llu", &v) == 1) {
+			sum += v;
+			found++;
+		}
+	}
+	fclose(f);
+	if (found != 2)
+		return -ENOENT;
+	*switches = sum;
+	return 0;
+}
+
 int proc_exe_path(pid_t pid, char *buf, size_t len)
 {
 	struct core_file *cf = core_of(pid);

@@ -39,6 +39,11 @@ int proc_ns_pid(pid_t pid, pid_t *ns_pid);
 int proc_comm(pid_t pid, pid_t tid, char *buf, size_t len);
 /* Target of /proc/PID/exe, as the process sees it (inside its root). */
 int proc_exe_path(pid_t pid, char *buf, size_t len);
+/*
+ * Context switches of thread tid so far (voluntary + not): unchanged
+ * between two reads, the thread never ran in between.
+ */
+int proc_thread_switches(pid_t pid, pid_t tid, uint64_t *switches);
 int proc_maps__read(pid_t pid, struct proc_maps *maps);
 void proc_maps__free(struct proc_maps *maps);
 /*
