@@ -307,6 +307,7 @@ static struct watched *watched__start(struct watch_state *st, pid_t pid, char *w
 		return NULL;
 	}
 	observed_proc__load_dwarf(&w->op, env->debuginfo);
+	w->op.find_roots = true;	/* a stall in main or a block_on is one too */
 	err = observed_proc__load_bpf(&w->op, env->verbose);
 	if (err) {
 		snprintf(why, whylen, "PID %d: loading BPF programs failed: %s", pid,

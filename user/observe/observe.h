@@ -21,9 +21,10 @@
 #include "procfs.h"
 #include "core_file.h"
 
-/* A thread's block_on future at attach (observe_roots.c). */
+/* Where a thread's block_on future was parked, and since when (observe_roots.c). */
 struct root_mark {
 	pid_t tid;
+	uint64_t since_ns;	/* first seen so: attach_ns when already at attach */
 	uint64_t future_addr, leaf_addr, leaf_object;
 	uint64_t switches;	/* the thread's context switches: it ran if they moved */
 	uint32_t line;
@@ -63,7 +64,7 @@ struct observed_proc {
 	 * much for top's every refresh.
 	 */
 	bool find_roots;
-	struct root_mark *root_marks;	/* at attach */
+	struct root_mark *root_marks;	/* one per thread, as last seen */
 	size_t nroot_marks, cap_root_marks;
 	char dwarf_note[256];		/* what is missing, and how to get it */
 };

@@ -90,6 +90,7 @@ static int keep_mark(struct observed_proc *op, const struct ts_thread_root *r, v
 	if (!m)
 		return -ENOMEM;
 	root_mark(op->pid, r, m);
+	m->since_ns = op->attach_ns;
 	return 0;
 }
 
@@ -125,14 +126,22 @@ static int add_root(struct observed_proc *op, const struct ts_thread_root *r, vo
 	t->state_from_memory = true;
 	t->in_memory = true;
 	root_mark(op->pid, r, &now);
-	for (i = 0; i < op->nroot_marks; i++) {
-		if (!same_mark(&op->root_marks[i], &now))
-			continue;
-		t->since_attach = true;
-		if (p->snapshot_ns > op->attach_ns)
-			t->in_state_ns = p->snapshot_ns - op->attach_ns;
-		break;
+	for (i = 0; i < op->nroot_marks; i++)
+		if (op->root_marks[i].tid == r->tid)
+			break;
+	if (i < op->nroot_marks && same_mark(&op->root_marks[i], &now)) {
+		/* parked there since the mark: the whole window when it was at attach */
+		now.since_ns = op->root_marks[i].since_ns;
+		t->since_attach = now.since_ns == op->attach_ns;
+		if (p->snapshot_ns > now.since_ns)
+			t->in_state_ns = p->snapshot_ns - now.since_ns;
+	} else {
+		now.since_ns = p->snapshot_ns;	/* moved: from now on (an observer that looks again) */
 	}
+	if (i == op->nroot_marks && !ts_array_add(&op->root_marks, &op->nroot_marks,
+						  &op->cap_root_marks))
+		return -ENOMEM;
+	op->root_marks[i] = now;
 	return 0;
 }
 
