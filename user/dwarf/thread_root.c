@@ -340,19 +340,29 @@ static bool suspended_variant(const struct dw_type *t, struct mem_reader *mr, ui
 int ts_dwarf__thread_root(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t load_bias,
 			  struct ts_thread_root *out)
 {
+	uint64_t sp;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	err = read_stack_pointer(pid, tid, &sp);
+	if (err)
+		return err;
+	return ts_dwarf__thread_root_at(dw, pid, tid, sp, load_bias, out);
+}
+
+int ts_dwarf__thread_root_at(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t sp,
+			     uint64_t load_bias, struct ts_thread_root *out)
+{
 	struct anchor anchors[MAX_ANCHORS];
 	struct ts_await_chain *tmp = NULL;
 	struct mem_reader mr = { .pid = pid };
-	uint64_t sp, end, *words = NULL;
+	uint64_t end, *words = NULL;
 	int nanchors, a, best = 0, walks = 0, err;
 	ssize_t got;
 	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	out->tid = tid;
-	err = read_stack_pointer(pid, tid, &sp);
-	if (err)
-		return err;
 	out->sp = sp;
 	err = stack_end(pid, sp, &end);
 	if (err)

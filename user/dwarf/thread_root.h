@@ -47,6 +47,10 @@ struct ts_thread_root {
 int ts_dwarf__thread_root(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t load_bias,
 			  struct ts_thread_root *out);
 
+/* The same from a stack pointer known otherwise (a core's NT_PRSTATUS). */
+int ts_dwarf__thread_root_at(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t sp,
+			     uint64_t load_bias, struct ts_thread_root *out);
+
 /* --- pure helpers, exposed for tests ------------------------------------ */
 
 /*

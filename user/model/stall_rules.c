@@ -18,6 +18,7 @@ struct finding_vec {
 
 void ts_rules_config__default(struct ts_rules_config *cfg)
 {
+	memset(cfg, 0, sizeof(*cfg));	/* fields added later default to off */
 	cfg->stall_ns = 1000ULL * 1000 * 1000;
 	/*
 	 * tokio asks for 10-100 us between .awaits; a poll of 100 ms is a

@@ -61,12 +61,22 @@ static int each_root(struct observed_proc *op,
 	pid_t *tids;
 	int n, i, err = 0;
 
-	if (!op->dw || op->core)
-		return 0;	/* no types; a core has no /proc/TID/syscall */
+	if (!op->dw)
+		return 0;	/* no types */
 	tids = calloc(ROOTS_MAX_THREADS, sizeof(*tids));
 	r = malloc(sizeof(*r));
 	if (!tids || !r) {
 		err = -ENOMEM;
+		goto cleanup;
+	}
+	if (op->core) {	/* the stack pointers the dump kept (NT_PRSTATUS) */
+		for (i = 0; i < (int)op->core->nthreads && !err; i++) {
+			const struct core_thread *ct = &op->core->threads[i];
+
+			if (ts_dwarf__thread_root_at(op->dw, op->pid, ct->tid, ct->rsp, op->bias, r))
+				continue;
+			err = fn(op, r, ctx);
+		}
 		goto cleanup;
 	}
 	n = proc_threads(op->pid, tids, ROOTS_MAX_THREADS);
