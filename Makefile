@@ -136,6 +136,7 @@ targets:
 	$(Q)cd tests/targets && cargo build --release --quiet --workspace \
 		$$(for d in tokio/bench_*; do [ -d "$$d" ] && [ "$$d" != tokio/bench_http ] && \
 			printf -- '--exclude %s ' "$${d#tokio/}"; done)
+	$(Q)cd tests/targets && cargo test --release --quiet --no-run -p hung_tests 2>/dev/null
 	$(call msg,MAKE,tests/targets/cruntime)
 	$(Q)$(MAKE) --no-print-directory -s -C tests/targets/cruntime
 	$(call msg,CARGO,tests/targets/releases)

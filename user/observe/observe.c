@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,51 @@ uint64_t ts_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
+/*
+ * gdb's gcore may leave the read-only code of the binary out of the core
+ * (it is in the file): then the mapping of the binary's first bytes gives
+ * the bias, from the first PT_LOAD of the ELF.
+ */
+static int bias_from_first_segment(struct observed_proc *op, const struct proc_maps *maps)
+{
+	uint64_t first_vaddr = UINT64_MAX;
+	size_t i, nph = 0;
+	GElf_Phdr ph;
+	Elf *elf;
+	int fd, err = -ENOENT;
+
+	fd = open(op->elf_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (elf && elf_getphdrnum(elf, &nph) == 0) {
+		for (i = 0; i < nph; i++)
+			if (gelf_getphdr(elf, (int)i, &ph) && ph.p_type == PT_LOAD &&
+			    ph.p_offset == 0) {
+				first_vaddr = ph.p_vaddr & ~(uint64_t)0xfff;
+				break;
+			}
+	}
+	elf_end(elf);
+	for (i = 0; first_vaddr != UINT64_MAX && i < maps->n; i++) {
+		uint8_t in_file[4096], in_core[4096];
+
+		if (strcmp(maps->v[i].path, op->exe) || maps->v[i].offset != 0)
+			continue;
+		/* the same build only: its first page (headers, build id) as dumped */
+		if (pread(fd, in_file, sizeof(in_file), 0) != (ssize_t)sizeof(in_file) ||
+		    proc_read_mem(op->pid, maps->v[i].start, in_core, sizeof(in_core)) !=
+			    (ssize_t)sizeof(in_core) ||
+		    memcmp(in_file, in_core, sizeof(in_file)))
+			break;
+		op->bias = maps->v[i].start - first_vaddr;
+		err = 0;
+		break;
+	}
+	close(fd);
+	return err;
+}
+
 int observed_proc__compute_bias(struct observed_proc *op)
 {
 	struct proc_maps maps;
@@ -43,6 +90,8 @@ int observed_proc__compute_bias(struct observed_proc *op)
 	if (err)
 		return err;
 	err = proc_maps__load_bias(&maps, op->exe, vaddr, off, &op->bias);
+	if (err && op->core)
+		err = bias_from_first_segment(op, &maps);
 	proc_maps__free(&maps);
 	return err;
 }
