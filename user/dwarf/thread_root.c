@@ -16,7 +16,7 @@
 #define FRAME_SEARCH	(64u << 10)	/* above a block_on return address */
 #define MAX_ANCHORS	8
 #define MAX_WALKS	48		/* candidate values whose chain is read */
-#define PC_CACHE	256
+#define PC_SLOTS	4096		/* verdicts kept per binary, by return address */
 
 struct anchor {
 	uint64_t slot;			/* stack address of the return address */
@@ -26,6 +26,8 @@ struct anchor {
 
 struct pc_verdict {
 	uint64_t pc;
+	bool by_symbol;			/* the symbol pass's verdict, not DWARF scopes' */
+	bool used;
 	bool block_on;
 	Dwarf_Off f_type;
 	char executor[192];
@@ -123,9 +125,13 @@ struct func_sym {
 	const char *name;	/* mangled, in the ELF's string table */
 };
 
+/* Per binary, kept in ts_dwarf: threads and snapshots share return addresses. */
 struct func_syms {
 	struct func_sym *v;
 	size_t n, cap;
+	uint64_t text_lo, text_hi;	/* executable segments, ELF vaddrs */
+	struct pc_verdict *slots;	/* PC_SLOTS, open addressing */
+	size_t nslots_used;
 };
 
 static int keep_func(void *ctx, const GElf_Sym *sym, const char *name)
@@ -176,31 +182,76 @@ static const struct func_sym *func_sym_at(const struct func_syms *fs, uint64_t p
 	return &fs->v[lo - 1];
 }
 
-/* The binary's Rust functions by address, read once; NULL when none. */
-static const struct func_syms *func_syms(struct ts_dwarf *dw)
+/* What the binary's executable segments span: a return address is in there. */
+static void text_range(Elf *elf, uint64_t *lo, uint64_t *hi)
+{
+	size_t i, nph = 0;
+	GElf_Phdr ph;
+
+	*lo = UINT64_MAX;
+	*hi = 0;
+	if (elf_getphdrnum(elf, &nph))
+		return;
+	for (i = 0; i < nph; i++) {
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD || !(ph.p_flags & PF_X))
+			continue;
+		if (ph.p_vaddr < *lo)
+			*lo = ph.p_vaddr;
+		if (ph.p_vaddr + ph.p_memsz > *hi)
+			*hi = ph.p_vaddr + ph.p_memsz;
+	}
+}
+
+/* The binary's Rust functions by address and the verdicts so far, built once. */
+static struct func_syms *root_cache(struct ts_dwarf *dw)
 {
 	struct func_syms *fs = dw->func_syms;
 
-	if (!fs) {
-		fs = calloc(1, sizeof(*fs));
-		if (!fs)
-			return NULL;
-		dw->func_syms = fs;
-		if (elf_symtab__each(dw->elf, keep_func, fs) == 0)
-			qsort(fs->v, fs->n, sizeof(*fs->v), cmp_func_sym);
-		else
-			fs->n = 0;
+	if (fs)
+		return fs;
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return NULL;
+	fs->slots = calloc(PC_SLOTS, sizeof(*fs->slots));
+	if (!fs->slots) {
+		free(fs);
+		return NULL;
 	}
-	return fs->n ? fs : NULL;
+	if (elf_symtab__each(dw->elf, keep_func, fs) == 0)
+		qsort(fs->v, fs->n, sizeof(*fs->v), cmp_func_sym);
+	else
+		fs->n = 0;
+	text_range(dw->elf, &fs->text_lo, &fs->text_hi);
+	if (fs->text_lo >= fs->text_hi) {	/* no program headers: any address */
+		fs->text_lo = 0;
+		fs->text_hi = UINT64_MAX;
+	}
+	dw->func_syms = fs;
+	return fs;
 }
 
 void thread_root__free(struct ts_dwarf *dw)
 {
 	if (dw->func_syms) {
 		free(dw->func_syms->v);
+		free(dw->func_syms->slots);
 		free(dw->func_syms);
 		dw->func_syms = NULL;
 	}
+}
+
+/* The verdict slot for (pc, pass): a used one to read, or a free one to fill; NULL when full. */
+static struct pc_verdict *verdict_slot(struct func_syms *fs, uint64_t pc, bool by_symbol)
+{
+	size_t h = (size_t)((pc * 0x9e3779b97f4a7c15ULL + by_symbol) >> 52) % PC_SLOTS, k;
+
+	for (k = 0; k < PC_SLOTS; k++) {
+		struct pc_verdict *v = &fs->slots[(h + k) % PC_SLOTS];
+
+		if (!v->used || (v->pc == pc && v->by_symbol == by_symbol))
+			return v;
+	}
+	return NULL;
 }
 
 /*
@@ -216,6 +267,7 @@ static void classify_by_symbol(struct ts_dwarf *dw, const struct func_syms *fs, 
 	const struct func_sym *f = func_sym_at(fs, pc);
 	char fn[512], qname[600];
 
+	memset(v, 0, sizeof(*v));
 	if (!f || !ts_demangle(f->name, fn, sizeof(fn)))
 		return;
 	if (!strncmp(fn, "std::", 5) || !strncmp(fn, "core::", 6) || !strncmp(fn, "alloc::", 7) ||
@@ -261,33 +313,32 @@ static void classify_pc(struct ts_dwarf *dw, uint64_t pc, struct pc_verdict *v)
 }
 
 static int find_anchors(struct ts_dwarf *dw, const uint64_t *words, size_t nwords, uint64_t sp,
-			uint64_t load_bias, const struct func_syms *fs, struct anchor *anchors)
+			uint64_t load_bias, struct func_syms *fs, bool by_symbol,
+			struct anchor *anchors)
 {
-	struct pc_verdict *cache;
-	size_t i, ncache = 0, k;
+	struct pc_verdict scratch, *v;
+	size_t i, k;
 	int n = 0;
 
-	cache = calloc(PC_CACHE, sizeof(*cache));
-	if (!cache)
-		return -ENOMEM;
 	for (i = 0; i < nwords && n < MAX_ANCHORS; i++) {
-		struct pc_verdict *v = NULL;
 		uint64_t pc;
 
-		if (words[i] <= load_bias || words[i] - load_bias > (1ull << 40))
+		if (words[i] <= load_bias)
 			continue;
 		pc = words[i] - load_bias - 1;	/* inside the call, not after it */
-		for (k = 0; k < ncache; k++)
-			if (cache[k].pc == pc)
-				v = &cache[k];
-		if (!v) {
-			if (ncache == PC_CACHE)
-				break;	/* a stack of code pointers: enough looked at */
-			v = &cache[ncache++];
-			if (fs)
+		if (pc < fs->text_lo || pc >= fs->text_hi)
+			continue;	/* data, a heap or stack address */
+		v = verdict_slot(fs, pc, by_symbol);
+		if (!v)
+			v = &scratch;	/* cache full: decide anyway */
+		if (!v->used) {
+			if (by_symbol)
 				classify_by_symbol(dw, fs, pc, v);
 			else
 				classify_pc(dw, pc, v);
+			v->pc = pc;
+			v->by_symbol = by_symbol;
+			v->used = true;
 		}
 		if (!v->block_on)
 			continue;
@@ -301,7 +352,6 @@ static int find_anchors(struct ts_dwarf *dw, const uint64_t *words, size_t nword
 		snprintf(anchors[n].executor, sizeof(anchors[n].executor), "%s", v->executor);
 		n++;
 	}
-	free(cache);
 	return n;
 }
 
@@ -354,6 +404,7 @@ int ts_dwarf__thread_root_at(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t
 			     uint64_t load_bias, struct ts_thread_root *out)
 {
 	struct anchor anchors[MAX_ANCHORS];
+	struct func_syms *fs;
 	struct ts_await_chain *tmp = NULL;
 	struct mem_reader mr = { .pid = pid };
 	uint64_t end, *words = NULL;
@@ -380,9 +431,14 @@ int ts_dwarf__thread_root_at(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t
 		err = got < 0 ? (int)got : -EFAULT;
 		goto cleanup;
 	}
-	nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, NULL, anchors);
-	if (nanchors == 0 && func_syms(dw))
-		nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, dw->func_syms,
+	fs = root_cache(dw);
+	if (!fs) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, fs, false, anchors);
+	if (nanchors == 0 && fs->n)
+		nanchors = find_anchors(dw, words, (size_t)got / 8, sp, load_bias, fs, true,
 					anchors);
 
 	if (nanchors < 0) {
