@@ -324,8 +324,7 @@ static void report_hang(struct run_state *st, struct followed *f, uint64_t stall
 	for (i = 0; i < p.ntasks; i++) {
 		if (p.tasks[i].state != TS_TASK_IDLE)
 			continue;
-		p.tasks[i].in_state_ns = stalled_ns;
-		p.tasks[i].since_attach = true;
+		p.tasks[i].in_state_ns = stalled_ns;	/* at least: the header says since when */
 	}
 	observed_proc__await_chains(&op, &p, 0, 0);
 	ts_rules_config__default(&cfg);
