@@ -115,6 +115,15 @@ class TestDeadlockCore(PostMortem):
             assert await_lines(t[0])[:1] == [line], await_lines(t[0])
 
 
+class TestChannelFullCore(PostMortem):
+    """A producer waits for room nobody makes: live, both are idle
+    findings; the core (no time) lists both at the same .await lines and
+    claims nothing."""
+    target = "channel_full"
+    live_findings = [("idle", "channel_full::producer"), ("idle", "channel_full::consumer")]
+    core_findings = []
+
+
 class TestHealthyCore(PostMortem):
     target = "healthy"
     live_findings = []
