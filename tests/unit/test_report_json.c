@@ -118,7 +118,7 @@ int main(void)
 	t = ts_process__add_task(&p);
 	t->task_id = 7;
 	t->header = 0xabc0;
-	snprintf(t->name, sizeof(t->name), "app::wait");
+	t->name = ts_intern("app::wait");
 	t->state = TS_TASK_IDLE;
 	t->since_attach = true;
 	t->in_state_ns = 2000000000ULL;

@@ -80,7 +80,7 @@ static struct ts_task *root(struct ts_process *p, uint32_t tid, enum ts_leaf_kin
 
 	t->root_tid = tid;
 	t->header = 0x7ffd0000 + tid;
-	snprintf(t->name, sizeof(t->name), "main");
+	t->name = ts_intern("main");
 	t->state = TS_TASK_IDLE;
 	t->in_state_ns = 5 * S;
 	t->since_attach = true;

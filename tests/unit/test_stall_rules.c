@@ -24,7 +24,7 @@ static struct ts_task *task(struct ts_process *p, uint64_t id, const char *name,
 
 	t->task_id = id;
 	t->header = 0x1000 * id;
-	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->name = ts_intern(name);
 	t->state = st;
 	t->seen_by_probe = true;
 	t->st.first_seen_ns = p->attach_ns;

@@ -44,7 +44,7 @@ static void test_keys(void)
 	/* a type finding: no task */
 	t.kind = TS_FIND_LOST_WAKE;
 	t.task = SIZE_MAX;
-	snprintf(t.name, sizeof(t.name), "app::f");
+	t.name = ts_intern("app::f");
 	stall_key(&p, &t, kt, sizeof(kt));
 	CHECK_STR("type finding keyed by name", kt, "lost_wake app::f");
 }
@@ -60,9 +60,9 @@ static void test_begin_once_then_end(void)
 	uint64_t now;
 
 	fill(&p, tasks, 2);
-	snprintf(f.name, sizeof(f.name), "app::waiter");
+	f.name = "app::waiter";
 	for (now = 1 * S; now <= 5 * S; now += S) {
-		snprintf(f.message, sizeof(f.message), "idle for %llu s", (unsigned long long)now);
+		f.message = ts_internf("idle for %llu s", (unsigned long long)now);
 		stall_tracker__update(&tr, 42, &p, &f, 1, now, &ev, &nev);
 		stall_tracker__expire(&tr, 42, now, false, &ev, &nev);
 	}

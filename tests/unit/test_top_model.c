@@ -18,7 +18,7 @@ static struct ts_task *task(struct ts_process *p, uint64_t id, const char *name,
 
 	t->task_id = id;
 	t->header = 0x1000 * id;
-	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->name = ts_intern(name);
 	t->state = st;
 	t->seen_by_probe = probed;
 	if (probed) {
@@ -204,7 +204,7 @@ static void test_rates_and_rows(void)
 	f[0].duration_ns = 1200 * MS;
 	f[1].kind = TS_FIND_LOST_WAKE;
 	f[1].task = SIZE_MAX;
-	snprintf(f[1].name, sizeof(f[1].name), "app::ticker");
+	f[1].name = "app::ticker";
 	tp.cur.tasks[0].st.lost_wakes = 1;
 	tp.findings = f;
 	tp.nfindings = 2;

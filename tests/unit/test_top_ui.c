@@ -17,7 +17,7 @@ static struct ts_task *task(struct ts_process *p, uint64_t id, const char *name,
 
 	t->task_id = id;
 	t->header = 0x1000 * id;
-	snprintf(t->name, sizeof(t->name), "%s", name);
+	t->name = ts_intern(name);
 	t->state = st;
 	t->seen_by_probe = true;
 	t->st.state = st;
@@ -69,11 +69,11 @@ static void demo_session(struct top_session *s)
 	f[0].kind = TS_FIND_IDLE;
 	f[0].task = 2;
 	f[0].duration_ns = 10 * S;
-	snprintf(f[0].message, sizeof(f[0].message), "task 5 demo::reconcile_accounts: idle");
+	f[0].message = "task 5 demo::reconcile_accounts: idle";
 	f[1].kind = TS_FIND_IDLE;
 	f[1].task = 3;
 	f[1].duration_ns = 10 * S;
-	snprintf(f[1].message, sizeof(f[1].message), "task 6 demo::settle_payments: idle");
+	f[1].message = "task 6 demo::settle_payments: idle";
 	tp->findings = f;
 	tp->nfindings = 2;
 	top_rates__update(tp);

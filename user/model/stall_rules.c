@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -11,10 +12,77 @@
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
 
+/*
+ * Findings as the rules make them. Messages go into one text arena; until
+ * the findings are packed, a finding's message field holds its offset in
+ * the arena (plus one), not a pointer: the arena moves as it grows.
+ */
 struct finding_vec {
 	struct ts_finding *v;
 	size_t n, cap;
+	char *text;
+	size_t text_len, text_cap;
+	bool oom;
 };
+
+static void set_message(struct finding_vec *fv, struct ts_finding *f, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Out of memory is remembered (fv->oom) and reported once, by ts_rules__evaluate. */
+static void set_message(struct finding_vec *fv, struct ts_finding *f, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	size_t n;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	n = len < 0 ? 0 : (size_t)len >= sizeof(buf) ? sizeof(buf) - 1 : (size_t)len;
+	if (fv->text_len + n + 1 > fv->text_cap) {
+		size_t cap = fv->text_cap ? fv->text_cap * 2 : 4096;
+		char *nt;
+
+		while (cap < fv->text_len + n + 1)
+			cap *= 2;
+		nt = realloc(fv->text, cap);
+		if (!nt) {
+			fv->oom = true;
+			return;
+		}
+		fv->text = nt;
+		fv->text_cap = cap;
+	}
+	memcpy(fv->text + fv->text_len, buf, n);
+	fv->text[fv->text_len + n] = '\0';
+	f->message = (const char *)(uintptr_t)(fv->text_len + 1);
+	fv->text_len += n + 1;
+}
+
+/* The findings and their messages in one block, messages as pointers at last. */
+static struct ts_finding *pack(struct finding_vec *fv)
+{
+	size_t head = fv->n * sizeof(*fv->v), i;
+	struct ts_finding *out;
+	char *text;
+
+	out = malloc(head + fv->text_len + 1);
+	if (!out)
+		return NULL;
+	text = (char *)out + head;
+	if (head)
+		memcpy(out, fv->v, head);
+	if (fv->text_len)
+		memcpy(text, fv->text, fv->text_len);
+	text[fv->text_len] = '\0';
+	for (i = 0; i < fv->n; i++) {
+		uintptr_t off = (uintptr_t)out[i].message;
+
+		out[i].message = off ? text + off - 1 : text + fv->text_len;
+	}
+	return out;
+}
 
 void ts_rules_config__default(struct ts_rules_config *cfg)
 {
@@ -65,8 +133,7 @@ static struct ts_finding *add(struct finding_vec *fv, const struct ts_process *p
 	memset(&fv->v[fv->n], 0, sizeof(fv->v[0]));
 	fv->v[fv->n].kind = kind;
 	fv->v[fv->n].task = task;
-	if (task != SIZE_MAX)
-		snprintf(fv->v[fv->n].name, sizeof(fv->v[fv->n].name), "%s", p->tasks[task].name);
+	fv->v[fv->n].name = task != SIZE_MAX ? p->tasks[task].name : "";
 	return &fv->v[fv->n++];
 }
 
@@ -190,7 +257,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		ts_fmt_duration(dur, d, sizeof(d));
 		ts_fmt_duration(offcpu, off, sizeof(off));
 		waited_meanwhile(p, i, threshold, meanwhile, sizeof(meanwhile));
-		snprintf(f->message, sizeof(f->message),
+		set_message(fv, f,
 			 "%s: a poll %s %s%s on thread %u%s%s%s; the worker can't run other tasks "
 			 "meanwhile (blocking call in async code?)%s",
 			 task_label(t, label, sizeof(label)),
@@ -203,7 +270,7 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		 * nothing seen between them read as one.
 		 */
 		if (p->sampled && !p->sampled->probes_attached && !bursts_saw(t, dur))
-			snprintf(f->message, sizeof(f->message),
+			set_message(fv, f,
 				 "%s: %s thread %u for %s%s (every sample and switch of the thread "
 				 "found it polled: one poll, or polls back to back)%s%s%s; the worker "
 				 "can't run other tasks meanwhile (blocking call in async code?)%s",
@@ -239,7 +306,7 @@ static int rule_starved(const struct ts_process *p, const struct ts_rules_config
 		f->at_least = now && t->since_attach;
 		f->in_progress = now;
 		ts_fmt_duration(waited, d, sizeof(d));
-		snprintf(f->message, sizeof(f->message),
+		set_message(fv, f,
 			 "%s: woken but %s polled for %s%s: every worker was busy elsewhere",
 			 task_label(t, label, sizeof(label)), now ? "not yet" : "not",
 			 f->at_least ? ">= " : "", d);
@@ -283,7 +350,7 @@ static int rule_spinning(const struct ts_process *p, const struct ts_rules_confi
 			return -ENOMEM;
 		f->count = t->st.polls;
 		f->duration_ns = window;
-		snprintf(f->message, sizeof(f->message),
+		set_message(fv, f,
 			 "%s: %.0f polls/s, %llu of %llu wakes from itself, %.1f us idle per poll: "
 			 "it reschedules itself without waiting for anything",
 			 task_label(t, label, sizeof(label)), rate,
@@ -308,8 +375,8 @@ static int rule_lost_wakes(const struct ts_process *p, struct finding_vec *fv)
 		if (!f)
 			return -ENOMEM;
 		f->count = l->wakes;
-		snprintf(f->name, sizeof(f->name), "%s", l->name);
-		snprintf(f->message, sizeof(f->message),
+		f->name = ts_intern(l->name);
+		set_message(fv, f,
 			 "%llu wake%s lost to tasks of %s: woken, then dropped before their next "
 			 "poll (runtime shut down or task aborted while scheduled)",
 			 (unsigned long long)l->wakes, l->wakes == 1 ? "" : "s",
@@ -484,7 +551,7 @@ static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 	for (i = 0; i < p->ntasks; i++) {
 		size_t cur = i, lowest = i;
 		struct ts_finding *f;
-		char label[320];
+		char label[320], msg[1024];
 		size_t o;
 
 		for (n = 0; n < 16; n++) {
@@ -512,17 +579,18 @@ static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
 			f->members[k] = cycle[k];
 		f->duration_ns = p->tasks[i].in_state_ns;
 		f->at_least = p->tasks[i].since_attach;
-		o = (size_t)snprintf(f->message, sizeof(f->message), "%d tasks wait for each other:", n);
-		for (k = 0; k < n && o < sizeof(f->message); k++) {
+		o = (size_t)snprintf(msg, sizeof(msg), "%d tasks wait for each other:", n);
+		for (k = 0; k < n && o < sizeof(msg); k++) {
 			const struct ts_task *t = &p->tasks[cycle[k]];
 			char site[160];
 
 			await_site(t, site, sizeof(site));
-			o += (size_t)snprintf(f->message + o, sizeof(f->message) - o,
+			o += (size_t)snprintf(msg + o, sizeof(msg) - o,
 					      "%s %s%s waits for %s held by %s", k ? ";" : "",
 					      task_label(t, label, sizeof(label)), site, edges[k].what,
 					      p->tasks[cycle[(k + 1) % n]].name);
 		}
+		set_message(fv, f, "%s", msg);
 	}
 	return 0;
 }
@@ -565,7 +633,7 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 		ts_fmt_duration(t->in_state_ns, d, sizeof(d));
 		await_site(t, site, sizeof(site));
 		what_frees_it(p, i, frees, sizeof(frees));
-		snprintf(f->message, sizeof(f->message), "%s: idle for %s%s%s%s%s",
+		set_message(fv, f, "%s: idle for %s%s%s%s%s",
 			 task_label(t, label, sizeof(label)), t->since_attach ? ">= " : "", d,
 			 t->since_attach ? " (since before attach)" : "", site,
 			 frees[0] ? frees : ", waiting for a wake");
@@ -603,13 +671,14 @@ int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config 
 		err = rule_lost_wakes(p, &fv);
 	if (!err)
 		err = rule_idle(p, cfg, &fv);
-	if (err) {
-		free(fv.v);
-		*out = NULL;
-		return err;
-	}
-	if (fv.n)
+	if (!err && fv.oom)
+		err = -ENOMEM;
+	if (!err && fv.n)
 		qsort(fv.v, fv.n, sizeof(*fv.v), cmp_finding);
-	*out = fv.v;
-	return (int)fv.n;
+	*out = err ? NULL : pack(&fv);
+	if (!err && !*out)
+		err = -ENOMEM;
+	free(fv.v);
+	free(fv.text);
+	return err ? err : (int)fv.n;
 }

@@ -36,7 +36,7 @@ struct ts_rules_config {
 struct ts_finding {
 	enum ts_finding_kind kind;
 	size_t task;			/* index into ts_process.tasks, SIZE_MAX for a type */
-	char name[256];			/* the task's or the type's readable name */
+	const char *name;		/* the task's or the type's readable name (interned) */
 	uint64_t duration_ns;		/* how long (lower bound if at_least) */
 	bool at_least;			/* began before taskscope attached */
 	uint64_t offcpu_ns;		/* blocked worker: off-CPU inside the poll */
@@ -44,13 +44,19 @@ struct ts_finding {
 	bool in_progress;		/* blocked worker: the poll is still running */
 	uint64_t count;			/* lost wakes / spinning polls / tasks in a deadlock */
 	size_t members[16];		/* deadlock: every task of the cycle */
-	char message[1024];
+	/*
+	 * In the block ts_rules__evaluate returns, after the findings: one
+	 * free() releases both. A million idle tasks make a million
+	 * findings; each carries its own length, not 1 KiB.
+	 */
+	const char *message;
 };
 
 void ts_rules_config__default(struct ts_rules_config *cfg);
 /*
  * Evaluates every rule; findings are ordered by kind, then longest first.
- * Returns the number of findings (>= 0) or -ENOMEM; *out is malloc'd.
+ * Returns the number of findings (>= 0) or -ENOMEM; *out is one malloc'd
+ * block holding the findings and their messages (free(*out)).
  */
 int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config *cfg,
 		       struct ts_finding **out);

@@ -28,7 +28,11 @@ void ts_process__free(struct ts_process *p)
 
 struct ts_task *ts_process__add_task(struct ts_process *p)
 {
-	return ts_array_add(&p->tasks, &p->ntasks, &p->tasks_cap);
+	struct ts_task *t = ts_array_add(&p->tasks, &p->ntasks, &p->tasks_cap);
+
+	if (t)
+		t->name = t->future_type = t->location = "";
+	return t;
 }
 
 struct ts_worker *ts_process__add_worker(struct ts_process *p)

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "await_chain.h"
+#include "intern.h"
 #include "taskscope.h"
 
 struct ts_task {
@@ -20,10 +21,14 @@ struct ts_task {
 	uint64_t task_id;		/* 0 when unknown */
 	uint32_t root_tid;		/* not spawned: the future a thread runs in block_on */
 	uint64_t owner_id;		/* tokio: which runtime owns it (OwnedTasks id), 0 unknown */
-	char name[256];			/* readable future type, "" when unknown */
+	/*
+	 * Strings are interned (intern.h), never NULL ("" unknown): a million
+	 * tasks share a few hundred names. Set them with ts_intern().
+	 */
+	const char *name;		/* readable future type */
 	bool name_ambiguous;		/* from folded drop glue, no debuginfo */
-	char future_type[512];
-	char location[64];		/* USDT task_spawn: where it was spawned */
+	const char *future_type;
+	const char *location;		/* USDT task_spawn: where it was spawned; a root: its block_on */
 	uint64_t poll_fn_vaddr;		/* ELF vaddr of its raw::poll, 0 unknown */
 	enum ts_task_state state;
 	bool seen_by_probe;		/* any probe fired for it */

@@ -371,9 +371,9 @@ void observed_proc__name_task(const struct observed_proc *op, struct ts_task *t,
 		return;
 	pf = &op->tb.polls[poll_idx];
 	t->poll_fn_vaddr = pf->fn.vaddr;
-	snprintf(t->name, sizeof(t->name), "%s", pf->name);
+	t->name = ts_intern(pf->name);
 	t->name_ambiguous = pf->name_ambiguous;
-	snprintf(t->future_type, sizeof(t->future_type), "%s", pf->future_type);
+	t->future_type = ts_intern(pf->future_type);
 }
 
 static int read_tasks_map(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p,
@@ -469,8 +469,8 @@ static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		tk.header = t->header;
 		if (bpf_map_lookup_elem(fd, &tk, &info))
 			continue;
-		snprintf(t->name, sizeof(t->name), "%s", info.name);
-		snprintf(t->location, sizeof(t->location), "%s", info.location);
+		t->name = ts_intern(info.name);
+		t->location = ts_intern(info.location);
 		t->task_id = t->header;
 	}
 	fd = ts_bpf__map_fd(bpf, "resources");

@@ -116,7 +116,7 @@ static int add_root(struct observed_proc *op, const struct ts_thread_root *r, vo
 	struct ts_process *p = ctx;
 	struct root_mark now;
 	struct ts_task *t;
-	char comm[32] = "";
+	char comm[32] = "", name[256];
 	size_t i;
 
 	t = ts_process__add_task(p);
@@ -129,9 +129,10 @@ static int add_root(struct observed_proc *op, const struct ts_thread_root *r, vo
 	proc_comm(op->pid, r->tid, comm, sizeof(comm));
 	t->root_tid = (uint32_t)r->tid;
 	t->header = r->future_addr;
-	ts_thread_root_name(r->func, comm, r->tid == op->pid, t->name, sizeof(t->name));
-	snprintf(t->future_type, sizeof(t->future_type), "%s", r->chain.future_type);
-	snprintf(t->location, sizeof(t->location), "%s", r->executor);
+	ts_thread_root_name(r->func, comm, r->tid == op->pid, name, sizeof(name));
+	t->name = ts_intern(name);
+	t->future_type = ts_intern(r->chain.future_type);
+	t->location = ts_intern(r->executor);
 	t->state = TS_TASK_IDLE;
 	t->state_from_memory = true;
 	t->in_memory = true;
