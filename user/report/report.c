@@ -229,9 +229,150 @@ static void write_runtimes_text(FILE *out, const struct ts_process *p)
 	}
 }
 
+/*
+ * Alike tasks, one row for many: same future type, state and .await line
+ * (as Go groups goroutines with one stack in a dump). A million parked
+ * handlers are one line, not 119 MB; --all and --task list each one.
+ */
+#define TS_GROUP_MIN	10	/* fewer alike tasks are listed one by one */
+
+struct task_group {
+	size_t count;
+	size_t shown;		/* the member whose row and chain stand for all */
+	bool printed;
+	uint64_t polls, wakes, self_wakes, busy_ns, sched_ns, max_poll_ns, longest_idle_ns;
+	bool since_attach;
+};
+
+static uint32_t await_line(const struct ts_task *t)
+{
+	return t->chain && t->chain->nframes ? t->chain->frames[0].line : 0;
+}
+
+static int cmp_alike(const void *a, const void *b, void *ctx)
+{
+	const struct ts_process *p = ctx;
+	const struct ts_task *x = &p->tasks[*(const size_t *)a];
+	const struct ts_task *y = &p->tasks[*(const size_t *)b];
+	int c = strcmp(x->name, y->name);
+
+	if (c)
+		return c;
+	if (x->state != y->state)
+		return SPACESHIP(x->state, y->state);
+	return SPACESHIP(await_line(x), await_line(y));
+}
+
+static bool same_kind(const struct ts_task *x, const struct ts_task *y)
+{
+	return (x->name == y->name || !strcmp(x->name, y->name)) && x->state == y->state;
+}
+
+/*
+ * group_of[task]: its group in *groups. Tasks whose chain was not read
+ * (only the longest waits get one) join the one .await line their type
+ * and state have, when there is exactly one. NULL on ENOMEM.
+ */
+static size_t *task_groups(const struct ts_process *p, struct task_group **groups)
+{
+	size_t *by = calloc(p->ntasks + 1, sizeof(*by)), *group_of = calloc(p->ntasks + 1,
+									     sizeof(*group_of));
+	struct task_group *g = calloc(p->ntasks + 1, sizeof(*g));
+	size_t i, j, k, ng = 0;
+
+	if (!by || !group_of || !g) {
+		free(by);
+		free(group_of);
+		free(g);
+		return NULL;
+	}
+	for (i = 0; i < p->ntasks; i++)
+		by[i] = i;
+	qsort_r(by, p->ntasks, sizeof(*by), cmp_alike, (void *)p);
+	for (i = 0; i < p->ntasks; i = j) {
+		size_t lines = 0;
+		uint32_t last = 0;
+
+		/* one type and state: [i, j) */
+		for (j = i; j < p->ntasks && same_kind(&p->tasks[by[i]], &p->tasks[by[j]]); j++) {
+			uint32_t l = await_line(&p->tasks[by[j]]);
+
+			if (l && l != last)
+				lines++;
+			last = l ? l : last;
+		}
+		for (k = i; k < j; k++) {
+			uint32_t l = await_line(&p->tasks[by[k]]);
+
+			if (k == i || (lines > 1 && l != await_line(&p->tasks[by[k - 1]])))
+				ng++;
+			group_of[by[k]] = ng - 1;
+		}
+	}
+	for (i = 0; i < p->ntasks; i++) {
+		const struct ts_task *t = &p->tasks[i];
+		struct task_group *x = &g[group_of[i]];
+		uint64_t idle = task_idle_ns(t);
+		const struct ts_task *cur = x->count ? &p->tasks[x->shown] : NULL;
+
+		/* the row shown: one with a chain, the longest waiting */
+		if (!cur || (!cur->chain && t->chain) ||
+		    (!cur->chain == !t->chain && idle > task_idle_ns(cur)))
+			x->shown = i;
+		x->count++;
+		x->polls += t->st.polls;
+		x->wakes += t->st.wakes;
+		x->self_wakes += t->st.self_wakes;
+		x->busy_ns += t->st.busy_ns;
+		x->sched_ns += t->st.scheduled_ns;
+		if (t->st.max_poll_ns > x->max_poll_ns)
+			x->max_poll_ns = t->st.max_poll_ns;
+		if (idle > x->longest_idle_ns)
+			x->longest_idle_ns = idle;
+		x->since_attach |= t->since_attach;
+	}
+	free(by);
+	*groups = g;
+	return group_of;
+}
+
+static void write_group_row(FILE *out, const struct ts_process *p, const struct task_group *g,
+			    const struct ts_report_opts *o)
+{
+	const struct ts_task *t = &p->tasks[g->shown];
+	const char *est = ts_report_estimate_mark(p);
+	char id[24], busy[16], sched[16], idle[20], maxp[16], name[40];
+	char polls[24], wakes[24], selfw[24];
+
+	snprintf(id, sizeof(id), "%zu×", g->count);
+	ts_fmt_duration_as(TS_DURATION_CELL, g->busy_ns, busy, sizeof(busy));
+	ts_fmt_duration_as(TS_DURATION_CELL, g->sched_ns, sched, sizeof(sched));
+	ts_fmt_duration_as(TS_DURATION_CELL, g->longest_idle_ns, idle + 2, sizeof(idle) - 2);
+	idle[0] = g->since_attach && t->state == TS_TASK_IDLE ? '>' : ' ';
+	idle[1] = g->since_attach && t->state == TS_TASK_IDLE ? '=' : ' ';
+	if (p->core_path && t->state == TS_TASK_IDLE)
+		snprintf(idle, sizeof(idle), "?");
+	ts_fmt_duration_as(TS_DURATION_CELL, g->max_poll_ns, maxp, sizeof(maxp));
+	snprintf(name, sizeof(name), "%.31s%s", t->name[0] ? t->name : "(unnamed)",
+		 t->name_ambiguous ? "?" : "");
+	snprintf(polls, sizeof(polls), "%s%llu", est, (unsigned long long)g->polls);
+	snprintf(wakes, sizeof(wakes), "%s%llu", est, (unsigned long long)g->wakes);
+	snprintf(selfw, sizeof(selfw), "%s%llu", est, (unsigned long long)g->self_wakes);
+	/* byte width: "×" is two bytes, one column */
+	fprintf(out, "%7s %-32.32s %-9s %8s %8s %8s %9s %7s %6s %8s %7s\n", id, name,
+		ts_task_state_name(t->state), polls, busy, sched, idle, wakes, selfw, maxp, "-");
+	if (t->chain)
+		write_chain_text(out, t->chain, false);
+	fprintf(out, "%6s (%zu alike tasks: same future, state and .await; sums, the longest "
+		"idle, the chain of one of them; --all lists each)\n", "", g->count);
+	(void)o;
+}
+
 static void write_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		       size_t nf, const struct ts_report_opts *o)
 {
+	struct task_group *groups = NULL;
+	size_t *group_of = NULL;
 	size_t counts[4], i, *order = ts_report_task_order(p);
 	char obs[32];
 
@@ -277,6 +418,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 
 	fprintf(out, "\n%6s %-32s %-9s %8s %8s %8s %9s %7s %6s %8s %7s\n", "ID", "TASK", "STATE",
 		"POLLS", "BUSY", "SCHED", "IDLE", "WAKES", "SELF", "MAXPOLL", "WORKER");
+	if (!o->all_tasks && !o->only_task && p->ntasks >= TS_GROUP_MIN)
+		group_of = task_groups(p, &groups);
 	for (i = 0; order && i < p->ntasks; i++) {
 		const struct ts_task *t = &p->tasks[order[i]];
 		char id[24], busy[16], sched[16], idle[20], maxp[16], worker[16], name[40];
@@ -287,6 +430,14 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			continue;
 		if (t->state == TS_TASK_DONE && !o->all_tasks && !o->only_task)
 			continue;
+		if (group_of && groups[group_of[order[i]]].count >= TS_GROUP_MIN) {
+			struct task_group *g = &groups[group_of[order[i]]];
+
+			if (!g->printed)
+				write_group_row(out, p, g, o);
+			g->printed = true;
+			continue;
+		}
 		if (t->task_id)
 			snprintf(id, sizeof(id), "%llu", (unsigned long long)t->task_id);
 		else if (t->root_tid)	/* block_on on that thread */
@@ -345,6 +496,8 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 		write_findings_text(out, f, nf);
 	}
 	free(order);
+	free(group_of);
+	free(groups);
 }
 
 static void json_task(struct json_writer *jw, const struct ts_process *p, size_t idx)

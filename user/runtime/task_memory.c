@@ -49,16 +49,36 @@ static int lookup_vt(const struct runtime_binary *tb, uint64_t bias, uint64_t ad
 	return lo < tb->nvtables && tb->vtables[lo].vaddr + bias == addr ? (int)lo : -1;
 }
 
+/* A chunk of the target already read: reads inside it cost no syscall. */
+struct mem_window {
+	const uint8_t *buf;
+	uint64_t addr;
+	size_t len;
+};
+
+static int read_at(pid_t pid, const struct mem_window *w, uint64_t addr, void *out, size_t len)
+{
+	/*
+	 * A million tasks are a million headers in the heap chunk the scan
+	 * holds: copying from it instead of two process_vm_readv per task
+	 * saves seconds.
+	 */
+	if (w && addr >= w->addr && addr + len >= addr && addr + len <= w->addr + w->len) {
+		memcpy(out, w->buf + (addr - w->addr), len);
+		return 0;
+	}
+	return proc_read_mem(pid, addr, out, len) == (ssize_t)len ? 0 : -EFAULT;
+}
+
 static int read_task(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
-		     uint64_t header, struct mem_task *t)
+		     uint64_t header, struct mem_task *t, const struct mem_window *w)
 {
 	const struct task_layout *l = &tb->layout;
 	uint64_t hdr[4];
 	const struct task_vtable *vt;
 	int idx;
 
-	if (l->hdr_size > sizeof(hdr) ||
-	    proc_read_mem(pid, header, hdr, l->hdr_size) != (ssize_t)l->hdr_size)
+	if (l->hdr_size > sizeof(hdr) || read_at(pid, w, header, hdr, l->hdr_size))
 		return -EFAULT;
 	idx = lookup_vt(tb, bias, hdr[l->hdr_vtable_off / 8]);
 	if (idx < 0 || !task_state_plausible(l, hdr[l->hdr_state_off / 8]))
@@ -71,7 +91,7 @@ static int read_task(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 	t->owner_id = l->hdr_owner_off ? hdr[l->hdr_owner_off / 8] : 0;
 	t->unowned = l->hdr_owner_off && !t->owner_id;
 	if (vt->id_offset >= l->hdr_size && vt->id_offset < 4096)
-		proc_read_u64(pid, header + vt->id_offset, &t->task_id);
+		read_at(pid, w, header + vt->id_offset, &t->task_id, sizeof(t->task_id));
 	return 0;
 }
 
@@ -120,6 +140,7 @@ static int scan_region(pid_t pid, const struct runtime_binary *tb, uint64_t bias
 {
 	uint64_t lo_vt = tb->vtables[0].vaddr + bias;
 	uint64_t hi_vt = tb->vtables[tb->nvtables - 1].vaddr + bias, addr;
+	struct mem_window win;
 	int err;
 
 	for (addr = m->start; addr < m->end; addr += SCAN_CHUNK) {
@@ -135,6 +156,9 @@ static int scan_region(pid_t pid, const struct runtime_binary *tb, uint64_t bias
 		if (got <= 0)
 			continue;	/* unmapped meanwhile: the next region still counts */
 		st->bytes_scanned += (uint64_t)got;
+		win.buf = (const uint8_t *)buf;
+		win.addr = addr;
+		win.len = (size_t)got;
 		for (i = 0; i < (size_t)got / 8; i++) {
 			uint64_t w = buf[i], header;
 			struct mem_task t;
@@ -145,7 +169,7 @@ static int scan_region(pid_t pid, const struct runtime_binary *tb, uint64_t bias
 				continue;
 			st->candidates++;
 			header = addr + i * 8 - tb->layout.hdr_vtable_off;
-			if (read_task(pid, tb, bias, header, &t))
+			if (read_task(pid, tb, bias, header, &t, &win))
 				continue;
 			err = push_task(tv, &t);
 			if (err)
@@ -188,7 +212,7 @@ static int walk_owned(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 					break;
 				if (have_task(tv, start_n, next))
 					break;	/* the rest of this direction was seen */
-				if (read_task(pid, tb, bias, next, &t))
+				if (read_task(pid, tb, bias, next, &t, NULL))
 					break;
 				err = push_task(tv, &t);
 				if (err)
@@ -250,5 +274,5 @@ int task_memory__read(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 {
 	if (!tb->nvtables)
 		return -ENOENT;
-	return read_task(pid, tb, bias, header, t);
+	return read_task(pid, tb, bias, header, t, NULL);
 }
