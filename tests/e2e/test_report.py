@@ -282,6 +282,16 @@ class TestManyTasks(Scenario):
         r = run(["report", "-p", observed.target.pid, "-d", "1"])
         assert "[idle] ... and 19995 more tasks of many_tasks::parked" in r.stdout, \
             f"expected alike findings counted in one line, taskscope printed {r.stdout[-600:]!r}"
+        # the table: one row for the 20,000 alike tasks, with one chain, not 20,000 rows
+        rows = [l for l in r.stdout.splitlines() if "many_tasks::parked " in l and " idle " in l]
+        assert len(rows) == 1 and rows[0].lstrip().startswith("20000\u00d7"), \
+            f"expected one grouped row '20000\u00d7 many_tasks::parked', got {rows[:3]}"
+        assert "(20000 alike tasks" in r.stdout and len(r.stdout) < 8000, \
+            f"expected the group's note and a short report, got {len(r.stdout)} bytes"
+        # --all lists each one
+        r = run(["report", "-p", observed.target.pid, "-d", "1", "--all"])
+        rows = [l for l in r.stdout.splitlines() if "many_tasks::parked " in l and " idle " in l]
+        assert len(rows) == 20000, f"--all: expected 20000 rows, got {len(rows)}"
 
 
 class TestLongPolls(Scenario):
