@@ -60,19 +60,22 @@ static void set_message(struct finding_vec *fv, struct ts_finding *f, const char
 	fv->text_len += n + 1;
 }
 
-/* The findings and their messages in one block, messages as pointers at last. */
+/*
+ * The findings and their messages in one block, messages as pointers at
+ * last. The findings array is grown in place (realloc: a large block is
+ * remapped, not copied) and the text copied after it. fv->v is consumed.
+ */
 static struct ts_finding *pack(struct finding_vec *fv)
 {
 	size_t head = fv->n * sizeof(*fv->v), i;
 	struct ts_finding *out;
 	char *text;
 
-	out = malloc(head + fv->text_len + 1);
+	out = realloc(fv->v, head + fv->text_len + 1);
 	if (!out)
 		return NULL;
+	fv->v = NULL;
 	text = (char *)out + head;
-	if (head)
-		memcpy(out, fv->v, head);
 	if (fv->text_len)
 		memcpy(text, fv->text, fv->text_len);
 	text[fv->text_len] = '\0';
@@ -614,8 +617,17 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 		     struct finding_vec *fv)
 {
 	char label[320], d[32], site[160], frees[700];
-	size_t i;
+	size_t i, nidle = 0;
 
+	/* room for them all at once: a million idle tasks, one growth */
+	for (i = 0; i < p->ntasks; i++)
+		nidle += p->tasks[i].state == TS_TASK_IDLE && p->tasks[i].in_state_ns >= cfg->stall_ns;
+	if (nidle && ts_array_reserve(&fv->v, &fv->cap, fv->n + nidle))
+		return -ENOMEM;
+	if (nidle && !fv->text_cap) {
+		fv->text = malloc(nidle * 128);
+		fv->text_cap = fv->text ? nidle * 128 : 0;
+	}
 	for (i = 0; i < p->ntasks; i++) {
 		const struct ts_task *t = &p->tasks[i];
 		struct ts_finding *f;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "observe.h"
 
 #define SPACESHIP(a, b) (((a) > (b)) - ((a) < (b)))
@@ -97,6 +98,12 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 	for (i = 0; i < nseen; i++)
 		by_header[i] = i;
 	qsort_r(by_header, nseen, sizeof(*by_header), cmp_task_header, p);
+	/* one growth for every task memory found, not a doubling series of copies */
+	if (ts_array_reserve(&p->tasks, &p->tasks_cap, p->ntasks + n)) {
+		free(by_header);
+		free(mt);
+		return -ENOMEM;
+	}
 	for (i = 0; i < n; i++) {
 		const struct task_vtable *vt = &op->tb.vtables[mt[i].vtable_idx];
 		struct ts_task *t = seen_task(p, by_header, nseen, mt[i].header);
@@ -118,6 +125,7 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 		if (t && t->state == TS_TASK_DONE) {
 			/* the allocator reused a finished task's cell */
 			memset(t, 0, sizeof(*t));
+			t->name = t->future_type = t->location = "";
 			t->header = mt[i].header;
 		}
 		if (!t) {
@@ -254,6 +262,9 @@ int mem_carry__apply(const struct mem_carry *c, struct ts_process *p)
 		    ts_process__settle_freed(p, t))
 			return -ENOMEM;
 	}
+	/* one growth for them all: a million carried tasks are 376 MB to place */
+	if (ts_array_reserve(&p->tasks, &p->tasks_cap, p->ntasks + c->nmem_only))
+		return -ENOMEM;
 	for (i = 0; i < c->nmem_only; i++) {
 		const struct ts_task *m = &c->mem_only[i];
 		struct ts_task *t;

@@ -419,16 +419,26 @@ static int evaluate(struct top_proc *tp, const struct ts_rules_config *cfg)
 int top_proc__refresh(struct top_proc *tp, const struct ts_rules_config *cfg,
 		      uint64_t scan_every_ns, bool force_scan)
 {
-	uint64_t now = ts_now_ns();
-	bool scan = force_scan || !tp->scan_ns || now - tp->scan_ns >= scan_every_ns;
+	uint64_t now = ts_now_ns(), confirm_gap = TOP_CONFIRM_GAP_NS;
+	bool scan;
 	int err;
 
+	/*
+	 * Scans at most a twentieth of the time: a million tasks take
+	 * seconds to scan, and scanning at every refresh would make every
+	 * refresh that long.
+	 */
+	if (tp->scan_cost_ns * 20 > scan_every_ns)
+		scan_every_ns = tp->scan_cost_ns * 20;
+	if (tp->scan_cost_ns * 20 > confirm_gap)
+		confirm_gap = tp->scan_cost_ns * 20;
+	scan = force_scan || !tp->scan_ns || now - tp->scan_ns >= scan_every_ns;
 	if (!observed_proc__alive(&tp->op))
 		return -ESRCH;
 	err = snapshot(tp, scan);
 	if (!err)
 		err = evaluate(tp, cfg);
-	if (!err && !tp->sampled && !scan && now - tp->scan_ns >= TOP_CONFIRM_GAP_NS &&
+	if (!err && !tp->sampled && !scan && now - tp->scan_ns >= confirm_gap &&
 	    top_findings__need_scan(&tp->cur, tp->findings, tp->nfindings, &tp->op.carry)) {
 		err = snapshot(tp, true);
 		if (!err)

@@ -324,10 +324,64 @@ int top_panel_header(struct top_text *out, const struct top_session *s,
 	return 0;
 }
 
+/*
+ * At most TOP_FINDINGS_PER_TYPE lines per kind and task type, then one
+ * "... and N more": a million idle tasks of one type are six lines, as in
+ * report's STALLS. Findings come worst first, so the shown are the worst.
+ */
+#define TOP_FINDINGS_PER_TYPE	5
+#define TOP_FINDING_KEYS	1024
+
+struct finding_key {
+	int kind;
+	const char *name;	/* interned: compared by address */
+	size_t count;
+};
+
+static int findings_per_type(struct top_text *out, const char *who, const struct ts_finding *f,
+			     size_t nf)
+{
+	struct finding_key *keys = calloc(TOP_FINDING_KEYS, sizeof(*keys));
+	size_t i, k;
+	int err = 0;
+
+	for (i = 0; i < nf && !err; i++) {
+		struct finding_key *key = NULL;
+
+		for (k = 0; keys && k < TOP_FINDING_KEYS; k++) {
+			uintptr_t h = ((uintptr_t)f[i].name >> 4) * 31 + (uintptr_t)f[i].kind;
+			struct finding_key *c = &keys[(h + k) % TOP_FINDING_KEYS];
+
+			if (!c->count || (c->kind == (int)f[i].kind && c->name == f[i].name)) {
+				key = c;
+				break;
+			}
+		}
+		if (key) {
+			key->kind = (int)f[i].kind;
+			key->name = f[i].name;
+			if (++key->count > TOP_FINDINGS_PER_TYPE)
+				continue;
+		}
+		if (!top_text__addf(out, TOP_A_WARN, "  %s[%s] %s", who,
+				    ts_finding_kind_name(f[i].kind), f[i].message))
+			err = -ENOMEM;
+	}
+	for (k = 0; keys && !err && k < TOP_FINDING_KEYS; k++)
+		if (keys[k].count > TOP_FINDINGS_PER_TYPE &&
+		    !top_text__addf(out, TOP_A_WARN, "  %s[%s] ... and %zu more tasks of %s", who,
+				    ts_finding_kind_name(keys[k].kind),
+				    keys[k].count - TOP_FINDINGS_PER_TYPE,
+				    keys[k].name[0] ? keys[k].name : "(unnamed)"))
+			err = -ENOMEM;
+	free(keys);
+	return err;
+}
+
 int top_panel_findings(struct top_text *out, const struct top_session *s,
 		       const struct top_panel_opts *o)
 {
-	size_t i, k, nf = 0;
+	size_t i, nf = 0;
 
 	for (i = 0; i < s->nprocs; i++)
 		nf += s->procs[i]->nfindings;
@@ -344,11 +398,8 @@ int top_panel_findings(struct top_text *out, const struct top_session *s,
 
 		if (s->system_wide)
 			snprintf(who, sizeof(who), "PID %d: ", tp->op.pid);
-		for (k = 0; k < tp->nfindings; k++)
-			if (!top_text__addf(out, TOP_A_WARN, "  %s[%s] %s", who,
-					    ts_finding_kind_name(tp->findings[k].kind),
-					    tp->findings[k].message))
-				return -ENOMEM;
+		if (findings_per_type(out, who, tp->findings, tp->nfindings))
+			return -ENOMEM;
 	}
 	return 0;
 }

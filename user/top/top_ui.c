@@ -624,11 +624,72 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 	return err;
 }
 
+/*
+ * Batch output folds alike rows (same process, future type and state)
+ * past the first TOP_BATCH_ALIKE: a million parked handlers would be a
+ * million lines per refresh. The interactive view shows every row.
+ */
+#define TOP_BATCH_ALIKE	10
+#define TOP_FOLD_KEYS	4096
+
+struct fold_key {
+	pid_t pid;
+	const char *name;
+	enum ts_task_state state;
+	size_t count;
+};
+
+static struct fold_key *fold_slot(struct fold_key *keys, const struct top_row *r)
+{
+	uintptr_t h = ((uintptr_t)r->name >> 4) * 31 + (uintptr_t)r->pid * 7 + r->state;
+	size_t k;
+
+	for (k = 0; k < TOP_FOLD_KEYS; k++) {
+		struct fold_key *f = &keys[(h + k) % TOP_FOLD_KEYS];
+
+		if (!f->count || (f->pid == r->pid && f->name == r->name && f->state == r->state))
+			return f;
+	}
+	return NULL;	/* too many kinds: this one is not folded */
+}
+
+/* ui->order without the rows past TOP_BATCH_ALIKE of each kind; NULL on ENOMEM. */
+static size_t *fold_alike(const struct top_ui *ui, const struct top_session *s,
+			  struct fold_key **keys_out, size_t *n)
+{
+	struct fold_key *keys = calloc(TOP_FOLD_KEYS, sizeof(*keys));
+	size_t *order = calloc(ui->norder + 1, sizeof(*order)), i;
+
+	*n = 0;
+	if (!keys || !order) {
+		free(keys);
+		free(order);
+		return NULL;
+	}
+	for (i = 0; i < ui->norder; i++) {
+		const struct top_row *r = &s->rows[ui->order[i]];
+		struct fold_key *f = fold_slot(keys, r);
+
+		if (f) {
+			f->pid = r->pid;
+			f->name = r->name;
+			f->state = r->state;
+			if (++f->count > TOP_BATCH_ALIKE)
+				continue;
+		}
+		order[(*n)++] = ui->order[i];
+	}
+	*keys_out = keys;
+	return order;
+}
+
 int top_ui__compose_batch(struct top_ui *ui, struct top_session *s, int width,
 			  struct top_text *out)
 {
 	struct top_panel_opts o;
 	struct top_table_opts to;
+	struct fold_key *keys = NULL;
+	size_t *folded, nfolded, k;
 	int err;
 
 	opts_for(ui, width, 4, &o);
@@ -643,7 +704,23 @@ int top_ui__compose_batch(struct top_ui *ui, struct top_session *s, int width,
 	to.show_pid = ui->system_wide;
 	to.sort = ui->sort;
 	to.descending = ui->descending;
-	err = top_table_render(out, s->rows, ui->order, ui->norder, &to);
+	folded = fold_alike(ui, s, &keys, &nfolded);
+	if (!folded)
+		return -ENOMEM;
+	err = top_table_render(out, s->rows, folded, nfolded, &to);
+	for (k = 0; !err && k < TOP_FOLD_KEYS; k++) {
+		const struct fold_key *f = &keys[k];
+
+		if (f->count > TOP_BATCH_ALIKE &&
+		    !top_text__addf(out, TOP_A_NORMAL,
+				    "  ... and %zu more %s tasks of %s%s%.0d (alike rows folded in "
+				    "batch mode)", f->count - TOP_BATCH_ALIKE,
+				    ts_task_state_name(f->state), f->name[0] ? f->name : "(unnamed)",
+				    ui->system_wide ? ", PID " : "", ui->system_wide ? f->pid : 0))
+			err = -ENOMEM;
+	}
+	free(folded);
+	free(keys);
 	if (err)
 		return err;
 	top_text__add(out, TOP_A_NORMAL, "");
