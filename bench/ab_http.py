@@ -5,8 +5,10 @@ bench.py, more rounds, to see a cost of a few percent.
 
     sudo bench/ab_http.py ROUNDS CONNS COND...
 
-Each COND is `none` or comma-separated `taskscope report` options added to
-`--mode sampled` (e.g. `--burst,0`, `--sample-hz,1000`). One server
+Each COND is `none`, `top` (`taskscope top --batch` in its default mode,
+sampled, refreshing every second through the window), or comma-separated
+`taskscope report` options added to `--mode sampled` (e.g. `--burst,0`,
+`--sample-hz,1000`). One server
 (bench_hyper, else bench_http) serves every round; the conditions alternate
 and their order rotates each round. Prints, per condition, the median
 requests/s and server CPU per request, and the median of the per-round
@@ -84,7 +86,11 @@ def run(rounds, conns, names, port, pid):
         k = r % len(names)
         for n in names[k:] + names[:k]:
             obs = None
-            if n != "none":
+            if n == "top":
+                obs = subprocess.Popen([TASKSCOPE, "top", "--batch", "-p", str(pid), "-i", "1",
+                                        "-n", str(secs + 2)],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            elif n != "none":
                 obs = subprocess.Popen([TASKSCOPE, "report", "-p", str(pid), "-d", str(secs + 1),
                                         "--mode", "sampled", "--json"] + n.split(","),
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

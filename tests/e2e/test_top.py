@@ -209,7 +209,9 @@ class TestBatch:
 
     @pytest.fixture(scope="class")
     def batch(self, demo):
-        r = run(["top", "-p", demo.pid, "--batch", "-n", "3", "-w", "160"], timeout=30)
+        # exact flags: the precise mode (sampled, top's default, is tested below)
+        r = run(["top", "-p", demo.pid, "--mode", "default", "--batch", "-n", "3", "-w", "160"],
+                timeout=30)
         return r, frames(r.stdout)
 
     def test_three_frames(self, batch):
@@ -287,7 +289,7 @@ def test_batch_no_flag_when_healthy(name, spawn, request):
 
 def test_system_wide(spawn):
     t = spawn("demo")
-    r = run(["top", "--batch", "-n", "2", "-w", "200"], timeout=60)
+    r = run(["top", "--mode", "default", "--batch", "-n", "2", "-w", "200"], timeout=60)
     assert r.returncode == 0, f"expected exit 0, got {r.returncode} {r.stderr!r}"
     fs = frames(r.stdout)
     assert fs, f"expected frames, got {r.stdout[-500:]!r}"
@@ -329,7 +331,7 @@ class TestTui:
     @pytest.fixture
     def screen(self, demo, tmux):
         """top -p DEMO at 120x40, once the stuck tasks show."""
-        tm = tmux(["top", "-p", demo.pid], 120, 40)
+        tm = tmux(["top", "-p", demo.pid, "--mode", "default"], 120, 40)
         s = tm.wait_for(stuck_shown)
         assert stuck_shown(s), f"expected both stuck tasks flagged deadlock:\n{s}"
         return tm, s
@@ -592,8 +594,8 @@ def test_sampled_batch(spawn, target, expected, maybe):
     the planted stall is flagged on its task by the last frame, every frame
     flags nothing else, and no uprobe stays attached between bursts."""
     t = spawn(target)
-    r = run(["top", "-p", t.pid, "--mode", "sampled", "--batch", "-n", "4", "-w", "200"],
-            timeout=60)
+    # no --mode: sampled is top's default
+    r = run(["top", "-p", t.pid, "--batch", "-n", "4", "-w", "200"], timeout=60)
     assert r.returncode == 0, f"exit {r.returncode}: {r.stderr[-300:]!r}"
     fs = frames(r.stdout)
     assert len(fs) == 4, r.stdout[-600:]
@@ -614,3 +616,27 @@ def test_sampled_bad_options():
         r = run(["top", "--batch", "-n", "1", *args])
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and words in lines[0], (args, lines)
+
+
+def test_system_wide_sampled(spawn):
+    """top with no -p and no --mode: every tokio process, each in its own
+    sampled session: the deadlock flagged on its two tasks, the quiet
+    process's rows with no warning, the header naming the mode."""
+    dl = spawn("deadlock")
+    qt = spawn("quiet", settle=1)
+    r = run(["top", "--batch", "-n", "3", "-w", "200"], timeout=90)
+    assert r.returncode == 0, f"expected exit 0, got {r.returncode} {r.stderr[-300:]!r}"
+    fs = frames(r.stdout)
+    assert len(fs) == 3, r.stdout[-600:]
+    last = fs[-1]
+    mode = [line for line in last if line.startswith("Mode")]
+    assert mode and "sampled" in mode[0], f"expected the sampled mode named: {last[:8]}"
+    rows = table(last)
+    dl_rows = [x for x in rows if re.match(rf"\s*{dl.pid}\s", x)]
+    qt_rows = [x for x in rows if re.match(rf"\s*{qt.pid}\s", x)]
+    assert dl_rows and qt_rows, f"expected rows of both processes:\n" + "\n".join(rows[:30])
+    got = flags(dl_rows)
+    assert got == {("deadlock::lock_ab", "deadlock"), ("deadlock::lock_ba", "deadlock")}, \
+        f"expected exactly the two deadlocked tasks flagged, got {sorted(got)}"
+    warned = [x for x in qt_rows if re.search(WARN, x)]
+    assert not warned, "the quiet process must have no warning:\n" + "\n".join(warned)
