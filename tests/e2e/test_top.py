@@ -640,3 +640,7 @@ def test_system_wide_sampled(spawn):
         f"expected exactly the two deadlocked tasks flagged, got {sorted(got)}"
     warned = [x for x in qt_rows if re.search(WARN, x)]
     assert not warned, "the quiet process must have no warning:\n" + "\n".join(warned)
+    # #[tokio::main]'s body: a row of its own, ID T<tid>, parked on pending(): no warning
+    mains = [x for x in qt_rows if x.rstrip().endswith(" main")]
+    assert len(mains) == 1 and f"T{qt.pid}" in mains[0], \
+        "expected the quiet process's main as one row T<pid>:\n" + "\n".join(qt_rows)

@@ -355,9 +355,7 @@ void observed_proc__close(struct observed_proc *op)
 {
 	observed_proc__detach(op);
 	mem_carry__free(&op->carry);
-	free(op->root_marks);
-	op->root_marks = NULL;
-	op->nroot_marks = op->cap_root_marks = 0;
+	observed_proc__free_roots(op);
 	ts_dwarf__close(op->dw);
 	op->dw = NULL;
 	runtime_binary__free(&op->tb);

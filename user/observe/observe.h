@@ -66,6 +66,15 @@ struct observed_proc {
 	bool find_roots;
 	struct root_mark *root_marks;	/* one per thread, as last seen */
 	size_t nroot_marks, cap_root_marks;
+	/*
+	 * Read the roots at most this often (0: every snapshot); in between,
+	 * snapshots get the last read's copies (top: a stack read per thread
+	 * per refresh would cost a 64-thread process 0.2 s each second).
+	 */
+	uint64_t roots_every_ns;
+	uint64_t roots_read_ns;		/* snapshot time of the cached read */
+	struct ts_task *root_cache;	/* chains owned */
+	size_t nroot_cache, cap_root_cache;
 	char dwarf_note[256];		/* what is missing, and how to get it */
 };
 
@@ -153,6 +162,7 @@ int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *
  */
 void observed_proc__mark_roots(struct observed_proc *op);
 int observed_proc__add_roots(struct observed_proc *op, struct ts_process *p);
+void observed_proc__free_roots(struct observed_proc *op);
 
 /* ---- between observe.c and observe_memory.c ----------------------------- */
 

@@ -156,9 +156,70 @@ static int add_root(struct observed_proc *op, const struct ts_thread_root *r, vo
 	return 0;
 }
 
+static void free_root_cache(struct observed_proc *op)
+{
+	size_t i;
+
+	for (i = 0; i < op->nroot_cache; i++)
+		free(op->root_cache[i].chain);
+	op->nroot_cache = 0;
+}
+
+void observed_proc__free_roots(struct observed_proc *op)
+{
+	free_root_cache(op);
+	free(op->root_cache);
+	op->root_cache = NULL;
+	op->cap_root_cache = 0;
+	free(op->root_marks);
+	op->root_marks = NULL;
+	op->nroot_marks = op->cap_root_marks = 0;
+}
+
+/* A copy of t whose chain is its own (the snapshot frees its tasks' chains). */
+static int copy_root(struct ts_task *dst, const struct ts_task *src)
+{
+	*dst = *src;
+	dst->chain = NULL;
+	if (!src->chain)
+		return 0;
+	dst->chain = malloc(sizeof(*dst->chain));
+	if (!dst->chain)
+		return -ENOMEM;
+	*dst->chain = *src->chain;
+	return 0;
+}
+
 int observed_proc__add_roots(struct observed_proc *op, struct ts_process *p)
 {
+	size_t first = p->ntasks, i;
+	int err;
+
 	if (!op->find_roots)
 		return 0;
-	return each_root(op, add_root, p);
+	if (op->roots_every_ns && op->roots_read_ns && p->snapshot_ns >= op->roots_read_ns &&
+	    p->snapshot_ns - op->roots_read_ns < op->roots_every_ns) {
+		/* the last read's roots, their waits grown by the time since */
+		for (i = 0; i < op->nroot_cache; i++) {
+			struct ts_task *t = ts_process__add_task(p);
+
+			if (!t || copy_root(t, &op->root_cache[i]))
+				return -ENOMEM;
+			t->in_state_ns += p->snapshot_ns - op->roots_read_ns;
+		}
+		return 0;
+	}
+	err = each_root(op, add_root, p);
+	if (err || !op->roots_every_ns)
+		return err;
+	free_root_cache(op);
+	for (i = first; i < p->ntasks; i++) {
+		struct ts_task *c = ts_array_add(&op->root_cache, &op->nroot_cache,
+						 &op->cap_root_cache);
+
+		if (!c || copy_root(c, &p->tasks[i]))
+			return -ENOMEM;
+	}
+	op->roots_read_ns = p->snapshot_ns;
+	return 0;
 }

@@ -197,6 +197,7 @@ void top_row__fill(const struct top_proc *tp, size_t ti, struct top_row *r)
 	r->pid = p->pid;
 	r->header = t->header;
 	r->task_id = t->task_id;
+	r->root_tid = t->root_tid;
 	r->first_seen_ns = t->st.first_seen_ns;
 	r->name = t->name;
 	r->state = t->state;
@@ -328,6 +329,9 @@ int top_proc__open(struct top_proc **out, struct ts_bpf *bpf, pid_t pid, const c
 	tp->op.carry_scans = true;
 	/* exact future names, and await chains for the detail view */
 	observed_proc__load_dwarf(&tp->op, debuginfo);
+	/* main's and each thread's block_on future, read again every 5 s */
+	tp->op.find_roots = true;
+	tp->op.roots_every_ns = TOP_SCAN_EVERY_NS;
 	if (sampled) {
 		/*
 		 * Its own object for the bursts, as report's: the session's

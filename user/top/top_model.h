@@ -41,6 +41,7 @@ struct top_row {
 	pid_t pid;
 	uint64_t header;
 	uint64_t task_id;		/* 0 unknown */
+	uint32_t root_tid;		/* a thread's block_on future: ID shows T<tid> */
 	uint64_t first_seen_ns;		/* with header: the task's identity */
 	const char *name;
 	enum ts_task_state state;

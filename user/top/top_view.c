@@ -570,6 +570,8 @@ void top_fmt_cell(const struct top_row *r, enum top_col col, bool ascii, char *b
 	case TOP_COL_ID:
 		if (r->task_id)
 			snprintf(buf, len, "%llu", (unsigned long long)r->task_id);
+		else if (r->root_tid)
+			snprintf(buf, len, "T%u", r->root_tid);
 		else
 			snprintf(buf, len, "-");
 		return;
