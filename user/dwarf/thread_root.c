@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "demangle.h"
 #include "dwarf_walk.h"
 #include "elf_symtab.h"
@@ -167,16 +168,9 @@ static int cmp_func_sym(const void *a, const void *b)
 
 static const struct func_sym *func_sym_at(const struct func_syms *fs, uint64_t pc)
 {
-	size_t lo = 0, hi = fs->n;
+	/* the last symbol starting at or before pc */
+	size_t lo = pc == UINT64_MAX ? fs->n : TS_LOWER_BOUND(fs->v, fs->n, addr, pc + 1);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (fs->v[mid].addr <= pc)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (lo == 0 || pc >= fs->v[lo - 1].addr + fs->v[lo - 1].size)
 		return NULL;
 	return &fs->v[lo - 1];

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "core_file.h"
 
 /* struct user_regs_struct (x86-64) as NT_PRSTATUS's pr_reg holds it */
@@ -302,16 +303,10 @@ void core_file__close(struct core_file *cf)
 
 static const struct core_segment *find_segment(const struct core_file *cf, uint64_t addr)
 {
-	size_t lo = 0, hi = cf->nsegs;
+	/* the last segment starting at or before addr */
+	size_t lo = addr == UINT64_MAX ? cf->nsegs :
+					 TS_LOWER_BOUND(cf->segs, cf->nsegs, vaddr, addr + 1);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (cf->segs[mid].vaddr <= addr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
 	if (!lo)
 		return NULL;
 	lo--;
