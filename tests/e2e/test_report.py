@@ -294,6 +294,42 @@ class TestManyTasks(Scenario):
         assert len(rows) == 20000, f"--all: expected 20000 rows, got {len(rows)}"
 
 
+class TestBlockInPlace(Scenario):
+    """A task calls a blocking 2 s function inside tokio::task::block_in_place,
+    over and over, beside two 10 ms tickers on a 2-worker runtime. tokio
+    hands the worker to another thread first: nothing is blocked, nothing
+    starves, and the runtime still has 2 workers. Before: a false
+    blocked_worker finding, and "1 worker thread, 3 blocking jobs"."""
+    target = "block_in_place"
+    settle = 1.0
+    duration = 3
+    findings = []
+
+    def test_handoffs_not_jobs(self, observed):
+        d = observed.data
+        assert d["block_in_place_handoffs"] >= 1, \
+            f"expected the block_in_place hand-off seen, got {d['block_in_place_handoffs']}"
+        # the hand-offs run workers: not spawn_blocking jobs, and the count is a bound
+        assert d.get("blocking_jobs_running", 0) == 0, \
+            f"hand-offs counted as blocking jobs: {d.get('blocking_jobs_running')}"
+        assert 2 <= d["worker_threads"] <= 4, \
+            f"expected 2 workers (an upper bound while hand-offs run), got {d['worker_threads']}"
+
+    def test_tickers_not_starved(self, observed):
+        tick = tasks_named(observed.data, "block_in_place::ticker")
+        assert len(tick) == 2 and all(t["polls"] >= 150 for t in tick), \
+            f"expected both tickers polled every ~10 ms, got {[t['polls'] for t in tick]}"
+
+
+class TestBlockInPlaceSampled(TestBlockInPlace):
+    """The same in sampled mode: no false blocked_worker from the samples."""
+    extra = ("--mode", "sampled")
+
+    def test_tickers_not_starved(self, observed):
+        tick = tasks_named(observed.data, "block_in_place::ticker")
+        assert len(tick) == 2, f"expected both tickers listed, got {len(tick)}"
+
+
 class TestLongPolls(Scenario):
     """Each poll of sleeper holds the one worker ~300 ms (a synchronous sleep):
     above the 100 ms long-poll threshold, far below a 1 s stall."""

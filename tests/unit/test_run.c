@@ -117,8 +117,48 @@ static void test_idle_roots(void)
 	ts_process__free(&p);
 }
 
+static void test_block_in_place(void)
+{
+	struct ts_rules_config cfg;
+	struct ts_process p = {};
+	struct ts_finding *f;
+	struct ts_task *t;
+	int n;
+
+	ts_rules_config__default(&cfg);
+	p.attach_ns = 100 * S;
+	p.snapshot_ns = 103 * S;
+	t = ts_process__add_task(&p);
+	t->task_id = 3;
+	t->name = ts_intern("app::crunch");
+	t->state = TS_TASK_IDLE;
+	t->st.polls = 2;
+	t->st.max_poll_ns = 2 * S;
+	p.handoff_types[0] = ts_intern("tokio::runtime::blocking::task::BlockingTask<tokio::runtime::"
+				       "scheduler::multi_thread::worker::block_in_place::{closure}<"
+				       "app::other::{closure}, ()>>");
+	p.nhandoffs = 1;
+	n = ts_rules__evaluate(&p, &cfg, &f);
+	CHECK("block_in_place: another task's hand-off does not excuse a 2 s poll",
+	      n == 1 && f[0].kind == TS_FIND_BLOCKED_WORKER);
+	free(f);
+	p.handoff_types[0] = ts_intern("tokio::runtime::blocking::task::BlockingTask<tokio::runtime::"
+				       "scheduler::multi_thread::worker::block_in_place::{closure}<"
+				       "app::crunch::{closure}, ()>>");
+	CHECK("block_in_place: the hand-off names the task's closure",
+	      ts_task__uses_block_in_place(&p, t));
+	n = ts_rules__evaluate(&p, &cfg, &f);
+	CHECK("block_in_place: its long poll holds no worker, no finding", n == 0);
+	free(f);
+	t->name = ts_intern("app::crunch_more");
+	CHECK("block_in_place: a name that only starts alike does not match",
+	      !ts_task__uses_block_in_place(&p, t));
+	ts_process__free(&p);
+}
+
 int main(void)
 {
+	test_block_in_place();
 	test_tree();
 	test_progress();
 	test_syscall_line();

@@ -249,6 +249,12 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		}
 		if (dur < threshold)
 			continue;
+		/*
+		 * Inside block_in_place the worker's core went to another thread
+		 * first: the sanctioned way to block, nothing is held up.
+		 */
+		if (ts_task__uses_block_in_place(p, t))
+			continue;
 		f = add(fv, p, TS_FIND_BLOCKED_WORKER, i);
 		if (!f)
 			return -ENOMEM;

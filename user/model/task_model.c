@@ -119,3 +119,18 @@ const char *ts_task_state_name(enum ts_task_state s)
 	}
 	return "?";
 }
+
+bool ts_task__uses_block_in_place(const struct ts_process *p, const struct ts_task *t)
+{
+	size_t n = strlen(t->name), i;
+
+	for (i = 0; n && i < p->nhandoffs; i++) {
+		const char *h = p->handoff_types[i], *at;
+
+		/* ...block_in_place::{closure}<app::crunch::{closure}, ()>: the caller's own closure */
+		for (at = strstr(h, t->name); at; at = strstr(at + 1, t->name))
+			if ((at == h || at[-1] == '<' || at[-1] == ' ') && !strncmp(at + n, "::{", 3))
+				return true;
+	}
+	return false;
+}

@@ -112,6 +112,13 @@ struct ts_process {
 	size_t nworker_threads;		/* runtime worker threads */
 	/* tokio's blocking pool (spawn_blocking), not async workers: threads, jobs running */
 	size_t nblocking_threads, nblocking_busy;
+	/*
+	 * block_in_place hand-offs running: each a worker moved to a new
+	 * thread while its old thread stays in a task's poll; their types
+	 * (interned) name the closures given to block_in_place.
+	 */
+	const char *handoff_types[16];
+	size_t nhandoffs;
 	struct ts_task *tasks;
 	size_t ntasks, tasks_cap;	/* caps: ts_array_add's */
 	struct ts_worker *workers;
@@ -143,5 +150,10 @@ int ts_process__add_lost_wakes(struct ts_process *p, const char *name, uint64_t 
 int ts_process__settle_freed(struct ts_process *p, struct ts_task *t);
 
 const char *ts_task_state_name(enum ts_task_state s);
+/*
+ * True when a running block_in_place hand-off names a closure of task t
+ * (t's future calls block_in_place itself): its long polls hold no worker.
+ */
+bool ts_task__uses_block_in_place(const struct ts_process *p, const struct ts_task *t);
 
 #endif

@@ -566,6 +566,23 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 		if (comms[i][0] && is_runtime_worker(op, comms[i]))
 			named++;
 	}
+	/*
+	 * block_in_place: its thread stays in the calling task's poll (and
+	 * in the launch or hand-off task it ran the worker in) while a
+	 * hand-off task runs the worker on a new thread. Workers: launch and
+	 * hand-off tasks, less the threads inside block_in_place now.
+	 */
+	memcpy(p->handoff_types, op->handoff_types, sizeof(p->handoff_types));
+	p->nhandoffs = op->nhandoffs;
+	if (nlaunch && p->nhandoffs) {
+		size_t inside = 0;
+
+		for (k = 0; k < p->ntasks; k++)
+			inside += p->tasks[k].state == TS_TASK_RUNNING &&
+				  ts_task__uses_block_in_place(p, &p->tasks[k]);
+		nlaunch += p->nhandoffs;
+		nlaunch = nlaunch > inside ? nlaunch - inside : 1;
+	}
 	/* named like workers beyond the launch tasks' count: the blocking pool */
 	count = nlaunch ? nlaunch : named;
 	if (nlaunch && named > nlaunch) {

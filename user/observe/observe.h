@@ -53,6 +53,9 @@ struct observed_proc {
 	bool carry_scans;
 	size_t worker_launch_tasks;	/* at the last memory scan: multi-thread workers */
 	size_t blocking_jobs;		/* at the last memory scan: spawn_blocking jobs running */
+	/* at the last memory scan: block_in_place hand-offs running, their types */
+	const char *handoff_types[16];
+	size_t nhandoffs;
 	struct mem_carry carry;		/* the last memory scan's word */
 	uint64_t attach_ns;
 	uint64_t next_task_id_at_attach;	/* tokio's Id counter, 0 unknown */

@@ -76,6 +76,14 @@ static bool is_worker_launch(const struct runtime_desc *d, const struct task_pol
 	       runtime_desc__is_worker_launch(d, pf->name);
 }
 
+/* A block_in_place hand-off: a worker on a new thread, not a blocking job. */
+static void add_handoff(struct observed_proc *op, const struct task_poll_fn *pf)
+{
+	if (op->nhandoffs < ARRAY_SIZE(op->handoff_types))
+		op->handoff_types[op->nhandoffs++] = ts_intern(pf->future_type[0] ? pf->future_type :
+									     pf->name);
+}
+
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 {
 	struct mem_scan_stats ms;
@@ -86,6 +94,7 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
 	if (err)
 		return err;
+	op->nhandoffs = 0;
 	p->mem_bytes_scanned = ms.bytes_scanned;
 	p->mem_scan_truncated = ms.truncated;
 	/* the probe-seen tasks, by header, to merge with memory's in O(n log n) */
@@ -118,6 +127,11 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 				continue;
 			if (is_worker_launch(op->tb.desc, &op->tb.polls[vt->poll_idx]))
 				nlaunch++;
+			else if (runtime_desc__is_worker_handoff(op->tb.desc,
+								 op->tb.polls[vt->poll_idx].future_type) ||
+				 runtime_desc__is_worker_handoff(op->tb.desc,
+								 op->tb.polls[vt->poll_idx].name))
+				add_handoff(op, &op->tb.polls[vt->poll_idx]);
 			else
 				nbusy++;
 			continue;

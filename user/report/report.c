@@ -386,11 +386,16 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			p->ns_pid, p->exe);
 	else
 		fprintf(out, "PID %d (%s) %s\n", p->pid, p->comm, p->exe);
-	fprintf(out, "runtime: %s %s, %zu worker thread%s, %zu probe sites (mode %s)\n",
-		p->runtime, p->runtime_version, p->nworker_threads,
+	fprintf(out, "runtime: %s %s, %s%zu worker thread%s, %zu probe sites (mode %s)\n",
+		p->runtime, p->runtime_version, p->nhandoffs ? "<= " : "", p->nworker_threads,
 		p->nworker_threads == 1 ? "" : "s", p->nprobes,
 		p->probe_mode ? p->probe_mode : "default");
 	write_runtimes_text(out, p);
+	if (p->nhandoffs)
+		fprintf(out, "block_in_place: %zu hand-off%s running (a worker moved to a new thread "
+			"while its old one blocks in a task's poll: that poll holds no worker and is "
+			"not flagged; the worker count is an upper bound meanwhile)\n", p->nhandoffs,
+			p->nhandoffs == 1 ? "" : "s");
 	if (p->nblocking_threads)
 		fprintf(out, "blocking pool: %zu thread%s (spawn_blocking, not async workers), %zu "
 			"job%s running\n", p->nblocking_threads, p->nblocking_threads == 1 ? "" : "s",
@@ -577,6 +582,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	ts_report_sampled_json(&jw, p);
 	jw_kv_double(&jw, "observed_s", (double)p->observed_ns / 1e9, 3);
 	jw_kv_u64(&jw, "worker_threads", p->nworker_threads);
+	/* block_in_place hand-offs running: worker_threads is an upper bound */
+	jw_kv_u64(&jw, "block_in_place_handoffs", p->nhandoffs);
 	jw_kv_u64(&jw, "blocking_threads", p->nblocking_threads);
 	jw_kv_u64(&jw, "blocking_jobs_running", p->nblocking_busy);
 	{

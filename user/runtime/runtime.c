@@ -82,6 +82,8 @@ static const struct runtime_entry_points async_task_entry_points = {
 		.worker_thread_name = thread_name_,	\
 		/* BlockingTask<multi_thread::worker::launch::{{closure}}> */	\
 		.worker_launch_future = "worker::launch",	\
+		/* BlockingTask<multi_thread::worker::block_in_place::{{closure}}<F, R>> */	\
+		.worker_handoff_future = "worker::block_in_place::{",	\
 		\
 }
 
@@ -253,6 +255,11 @@ bool runtime_desc__is_worker_thread(const struct runtime_desc *d, const char *co
 bool runtime_desc__is_worker_launch(const struct runtime_desc *d, const char *future_type)
 {
 	return d && d->worker_launch_future && strstr(future_type, d->worker_launch_future);
+}
+
+bool runtime_desc__is_worker_handoff(const struct runtime_desc *d, const char *future_type)
+{
+	return d && d->worker_handoff_future && strstr(future_type, d->worker_handoff_future);
 }
 
 bool runtime_desc__is_blocking_future(const struct runtime_desc *d, const char *future_type)

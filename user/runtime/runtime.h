@@ -122,6 +122,11 @@ struct runtime_desc {
 	 * workers are counted from memory; NULL: none.
 	 */
 	const char *worker_launch_future;
+	/*
+	 * The same for a worker handed to a new thread by block_in_place (the
+	 * old thread stays inside its poll meanwhile); NULL: none.
+	 */
+	const char *worker_handoff_future;
 	const char *abi_version;	/* USDT: the probe ABI, shown as the version */
 };
 
@@ -153,6 +158,12 @@ bool runtime_entry__is_task_id_counter(const struct runtime_entry_points *e,
 bool runtime_desc__is_worker_thread(const struct runtime_desc *d, const char *comm);
 /* True when a future type or name is d's worker launch task. Pure. */
 bool runtime_desc__is_worker_launch(const struct runtime_desc *d, const char *future_type);
+/*
+ * True when it is the task block_in_place runs a worker in on a new
+ * thread; its type names the caller's closure:
+ * BlockingTask<worker::block_in_place::{closure}<app::f::{closure}, R>>. Pure.
+ */
+bool runtime_desc__is_worker_handoff(const struct runtime_desc *d, const char *future_type);
 /* True when a future type runs long by design under d (a blocking task). Pure. */
 bool runtime_desc__is_blocking_future(const struct runtime_desc *d, const char *future_type);
 
