@@ -42,8 +42,11 @@ def observe_deadlock(path):
 def assert_chains(code, data, how):
     assert data["debuginfo"]["present"], \
         f"expected DWARF found {how}, taskscope says {data['debuginfo']['note']!r}"
-    names = sorted(t["name"] for t in data["tasks"])
+    names = sorted(t["name"] for t in data["tasks"] if "root_thread" not in t)
     assert names == NAMES, f"expected the tasks {NAMES} named from DWARF {how}, got {names}"
+    # #[tokio::main]'s body, found on the main thread's stack with the same DWARF
+    roots = [t["name"] for t in data["tasks"] if "root_thread" in t]
+    assert roots == ["main"], f"expected main's block_on future found {how}, got {roots}"
     assert_findings(code, data, [deadlock(*NAMES), ("idle", NAMES[0]), ("idle", NAMES[1])])
     for t in data["tasks"]:
         chain = t.get("await_chain") or {}
