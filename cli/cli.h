@@ -54,6 +54,11 @@ int ts_parse_mode(const char *s, unsigned int allowed, enum ts_probe_mode *mode)
 /* --sample-hz N (1 to TS_SAMPLE_HZ_MAX), --burst MS (0 to 500); -1 after printing why. */
 int ts_parse_sample_hz(const char *s, unsigned int *hz);
 int ts_parse_burst_ms(const char *s, long *ms);
+/*
+ * A core of pid into dir with gdb's gcore (the process stops while it is
+ * written): DIR/core[-TAG].PID, its path into path. 0, or -errno.
+ */
+int ts_save_core(const char *dir, pid_t pid, const char *tag, char *path, size_t len);
 /* A file option's argument must be readable; -1 after printing why. */
 int ts_check_readable(const char *option, const char *path);
 

@@ -259,16 +259,12 @@ static void write_json(struct run_state *st, const struct ts_process *p,
 /* gcore stops the process for the dump: it is about to be killed anyway. */
 static void save_core(struct run_state *st, pid_t pid)
 {
-	char prefix[4200], cmd[4400];
-	int rc;
+	char path[4300];
 
-	snprintf(prefix, sizeof(prefix), "%s/core", st->env.core_dir);
-	snprintf(cmd, sizeof(cmd), "gcore -o '%s' %d >/dev/null 2>&1", prefix, pid);
-	rc = system(cmd);
-	if (rc != 0)
+	if (ts_save_core(st->env.core_dir, pid, "", path, sizeof(path)))
 		fprintf(stderr, "taskscope run: saving a core of PID %d with gcore failed\n", pid);
 	else
-		fprintf(stderr, "taskscope run: core of PID %d saved: %s.%d\n", pid, prefix, pid);
+		fprintf(stderr, "taskscope run: core of PID %d saved: %s\n", pid, path);
 }
 
 /* Where the tests (the block_on futures) of p hang, one line each. */

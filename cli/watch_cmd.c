@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,7 +36,7 @@ extern char **environ;
 #define RESCAN_NS		(2000ULL * 1000 * 1000)
 #define TICK_NS			(50ULL * 1000 * 1000)
 
-enum { OPT_MAX_REPORTS = 1000, OPT_MAX_MB, OPT_END_AFTER, OPT_SAMPLE_HZ, OPT_BURST };
+enum { OPT_MAX_REPORTS = 1000, OPT_MAX_MB, OPT_END_AFTER, OPT_SAMPLE_HZ, OPT_BURST, OPT_CORE_DIR };
 
 struct watch_env {
 	pid_t pids[MAX_WATCHED];
@@ -44,6 +45,7 @@ struct watch_env {
 	uint64_t stall_ms, long_poll_ms;
 	const char *out;
 	const char *exec;
+	const char *core_dir;	/* a core of the process per new incident (gcore) */
 	double interval_s;
 	double duration_s;	/* 0: until stopped */
 	size_t max_reports;
@@ -87,7 +89,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: taskscope watch (-p PID [-p PID]... | --all) [--out DIR] [--exec CMD]\n"
 		"                       [--stall-ms N] [--long-poll-ms N] [-i SECONDS] [-d SECONDS]\n"
-		"                       [--max-reports N] [--max-mb N] [--end-after SECONDS]\n"
+		"                       [--max-reports N] [--max-mb N] [--end-after SECONDS] [--core-dir DIR]\n"
 		"                       [--mode sampled|default|light] [--debuginfo FILE]\n\n"
 		"Stays on and writes a report (text and JSON) into --out the moment a stall\n"
 		"begins; the same ongoing stall is reported once, and its end once. Watches\n"
@@ -110,6 +112,9 @@ static void usage(FILE *out)
 		"      --max-reports N   keep the newest N reports (default 100)\n"
 		"      --max-mb N        and at most N MiB of them (default 64)\n"
 		"      --end-after SECS  a stall not seen for SECS has ended (default 3)\n"
+		"      --core-dir DIR    also save a core of the process per incident (gdb's\n"
+		"                        gcore: it STOPS the process while the dump is\n"
+		"                        written); taskscope report --core reads it\n"
 		"  -m, --mode MODE       sampled (default), default or light (traps per poll)\n"
 		"      --sample-hz N     sampled mode: samples per second per CPU (default 199)\n"
 		"      --burst MS        sampled mode: precise probes MS per second (default 10)\n"
@@ -136,6 +141,7 @@ static int parse_args(int argc, char **argv, struct watch_env *env)
 		{ "max-reports", required_argument, NULL, OPT_MAX_REPORTS },
 		{ "max-mb", required_argument, NULL, OPT_MAX_MB },
 		{ "end-after", required_argument, NULL, OPT_END_AFTER },
+		{ "core-dir", required_argument, NULL, OPT_CORE_DIR },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 		{ "burst", required_argument, NULL, OPT_BURST },
@@ -214,6 +220,16 @@ static int parse_args(int argc, char **argv, struct watch_env *env)
 				return -1;
 			}
 			break;
+		case OPT_CORE_DIR: {
+			struct stat sb;
+
+			if (stat(optarg, &sb) || !S_ISDIR(sb.st_mode) || strchr(optarg, '\'')) {
+				ts_err("--core-dir: '%s' is not a directory", optarg);
+				return -1;
+			}
+			env->core_dir = optarg;
+			break;
+		}
 		case OPT_END_AFTER:
 			if (ts_parse_seconds(optarg, &env->end_after_s) || env->end_after_s <= 0 ||
 			    env->end_after_s > 86400) {
@@ -473,6 +489,14 @@ static void handle_events(struct watch_state *st, struct watched *w, struct ts_p
 		       w->op.comm, ts_finding_kind_name(e->stall.kind), f[e->finding].message,
 		       path[0] ? " -> " : "", path);
 		watch_out__event(&st->out, e, w->op.comm, &when, path[0] ? path : NULL);
+	}
+	if (st->env.core_dir && path[0]) {
+		char core[4300];
+
+		if (ts_save_core(st->env.core_dir, w->pid, ts, core, sizeof(core)))
+			printf("%s saving a core of PID %d failed\n", ts, w->pid);
+		else
+			printf("%s core of PID %d saved: %s\n", ts, w->pid, core);
 	}
 	if (st->env.exec && path[0])
 		run_exec(st->env.exec, path);

@@ -138,3 +138,36 @@ def test_bad_input(tmp_path):
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and words in lines[0], \
             (args, r.returncode, lines)
+
+
+def test_core_dir_one_core_per_incident(tmp_path):
+    """--core-dir: the incident gets one core (gcore), which `report --core`
+    reads with the process still running and after: the waiter at its
+    .await line."""
+    out, cores = tmp_path / "out", tmp_path / "cores"
+    cores.mkdir()
+    t = Target("late_stall", args=(str(DELAY_MS), str(HOLD_MS)), settle=0)
+    try:
+        p = subprocess.Popen([TASKSCOPE, "watch", "-p", str(t.pid), "--out", str(out),
+                              "-d", "8", "--core-dir", str(cores)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        code, stdout, stderr = wait_exit(p, 60)
+        assert t.alive(), "the target must outlive the watch and its core"
+    finally:
+        t.kill()
+    assert code == 1, f"exit {code}; stderr {stderr[-300:]!r}"
+    saved = sorted(cores.iterdir())
+    assert len(saved) == 1 and stdout.count("core of PID") == 1, \
+        f"expected one core for the one incident, got {saved}: {stdout[-400:]}"
+    r = run(["report", "--core", saved[0], "--json"], timeout=120)
+    data = json.loads(r.stdout)
+    waiter = [x for x in data["tasks"] if x["name"] == "late_stall::wait_for_reply"]
+    assert len(waiter) == 1 and waiter[0]["state"] == "idle" and \
+        waiter[0]["await_chain"]["frames"][0]["file"] == "src/main.rs", \
+        f"expected the waiter idle at its .await in the core: {waiter}"
+
+
+def test_core_dir_bad(tmp_path):
+    r = run(["watch", "-p", "1", "--core-dir", str(tmp_path / "missing")])
+    assert r.returncode == 2 and "--core-dir" in r.stderr and \
+        len(r.stderr.strip().splitlines()) == 1, (r.returncode, r.stderr)
