@@ -176,10 +176,12 @@ def test_prometheus_scrapes_tasks_and_the_deadlock(spawn, popen, tmp_path):
 
     tasks = promql(prom_port, "taskscope_tasks")
     assert {k: v for k, v in tasks.items() if k[0] == d} == {
-        (d, "idle"): 2, (d, "scheduled"): 0, (d, "running"): 0, (d, "done"): 0}, tasks
+        # the deadlocked pair, and main's block_on future parked on pending()
+        (d, "idle"): 3, (d, "scheduled"): 0, (d, "running"): 0, (d, "done"): 0}, tasks
     assert {s for p, s in tasks if p == h} == {"idle", "scheduled", "running", "done"}, tasks
     # pinger, ponger, 4 tickers, aggregator (main is block_on's, not a task)
-    assert sum(v for (p, s), v in tasks.items() if p == h and s != "done") == 7, tasks
+    # 7 spawned tasks and main's block_on future
+    assert sum(v for (p, s), v in tasks.items() if p == h and s != "done") == 8, tasks
 
     # nothing false on the healthy process, of any kind; the idle pair on the other
     every = promql(prom_port, "taskscope_stalls")
@@ -243,14 +245,14 @@ def test_metrics_format_and_labels(spawn, popen):
     tasks = sample_values(text, "taskscope_tasks")
     key = frozenset({("pid", str(dead.pid)), ("comm", "deadlock"), ("runtime", "tokio"),
                      ("state", "idle")})
-    assert tasks.get(key) == 2, tasks
+    assert tasks.get(key) == 3, tasks	# the deadlocked pair and main
 
     # the charts' history: one sample per refresh, for the process and the host (pid 0)
     time.sleep(2.2)
     hist = serve.json("/api/history")["series"]
     assert sorted(h["pid"] for h in hist) == [0, dead.pid], hist
     for h in hist:
-        assert len(h["t_ms"]) >= 3 and h["idle"][-1] == 2 and h["running"][-1] == 0, h
+        assert len(h["t_ms"]) >= 3 and h["idle"][-1] == 3 and h["running"][-1] == 0, h  # the pair and main
         assert h["t_ms"] == sorted(h["t_ms"]), h
     assert [h["pid"] for h in serve.json(f"/api/history?pid={dead.pid}")["series"]] == [dead.pid]
     assert serve.json("/api/history?pid=1")["series"] == []

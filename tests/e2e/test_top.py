@@ -24,6 +24,13 @@ STUCK = ("demo::reconcile_accounts", "demo::settle_payments")
 # flush_metrics's 1.2 s std::thread::sleep while it lasts or just after.
 DEMO_FLAGS = {("demo::reconcile_accounts", "deadlock"), ("demo::settle_payments", "deadlock"),
               ("demo::flush_metrics", "long poll")}
+# What the planted blocking call can cause, and no more: while it holds one
+# worker for 1.2 s, the other may be parked off the timer driver, so the
+# 10 ms timers of the order tasks fire late and they sit idle ~1 s. True
+# (their last poll is that old), allowed, never required; any other flag is
+# a failure.
+DEMO_MAYBE = {("demo::accept_orders", "idle"), ("demo::process_orders", "idle"),
+              ("demo::handle_order", "idle")}
 DEMO_STALLS = {("deadlock", "demo::reconcile_accounts <-> demo::settle_payments"),
                ("idle", "demo::reconcile_accounts"), ("idle", "demo::settle_payments"),
                ("blocked_worker", "demo::flush_metrics")}
@@ -235,7 +242,7 @@ class TestBatch:
         least the deadlocked pair; the STALLS lists likewise."""
         fs = batch[1]
         for i, f in enumerate(fs):
-            extra = flags(table(f)) - DEMO_FLAGS
+            extra = flags(table(f)) - DEMO_FLAGS - DEMO_MAYBE
             assert not extra, f"frame {i + 1}: expected flags only among {sorted(DEMO_FLAGS)}, " \
                               f"top also flagged {sorted(extra)}"
             extra = set(frame_stalls(f)) - DEMO_STALLS
@@ -299,7 +306,7 @@ def test_system_wide(spawn):
         f"expected the demo process's rows with its PID {t.pid}:\n" + "\n".join(rows[:20])
     assert any(x.rstrip().endswith("demo::reconcile_accounts") and re.search(WARN, x)
                for x in mine), "expected its stuck task flagged:\n" + "\n".join(mine)
-    extra = flags(mine) - DEMO_FLAGS
+    extra = flags(mine) - DEMO_FLAGS - DEMO_MAYBE
     assert not extra, f"expected the demo's rows flagged only among {sorted(DEMO_FLAGS)}, " \
                       f"top also flagged {sorted(extra)}"
     assert_nothing_left("top --batch on every process")
@@ -338,7 +345,7 @@ class TestTui:
 
     def test_stuck_tasks_flagged(self, screen):
         tm, s = screen
-        extra = flags(table(s.splitlines())) - DEMO_FLAGS
+        extra = flags(table(s.splitlines())) - DEMO_FLAGS - DEMO_MAYBE
         assert not extra, f"expected flags only among {sorted(DEMO_FLAGS)}, " \
                           f"top also flagged {sorted(extra)}:\n{s}"
         attrs = {}
