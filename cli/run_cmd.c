@@ -159,14 +159,6 @@ static int parse_args(int argc, char **argv, struct run_env *env)
 	return 0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* An exit status as a shell reports it: the code, or 128 + the signal. */
 static int shell_status(int status)
 {
@@ -455,7 +447,7 @@ int cmd_run(int argc, char **argv)
 				kill(st.child, SIGTERM);
 			forward_sig = 0;
 		}
-		now = now_ns();
+		now = ts_now_ns();
 		refresh_tree(&st, now);
 		for (i = 0; i < st.nf; i++) {
 			struct followed *f = &st.f[i];
