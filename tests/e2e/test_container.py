@@ -24,9 +24,10 @@ exec {INSIDE}
 """
 
 
-@pytest.fixture(scope="module")
-def contained():
-    target = os.path.join(TARGETS, "deadlock")
+def start_contained(name):
+    """Target name as PID 1 of new mount and PID namespaces, its binary
+    only inside; returns (the unshare process, the target's host PID)."""
+    target = os.path.join(TARGETS, name)
     p = subprocess.Popen(["unshare", "--mount", "--pid", "--fork", "--propagation", "private",
                           "sh", "-c", SCRIPT, "sh", target],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -40,7 +41,8 @@ def contained():
     while host_pid is None and time.time() < deadline:
         for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
-                if os.readlink(f"/proc/{pid}/exe") == INSIDE:
+                if os.readlink(f"/proc/{pid}/exe") == INSIDE and \
+                        os.readlink(f"/proc/{pid}/ns/pid") != os.readlink("/proc/self/ns/pid"):
                     host_pid = int(pid)
             except OSError:
                 pass
@@ -48,9 +50,51 @@ def contained():
     assert host_pid, "the contained target is not visible from the host"
     assert not os.path.exists(INSIDE), "the binary must exist only inside the namespace"
     time.sleep(0.5)
+    return p, host_pid
+
+
+@pytest.fixture(scope="module")
+def contained():
+    p, host_pid = start_contained("deadlock")
     yield host_pid
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
+
+
+def ns_tids(pid):
+    """{host TID: TID inside} for every thread of pid, from NSpid."""
+    out = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/status") as f:
+            for line in f:
+                if line.startswith("NSpid:"):
+                    out[int(tid)] = int(line.split()[-1])
+    return out
+
+
+@pytest.mark.parametrize("mode", ["default", "sampled"])
+def test_blocked_worker_both_tids(mode):
+    """A worker blocked in a container: the finding names its thread as the
+    host sees it and as the container does (what `ps -T` inside shows)."""
+    p, pid = start_contained("blocked")
+    try:
+        r = run(["report", "-p", pid, "-d", "2", "--json", "--mode", mode], timeout=60)
+        data = json.loads(r.stdout)
+        tids = ns_tids(pid)
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+    blocked = [s for s in data["stalls"] if s["kind"] == "blocked_worker"]
+    assert [s["name"] for s in blocked] == ["blocked::blocking_handler"], \
+        f"expected one blocked_worker finding, taskscope reported {[(s['kind'], s['name']) for s in data['stalls']]}"
+    f = blocked[0]
+    assert f["tid"] in tids and f.get("ns_tid") == tids[f["tid"]] != f["tid"], \
+        f"expected thread {f['tid']} and its TID inside {tids.get(f['tid'])}, got ns_tid {f.get('ns_tid')}"
+    assert f"thread {f['tid']} ({tids[f['tid']]} in its PID namespace)" in f["message"], f["message"]
+    assert data["workers"], "expected the workers listed"
+    for w in data["workers"]:
+        assert w.get("ns_tid") == tids[w["tid"]], \
+            f"worker {w['tid']}: expected ns_tid {tids[w['tid']]}, got {w.get('ns_tid')}"
 
 
 @pytest.mark.parametrize("mode", ["default", "sampled"])
@@ -76,4 +120,5 @@ def test_same_namespace_says_nothing_more(spawn):
     r = run(["report", "-p", t.pid, "-d", "0.5", "--json"], timeout=60)
     data = json.loads(r.stdout)
     assert "ns_pid" not in data, data.get("ns_pid")
+    assert not [w for w in data["workers"] if "ns_tid" in w], data["workers"]
     assert_findings(r.returncode, data, [])

@@ -208,10 +208,21 @@ static bool bursts_saw(const struct ts_task *t, uint64_t dur)
 	return t->burst_max_poll_ns && t->burst_max_poll_ns >= dur;
 }
 
+/* Thread tid of p as its container sees it, 0 when the same or unknown. */
+static uint32_t worker_ns_tid(const struct ts_process *p, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; i < p->nworkers; i++)
+		if (p->workers[i].tid == tid)
+			return p->workers[i].ns_tid;
+	return 0;
+}
+
 static int rule_blocked(const struct ts_process *p, const struct ts_rules_config *cfg,
 			struct finding_vec *fv)
 {
-	char label[320], d[32], off[32], meanwhile[480];
+	char label[320], d[32], off[32], meanwhile[480], thread[48];
 	uint64_t threshold = cfg->long_poll_ns ? cfg->long_poll_ns : cfg->stall_ns;
 	size_t i;
 
@@ -262,16 +273,22 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		f->at_least = at_least;
 		f->offcpu_ns = offcpu;
 		f->tid = w ? w->tid : t->st.last_worker_tid;
+		f->ns_tid = worker_ns_tid(p, f->tid);
+		if (f->ns_tid)
+			snprintf(thread, sizeof(thread), "%u (%u in its PID namespace)", f->tid,
+				 f->ns_tid);
+		else
+			snprintf(thread, sizeof(thread), "%u", f->tid);
 		f->in_progress = running;
 		ts_fmt_duration(dur, d, sizeof(d));
 		ts_fmt_duration(offcpu, off, sizeof(off));
 		waited_meanwhile(p, i, threshold, meanwhile, sizeof(meanwhile));
 		set_message(fv, f,
-			 "%s: a poll %s %s%s on thread %u%s%s%s; the worker can't run other tasks "
+			 "%s: a poll %s %s%s on thread %s%s%s%s; the worker can't run other tasks "
 			 "meanwhile (blocking call in async code?)%s",
 			 task_label(t, label, sizeof(label)),
 			 running ? "has been running for" : "ran for", at_least ? ">= " : "", d,
-			 f->tid, offcpu || w ? ", " : "", offcpu || w ? off : "",
+			 thread, offcpu || w ? ", " : "", offcpu || w ? off : "",
 			 offcpu || w ? " of it off-CPU" : "", meanwhile);
 		/*
 		 * Sampled mode sees a run, not a poll: the task on every sample
@@ -280,11 +297,11 @@ static int rule_blocked(const struct ts_process *p, const struct ts_rules_config
 		 */
 		if (p->sampled && !p->sampled->probes_attached && !bursts_saw(t, dur))
 			set_message(fv, f,
-				 "%s: %s thread %u for %s%s (every sample and switch of the thread "
+				 "%s: %s thread %s for %s%s (every sample and switch of the thread "
 				 "found it polled: one poll, or polls back to back)%s%s%s; the worker "
 				 "can't run other tasks meanwhile (blocking call in async code?)%s",
 				 task_label(t, label, sizeof(label)), running ? "has held" : "held",
-				 f->tid, at_least ? ">= " : "", d, offcpu ? ", " : "",
+				 thread, at_least ? ">= " : "", d, offcpu ? ", " : "",
 				 offcpu ? off : "", offcpu ? " of it off-CPU" : "", meanwhile);
 	}
 	return 0;

@@ -41,6 +41,7 @@ struct ts_finding {
 	bool at_least;			/* began before taskscope attached */
 	uint64_t offcpu_ns;		/* blocked worker: off-CPU inside the poll */
 	uint32_t tid;			/* blocked worker: the thread */
+	uint32_t ns_tid;		/* ... as its container sees it, 0 same */
 	bool in_progress;		/* blocked worker: the poll is still running */
 	uint64_t count;			/* lost wakes / spinning polls / tasks in a deadlock */
 	size_t members[16];		/* deadlock: every task of the cycle */

@@ -49,6 +49,7 @@ struct ts_task {
 
 struct ts_worker {
 	uint32_t tid;
+	uint32_t ns_tid;		/* as its own PID namespace sees it (a container), 0 same */
 	char comm[32];
 	bool seen_by_probe;
 	struct ts_worker_state st;

@@ -664,7 +664,23 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 	if (err)
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
+	observed_proc__worker_ns_tids(op, p);
 	return 0;
+}
+
+void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p)
+{
+	size_t i;
+
+	if (!p->ns_pid || op->core)
+		return;
+	for (i = 0; i < p->nworkers; i++) {
+		pid_t ns_tid = 0;
+
+		if (!proc_ns_pid((pid_t)p->workers[i].tid, &ns_tid) &&
+		    (uint32_t)ns_tid != p->workers[i].tid)
+			p->workers[i].ns_tid = (uint32_t)ns_tid;
+	}
 }
 
 int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *p)
@@ -683,5 +699,6 @@ int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *
 	if (err)
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
+	observed_proc__worker_ns_tids(op, p);
 	return 0;
 }

@@ -141,6 +141,11 @@ const char *observed_change__text(enum observed_change c);
  * p is freed and refilled. Needs op attached.
  */
 int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p);
+/*
+ * In a container (its own PID namespace), each worker's TID as the
+ * container sees it, for the report to show both.
+ */
+void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p);
 void observed_proc__close(struct observed_proc *op);
 
 /*

@@ -334,6 +334,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 		err = model_workers(ss, p, &r, k);
 	else if (!ss->continuous)
 		scale_burst_workers(p, k);
+	observed_proc__worker_ns_tids(ss->op, p);
 cleanup:
 	free(ts);
 	ts_sample_read__free(&r);

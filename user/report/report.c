@@ -637,6 +637,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 
 		jw_object_begin(&jw);
 		jw_kv_u64(&jw, "tid", w->tid);
+		if (w->ns_tid)
+			jw_kv_u64(&jw, "ns_tid", w->ns_tid);
 		jw_kv_string(&jw, "comm", w->comm);
 		jw_kv_u64(&jw, "polls", w->st.polls);
 		jw_kv_double(&jw, "busy_s", (double)w->st.busy_ns / 1e9, 6);
@@ -678,6 +680,8 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 		jw_kv_bool(&jw, "in_progress", f[i].in_progress);
 		jw_kv_double(&jw, "offcpu_s", (double)f[i].offcpu_ns / 1e9, 6);
 		jw_kv_u64(&jw, "tid", f[i].tid);
+		if (f[i].ns_tid)
+			jw_kv_u64(&jw, "ns_tid", f[i].ns_tid);
 		jw_kv_u64(&jw, "count", f[i].count);
 		jw_kv_string(&jw, "message", f[i].message);
 		jw_object_end(&jw);
