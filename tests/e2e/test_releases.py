@@ -111,6 +111,39 @@ def test_lto_deadlock():
                                         ("idle", "lock_ab"), ("idle", "lock_ba")])
 
 
+@pytest.mark.parametrize("profile", ["release-z", "release-abort"])
+def test_profile_deadlock(profile):
+    """opt-level = "z" (size: more inlining decisions differ, smaller
+    frames) and panic = "abort" (no unwind tables for drops): the same
+    cycle with both .await lines, nothing else."""
+    code, data = observe("1_53", "deadlock", profile=profile)
+    check_runtime(data, "1_53", 2)
+    assert data["debuginfo"]["present"], f"expected DWARF in {profile}: {data['debuginfo']}"
+    assert_findings(code, short(data), [deadlock("lock_ab", "lock_ba"),
+                                        ("idle", "lock_ab"), ("idle", "lock_ba")])
+    lines = sorted(s["message"].split(" at ", 1)[1].split(",", 1)[0]
+                   for s in data["stalls"] if s["kind"] == "idle")
+    assert lines == ["src/main.rs:236", "src/main.rs:244"], \
+        f"expected the .await lines of lock_ab and lock_ba, got {lines}"
+
+
+def test_split_packed_dwarf():
+    """split-debuginfo = "packed": the DWARF is in a .dwp that Debian 12's
+    libdw (0.188) cannot read. The report says so in its note, names the
+    tasks from the symbol table exactly, and claims no cycle it can't see."""
+    code, data = observe("1_53", "deadlock", profile="release-split")
+    check_runtime(data, "1_53", 2)
+    note = data["debuginfo"]["note"]
+    assert not data["debuginfo"]["present"] and ".dwp" in note and "0.191" in note, \
+        f"expected a note naming the .dwp and the libdw it needs, got {data['debuginfo']}"
+    names = sorted(t["name"] for t in data["tasks"] if not t.get("root_thread"))
+    assert names == ["app_tokio_1_53::lock_ab", "app_tokio_1_53::lock_ba"], names
+    assert sorted((s["kind"], s["name"]) for s in short(data)["stalls"]) == \
+        [("idle", "lock_ab"), ("idle", "lock_ba")], \
+        f"expected two idle findings and no cycle, got {[s['message'] for s in data['stalls']]}"
+    assert code == 1
+
+
 def test_stripped_quiet():
     """strip = true: tasks found by vtable shape, named by address; the
     launch tasks are still no finding."""
