@@ -45,6 +45,13 @@ def check_runtime(data, release, workers):
         f"expected tokio {RELEASES[release]}, taskscope named {data['runtime']}"
     assert data["worker_threads"] == workers, \
         f"expected {workers} worker threads, taskscope counted {data['worker_threads']}"
+    layout = data["layout"]
+    # one descriptor from 1.24 to 1.52; 1.53 renamed the worker threads
+    want = "tokio 1.53" if release == "1_53" else "tokio 1.24"
+    assert layout["descriptor"] == want, f"expected the {want} descriptor, got {layout}"
+    assert layout["confirmed"] and layout["memory_discovery"] and \
+        layout["verdict"].startswith("confirmed: "), \
+        f"expected the layout confirmed against the process, got {layout}"
     blocking = [t["name"] for t in data["tasks"] if "BlockingTask" in (t["name"] or "")]
     assert not blocking, f"expected no blocking-pool task listed, taskscope listed {blocking}"
 

@@ -80,24 +80,26 @@ class Target:
                f"{exit_status(self.proc.returncode)}"
 
 
-def run(args, timeout=60, user=None):
-    """taskscope ARGS; a taskscope killed by a signal fails the test."""
+def run(args, timeout=60, user=None, env=None):
+    """taskscope ARGS (env: variables added to ours); a taskscope killed by
+    a signal fails the test."""
     cmd = [TASKSCOPE] + [str(a) for a in args]
     if user:
         cmd = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups",
                "--inh-caps=-all"] + cmd
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                       env={**os.environ, **env} if env else None)
     assert r.returncode >= 0, \
         f"taskscope {' '.join(map(str, args))} died: {exit_status(r.returncode)}; " \
         f"stderr {r.stderr[-400:]!r}"
     return r
 
 
-def report(pid, duration=2, extra=()):
+def report(pid, duration=2, extra=(), env=None):
     """taskscope report --json: (exit code, parsed JSON, stderr). No JSON
     fails the test with what taskscope printed."""
     args = ["report", "-p", str(pid), "-d", str(duration), "--json", *extra]
-    r = run(args, timeout=duration + 60)
+    r = run(args, timeout=duration + 60, env=env)
     try:
         data = json.loads(r.stdout)
     except json.JSONDecodeError as e:

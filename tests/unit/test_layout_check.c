@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "layout_check.h"
+#include "task_memory.h"
 #include "unit.h"
 
 #define CELL_SIZE	256
@@ -61,7 +62,7 @@ static void build(void)
 	}
 }
 
-enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, NCASES };
+enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, BUDGET, NCASES };
 
 /* A child holding the cells as they are now, until killed. */
 static pid_t hold(void)
@@ -142,8 +143,29 @@ int main(void)
 	CHECK("one list of three walked", lc.lists == 1 && lc.list_tasks == NTASKS);
 	CHECK("verdict says confirmed", !strncmp(lc.verdict, "confirmed: ", 11));
 
+	CHECK("consistent cells are not refuted", !lc.refuted);
+
+	{
+		/* as report checks a live process: a budget of one link */
+		struct mem_scan_stats st;
+		struct mem_task *mt = NULL;
+		size_t n = 0;
+
+		memset(&lc, 0, sizeof(lc));
+		if (layout_check__vtables(child[BUDGET], &tb, 0, &lc) &&
+		    !task_memory__discover(child[BUDGET], &tb, 0, &mt, &n, &st))
+			layout_check__tasks(child[BUDGET], &tb, 0, mt, n, 1, &lc);
+		free(mt);
+		kill(child[BUDGET], SIGKILL);
+		waitpid(child[BUDGET], NULL, 0);
+		CHECK("a list longer than the budget is confirmed as far as followed",
+		      lc.confirmed && lc.list_budget_out && lc.lists == 0);
+		CHECK("verdict says how far", strstr(lc.verdict, "links followed") != NULL);
+	}
+
 	lc = check(child[BROKEN_LINK]);
 	CHECK("a broken back link is not confirmed", !lc.confirmed && !lc.list_closed);
+	CHECK("a broken back link refutes the layout", lc.refuted);
 	CHECK("verdict names the list", strstr(lc.verdict, "owned-task list") != NULL);
 
 	lc = check(child[SAME_ID]);
@@ -156,6 +178,7 @@ int main(void)
 	lc = check(child[NO_TASK]);
 	CHECK("no task in memory is not confirmed", !lc.confirmed && lc.tasks == 0 &&
 	      strstr(lc.verdict, "no live task"));
+	CHECK("nothing to check refutes nothing", !lc.refuted);
 
 	munmap(area, NTASKS * CELL_SIZE);
 	UNIT_EXIT();

@@ -100,6 +100,11 @@ struct ts_process {
 	char runtime_version[32];
 	bool has_debuginfo;
 	char debuginfo_note[256];	/* what is missing, "" when nothing */
+	/* the runtime descriptor checked against the process (layout_check.h) */
+	const char *layout_descriptor;	/* "tokio 1.53", NULL when none applies */
+	bool layout_checked, layout_confirmed;
+	bool layout_refuted;		/* memory discovery off: tasks from probes only */
+	char layout_verdict[256];
 	uint64_t observed_ns;		/* observation window */
 	uint64_t snapshot_ns;		/* CLOCK_MONOTONIC at the snapshot */
 	uint64_t attach_ns;

@@ -607,6 +607,17 @@ static void count_worker_threads(struct observed_proc *op, struct ts_process *p,
 	p->nworker_threads = count;
 }
 
+/* How the descriptor fared against the process (checked at the first scan). */
+static void layout_into(const struct observed_proc *op, struct ts_process *p)
+{
+	p->layout_descriptor = op->tb.runtime != TS_RT_USDT && op->tb.desc ?
+			       op->tb.desc->name : NULL;
+	p->layout_checked = op->layout_done && !op->core;
+	p->layout_confirmed = op->layout.confirmed;
+	p->layout_refuted = op->memory_off;
+	snprintf(p->layout_verdict, sizeof(p->layout_verdict), "%s", op->layout.verdict);
+}
+
 /* What every snapshot says of the process before its tasks. */
 static void snapshot_header(const struct observed_proc *op, struct ts_process *p)
 {
@@ -665,6 +676,7 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
 	observed_proc__worker_ns_tids(op, p);
+	layout_into(op, p);
 	return 0;
 }
 
@@ -700,5 +712,6 @@ int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
 	observed_proc__worker_ns_tids(op, p);
+	layout_into(op, p);
 	return 0;
 }

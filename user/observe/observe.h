@@ -15,6 +15,7 @@
 
 #include "attach.h"
 #include "task_model.h"
+#include "layout_check.h"
 #include "runtime_binary.h"
 #include "task_memory.h"
 #include "observe_memory.h"
@@ -79,6 +80,14 @@ struct observed_proc {
 	struct ts_task *root_cache;	/* chains owned */
 	size_t nroot_cache, cap_root_cache;
 	char dwarf_note[256];		/* what is missing, and how to get it */
+	/*
+	 * The descriptor checked against the live process at the first scan
+	 * that found tasks (layout_check.h). Refuted: memory discovery is
+	 * off, tasks come from the probes alone, and the report says so.
+	 */
+	struct layout_check layout;
+	bool layout_done;
+	bool memory_off;
 };
 
 uint64_t ts_now_ns(void);
@@ -180,5 +189,10 @@ void observed_proc__name_task(const struct observed_proc *op, struct ts_task *t,
 int observed_proc__compute_bias(struct observed_proc *op);
 /* Merges a scan of op's memory into p; -ENOENT when there is nothing to scan for. */
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p);
+/*
+ * Checks op's descriptor against the n tasks of its first scan that found
+ * any (layout_check.h); a refuted layout turns memory discovery off.
+ */
+void observed_proc__check_layout(struct observed_proc *op, const struct mem_task *mt, size_t n);
 
 #endif

@@ -84,6 +84,48 @@ static void add_handoff(struct observed_proc *op, const struct task_poll_fn *pf)
 									     pf->name);
 }
 
+/* Links of the owned lists followed at attach at most: ~2 reads each. */
+#define LAYOUT_LINKS_MAX	4096
+
+/*
+ * TASKSCOPE_TEST_LAYOUT_FAULT=owned-links makes the
+ * check read the owned-list links 8 bytes off, as a tokio release that
+ * moved them would put them: the suite's only way to see a refuted
+ * layout on a real process, as every release we know shares one layout.
+ */
+void observed_proc__check_layout(struct observed_proc *op, const struct mem_task *mt, size_t n)
+{
+	const char *fault = getenv("TASKSCOPE_TEST_LAYOUT_FAULT");
+	struct runtime_binary tb = op->tb;
+	struct runtime_desc desc;
+
+	/*
+	 * A live process only: the check is the attach-time guard against a
+	 * release we don't know. A core is read as dumped, its segments as
+	 * gcore wrote them; probes (taskscope probes PID) checks live ones.
+	 */
+	if (op->tb.runtime == TS_RT_USDT || op->core) {
+		op->layout_done = true;
+		snprintf(op->layout.verdict, sizeof(op->layout.verdict), "not checked: %s",
+			 op->core ? "a core file is read as dumped" : "no layout (USDT)");
+		return;
+	}
+	if (fault && !strcmp(fault, "owned-links") && tb.desc) {
+		desc = *tb.desc;
+		desc.owned_links_off += 8;
+		tb.desc = &desc;
+	}
+	if (!layout_check__vtables(op->pid, &tb, op->bias, &op->layout)) {
+		op->layout_done = op->layout.refuted || !op->tb.nvtables;
+		op->memory_off = op->layout.refuted;
+		return;
+	}
+	layout_check__tasks(op->pid, &tb, op->bias, mt, n, LAYOUT_LINKS_MAX, &op->layout);
+	/* no task yet: nothing to check against, try again at the next scan */
+	op->layout_done = n > 0;
+	op->memory_off = op->layout.refuted;
+}
+
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 {
 	struct mem_scan_stats ms;
@@ -91,9 +133,18 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 	size_t n = 0, i, nseen, *by_header, nlaunch = 0, nbusy = 0;
 	int err;
 
+	if (op->memory_off)
+		return 0;
 	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
 	if (err)
 		return err;
+	if (!op->layout_done) {
+		observed_proc__check_layout(op, mt, n);
+		if (op->memory_off) {
+			free(mt);
+			return 0;
+		}
+	}
 	op->nhandoffs = 0;
 	p->mem_bytes_scanned = ms.bytes_scanned;
 	p->mem_scan_truncated = ms.truncated;

@@ -240,6 +240,8 @@ static int cells_to_read(struct sampled_session *ss, uint64_t now, struct cell_r
 
 	*out = NULL;
 	*n = 0;
+	if (ss->op->memory_off)
+		return 0;	/* the layout was refuted (observe_memory.c) */
 	if (!ss->nhist || now >= ss->next_full_scan_ns) {
 		struct mem_scan_stats ms;
 		struct mem_task *mt = NULL;
@@ -248,6 +250,13 @@ static int cells_to_read(struct sampled_session *ss, uint64_t now, struct cell_r
 		err = task_memory__discover(ss->op->pid, tb, ss->op->bias, &mt, &nmt, &ms);
 		if (err)
 			return err;
+		if (!ss->op->layout_done) {
+			observed_proc__check_layout(ss->op, mt, nmt);
+			if (ss->op->memory_off) {
+				free(mt);
+				return 0;
+			}
+		}
 		v = calloc(nmt + 1, sizeof(*v));
 		if (!v) {
 			free(mt);

@@ -414,6 +414,10 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 	ts_report_sampled_text(out, p);
 	if (p->debuginfo_note[0])
 		fprintf(out, "note: %s\n", p->debuginfo_note);
+	if (p->layout_refuted)
+		fprintf(out, "layout: %s descriptor %s; memory discovery off: only tasks the probes "
+			"saw are listed, none idle since before attach\n", p->layout_descriptor,
+			p->layout_verdict);
 	if (p->chains_skipped)
 		fprintf(out, "note: await chains read for the longest-waiting tasks only; %zu more "
 			"suspended tasks without one\n", p->chains_skipped);
@@ -620,6 +624,17 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 	jw_kv_bool(&jw, "present", p->has_debuginfo);
 	jw_kv_string(&jw, "note", p->debuginfo_note);
 	jw_object_end(&jw);
+	if (p->layout_descriptor) {
+		/* as taskscope probes says it, plus what the report did about it */
+		jw_key(&jw, "layout");
+		jw_object_begin(&jw);
+		jw_kv_string(&jw, "descriptor", p->layout_descriptor);
+		jw_kv_bool(&jw, "checked", p->layout_checked);
+		jw_kv_bool(&jw, "confirmed", p->layout_confirmed);
+		jw_kv_string(&jw, "verdict", p->layout_verdict);
+		jw_kv_bool(&jw, "memory_discovery", !p->layout_refuted);
+		jw_object_end(&jw);
+	}
 	jw_kv_double(&jw, "stall_threshold_ms", (double)o->stall_ns / 1e6, 0);
 	jw_kv_double(&jw, "long_poll_threshold_ms", (double)o->long_poll_ns / 1e6, 0);
 	jw_key(&jw, "tasks");

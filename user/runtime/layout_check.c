@@ -8,7 +8,7 @@
 #include "procfs.h"
 #include "task_memory.h"
 
-/* Steps of the owned-list walk at most: a cycle or a wild pointer stops it. */
+/* Links followed at most (probes): a cycle or a wild pointer stops sooner. */
 #define LIST_WALK_MAX	200000
 
 /*
@@ -107,132 +107,206 @@ static int read_link(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 			     tb->desc->owned_links_off + 8 * dir, link);
 }
 
-/* Headers already on a walked list, sorted for the lookup. */
+/*
+ * Headers already on a walked list: open addressing, sized once for every
+ * link the walk may follow (no rehash), with an undo log so that a walk
+ * that broke leaves the set as it found it and can be tried again.
+ */
 struct seen_set {
-	uint64_t *v;
-	size_t n, cap;
+	uint64_t *slot;
+	size_t mask;
+	size_t *log;		/* slots filled, in order */
+	size_t nlog, caplog;
 };
+
+static int seen_init(struct seen_set *s, size_t max_entries)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * max_entries + 2)
+		cap *= 2;
+	memset(s, 0, sizeof(*s));
+	s->slot = calloc(cap, sizeof(*s->slot));
+	s->log = calloc(max_entries + 1, sizeof(*s->log));
+	if (!s->slot || !s->log) {
+		free(s->slot);
+		free(s->log);
+		return -ENOMEM;
+	}
+	s->mask = cap - 1;
+	s->caplog = max_entries + 1;
+	return 0;
+}
+
+static void seen_free(struct seen_set *s)
+{
+	free(s->slot);
+	free(s->log);
+}
+
+static size_t seen_pos(const struct seen_set *s, uint64_t h)
+{
+	size_t i = (size_t)((h >> 4) * 0x9E3779B97F4A7C15ULL) & s->mask;
+
+	while (s->slot[i] && s->slot[i] != h)
+		i = (i + 1) & s->mask;
+	return i;
+}
 
 static bool seen_has(const struct seen_set *s, uint64_t h)
 {
-	size_t i;
-
-	for (i = 0; i < s->n; i++)
-		if (s->v[i] == h)
-			return true;
-	return false;
+	return s->slot[seen_pos(s, h)] == h;
 }
 
+/* -ENOSPC past the entries the set was sized for. */
 static int seen_add(struct seen_set *s, uint64_t h)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 64;
-		uint64_t *nv = realloc(s->v, cap * sizeof(*nv));
+	size_t i = seen_pos(s, h);
 
-		if (!nv)
-			return -ENOMEM;
-		s->v = nv;
-		s->cap = cap;
-	}
-	s->v[s->n++] = h;
+	if (s->slot[i] == h)
+		return 0;
+	if (s->nlog == s->caplog)
+		return -ENOSPC;
+	s->slot[i] = h;
+	s->log[s->nlog++] = i;
 	return 0;
+}
+
+/*
+ * Back to the first mark entries. Linear probing puts an entry in the
+ * first free slot of its sequence; taking the newest out first restores
+ * each slot as it was before, so no lookup loses its way.
+ */
+static void seen_undo(struct seen_set *s, size_t mark)
+{
+	while (s->nlog > mark)
+		s->slot[s->log[--s->nlog]] = 0;
 }
 
 /*
  * tokio's OwnedTasks list (one per shard from 1.35) is doubly linked and
  * ends in null both ways. From one owned task, each step must land on a
  * task header whose link back is where it came from. Returns the tasks on
- * the list, 0 when it breaks.
+ * the list, 0 when it breaks; -ENOSPC when the budget of links ran out
+ * before its ends (every link followed was consistent).
  */
-static size_t walk_list(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
-			uint64_t start, struct seen_set *seen)
+static long walk_list(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+		      uint64_t start, struct seen_set *seen)
 {
-	size_t steps = 0, on_list = 1;
+	size_t on_list = 1;
 	int dir;
 
 	if (seen_add(seen, start))
-		return 0;
+		return -ENOSPC;
 	for (dir = 0; dir < 2; dir++) {
 		uint64_t cur = start, next, back;
 
 		for (;;) {
-			if (++steps > LIST_WALK_MAX || read_link(pid, tb, bias, cur, dir, &next))
+			if (read_link(pid, tb, bias, cur, dir, &next))
 				return 0;
 			if (!next)
 				break;
 			if (read_link(pid, tb, bias, next, !dir, &back) || back != cur ||
-			    seen_has(seen, next) || seen_add(seen, next))
+			    seen_has(seen, next))
 				return 0;
+			if (seen_add(seen, next))
+				return -ENOSPC;
 			on_list++;
 			cur = next;
 		}
 	}
-	return on_list;
+	return (long)on_list;
 }
 
 /* Lists walked at most: tokio shards a runtime's list in up to 65536 (1.35+). */
 #define LISTS_MAX	256
+/*
+ * A list that changes while it is walked (a task spawned or freed between
+ * two reads) can look broken once; a layout that is wrong breaks each time.
+ */
+#define WALK_TRIES	3
 
 /* Walks the list of every owned task not on a list walked before. */
 static void walk_lists(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
-		       const struct mem_task *tasks, size_t n, struct layout_check *lc)
+		       const struct mem_task *tasks, size_t n, size_t max_links,
+		       struct layout_check *lc)
 {
-	struct seen_set seen = {};
-	size_t i, got;
+	struct seen_set seen;
+	size_t i;
 
 	lc->list_closed = true;
+	if (seen_init(&seen, max_links)) {
+		lc->list_closed = false;
+		return;
+	}
 	for (i = 0; i < n && lc->lists < LISTS_MAX; i++) {
+		size_t mark = seen.nlog;
+		long got = 0;
+		int try;
+
 		if (tasks[i].unowned || seen_has(&seen, tasks[i].header))
 			continue;
-		got = walk_list(pid, tb, bias, tasks[i].header, &seen);
+		for (try = 0; try < WALK_TRIES && !got; try++) {
+			seen_undo(&seen, mark);
+			got = walk_list(pid, tb, bias, tasks[i].header, &seen);
+		}
+		if (got == -ENOSPC) {
+			lc->list_budget_out = true;
+			lc->list_tasks += seen.nlog - mark;
+			break;
+		}
 		if (!got) {
 			lc->list_closed = false;
 			lc->list_break_id = tasks[i].task_id;
 			break;
 		}
 		lc->lists++;
-		lc->list_tasks += got;
+		lc->list_tasks += (size_t)got;
 	}
-	free(seen.v);
+	seen_free(&seen);
 }
 
-int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
-		      struct layout_check *lc)
+bool layout_check__vtables(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+			   struct layout_check *lc)
 {
-	struct mem_scan_stats st;
-	struct mem_task *tasks = NULL;
-	char ids[96] = "", list[96] = "";
-	size_t i, n = 0;
-	int err;
+	size_t i;
 
 	memset(lc, 0, sizeof(*lc));
 	if (!tb->nvtables) {
 		snprintf(lc->verdict, sizeof(lc->verdict),
 			 "not confirmed: no task vtable in the binary to check against");
-		return 0;
+		return false;
 	}
 	lc->offsets_ok = layout_check__offsets(tb);
 	if (lc->offsets_ok != tb->nvtables) {
+		lc->refuted = true;
 		snprintf(lc->verdict, sizeof(lc->verdict),
 			 "not confirmed: %zu of %zu task vtables store header offsets out of the "
 			 "%s cell's order", tb->nvtables - lc->offsets_ok, tb->nvtables,
 			 tb->desc->name);
-		return 0;
+		return false;
 	}
 	for (i = 0; i < tb->nvtables; i++) {
 		lc->vtables_checked++;
 		lc->vtables_ok += vtable_as_mapped(pid, tb, bias, &tb->vtables[i]);
 	}
 	if (lc->vtables_ok != lc->vtables_checked) {
+		lc->refuted = true;
 		snprintf(lc->verdict, sizeof(lc->verdict),
 			 "not confirmed: %zu of %zu task vtables differ in the process from the "
 			 "binary's (not this binary, or another layout)",
 			 lc->vtables_checked - lc->vtables_ok, lc->vtables_checked);
-		return 0;
+		return false;
 	}
-	err = task_memory__discover(pid, tb, bias, &tasks, &n, &st);
-	if (err && err != -ENOENT)
-		return err;
+	return true;
+}
+
+void layout_check__tasks(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+			 const struct mem_task *tasks, size_t n, size_t max_links,
+			 struct layout_check *lc)
+{
+	char ids[96] = "", list[128] = "";
+
 	lc->tasks = n;
 	lc->has_ids = tb->desc->vtable.id_offset != 0;
 	lc->has_list = tb->desc->vtable.trailer_offset != 0;
@@ -240,34 +314,44 @@ int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 		snprintf(lc->verdict, sizeof(lc->verdict),
 			 "not confirmed: %zu task vtables as mapped, but no live task found in "
 			 "memory to check the header layout against", lc->vtables_ok);
-		goto out;
+		return;
 	}
 	if (lc->has_ids) {
 		if (tb->next_task_id_vaddr)
 			proc_read_u64(pid, tb->next_task_id_vaddr + bias, &lc->next_id);
 		lc->ids_ok = ids_plausible(tasks, n, lc->next_id);
-		if (lc->ids_ok != n) {
+		/*
+		 * A cell being freed or reused while the scan reads it can give
+		 * one odd Id; a wrong Id offset gives odd Ids by the dozen.
+		 */
+		if (lc->ids_ok * 10 < n * 9) {
+			lc->refuted = true;
 			snprintf(lc->verdict, sizeof(lc->verdict),
 				 "not confirmed: %zu of %zu task Ids read back are zero, repeated "
 				 "or past the Id counter (%llu)", n - lc->ids_ok, n,
 				 (unsigned long long)lc->next_id);
-			goto out;
+			return;
 		}
 		if (lc->next_id)
 			snprintf(ids, sizeof(ids), ", %zu task Ids read back (distinct, below the "
-				 "Id counter, %llu)", n, (unsigned long long)lc->next_id);
+				 "Id counter, %llu)", lc->ids_ok, (unsigned long long)lc->next_id);
 		else
-			snprintf(ids, sizeof(ids), ", %zu task Ids read back (distinct)", n);
+			snprintf(ids, sizeof(ids), ", %zu task Ids read back (distinct)", lc->ids_ok);
 	}
 	if (lc->has_list) {
-		walk_lists(pid, tb, bias, tasks, n, lc);
+		walk_lists(pid, tb, bias, tasks, n, max_links, lc);
 		if (!lc->list_closed) {
+			lc->refuted = true;
 			snprintf(lc->verdict, sizeof(lc->verdict),
 				 "not confirmed: the owned-task list of task %llu breaks (a link or "
 				 "back link off the layout)", (unsigned long long)lc->list_break_id);
-			goto out;
+			return;
 		}
-		if (!lc->lists)
+		if (lc->list_budget_out)
+			snprintf(list, sizeof(list), ", %zu owned-list links followed, each "
+				 "linked back (%zu list%s walked end to end)", lc->list_tasks,
+				 lc->lists, lc->lists == 1 ? "" : "s");
+		else if (!lc->lists)
 			snprintf(list, sizeof(list), ", no owned task to walk a list from");
 		else
 			snprintf(list, sizeof(list), ", %zu owned list%s walked end to end (%zu "
@@ -277,7 +361,22 @@ int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
 	lc->confirmed = true;
 	snprintf(lc->verdict, sizeof(lc->verdict), "confirmed: %zu task vtables as mapped, %zu "
 		 "tasks in memory%s%s", lc->vtables_ok, n, ids, list);
-out:
+}
+
+int layout_check__run(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+		      struct layout_check *lc)
+{
+	struct mem_scan_stats st;
+	struct mem_task *tasks = NULL;
+	size_t n = 0;
+	int err;
+
+	if (!layout_check__vtables(pid, tb, bias, lc))
+		return 0;
+	err = task_memory__discover(pid, tb, bias, &tasks, &n, &st);
+	if (err && err != -ENOENT)
+		return err;
+	layout_check__tasks(pid, tb, bias, tasks, n, LIST_WALK_MAX, lc);
 	free(tasks);
 	return 0;
 }

@@ -31,8 +31,10 @@ struct layout_check {
 	size_t lists;		/* lists walked */
 	size_t list_tasks;	/* headers on them */
 	bool list_closed;	/* every list: both ends null, every back link consistent */
+	bool list_budget_out;	/* stopped at the links budget, every link consistent */
 	uint64_t list_break_id;	/* the Id of the task whose list broke */
 	bool confirmed;
+	bool refuted;		/* a check failed (not just nothing to check) */
 	char verdict[256];	/* one line: how it was confirmed, or why not */
 };
 
@@ -43,8 +45,27 @@ struct layout_check {
  */
 size_t layout_check__offsets(const struct runtime_binary *tb);
 
+struct mem_task;
+
 /*
- * Runs the checks on process pid, whose binary tb is mapped with load bias
+ * The checks that need no task: the vtables' header offsets in the file
+ * and the vtables as pid maps them. Fills lc (zeroed first); false with
+ * lc->verdict set when the layout is refuted or there is nothing to check.
+ */
+bool layout_check__vtables(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+			   struct layout_check *lc);
+/*
+ * The checks on the n tasks a memory scan found (after
+ * layout_check__vtables): their Ids, and their owned lists walked both
+ * ways, following at most max_links links (a list longer than that is
+ * confirmed as far as it was followed). Sets lc->confirmed or
+ * lc->refuted, and lc->verdict.
+ */
+void layout_check__tasks(pid_t pid, const struct runtime_binary *tb, uint64_t bias,
+			 const struct mem_task *tasks, size_t n, size_t max_links,
+			 struct layout_check *lc);
+/*
+ * Both, with a memory scan between, on process pid, whose binary tb is mapped with load bias
  * bias. Returns 0 with lc filled (lc->confirmed says the outcome), or
  * -errno when the process can't be read at all.
  */

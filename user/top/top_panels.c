@@ -40,8 +40,10 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 	if (!s->system_wide && s->nprocs) {
 		const struct top_proc *tp = s->procs[0];
 
-		snprintf(what, sizeof(what), "PID %d %s - %s", tp->op.pid, tp->op.comm,
-			 proc_runtime(tp, rt, sizeof(rt)));
+		snprintf(what, sizeof(what), "PID %d %s - %s%s", tp->op.pid, tp->op.comm,
+			 proc_runtime(tp, rt, sizeof(rt)),
+			 tp->cur.layout_refuted ? " - LAYOUT NOT CONFIRMED: tasks from probes only "
+						  "(taskscope probes PID says why)" : "");
 	} else {
 		bool same = true;
 
@@ -52,9 +54,19 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 			if (!i)
 				snprintf(first, sizeof(first), "%s", rt);
 		}
+		size_t refuted = 0;
+
+		for (i = 0; i < s->nprocs; i++)
+			refuted += s->procs[i]->cur.layout_refuted;
 		snprintf(what, sizeof(what), "system-wide: %zu process%s%s%s", s->nprocs,
 			 s->nprocs == 1 ? "" : "es", s->nprocs && same ? " - " : "",
 			 s->nprocs && same ? first : "");
+		if (refuted) {
+			size_t used = strlen(what);
+
+			snprintf(what + used, sizeof(what) - used, " - %zu with LAYOUT NOT CONFIRMED "
+				 "(tasks from probes only)", refuted);
+		}
 		if (o->filter && o->filter->pid) {
 			const struct top_proc *tp = top_session__proc(s, o->filter->pid);
 			size_t used = strlen(what);
