@@ -320,9 +320,36 @@ class TestBlockInPlace(Scenario):
         assert len(tick) == 2 and all(t["polls"] >= 150 for t in tick), \
             f"expected both tickers polled every ~10 ms, got {[t['polls'] for t in tick]}"
 
+    def test_caller_in_block_in_place(self, observed):
+        crunch = [t for t in observed.data["tasks"] if "crunch" in t["name"]]
+        assert len(crunch) == 1 and crunch[0].get("block_in_place"), \
+            f"expected the caller's poll marked inside block_in_place, got " \
+            f"{[(t['name'], t.get('block_in_place')) for t in crunch]}"
+
 
 class TestBlockInPlaceSampled(TestBlockInPlace):
     """The same in sampled mode: no false blocked_worker from the samples."""
+    extra = ("--mode", "sampled")
+
+    def test_tickers_not_starved(self, observed):
+        tick = tasks_named(observed.data, "block_in_place::ticker")
+        assert len(tick) == 2, f"expected both tickers listed, got {len(tick)}"
+
+
+class TestBlockInPlaceNested(TestBlockInPlace):
+    """block_in_place called from an async fn the task awaits: the hand-off's
+    closure type names that fn (settle_batch), not the task. The polling
+    thread's stack holds block_in_place: still no blocked_worker."""
+    args = ("nested",)
+
+    def test_told_by_stack(self, observed):
+        t = tasks_named(observed.data, "block_in_place::crunch_nested")
+        assert len(t) == 1 and t[0].get("block_in_place") == "stack", \
+            f"expected crunch_nested's poll found inside block_in_place on its thread's " \
+            f"stack, got {[x.get('block_in_place') for x in t]}"
+
+
+class TestBlockInPlaceNestedSampled(TestBlockInPlaceNested):
     extra = ("--mode", "sampled")
 
     def test_tickers_not_starved(self, observed):

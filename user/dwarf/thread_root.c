@@ -381,6 +381,47 @@ static bool suspended_variant(const struct dw_type *t, struct mem_reader *mr, ui
 	return v && v->type_name && !strncmp(v->type_name, "Suspend", 7);
 }
 
+/* Stack read for a call at most: a blocking call sits near the stack pointer. */
+#define CALLS_READ_MAX	(64u << 10)
+
+int ts_dwarf__thread_calls(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t load_bias,
+			   const char *comp)
+{
+	struct func_syms *fs = root_cache(dw);
+	uint64_t sp, end, *words = NULL;
+	size_t len, i;
+	ssize_t got;
+	int err;
+
+	if (!fs)
+		return -ENOMEM;
+	err = read_stack_pointer(pid, tid, &sp);
+	if (!err)
+		err = stack_end(pid, sp, &end);
+	if (err)
+		return err;
+	len = end - sp > CALLS_READ_MAX ? CALLS_READ_MAX : end - sp;
+	len &= ~(size_t)7;
+	words = malloc(len ? len : 8);
+	if (!words)
+		return -ENOMEM;
+	got = proc_read_mem(pid, sp, words, len);
+	err = 0;
+	for (i = 0; got > 0 && i < (size_t)got / 8 && !err; i++) {
+		uint64_t pc = words[i] - load_bias;
+		const struct func_sym *f;
+
+		if (pc < fs->text_lo || pc >= fs->text_hi)
+			continue;
+		/* a return address: just past a call, so pc - 1 is inside the caller */
+		f = func_sym_at(fs, pc - 1);
+		if (f && strstr(f->name, comp))
+			err = 1;
+	}
+	free(words);
+	return err;
+}
+
 int ts_dwarf__thread_root(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t load_bias,
 			  struct ts_thread_root *out)
 {

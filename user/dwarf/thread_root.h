@@ -51,6 +51,15 @@ int ts_dwarf__thread_root(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t lo
 int ts_dwarf__thread_root_at(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t sp,
 			     uint64_t load_bias, struct ts_thread_root *out);
 
+/*
+ * Does thread tid of pid (blocked in the kernel) have a return address
+ * into a Rust function whose mangled path holds the component comp
+ * ("14block_in_place": length-prefixed as in _ZN...) on its stack? From
+ * the binary's symbol table. 1 yes, 0 no, -EBUSY running, other -errno.
+ */
+int ts_dwarf__thread_calls(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t load_bias,
+			   const char *comp);
+
 /* --- pure helpers, exposed for tests ------------------------------------ */
 
 /*

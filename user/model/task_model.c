@@ -124,6 +124,8 @@ bool ts_task__uses_block_in_place(const struct ts_process *p, const struct ts_ta
 {
 	size_t n = strlen(t->name), i;
 
+	if (t->in_block_in_place)
+		return true;	/* seen on the polling thread's stack (observe.c) */
 	for (i = 0; n && i < p->nhandoffs; i++) {
 		const char *h = p->handoff_types[i], *at;
 

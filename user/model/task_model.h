@@ -34,6 +34,7 @@ struct ts_task {
 	bool seen_by_probe;		/* any probe fired for it */
 	bool in_memory;			/* found live in memory at the end */
 	bool state_from_memory;		/* no probe: state is the header's word */
+	bool in_block_in_place;		/* its running poll's thread is inside block_in_place */
 	uint64_t state_word;
 	/* ns in the current state; a lower bound when since_attach is set */
 	uint64_t in_state_ns;

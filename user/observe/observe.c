@@ -12,6 +12,7 @@
 
 #include "array.h"
 #include "observe.h"
+#include "thread_root.h"
 #include "procfs.h"
 
 #define MAX_THREADS 4096
@@ -676,8 +677,29 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
 	observed_proc__worker_ns_tids(op, p);
+	observed_proc__handoff_callers(op, p);
 	layout_into(op, p);
 	return 0;
+}
+
+void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process *p)
+{
+	size_t i;
+
+	if (!p->nhandoffs || !op->dw || op->core)
+		return;
+	for (i = 0; i < p->ntasks; i++) {
+		struct ts_task *t = &p->tasks[i];
+		const struct ts_worker *w;
+
+		if (t->state != TS_TASK_RUNNING || ts_task__uses_block_in_place(p, t))
+			continue;
+		w = ts_process__worker_polling(p, t->header);
+		/* legacy mangling: each path component is length-prefixed */
+		if (w && ts_dwarf__thread_calls(op->dw, op->pid, (pid_t)w->tid, op->bias,
+						"14block_in_place") == 1)
+			t->in_block_in_place = true;
+	}
 }
 
 void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p)

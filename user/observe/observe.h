@@ -155,6 +155,12 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
  * container sees it, for the report to show both.
  */
 void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p);
+/*
+ * While a block_in_place hand-off runs: the running tasks whose polling
+ * thread has block_in_place on its stack (called from a nested async fn,
+ * the hand-off's closure type does not name the task).
+ */
+void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process *p);
 void observed_proc__close(struct observed_proc *op);
 
 /*

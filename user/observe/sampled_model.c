@@ -335,6 +335,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 	else if (!ss->continuous)
 		scale_burst_workers(p, k);
 	observed_proc__worker_ns_tids(ss->op, p);
+	observed_proc__handoff_callers(ss->op, p);
 cleanup:
 	free(ts);
 	ts_sample_read__free(&r);

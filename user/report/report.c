@@ -543,6 +543,9 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 	jw_kv_double(jw, "max_poll_s", (double)t->st.max_poll_ns / 1e9, 6);
 	jw_kv_double(jw, "max_scheduled_s", (double)t->st.max_scheduled_ns / 1e9, 6);
 	jw_kv_u64(jw, "last_worker", t->st.last_worker_tid);
+	/* its poll runs inside block_in_place: how it was told (name or stack) */
+	if (ts_task__uses_block_in_place(p, t))
+		jw_kv_string(jw, "block_in_place", t->in_block_in_place ? "stack" : "closure type");
 	jw_key(jw, "poll_hist_log2_us");
 	jw_array_begin(jw);
 	for (k = 0; k < TS_HIST_SLOTS; k++)

@@ -4,12 +4,25 @@
 //! is never held up: no worker is blocked and nothing starves. What a
 //! report must say: the call's long poll is inside block_in_place (the
 //! sanctioned way), the runtime has 2 workers (not one per hand-off).
+//! With the argument `nested` the call sits in an async fn the task awaits:
+//! the hand-off's closure type then names that fn, not the task.
 use std::io::Write;
 use std::time::Duration;
 
 async fn crunch_ledger() {
     loop {
         tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(2000)));
+        tokio::task::yield_now().await;
+    }
+}
+
+async fn settle_batch() {
+    tokio::task::block_in_place(|| std::thread::sleep(Duration::from_millis(2000)));
+}
+
+async fn crunch_nested() {
+    loop {
+        settle_batch().await;
         tokio::task::yield_now().await;
     }
 }
@@ -22,7 +35,11 @@ async fn ticker() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
-    tokio::spawn(crunch_ledger());
+    if std::env::args().nth(1).as_deref() == Some("nested") {
+        tokio::spawn(crunch_nested());
+    } else {
+        tokio::spawn(crunch_ledger());
+    }
     for _ in 0..2 {
         tokio::spawn(ticker());
     }
