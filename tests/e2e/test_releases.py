@@ -83,6 +83,79 @@ def test_quiet(release):
     assert_findings(code, short(data), [("idle", "idle_task")])
 
 
+def leaves(data):
+    """{(task, leaf kind)} of every await chain, crate prefix removed."""
+    return {(t["name"].split("::")[-1], t["await_chain"]["leaf"]["kind"])
+            for t in data["tasks"] if t.get("await_chain") and t["await_chain"].get("leaf")}
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_healthy(release):
+    """Ping-pong, tickers and an aggregator: busy and healthy, nothing to
+    report; each task waits on the leaf its code awaits."""
+    code, data = observe(release, "healthy")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [])
+    names = sorted(t["name"].split("::")[-1] for t in data["tasks"] if not t.get("root_thread"))
+    assert names == sorted(SCENARIO_TASKS["healthy"]), names
+    want = {("aggregator", "channel_recv"), ("ponger", "channel_recv"), ("pinger", "timer"),
+            ("ticker", "timer")}
+    assert want <= leaves(data), f"expected the leaves {want}, taskscope read {leaves(data)}"
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_parked(release):
+    """Tasks parked since before attach, found in memory: each one idle, at
+    its leaf (pending, oneshot receive, Notify)."""
+    code, data = observe(release, "parked")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("idle", "wait_forever")] * 3 +
+                    [("idle", "wait_for_signal"), ("idle", "wait_notified")])
+    want = {("wait_forever", "pending"), ("wait_for_signal", "channel_recv"),
+            ("wait_notified", "notify")}
+    assert want <= leaves(data), f"expected the leaves {want}, taskscope read {leaves(data)}"
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_channel_full(release):
+    """A producer blocked on a full bounded channel whose consumer never
+    receives: both idle, the producer at a channel send."""
+    code, data = observe(release, "channel_full")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("idle", "consumer"), ("idle", "producer")])
+    assert ("producer", "channel_send") in leaves(data), leaves(data)
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_spinner(release):
+    """A task that wakes itself in a loop: spinning, and the ticker beside it
+    is no finding."""
+    code, data = observe(release, "spinner")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("spinning", "spin_loop")])
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
+def test_await_chain(release):
+    """handle_request -> fetch_user_data -> db_query -> Sleep: every frame
+    of the user's code at its .await line, the leaf a timer."""
+    code, data = observe(release, "nested")
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [("idle", "handle_request")])
+    t = [x for x in data["tasks"] if x["name"].endswith("::handle_request")]
+    assert len(t) == 1 and t[0].get("await_chain"), f"expected one chain, got {t}"
+    chain = t[0]["await_chain"]
+    frames = [(f["func"].split("::")[-1], f"{f['file']}:{f['line']}")
+              for f in chain["frames"] if not f.get("external")]
+    assert frames == [("handle_request", "src/main.rs:302"),
+                      ("fetch_user_data", "src/main.rs:296"),
+                      ("db_query", "src/main.rs:290")], \
+        f"expected the three user frames at their .await lines on tokio {RELEASES[release]}, " \
+        f"got {frames}"
+    assert chain["leaf"]["kind"] == "timer" and "unreadable" not in chain["leaf"]["detail"], \
+        chain["leaf"]
+
+
 @pytest.mark.parametrize("release", ["1_29", "1_53"])
 def test_current_thread(release):
     code, data = observe(release, "current_thread")
