@@ -6,7 +6,9 @@ bench.py, more rounds, to see a cost of a few percent.
     sudo bench/ab_http.py ROUNDS CONNS COND...
 
 Each COND is `none`, `top` (`taskscope top --batch` in its default mode,
-sampled, refreshing every second through the window), or comma-separated
+sampled, refreshing every second through the window; started before it and
+given its first refresh, as a top left running all day is past its
+start-up), or comma-separated
 `taskscope report` options added to `--mode sampled` (e.g. `--burst,0`,
 `--sample-hz,1000`). One server
 (bench_hyper, else bench_http) serves every round; the conditions alternate
@@ -63,6 +65,13 @@ def wrk(port, conns, secs):
     return rps, int(re.search(r"(\d+) requests in", r.stdout).group(1))
 
 
+def proc_cpu_s(pid):
+    """User + system CPU seconds of process pid so far (all its threads)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def sampling(proc, timeout=10):
     """Waits until taskscope's cpu-clock events are open (it is observing)."""
     end = time.monotonic() + timeout
@@ -88,8 +97,13 @@ def run(rounds, conns, names, port, pid):
             obs = None
             if n == "top":
                 obs = subprocess.Popen([TASKSCOPE, "top", "--batch", "-p", str(pid), "-i", "1",
-                                        "-n", str(secs + 2)],
+                                        "-n", str(secs + 4)],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                if not sampling(obs):
+                    print("taskscope top did not start", file=sys.stderr)
+                    obs.wait()
+                    return 1
+                time.sleep(1.2)  # past its first refresh (the full memory scan)
             elif n != "none":
                 obs = subprocess.Popen([TASKSCOPE, "report", "-p", str(pid), "-d", str(secs + 1),
                                         "--mode", "sampled", "--json"] + n.split(","),
@@ -98,21 +112,25 @@ def run(rounds, conns, names, port, pid):
                     print("taskscope %s did not start" % n, file=sys.stderr)
                     obs.wait()
                     return 1
+            o0 = proc_cpu_s(obs.pid) if obs else 0
+            t0 = time.monotonic()
             c0 = cpu_ns(pid)
             rps, nreq = wrk(port, conns, secs)
             c1 = cpu_ns(pid)
+            own = 100 * (proc_cpu_s(obs.pid) - o0) / (time.monotonic() - t0) if obs else 0
             if obs:
                 obs.wait(timeout=60)
-            res[n].append((rps, (c1 - c0) / nreq / 1e3))
+            res[n].append((rps, (c1 - c0) / nreq / 1e3, own))
     base = res[names[0]]
     for n in names:
         v = res[n]
         dc = [100 * (v[i][1] / base[i][1] - 1) for i in range(rounds)]
         dr = [100 * (1 - v[i][0] / base[i][0]) for i in range(rounds)]
         print("%-24s requests/s %8.0f  CPU/request %6.2f us  vs %s: CPU %+6.2f %%, "
-              "requests/s loss %+6.2f %%" % (
+              "requests/s loss %+6.2f %%  taskscope %.1f %% of a CPU in the window" % (
                   n, statistics.median(x[0] for x in v), statistics.median(x[1] for x in v),
-                  names[0], statistics.median(dc), statistics.median(dr)))
+                  names[0], statistics.median(dc), statistics.median(dr),
+                  statistics.median(x[2] for x in v)))
     return 0
 
 

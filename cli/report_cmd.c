@@ -273,6 +273,7 @@ static int observe_sampled(struct sampled_session *ss, struct observed_proc *op,
 	if (env->burst_ms >= 0)
 		o.burst_ns = (uint64_t)env->burst_ms * 1000 * 1000;
 	o.verbose = env->verbose;
+	o.full_scan_each_snapshot = true;	/* one snapshot, at the end */
 	err = sampled_session__start(ss, op, bpf, &o, why, sizeof(why));
 	if (err) {
 		ts_err("%s", why);

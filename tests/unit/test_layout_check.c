@@ -62,7 +62,7 @@ static void build(void)
 	}
 }
 
-enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, BUDGET, NCASES };
+enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, BUDGET, STALE_CELL, NCASES };
 
 /* A child holding the cells as they are now, until killed. */
 static pid_t hold(void)
@@ -116,6 +116,8 @@ int main(void)
 		build();
 		if (i == BROKEN_LINK)
 			cells[2][TRAILER_OFF / 8] = (uint64_t)cells[0];	/* back link skips cell 1 */
+		else if (i == STALE_CELL)
+			cells[1][TRAILER_OFF / 8 + 1] = 0;	/* cell 2 freed: its prev is stale */
 		else if (i == SAME_ID)
 			cells[1][ID_OFF / 8] = 100;	/* two tasks, one Id: the Id offset is off */
 		else if (i == VTABLE_DIFFERS)
@@ -167,6 +169,11 @@ int main(void)
 	CHECK("a broken back link is not confirmed", !lc.confirmed && !lc.list_closed);
 	CHECK("a broken back link refutes the layout", lc.refuted);
 	CHECK("verdict names the list", strstr(lc.verdict, "owned-task list") != NULL);
+
+	lc = check(child[STALE_CELL]);
+	CHECK("a freed cell's stale links do not refute the layout",
+	      lc.confirmed && !lc.refuted && lc.lists == 1 && lc.lists_broken == 1);
+	CHECK("verdict counts the walk from a freed cell", strstr(lc.verdict, "freed cell") != NULL);
 
 	lc = check(child[SAME_ID]);
 	CHECK("repeated Ids are not confirmed", !lc.confirmed && lc.ids_ok == NTASKS - 2);

@@ -682,11 +682,14 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 	return 0;
 }
 
+/* A running poll this long gets its thread's stack read for block_in_place. */
+#define HANDOFF_CHECK_NS	(10 * 1000 * 1000ULL)
+
 void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process *p)
 {
 	size_t i;
 
-	if (!p->nhandoffs || !op->dw || op->core)
+	if (!op->dw || op->core)
 		return;
 	for (i = 0; i < p->ntasks; i++) {
 		struct ts_task *t = &p->tasks[i];
@@ -695,6 +698,13 @@ void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process 
 		if (t->state != TS_TASK_RUNNING || ts_task__uses_block_in_place(p, t))
 			continue;
 		w = ts_process__worker_polling(p, t->header);
+		/*
+		 * Only a poll long enough to matter: a hot service's short polls
+		 * are never read. Not gated on a hand-off seen in memory: sampled
+		 * mode finds new blocking-pool tasks at its full scans only.
+		 */
+		if (!w || w->current_poll_ns < HANDOFF_CHECK_NS)
+			continue;
 		/* legacy mangling: each path component is length-prefixed */
 		if (w && ts_dwarf__thread_calls(op->dw, op->pid, (pid_t)w->tid, op->bias,
 						"14block_in_place") == 1)

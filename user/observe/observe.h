@@ -88,6 +88,14 @@ struct observed_proc {
 	struct layout_check layout;
 	bool layout_done;
 	bool memory_off;
+	/*
+	 * The tasks a caller has already read from memory this snapshot
+	 * (sampled mode reads every known cell each refresh, and walks the
+	 * owned lists for new ones): merged instead of a whole-memory scan.
+	 */
+	const struct mem_task *mem_given;
+	size_t nmem_given;
+	bool use_mem_given;
 };
 
 uint64_t ts_now_ns(void);
@@ -156,9 +164,9 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
  */
 void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p);
 /*
- * While a block_in_place hand-off runs: the running tasks whose polling
- * thread has block_in_place on its stack (called from a nested async fn,
- * the hand-off's closure type does not name the task).
+ * The running tasks whose long poll's thread has block_in_place on its
+ * stack (called from a nested async fn, the hand-off's closure type does
+ * not name the task).
  */
 void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process *p);
 void observed_proc__close(struct observed_proc *op);

@@ -135,9 +135,19 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 
 	if (op->memory_off)
 		return 0;
-	err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
-	if (err)
-		return err;
+	if (op->use_mem_given) {
+		memset(&ms, 0, sizeof(ms));
+		n = op->nmem_given;
+		mt = malloc((n ? n : 1) * sizeof(*mt));
+		if (!mt)
+			return -ENOMEM;
+		if (n)
+			memcpy(mt, op->mem_given, n * sizeof(*mt));
+	} else {
+		err = task_memory__discover(op->pid, &op->tb, op->bias, &mt, &n, &ms);
+		if (err)
+			return err;
+	}
 	if (!op->layout_done) {
 		observed_proc__check_layout(op, mt, n);
 		if (op->memory_off) {

@@ -39,6 +39,14 @@ struct sampled_opts {
 	uint64_t snapshot_every_ns;	/* memory snapshots */
 	bool verbose;
 	/*
+	 * Snapshots are few (report's one at the end of its window): each
+	 * scans the whole memory again, for the blocking-pool tasks (spawn_
+	 * blocking jobs, block_in_place hand-offs) spawned since the last
+	 * full scan, which no owned list leads to. Else (top, watch, serve,
+	 * every second) a snapshot merges the cells sampled_memory read.
+	 */
+	bool full_scan_each_snapshot;
+	/*
 	 * Calibrate even when DWARF or the known layout gives the field: a
 	 * test hook, set from TASKSCOPE_SAMPLED_CALIBRATE=1 by
 	 * sampled_opts__default.
@@ -53,6 +61,7 @@ struct sampled_task_hist {
 	uint64_t links[2];		/* tokio Trailer.owned: prev, next */
 	uint64_t task_id;
 	uint64_t state_word;
+	uint64_t owner_id;		/* tokio: its OwnedTasks id, 0 unowned */
 	uint64_t mem_hash;		/* of its cell past the header's hot words */
 	uint64_t unchanged_since_ns;	/* first snapshot showing this state and memory */
 	uint64_t burst_polls;		/* polls the bursts counted, at the last read */

@@ -136,6 +136,7 @@ struct cell_ref {
 struct cell_read {
 	bool valid;
 	uint64_t state_word, task_id, hash;
+	uint64_t owner_id;	/* tokio: the OwnedTasks id, 0 unowned */
 	uint64_t links[2];	/* owned-list prev, next; 0 unknown */
 };
 
@@ -199,6 +200,8 @@ static int read_cells(struct sampled_session *ss, const struct cell_ref *c, size
 			continue;	/* freed, or the cell now holds another kind of task */
 		out[i].valid = true;
 		out[i].state_word = state;
+		if (l->hdr_owner_off && l->hdr_owner_off + 8 <= cs.len)
+			memcpy(&out[i].owner_id, a->buf + l->hdr_owner_off, 8);
 		if (vt->id_offset >= l->hdr_size && vt->id_offset + 8 <= cs.len)
 			memcpy(&out[i].task_id, a->buf + vt->id_offset, 8);
 		else if (vt->id_offset >= l->hdr_size && vt->id_offset < 4096)
@@ -368,6 +371,7 @@ int sampled_memory__snapshot(struct sampled_session *ss, uint64_t now)
 		h->vtable_idx = c[i].vtable_idx;
 		h->task_id = rd[i].task_id;
 		h->state_word = rd[i].state_word;
+		h->owner_id = rd[i].owner_id;
 		h->mem_hash = rd[i].hash;
 		h->links[0] = rd[i].links[0];
 		h->links[1] = rd[i].links[1];

@@ -294,6 +294,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 {
 	struct ts_sample_read r = {};
 	struct task_samples *ts = NULL;
+	struct mem_task *given = NULL;
 	size_t nts = 0, i;
 	double k = 0;
 	int err;
@@ -311,7 +312,29 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 			goto cleanup;
 		}
 	}
+	/* the cells sampled_memory just read: no second whole-memory scan */
+	given = calloc(ss->nhist + 1, sizeof(*given));
+	if (!given) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	for (i = 0; i < ss->nhist; i++) {
+		const struct sampled_task_hist *h = &ss->hist[i];
+		const struct task_layout *l = &ss->op->tb.layout;
+
+		given[i] = (struct mem_task){ .header = h->header, .state_word = h->state_word,
+					      .task_id = h->task_id, .owner_id = h->owner_id,
+					      .unowned = l->hdr_owner_off && !h->owner_id,
+					      .vtable_idx = h->vtable_idx };
+	}
+	if (ss->op->tb.nvtables && !ss->opts.full_scan_each_snapshot) {
+		ss->op->mem_given = given;
+		ss->op->nmem_given = ss->nhist;
+		ss->op->use_mem_given = true;
+	}
 	err = observed_proc__snapshot(ss->op, true, p);
+	ss->op->use_mem_given = false;
+	ss->op->mem_given = NULL;
 	if (err)
 		goto cleanup;
 	p->probe_mode = "sampled";
@@ -337,6 +360,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 	observed_proc__worker_ns_tids(ss->op, p);
 	observed_proc__handoff_callers(ss->op, p);
 cleanup:
+	free(given);
 	free(ts);
 	ts_sample_read__free(&r);
 	return err;

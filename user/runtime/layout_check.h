@@ -31,6 +31,7 @@ struct layout_check {
 	size_t lists;		/* lists walked */
 	size_t list_tasks;	/* headers on them */
 	bool list_closed;	/* every list: both ends null, every back link consistent */
+	size_t lists_broken;	/* walks that broke (a freed cell's stale links, or the layout) */
 	bool list_budget_out;	/* stopped at the links budget, every link consistent */
 	uint64_t list_break_id;	/* the Id of the task whose list broke */
 	bool confirmed;
