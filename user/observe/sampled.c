@@ -243,8 +243,7 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	ss->info.period_ns = ss->sampler.period_ns;
 	if (op->tb.runtime == TS_RT_USDT)
 		return start_usdt(ss, why, whylen);
-	bpf_link__destroy(bpf->sched_link);	/* attached per burst from now on */
-	bpf->sched_link = NULL;
+	ts_bpf__detach_sched(bpf);	/* attached per burst from now on */
 	/* worker launch tasks must be known as "no task" before sampling starts */
 	err = sampled_memory__snapshot(ss, ts_now_ns());
 	if (!err)

@@ -214,8 +214,7 @@ int sampled_burst__run(struct sampled_session *ss, uint64_t len_ns)
 	ss->info.bursts++;
 	ss->info.burst_total_ns += t1 - t0;
 out:
-	bpf_link__destroy(ss->bpf->sched_link);
-	ss->bpf->sched_link = NULL;
+	ts_bpf__detach_sched(ss->bpf);
 	if (!err) {
 		burst_reset(ss, ts_now_ns());
 		burst_activity(ss, t1);

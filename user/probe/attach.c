@@ -131,6 +131,12 @@ cleanup:
 	return err ? err : -EINVAL;
 }
 
+void ts_bpf__detach_sched(struct ts_bpf *b)
+{
+	bpf_link__destroy(b->sched_link);
+	b->sched_link = NULL;
+}
+
 void ts_bpf__destroy(struct ts_bpf *b)
 {
 	bpf_link__destroy(b->sched_link);

@@ -32,6 +32,12 @@ struct ts_bpf {
  */
 int ts_bpf__open_load(struct ts_bpf *b, bool verbose);
 void ts_bpf__destroy(struct ts_bpf *b);
+/*
+ * Detaches the sched tracepoint program: it runs on every context switch
+ * of the host, for nothing while no poll probe is attached (sampled mode
+ * between bursts).
+ */
+void ts_bpf__detach_sched(struct ts_bpf *b);
 
 /*
  * What to pay for, in traps per poll (--mode):
