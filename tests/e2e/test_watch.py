@@ -33,20 +33,27 @@ def watch(args, timeout):
     return p, timeout
 
 
-def test_late_stall_reported_once_and_its_end(tmp_path):
-    out = tmp_path / "out"
+def watch_late_stall(args):
+    """taskscope watch -p (a late_stall target) ARGS: (exit code, stdout,
+    stderr, when the target was ready). The target must outlive the watch
+    (and any core it saves)."""
     t = Target("late_stall", args=(str(DELAY_MS), str(HOLD_MS)), settle=0)
     try:
-        start = time.time()
-        exec_log = tmp_path / "exec.log"
-        p = subprocess.Popen([TASKSCOPE, "watch", "-p", str(t.pid), "--out", str(out),
-                              "-d", "12", "--end-after", "2",
-                              "--exec", f'echo "$1" >> {exec_log}'],
+        ready = time.time()
+        p = subprocess.Popen([TASKSCOPE, "watch", "-p", str(t.pid), *map(str, args)],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         code, stdout, stderr = wait_exit(p, 60)
         assert t.alive(), "the target must outlive the watch"
     finally:
         t.kill()
+    return code, stdout, stderr, ready
+
+
+def test_late_stall_reported_once_and_its_end(tmp_path):
+    out = tmp_path / "out"
+    exec_log = tmp_path / "exec.log"
+    code, stdout, stderr, start = watch_late_stall(["--out", out, "-d", "12", "--end-after", "2",
+                                             "--exec", f'echo "$1" >> {exec_log}'])
     assert code == 1, f"exit {code} (1: a stall began); stderr {stderr[-300:]!r}"
     ev = events(out)
     began = [e for e in ev if e["event"] == "began"]
@@ -146,15 +153,7 @@ def test_core_dir_one_core_per_incident(tmp_path):
     .await line."""
     out, cores = tmp_path / "out", tmp_path / "cores"
     cores.mkdir()
-    t = Target("late_stall", args=(str(DELAY_MS), str(HOLD_MS)), settle=0)
-    try:
-        p = subprocess.Popen([TASKSCOPE, "watch", "-p", str(t.pid), "--out", str(out),
-                              "-d", "8", "--core-dir", str(cores)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        code, stdout, stderr = wait_exit(p, 60)
-        assert t.alive(), "the target must outlive the watch and its core"
-    finally:
-        t.kill()
+    code, stdout, stderr, _ = watch_late_stall(["--out", out, "-d", "8", "--core-dir", cores])
     assert code == 1, f"exit {code}; stderr {stderr[-300:]!r}"
     saved = sorted(cores.iterdir())
     assert len(saved) == 1 and stdout.count("core of PID") == 1, \

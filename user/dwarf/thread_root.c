@@ -105,6 +105,32 @@ static int stack_end(pid_t pid, uint64_t sp, uint64_t *end)
 	return err;
 }
 
+/*
+ * The thread's stack from sp up, at most max bytes, into *words (freed by
+ * the caller, also on error). Returns the bytes read (> 0), or -errno.
+ */
+static ssize_t read_stack(pid_t pid, uint64_t sp, size_t max, uint64_t **words)
+{
+	uint64_t end;
+	size_t len;
+	ssize_t got;
+	int err;
+
+	*words = NULL;
+	err = stack_end(pid, sp, &end);
+	if (err)
+		return err;
+	len = end - sp > max ? max : end - sp;
+	len &= ~(size_t)7;
+	*words = malloc(len ? len : 8);
+	if (!*words)
+		return -ENOMEM;
+	got = proc_read_mem(pid, sp, *words, len);
+	if (got <= 0)
+		return got < 0 ? got : -EFAULT;
+	return got;
+}
+
 /* The DIE that carries a scope's name: through abstract origins and declarations. */
 static bool named_die(Dwarf_Die *scope, Dwarf_Die *out)
 {
@@ -388,25 +414,18 @@ int ts_dwarf__thread_calls(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t l
 			   const char *comp)
 {
 	struct func_syms *fs = root_cache(dw);
-	uint64_t sp, end, *words = NULL;
-	size_t len, i;
+	uint64_t sp, *words = NULL;
 	ssize_t got;
+	size_t i;
 	int err;
 
 	if (!fs)
 		return -ENOMEM;
 	err = read_stack_pointer(pid, tid, &sp);
-	if (!err)
-		err = stack_end(pid, sp, &end);
 	if (err)
 		return err;
-	len = end - sp > CALLS_READ_MAX ? CALLS_READ_MAX : end - sp;
-	len &= ~(size_t)7;
-	words = malloc(len ? len : 8);
-	if (!words)
-		return -ENOMEM;
-	got = proc_read_mem(pid, sp, words, len);
-	err = 0;
+	got = read_stack(pid, sp, CALLS_READ_MAX, &words);
+	err = got < 0 ? (int)got : 0;
 	for (i = 0; got > 0 && i < (size_t)got / 8 && !err; i++) {
 		uint64_t pc = words[i] - load_bias;
 		const struct func_sym *f;
@@ -442,28 +461,21 @@ int ts_dwarf__thread_root_at(struct ts_dwarf *dw, pid_t pid, pid_t tid, uint64_t
 	struct func_syms *fs;
 	struct ts_await_chain *tmp = NULL;
 	struct mem_reader mr = { .pid = pid };
-	uint64_t end, *words = NULL;
+	uint64_t *words = NULL;
 	int nanchors, a, best = 0, walks = 0, err;
 	ssize_t got;
-	size_t len;
 
 	memset(out, 0, sizeof(*out));
 	out->tid = tid;
 	out->sp = sp;
-	err = stack_end(pid, sp, &end);
-	if (err)
-		return err;
-	len = end - sp > STACK_READ_MAX ? STACK_READ_MAX : end - sp;
-	len &= ~(size_t)7;
-	words = malloc(len);
-	tmp = malloc(sizeof(*tmp));
-	if (!words || !tmp) {
-		err = -ENOMEM;
+	got = read_stack(pid, sp, STACK_READ_MAX, &words);
+	if (got < 0) {
+		err = (int)got;
 		goto cleanup;
 	}
-	got = proc_read_mem(pid, sp, words, len);
-	if (got <= 0) {
-		err = got < 0 ? (int)got : -EFAULT;
+	tmp = malloc(sizeof(*tmp));
+	if (!tmp) {
+		err = -ENOMEM;
 		goto cleanup;
 	}
 	fs = root_cache(dw);

@@ -641,7 +641,8 @@ static void snapshot_header(const struct observed_proc *op, struct ts_process *p
 	p->observed_ns = p->snapshot_ns - op->attach_ns;
 }
 
-int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p)
+int observed_proc__snapshot_tasks(struct observed_proc *op, bool scan_memory,
+				  struct ts_process *p)
 {
 	struct ts_bpf *bpf = op->bpf;
 	uint64_t entries = 0;
@@ -676,8 +677,6 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 	if (err)
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
-	observed_proc__worker_ns_tids(op, p);
-	observed_proc__handoff_callers(op, p);
 	layout_into(op, p);
 	return 0;
 }
@@ -685,7 +684,12 @@ int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct t
 /* A running poll this long gets its thread's stack read for block_in_place. */
 #define HANDOFF_CHECK_NS	(10 * 1000 * 1000ULL)
 
-void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process *p)
+/*
+ * The running tasks whose long poll's thread has block_in_place on its
+ * stack (called from a nested async fn, the hand-off's closure type does
+ * not name the task).
+ */
+static void handoff_callers(struct observed_proc *op, struct ts_process *p)
 {
 	size_t i;
 
@@ -706,13 +710,14 @@ void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process 
 		if (!w || w->current_poll_ns < HANDOFF_CHECK_NS)
 			continue;
 		/* legacy mangling: each path component is length-prefixed */
-		if (w && ts_dwarf__thread_calls(op->dw, op->pid, (pid_t)w->tid, op->bias,
+		if (ts_dwarf__thread_calls(op->dw, op->pid, (pid_t)w->tid, op->bias,
 						"14block_in_place") == 1)
 			t->in_block_in_place = true;
 	}
 }
 
-void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p)
+/* In a container (its own PID namespace), each worker's TID as it sees it. */
+static void worker_ns_tids(const struct observed_proc *op, struct ts_process *p)
 {
 	size_t i;
 
@@ -725,6 +730,21 @@ void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_pro
 		    (uint32_t)ns_tid != p->workers[i].tid)
 			p->workers[i].ns_tid = (uint32_t)ns_tid;
 	}
+}
+
+void observed_proc__snapshot_workers(struct observed_proc *op, struct ts_process *p)
+{
+	worker_ns_tids(op, p);
+	handoff_callers(op, p);
+}
+
+int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p)
+{
+	int err = observed_proc__snapshot_tasks(op, scan_memory, p);
+
+	if (!err)
+		observed_proc__snapshot_workers(op, p);
+	return err;
 }
 
 int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *p)
@@ -743,7 +763,7 @@ int observed_proc__snapshot_memory(struct observed_proc *op, struct ts_process *
 	if (err)
 		return err;
 	count_worker_threads(op, p, op->worker_launch_tasks);
-	observed_proc__worker_ns_tids(op, p);
+	worker_ns_tids(op, p);
 	layout_into(op, p);
 	return 0;
 }

@@ -159,16 +159,14 @@ const char *observed_change__text(enum observed_change c);
  */
 int observed_proc__snapshot(struct observed_proc *op, bool scan_memory, struct ts_process *p);
 /*
- * In a container (its own PID namespace), each worker's TID as the
- * container sees it, for the report to show both.
+ * The two halves of observed_proc__snapshot, for a caller that replaces
+ * p's workers in between (sampled mode builds them from its samples):
+ * the tasks, then what is read of the final workers' threads (their TIDs
+ * in a container; block_in_place on a long poll's stack).
  */
-void observed_proc__worker_ns_tids(const struct observed_proc *op, struct ts_process *p);
-/*
- * The running tasks whose long poll's thread has block_in_place on its
- * stack (called from a nested async fn, the hand-off's closure type does
- * not name the task).
- */
-void observed_proc__handoff_callers(struct observed_proc *op, struct ts_process *p);
+int observed_proc__snapshot_tasks(struct observed_proc *op, bool scan_memory,
+				  struct ts_process *p);
+void observed_proc__snapshot_workers(struct observed_proc *op, struct ts_process *p);
 void observed_proc__close(struct observed_proc *op);
 
 /*
@@ -204,9 +202,10 @@ int observed_proc__compute_bias(struct observed_proc *op);
 /* Merges a scan of op's memory into p; -ENOENT when there is nothing to scan for. */
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p);
 /*
- * Checks op's descriptor against the n tasks of its first scan that found
- * any (layout_check.h); a refuted layout turns memory discovery off.
+ * Until it is done: checks op's descriptor against the n tasks of a scan
+ * (layout_check.h); a refuted layout turns memory discovery off. False
+ * when memory discovery is off: the scan's tasks must not be used.
  */
-void observed_proc__check_layout(struct observed_proc *op, const struct mem_task *mt, size_t n);
+bool observed_proc__check_layout(struct observed_proc *op, const struct mem_task *mt, size_t n);
 
 #endif

@@ -93,12 +93,14 @@ static void add_handoff(struct observed_proc *op, const struct task_poll_fn *pf)
  * moved them would put them: the suite's only way to see a refuted
  * layout on a real process, as every release we know shares one layout.
  */
-void observed_proc__check_layout(struct observed_proc *op, const struct mem_task *mt, size_t n)
+bool observed_proc__check_layout(struct observed_proc *op, const struct mem_task *mt, size_t n)
 {
 	const char *fault = getenv("TASKSCOPE_TEST_LAYOUT_FAULT");
 	struct runtime_binary tb = op->tb;
 	struct runtime_desc desc;
 
+	if (op->layout_done)
+		return !op->memory_off;
 	/*
 	 * A live process only: the check is the attach-time guard against a
 	 * release we don't know. A core is read as dumped, its segments as
@@ -108,22 +110,22 @@ void observed_proc__check_layout(struct observed_proc *op, const struct mem_task
 		op->layout_done = true;
 		snprintf(op->layout.verdict, sizeof(op->layout.verdict), "not checked: %s",
 			 op->core ? "a core file is read as dumped" : "no layout (USDT)");
-		return;
+		return true;
 	}
 	if (fault && !strcmp(fault, "owned-links") && tb.desc) {
 		desc = *tb.desc;
 		desc.owned_links_off += 8;
 		tb.desc = &desc;
 	}
-	if (!layout_check__vtables(op->pid, &tb, op->bias, &op->layout)) {
+	if (layout_check__vtables(op->pid, &tb, op->bias, &op->layout)) {
+		layout_check__tasks(op->pid, &tb, op->bias, mt, n, LAYOUT_LINKS_MAX, &op->layout);
+		/* no task yet: nothing to check against, try again at the next scan */
+		op->layout_done = n > 0;
+	} else {
 		op->layout_done = op->layout.refuted || !op->tb.nvtables;
-		op->memory_off = op->layout.refuted;
-		return;
 	}
-	layout_check__tasks(op->pid, &tb, op->bias, mt, n, LAYOUT_LINKS_MAX, &op->layout);
-	/* no task yet: nothing to check against, try again at the next scan */
-	op->layout_done = n > 0;
 	op->memory_off = op->layout.refuted;
+	return !op->memory_off;
 }
 
 int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
@@ -148,12 +150,9 @@ int observed_proc__merge_memory(struct observed_proc *op, struct ts_process *p)
 		if (err)
 			return err;
 	}
-	if (!op->layout_done) {
-		observed_proc__check_layout(op, mt, n);
-		if (op->memory_off) {
-			free(mt);
-			return 0;
-		}
+	if (!observed_proc__check_layout(op, mt, n)) {
+		free(mt);
+		return 0;
 	}
 	op->nhandoffs = 0;
 	p->mem_bytes_scanned = ms.bytes_scanned;

@@ -253,12 +253,9 @@ static int cells_to_read(struct sampled_session *ss, uint64_t now, struct cell_r
 		err = task_memory__discover(ss->op->pid, tb, ss->op->bias, &mt, &nmt, &ms);
 		if (err)
 			return err;
-		if (!ss->op->layout_done) {
-			observed_proc__check_layout(ss->op, mt, nmt);
-			if (ss->op->memory_off) {
-				free(mt);
-				return 0;
-			}
+		if (!observed_proc__check_layout(ss->op, mt, nmt)) {
+			free(mt);
+			return 0;
 		}
 		v = calloc(nmt + 1, sizeof(*v));
 		if (!v) {

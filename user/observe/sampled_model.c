@@ -313,26 +313,28 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 		}
 	}
 	/* the cells sampled_memory just read: no second whole-memory scan */
-	given = calloc(ss->nhist + 1, sizeof(*given));
-	if (!given) {
-		err = -ENOMEM;
-		goto cleanup;
-	}
-	for (i = 0; i < ss->nhist; i++) {
-		const struct sampled_task_hist *h = &ss->hist[i];
+	if (ss->op->tb.nvtables && !ss->opts.full_scan_each_snapshot) {
 		const struct task_layout *l = &ss->op->tb.layout;
 
-		given[i] = (struct mem_task){ .header = h->header, .state_word = h->state_word,
-					      .task_id = h->task_id, .owner_id = h->owner_id,
-					      .unowned = l->hdr_owner_off && !h->owner_id,
-					      .vtable_idx = h->vtable_idx };
-	}
-	if (ss->op->tb.nvtables && !ss->opts.full_scan_each_snapshot) {
+		given = calloc(ss->nhist + 1, sizeof(*given));
+		if (!given) {
+			err = -ENOMEM;
+			goto cleanup;
+		}
+		for (i = 0; i < ss->nhist; i++) {
+			const struct sampled_task_hist *h = &ss->hist[i];
+
+			given[i] = (struct mem_task){ .header = h->header,
+						      .state_word = h->state_word,
+						      .task_id = h->task_id, .owner_id = h->owner_id,
+						      .unowned = l->hdr_owner_off && !h->owner_id,
+						      .vtable_idx = h->vtable_idx };
+		}
 		ss->op->mem_given = given;
 		ss->op->nmem_given = ss->nhist;
 		ss->op->use_mem_given = true;
 	}
-	err = observed_proc__snapshot(ss->op, true, p);
+	err = observed_proc__snapshot_tasks(ss->op, true, p);
 	ss->op->use_mem_given = false;
 	ss->op->mem_given = NULL;
 	if (err)
@@ -357,8 +359,7 @@ int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p)
 		err = model_workers(ss, p, &r, k);
 	else if (!ss->continuous)
 		scale_burst_workers(p, k);
-	observed_proc__worker_ns_tids(ss->op, p);
-	observed_proc__handoff_callers(ss->op, p);
+	observed_proc__snapshot_workers(ss->op, p);
 cleanup:
 	free(given);
 	free(ts);

@@ -139,8 +139,7 @@ void ts_bpf__detach_sched(struct ts_bpf *b)
 
 void ts_bpf__destroy(struct ts_bpf *b)
 {
-	bpf_link__destroy(b->sched_link);
-	b->sched_link = NULL;
+	ts_bpf__detach_sched(b);
 	taskscope_bpf__destroy(b->skel);
 	b->skel = NULL;
 }

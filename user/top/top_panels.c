@@ -45,6 +45,7 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 			 tp->cur.layout_refuted ? " - LAYOUT NOT CONFIRMED: tasks from probes only "
 						  "(taskscope probes PID says why)" : "");
 	} else {
+		size_t refuted = 0;
 		bool same = true;
 
 		for (i = 0; i < s->nprocs; i++) {
@@ -53,11 +54,8 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 				same = false;
 			if (!i)
 				snprintf(first, sizeof(first), "%s", rt);
-		}
-		size_t refuted = 0;
-
-		for (i = 0; i < s->nprocs; i++)
 			refuted += s->procs[i]->cur.layout_refuted;
+		}
 		snprintf(what, sizeof(what), "system-wide: %zu process%s%s%s", s->nprocs,
 			 s->nprocs == 1 ? "" : "es", s->nprocs && same ? " - " : "",
 			 s->nprocs && same ? first : "");
