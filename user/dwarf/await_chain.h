@@ -70,6 +70,22 @@ struct ts_await_frame {
 	struct ts_await_var vars[TS_CHAIN_MAX_VARS];
 };
 
+/*
+ * What a leaf waits on or a hold holds, as a resource: the sync object
+ * itself, told by the types around it (tokio 1.24-1.53 names).
+ */
+struct ts_await_object {
+	const char *kind;	/* static: "mutex", "rwlock", "semaphore", "mpsc",
+				   "mpsc unbounded", "oneshot", "watch", "broadcast",
+				   "notify"; NULL when not one of them */
+	char type[96];		/* readable: "Mutex<u64>", "mpsc::channel<app::Job>" */
+	bool has_len;		/* mpsc: capacity and length read from the channel */
+	uint64_t capacity;	/* 0: unbounded */
+	uint64_t len;		/* messages queued (bounded: permits taken) */
+	bool has_senders;	/* mpsc: the channel's count of live Senders */
+	uint64_t senders;
+};
+
 struct ts_await_leaf {
 	enum ts_leaf_kind kind;
 	char type_name[192];	/* readable type: "tokio::time::Sleep" */
@@ -78,6 +94,7 @@ struct ts_await_leaf {
 	uint64_t object;	/* semaphore/mutex/channel/task header awaited; 0 unknown */
 	bool has_deadline;
 	int64_t remaining_ns;	/* timer: deadline - now on CLOCK_MONOTONIC; < 0 overdue */
+	struct ts_await_object obj;	/* object as a resource (kind NULL: not one) */
 };
 
 /* Something a frame holds that other tasks may wait for. */
@@ -94,6 +111,7 @@ struct ts_await_hold {
 	uint64_t object;
 	int frame;		/* index into frames */
 	char var[32];
+	struct ts_await_object obj;
 };
 
 struct ts_await_chain {

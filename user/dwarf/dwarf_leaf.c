@@ -23,21 +23,25 @@ void chain_set_leaf(struct walk *w, enum ts_leaf_kind kind, const char *type_nam
 
 	l->kind = kind;
 	l->addr = addr;
+	memset(&l->obj, 0, sizeof(l->obj));
 	snprintf(l->type_name, sizeof(l->type_name), "%s", type_name ? type_name : "");
 	snprintf(l->detail, sizeof(l->detail), "%s", detail ? detail : "");
 }
 
-static void add_hold(struct walk *w, enum ts_hold_kind kind, uint64_t object, const char *var)
+static struct ts_await_hold *add_hold(struct walk *w, enum ts_hold_kind kind, uint64_t object,
+				      const char *var)
 {
 	struct ts_await_hold *h;
 
 	if (w->c->nholds >= TS_CHAIN_MAX_HOLDS || !object)
-		return;
+		return NULL;
 	h = &w->c->holds[w->c->nholds++];
+	memset(h, 0, sizeof(*h));
 	h->kind = kind;
 	h->object = object;
 	h->frame = w->c->nframes - 1;
 	snprintf(h->var, sizeof(h->var), "%s", var);
+	return h;
 }
 
 static bool starts(const char *s, const char *prefix)
@@ -45,8 +49,111 @@ static bool starts(const char *s, const char *prefix)
 	return !strncmp(s, prefix, strlen(prefix));
 }
 
-/* The channel a Sender/Receiver (or a pointer to one) at addr belongs to: its Chan. */
-static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t addr)
+/* The channel kind a half's (or a channel future's) type name says. */
+static const char *chan_kind(const char *qn)
+{
+	if (strstr(qn, "::mpsc::"))
+		return strstr(qn, "Unbounded") || strstr(qn, "unbounded") ? "mpsc unbounded" : "mpsc";
+	if (strstr(qn, "::oneshot::"))
+		return "oneshot";
+	if (strstr(qn, "::watch::"))
+		return "watch";
+	if (strstr(qn, "::broadcast::"))
+		return "broadcast";
+	return NULL;
+}
+
+/*
+ * The resource's type as a person writes it: the kind's constructor with
+ * the generic arguments of qn, a guard's, half's or lock's type name
+ * ("tokio::sync::mpsc::bounded::Sender<app::Job>" -> "mpsc::channel<app::Job>").
+ */
+static void obj_type(struct ts_await_object *o, const char *qn)
+{
+	static const struct { const char *kind, *ctor; } ctors[] = {
+		{ "mutex", "Mutex" }, { "rwlock", "RwLock" }, { "semaphore", "Semaphore" },
+		{ "mpsc", "mpsc::channel" }, { "mpsc unbounded", "mpsc::unbounded_channel" },
+		{ "oneshot", "oneshot::channel" }, { "watch", "watch::channel" },
+		{ "broadcast", "broadcast::channel" }, { "notify", "Notify" },
+	};
+	const char *args = qn ? strchr(qn, '<') : NULL, *ctor = o->kind;
+	int depth = 0;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(ctors); i++)
+		if (o->kind && !strcmp(o->kind, ctors[i].kind))
+			ctor = ctors[i].ctor;
+	if (!ctor)
+		return;
+	if (!args || !strcmp(ctor, "Semaphore") || !strcmp(ctor, "Notify")) {
+		snprintf(o->type, sizeof(o->type), "%s", ctor);
+		return;
+	}
+	/* the first generic argument only: a guard's lifetime is not printed, a
+	 * channel's semaphore type is the second argument of Chan */
+	for (i = 1; args[i]; i++) {
+		if (args[i] == '<')
+			depth++;
+		else if ((args[i] == '>' || args[i] == ',') && !depth)
+			break;
+		else if (args[i] == '>')
+			depth--;
+	}
+	snprintf(o->type, sizeof(o->type), "%s<%.*s>", ctor, (int)(i - 1), args + 1);
+}
+
+/*
+ * An mpsc channel's capacity and length from its Chan: the bounded
+ * semaphore keeps `bound` and the free permits (<< 1, the low bit is
+ * "closed"); the unbounded one a message count (<< 1). Every release
+ * 1.24-1.53 has these names. chan_addr: the Arc's data (dw_format_value),
+ * its type found through the ArcInner. Left unset when DWARF or memory
+ * disagree.
+ */
+static void chan_fill(struct walk *w, const struct dw_type *arc, uint64_t chan_addr,
+		      struct ts_await_object *o)
+{
+	const struct dw_type *pt, *ai, *chan, *sem, *mt;
+	const struct dw_member *data;
+	uint64_t poff, soff, off, bound, permits;
+
+	if (!o->kind || strncmp(o->kind, "mpsc", 4) || !arc ||
+	    dw_type__first_pointer(w->dw, arc, 6, &poff, &pt) ||
+	    !(ai = dw_type__get(w->dw, pt->target)) || !(data = dw_type__member(ai, "data")) ||
+	    !(chan = dw_type__get(w->dw, data->type)) ||
+	    dw_type__find_path(w->dw, chan, "semaphore", &soff, &sem))
+		return;
+	off = chan_addr + soff;
+	if (!dw_type__find_path(w->dw, chan, "tx_count", &poff, &mt) &&
+	    !dw_read_uint(w->mr, chan_addr + poff, 8, &permits) && permits < (1ULL << 32)) {
+		o->has_senders = true;
+		o->senders = permits;
+	}
+	if (!dw_type__find_path(w->dw, sem, "bound", &poff, &mt)) {
+		uint64_t permoff;
+
+			if (dw_type__find_deep(w->dw, sem, "permits", 6, &permoff, &mt) ||
+		    dw_read_uint(w->mr, off + poff, 8, &bound) ||
+		    dw_read_uint(w->mr, off + permoff, 8, &permits) || (permits >> 1) > bound ||
+		    bound > (1ULL << 40))
+			return;
+		o->capacity = bound;
+		o->len = bound - (permits >> 1);
+	} else {
+		if (dw_read_uint(w->mr, off, 8, &permits))
+			return;
+		o->capacity = 0;
+		o->len = permits >> 1;
+	}
+	o->has_len = true;
+}
+
+/*
+ * The channel a Sender/Receiver (or a pointer to one) at addr belongs to:
+ * its Chan. o, when given, gets the channel's kind, type and length.
+ */
+static uint64_t channel_of_obj(struct walk *w, const struct dw_type *t, uint64_t addr,
+			       struct ts_await_object *o)
 {
 	/* tokio 1.24: mpsc halves hold chan.inner: Arc<Chan>; watch and broadcast
 	 * halves shared: Arc<Shared>; oneshot halves inner: Option<Arc<Inner>> */
@@ -65,10 +172,30 @@ static uint64_t channel_of(struct walk *w, const struct dw_type *t, uint64_t add
 		if (dw_type__find_path(w->dw, t, paths[i], &off, &arc))
 			continue;
 		p = 0;
-		if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p) == 0)
-			return p;
+		if (dw_format_value(w->dw, w->mr, arc, addr + off, scratch, sizeof(scratch), &p))
+			continue;
+		if (o && p) {
+			const char *qn = dw_type__qname(w->dw, t);
+
+			o->kind = chan_kind(qn);
+			obj_type(o, qn);
+			if (o->kind && !strcmp(o->kind, "oneshot"))
+				o->capacity = 1;
+			chan_fill(w, arc, p, o);
+		}
+		return p;
 	}
 	return 0;
+}
+
+/* A lock's kind and type from the type of a pointer to it (a frame's self, a guard's lock). */
+static void lock_obj(struct walk *w, const struct dw_type *t, const char *kind,
+		     struct ts_await_object *o)
+{
+	if (t && t->kind == DW_K_PTR)
+		t = dw_type__get(w->dw, t->target);
+	o->kind = kind;
+	obj_type(o, t ? dw_type__qname(w->dw, t) : NULL);
 }
 
 /* tokio values worth naming: guards, permits, channel halves. 0 when not one. */
@@ -76,36 +203,43 @@ int chain_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr,
 			      const char *var, char *buf, size_t len)
 {
 	const char *qn = dw_type__qname(w->dw, t);
+	struct ts_await_object obj = {};
+	struct ts_await_hold *h;
 	enum ts_hold_kind kind;
 	uint64_t p = 0;
 	size_t i;
-	const char *what;
+	const char *what, *lock_kind;
 
 	if (starts(qn, "tokio::sync::mutex::MutexGuard<") ||
 	    starts(qn, "tokio::sync::mutex::OwnedMutexGuard<")) {
 		kind = TS_HOLD_MUTEX_GUARD;
 		what = "mutex guard";
+		lock_kind = "mutex";
 	} else if (starts(qn, "tokio::sync::rwlock::")  && strstr(qn, "Guard<")) {
 		kind = TS_HOLD_RWLOCK_GUARD;
 		what = "rwlock guard";
+		lock_kind = "rwlock";
 	} else if (starts(qn, "tokio::sync::semaphore::SemaphorePermit") ||
 		   starts(qn, "tokio::sync::semaphore::OwnedSemaphorePermit")) {
 		kind = TS_HOLD_PERMIT;
 		what = "permit of semaphore";
+		lock_kind = "semaphore";
 	} else if (starts(qn, "tokio::sync::") && (strstr(qn, "::Sender<") || strstr(qn, "UnboundedSender<"))) {
-		p = channel_of(w, t, addr);
+		p = channel_of_obj(w, t, addr, &obj);
 		if (!p)
 			return -ENOTSUP;
 		snprintf(buf, len, "sender of channel 0x%" PRIx64, p);
-		add_hold(w, TS_HOLD_SENDER, p, var);
+		if ((h = add_hold(w, TS_HOLD_SENDER, p, var)))
+			h->obj = obj;
 		return 0;
 	} else if (starts(qn, "tokio::sync::") &&
 		   (strstr(qn, "::Receiver<") || strstr(qn, "UnboundedReceiver<"))) {
-		p = channel_of(w, t, addr);
+		p = channel_of_obj(w, t, addr, &obj);
 		if (!p)
 			return -ENOTSUP;
 		snprintf(buf, len, "receiver of channel 0x%" PRIx64, p);
-		add_hold(w, TS_HOLD_RECEIVER, p, var);
+		if ((h = add_hold(w, TS_HOLD_RECEIVER, p, var)))
+			h->obj = obj;
 		return 0;
 	} else {
 		return -ENOTSUP;
@@ -120,7 +254,12 @@ int chain_tokio_value(struct walk *w, const struct dw_type *t, uint64_t addr,
 	if (i == t->nmembers)
 		return -ENOTSUP;
 	snprintf(buf, len, "%s 0x%" PRIx64, what, p);
-	add_hold(w, kind, p, var);
+	/* an Arc'd lock (Owned guards) names its type inside the Arc: the guard's own name then */
+	lock_obj(w, dw_type__get(w->dw, t->members[i].type), lock_kind, &obj);
+	if (!strchr(obj.type, '<') && kind != TS_HOLD_PERMIT)
+		obj_type(&obj, qn);
+	if ((h = add_hold(w, kind, p, var)))
+		h->obj = obj;
 	return 0;
 }
 
@@ -211,15 +350,18 @@ static void leaf_acquire(struct walk *w, const struct dw_type *t, uint64_t addr)
 		l->kind = TS_LEAF_MUTEX;
 		if (w->self_ptr[fi])
 			l->object = w->self_ptr[fi];
+		lock_obj(w, w->self_type[fi], "mutex", &l->obj);
 		format_addr_detail(l->detail, sizeof(l->detail), "mutex", l->object, "");
 	} else if ((fi = frame_matching(w, "tokio::sync::rwlock::", NULL)) >= 0) {
 		l->kind = TS_LEAF_RWLOCK;
 		if (w->self_ptr[fi])
 			l->object = w->self_ptr[fi];
+		lock_obj(w, w->self_type[fi], "rwlock", &l->obj);
 		format_addr_detail(l->detail, sizeof(l->detail), "rwlock", l->object, "");
 	} else if ((fi = frame_matching(w, "tokio::sync::mpsc::", "Sender")) >= 0 ||
 		   (fi = frame_matching(w, "tokio::sync::mpsc::", "Permit")) >= 0) {
-		uint64_t ch = w->self_type[fi] ? channel_of(w, w->self_type[fi], w->self_ptr[fi]) : 0;
+		uint64_t ch = w->self_type[fi] ?
+			channel_of_obj(w, w->self_type[fi], w->self_ptr[fi], &l->obj) : 0;
 
 		l->kind = TS_LEAF_CHAN_SEND;
 		if (ch)
@@ -227,6 +369,8 @@ static void leaf_acquire(struct walk *w, const struct dw_type *t, uint64_t addr)
 		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object,
 				   " (send: channel full)");
 	} else {
+		l->obj.kind = "semaphore";
+		obj_type(&l->obj, NULL);
 		format_addr_detail(l->detail, sizeof(l->detail), "semaphore", l->object, "");
 	}
 }
@@ -276,13 +420,18 @@ bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
 	if (starts(qn, "tokio::sync::notify::Notified")) {
 		chain_set_leaf(w, TS_LEAF_NOTIFY, "tokio::sync::Notified", addr, "");
 		l->object = first_pointer_value(w, t, addr);
+		l->obj.kind = "notify";
+		obj_type(&l->obj, NULL);
 		format_addr_detail(l->detail, sizeof(l->detail), "notify", l->object, "");
 		/* watch::Receiver::changed waits on its channel's Notify */
 		fi = frame_matching(w, "tokio::sync::watch::", "::changed");
 		if (fi >= 0) {
-			uint64_t ch = channel_of(w, w->self_type[fi], w->self_ptr[fi]);
+			struct ts_await_object o = {};
+			uint64_t ch = channel_of_obj(w, w->self_type[fi], w->self_ptr[fi], &o);
 
 			l->kind = TS_LEAF_CHAN_RECV;
+			if (ch)
+				l->obj = o;
 			if (ch)
 				l->object = ch;
 			format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object,
@@ -305,9 +454,9 @@ bool chain_classify_leaf(struct walk *w, const struct dw_type *t, uint64_t addr)
 		ts_await_readable_name(qn, NULL, name, sizeof(name));
 		chain_set_leaf(w, TS_LEAF_CHAN_RECV, name, addr, "");
 		/* oneshot: the Receiver itself; broadcast: Recv { receiver: &mut Receiver, .. } */
-		l->object = starts(qn, "tokio::sync::oneshot::") ? channel_of(w, t, addr) :
+		l->object = starts(qn, "tokio::sync::oneshot::") ? channel_of_obj(w, t, addr, &l->obj) :
 			    (m = dw_type__member(t, "receiver")) != NULL ?
-			    channel_of(w, dw_type__get(w->dw, m->type), addr + m->off) : 0;
+			    channel_of_obj(w, dw_type__get(w->dw, m->type), addr + m->off, &l->obj) : 0;
 		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
 		return true;
 	}
@@ -328,7 +477,7 @@ void chain_leaf_unknown(struct walk *w, const struct dw_type *t, uint64_t addr)
 	    strstr(w->c->frames[fi].func, "Receiver") && strstr(w->c->frames[fi].func, "::recv")) {
 		l->kind = TS_LEAF_CHAN_RECV;
 		if (w->self_type[fi])
-			l->object = channel_of(w, w->self_type[fi], w->self_ptr[fi]);
+			l->object = channel_of_obj(w, w->self_type[fi], w->self_ptr[fi], &l->obj);
 		format_addr_detail(l->detail, sizeof(l->detail), "channel", l->object, " (recv)");
 	}
 }

@@ -351,6 +351,8 @@ void ts_await_chain__json(const struct ts_await_chain *c, struct json_writer *jw
 	jw_kv_hex(jw, "object", c->leaf.object);
 	if (c->leaf.has_deadline)
 		jw_kv_double(jw, "remaining_s", (double)c->leaf.remaining_ns / 1e9, 3);
+	if (c->leaf.obj.kind)
+		jw_kv_string(jw, "resource_kind", c->leaf.obj.kind);
 	jw_object_end(jw);
 	jw_key(jw, "holds");
 	jw_array_begin(jw);
@@ -362,6 +364,8 @@ void ts_await_chain__json(const struct ts_await_chain *c, struct json_writer *jw
 		jw_kv_hex(jw, "object", h->object);
 		jw_kv_i64(jw, "frame", h->frame);
 		jw_kv_string(jw, "var", h->var);
+		if (h->obj.kind)
+			jw_kv_string(jw, "resource_kind", h->obj.kind);
 		jw_object_end(jw);
 	}
 	jw_array_end(jw);

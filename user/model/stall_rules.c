@@ -411,62 +411,6 @@ static int rule_lost_wakes(const struct ts_process *p, struct finding_vec *fv)
 	return 0;
 }
 
-/*
- * What a waiting task waits on and who can free it: from its await chain
- * (DWARF, tokio) or from wait_begin/acquire probes (USDT runtimes).
- */
-struct wait_edge {
-	bool valid;
-	bool lock;		/* mutex, rwlock, semaphore: its holder frees it */
-	bool chan_send;		/* a full channel: its receiver frees it */
-	uint64_t object;
-	size_t holder;		/* task index, SIZE_MAX when unknown */
-	char what[256];		/* "mutex 0x7f..", "channel \"jobs\" (4/4 full)" */
-};
-
-static bool leaf_is_lock(const struct ts_await_chain *c)
-{
-	return c && c->status == TS_CHAIN_SUSPENDED && c->leaf.object &&
-	       (c->leaf.kind == TS_LEAF_MUTEX || c->leaf.kind == TS_LEAF_RWLOCK ||
-		c->leaf.kind == TS_LEAF_SEMAPHORE);
-}
-
-/* The task whose suspended frames hold object (a guard, a permit, a channel half). */
-static size_t holder_of(const struct ts_process *p, uint64_t object, size_t not_task,
-			bool receiver)
-{
-	size_t i;
-	int k;
-
-	for (i = 0; i < p->ntasks; i++) {
-		const struct ts_await_chain *c = p->tasks[i].chain;
-
-		if (i == not_task || !c)
-			continue;
-		for (k = 0; k < c->nholds; k++) {
-			enum ts_hold_kind hk = c->holds[k].kind;
-
-			if (c->holds[k].object != object)
-				continue;
-			if (receiver ? hk == TS_HOLD_RECEIVER :
-				       (hk == TS_HOLD_MUTEX_GUARD || hk == TS_HOLD_RWLOCK_GUARD ||
-					hk == TS_HOLD_PERMIT))
-				return i;
-		}
-	}
-	return SIZE_MAX;
-}
-
-static size_t task_by_id(const struct ts_process *p, uint64_t id)
-{
-	size_t i;
-
-	for (i = 0; id && i < p->ntasks; i++)
-		if (p->tasks[i].task_id == id && p->tasks[i].state != TS_TASK_DONE)
-			return i;
-	return SIZE_MAX;
-}
-
 /* The leaf as an object of "waiting on": "mutex 0x7f..", "tokio::time::Sleep (fires in 3 s)". */
 static void leaf_what(const struct ts_await_chain *c, char *buf, size_t len)
 {
@@ -479,53 +423,6 @@ static void leaf_what(const struct ts_await_chain *c, char *buf, size_t len)
 		snprintf(buf, len, "%s (%s)", c->leaf.type_name, d);
 	else
 		snprintf(buf, len, "%s", c->leaf.type_name[0] ? c->leaf.type_name : "an unknown future");
-}
-
-static const char *res_kind_name(uint32_t kind)
-{
-	static const char *const names[] = { "resource", "mutex", "rwlock", "semaphore",
-					      "channel", "resource" };
-
-	return kind < ARRAY_SIZE(names) ? names[kind] : "resource";
-}
-
-static void task_waits_on(const struct ts_process *p, size_t i, struct wait_edge *e)
-{
-	const struct ts_task *t = &p->tasks[i];
-	const struct ts_await_chain *c = t->chain;
-
-	memset(e, 0, sizeof(*e));
-	e->holder = SIZE_MAX;
-	if (c && c->status == TS_CHAIN_SUSPENDED) {
-		e->valid = true;
-		e->object = c->leaf.object;
-		leaf_what(c, e->what, sizeof(e->what));
-		if (leaf_is_lock(c)) {
-			e->lock = true;
-			e->holder = holder_of(p, c->leaf.object, i, false);
-		} else if (c->leaf.kind == TS_LEAF_CHAN_SEND && c->leaf.object) {
-			e->chan_send = true;
-			e->holder = holder_of(p, c->leaf.object, i, true);
-		}
-		return;
-	}
-	if (t->st.waiting_res) {
-		const struct ts_res_info *r = ts_process__find_resource(p, t->st.waiting_res);
-		uint32_t kind = r ? r->r.kind : 0;
-
-		e->valid = true;
-		e->object = t->st.waiting_res;
-		e->lock = kind >= 1 && kind <= 3;
-		if (r && kind == 4)
-			snprintf(e->what, sizeof(e->what), "channel \"%s\" (%llu of %llu queued)",
-				 r->r.name, (unsigned long long)r->r.len,
-				 (unsigned long long)r->r.capacity);
-		else
-			snprintf(e->what, sizeof(e->what), "%s \"%s\"", res_kind_name(kind),
-				 r ? r->r.name : "?");
-		if (e->lock && r)
-			e->holder = task_by_id(p, r->r.holder);
-	}
 }
 
 /* Where a suspended task sits: its deepest frame in the program's own code. */
@@ -545,77 +442,119 @@ static void await_site(const struct ts_task *t, char *buf, size_t len)
 	}
 }
 
-/* ", waiting on mutex 0x.. held by task 4 app::b" and the like: what can free it. */
-static void what_frees_it(const struct ts_process *p, size_t i, char *buf, size_t len)
+/*
+ * ", waiting on mutex 0x.. held by task 4 app::b" and the like: what it
+ * waits on and, from the wait-for graph, the one task that can free it.
+ */
+static void what_frees_it(const struct ts_process *p, const struct ts_wait_graph *g, size_t i,
+			  char *buf, size_t len)
 {
-	struct wait_edge e;
-	char label[320];
+	const struct ts_task *t = &p->tasks[i];
+	const struct ts_task_wait *w = &g->waits[i];
+	const struct ts_wres *r = ts_wait_graph__waits_on(g, i);
+	char what[256], label[320];
+	const char *how;
 
 	buf[0] = '\0';
-	task_waits_on(p, i, &e);
-	if (!e.valid)
-		return;
-	if (e.holder != SIZE_MAX)
-		snprintf(buf, len, ", waiting on %s %s %s", e.what,
-			 e.chan_send ? "whose receiver is held by" : "held by",
-			 task_label(&p->tasks[e.holder], label, sizeof(label)));
+	if (t->chain && t->chain->status == TS_CHAIN_SUSPENDED)
+		leaf_what(t->chain, what, sizeof(what));
+	else if (r)
+		ts_wres__label(r, what, sizeof(what));
 	else
-		snprintf(buf, len, ", waiting on %s", e.what);
+		return;
+	if (w->kind == TS_WAIT_JOIN && w->target != TS_WG_NONE) {
+		snprintf(buf, len, ", waiting on the JoinHandle of %s",
+			 task_label(&p->tasks[w->target], label, sizeof(label)));
+		return;
+	}
+	if (w->target == TS_WG_NONE) {
+		snprintf(buf, len, ", waiting on %s", what);
+		return;
+	}
+	how = w->kind == TS_WAIT_SEND ? "whose receiver is held by" :
+	      w->kind == TS_WAIT_RECV ? "whose only sender is held by" : "held by";
+	if (w->kind == TS_WAIT_RECV && !w->definite)
+		how = "whose sender is held by";
+	snprintf(buf, len, ", waiting on %s %s %s", what, how,
+		 task_label(&p->tasks[w->target], label, sizeof(label)));
+}
+
+/* What to do about a cycle, by the kinds of wait on it. */
+static const char *cycle_remedy(const struct ts_wait_graph *g, const struct ts_wait_cycle *c)
+{
+	bool lock = false, chan = false, join = false;
+	int k;
+
+	for (k = 0; k < c->n; k++) {
+		enum ts_wait_kind wk = g->waits[c->tasks[k]].kind;
+
+		lock |= wk == TS_WAIT_LOCK;
+		chan |= wk == TS_WAIT_SEND || wk == TS_WAIT_RECV;
+		join |= wk == TS_WAIT_JOIN;
+	}
+	if (chan)
+		return "a channel's sender and receiver wait on each other: drain the receiver "
+		       "while awaiting (select!), use try_send or a larger capacity, or drop the "
+		       "Sender/guard before awaiting the other task";
+	if (join)
+		return "a task awaits a JoinHandle while holding what that task needs: release the "
+		       "guard (end its scope) before awaiting, or pass the value instead of locking";
+	if (lock)
+		return "acquire the locks in one consistent order, use try_lock or "
+		       "tokio::time::timeout around lock(), or shrink each guard's scope";
+	return "break the cycle: one of these tasks must stop waiting for the next";
 }
 
 /*
- * A task awaiting a lock whose holder awaits, down the line, a lock the
- * first one holds: a cycle in the waits-for graph. Each cycle is reported
- * once, from its lowest task index.
+ * Tasks waiting on each other, round a cycle of definite wait-for edges
+ * (wait_graph.h): locks, full or empty channels whose other half one task
+ * holds, JoinHandles. Written as the cycle:
+ * "task 3 a at src/main.rs:12 -> Mutex<u64> 0x.. -> task 4 b ... -> task 3".
  */
-static int rule_deadlock(const struct ts_process *p, struct finding_vec *fv)
+static int rule_deadlock(const struct ts_process *p, const struct ts_wait_graph *g,
+			 struct finding_vec *fv)
 {
-	size_t i, cycle[16];
-	struct wait_edge edges[16];
-	int n, k;
+	size_t ci;
 
-	for (i = 0; i < p->ntasks; i++) {
-		size_t cur = i, lowest = i;
+	for (ci = 0; ci < g->ncycles; ci++) {
+		const struct ts_wait_cycle *c = &g->cycles[ci];
+		const struct ts_task *first = &p->tasks[c->tasks[0]];
 		struct ts_finding *f;
-		char label[320], msg[1024];
+		char label[320], msg[2048], site[160], edge[256];
 		size_t o;
+		int k;
 
-		for (n = 0; n < 16; n++) {
-			task_waits_on(p, cur, &edges[n]);
-			if (!edges[n].valid || !edges[n].lock)
-				break;
-			cycle[n] = cur;
-			cur = edges[n].holder;
-			if (cur == SIZE_MAX)
-				break;
-			if (cur < lowest)
-				lowest = cur;
-			if (cur == i) {
-				n++;
-				break;
-			}
-		}
-		if (cur != i || lowest != i || n < 2)
+		if (c->n < 2)
 			continue;
-		f = add(fv, p, TS_FIND_DEADLOCK, i);
+		f = add(fv, p, TS_FIND_DEADLOCK, c->tasks[0]);
 		if (!f)
 			return -ENOMEM;
-		f->count = (uint64_t)n;
-		for (k = 0; k < n; k++)
-			f->members[k] = cycle[k];
-		f->duration_ns = p->tasks[i].in_state_ns;
-		f->at_least = p->tasks[i].since_attach;
-		o = (size_t)snprintf(msg, sizeof(msg), "%d tasks wait for each other:", n);
-		for (k = 0; k < n && o < sizeof(msg); k++) {
-			const struct ts_task *t = &p->tasks[cycle[k]];
-			char site[160];
+		f->count = (uint64_t)c->n;
+		f->remedy = cycle_remedy(g, c);
+		/* the cycle closed when its last member began to wait */
+		f->duration_ns = first->in_state_ns;
+		f->at_least = true;
+		for (k = 0; k < c->n; k++) {
+			const struct ts_task *t = &p->tasks[c->tasks[k]];
+
+			f->members[k] = c->tasks[k];
+			if (t->in_state_ns < f->duration_ns)
+				f->duration_ns = t->in_state_ns;
+			f->at_least &= t->since_attach;
+		}
+		o = (size_t)snprintf(msg, sizeof(msg), "%d task%s wait%s for each other: ", c->n,
+				     c->n == 1 ? "" : "s", c->n == 1 ? "s" : "");
+		for (k = 0; k < c->n && o < sizeof(msg); k++) {
+			const struct ts_task *t = &p->tasks[c->tasks[k]];
 
 			await_site(t, site, sizeof(site));
-			o += (size_t)snprintf(msg + o, sizeof(msg) - o,
-					      "%s %s%s waits for %s held by %s", k ? ";" : "",
-					      task_label(t, label, sizeof(label)), site, edges[k].what,
-					      p->tasks[cycle[(k + 1) % n]].name);
+			ts_wait_graph__edge_label(g, c->tasks[k], edge, sizeof(edge));
+			o += (size_t)snprintf(msg + o, sizeof(msg) - o, "%s%s \u2192 %s \u2192 ",
+					      task_label(t, label, sizeof(label)), site, edge);
 		}
+		if (o < sizeof(msg))
+			snprintf(msg + o, sizeof(msg) - o, "%s",
+				 task_label(first, label, sizeof(label)));
 		set_message(fv, f, "%s", msg);
 	}
 	return 0;
@@ -636,8 +575,8 @@ static bool root_waits_on_lock(const struct ts_task *t)
 	}
 }
 
-static int rule_idle(const struct ts_process *p, const struct ts_rules_config *cfg,
-		     struct finding_vec *fv)
+static int rule_idle(const struct ts_process *p, const struct ts_wait_graph *g,
+		     const struct ts_rules_config *cfg, struct finding_vec *fv)
 {
 	char label[320], d[32], site[160], frees[700];
 	size_t i, nidle = 0;
@@ -667,7 +606,7 @@ static int rule_idle(const struct ts_process *p, const struct ts_rules_config *c
 		f->in_progress = true;
 		ts_fmt_duration(t->in_state_ns, d, sizeof(d));
 		await_site(t, site, sizeof(site));
-		what_frees_it(p, i, frees, sizeof(frees));
+		what_frees_it(p, g, i, frees, sizeof(frees));
 		set_message(fv, f, "%s: idle for %s%s%s%s%s",
 			 task_label(t, label, sizeof(label)), t->since_attach ? ">= " : "", d,
 			 t->since_attach ? " (since before attach)" : "", site,
@@ -693,9 +632,15 @@ int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config 
 		       struct ts_finding **out)
 {
 	struct finding_vec fv = {};
+	struct ts_wait_graph g;
 	int err;
 
-	err = rule_deadlock(p, &fv);
+	err = ts_wait_graph__build(&g, p);
+	if (err) {
+		*out = NULL;
+		return err;
+	}
+	err = rule_deadlock(p, &g, &fv);
 	if (!err)
 		err = rule_blocked(p, cfg, &fv);
 	if (!err)
@@ -705,7 +650,8 @@ int ts_rules__evaluate(const struct ts_process *p, const struct ts_rules_config 
 	if (!err)
 		err = rule_lost_wakes(p, &fv);
 	if (!err)
-		err = rule_idle(p, cfg, &fv);
+		err = rule_idle(p, &g, cfg, &fv);
+	ts_wait_graph__free(&g);
 	if (!err && fv.oom)
 		err = -ENOMEM;
 	if (!err && fv.n)

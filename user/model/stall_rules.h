@@ -8,6 +8,7 @@
 
 #include "duration.h"	/* ts_fmt_duration: the findings' messages */
 #include "task_model.h"
+#include "wait_graph.h"
 
 enum ts_finding_kind {
 	TS_FIND_DEADLOCK,	/* tasks waiting on each other's locks */
@@ -44,7 +45,8 @@ struct ts_finding {
 	uint32_t ns_tid;		/* ... as its container sees it, 0 same */
 	bool in_progress;		/* blocked worker: the poll is still running */
 	uint64_t count;			/* lost wakes / spinning polls / tasks in a deadlock */
-	size_t members[16];		/* deadlock: every task of the cycle */
+	size_t members[16];		/* deadlock: every task of the cycle, in its order */
+	const char *remedy;		/* deadlock: what usually fixes it (static), else NULL */
 	/*
 	 * In the block ts_rules__evaluate returns, after the findings: one
 	 * free() releases both. A million idle tasks make a million

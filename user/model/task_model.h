@@ -22,6 +22,16 @@ struct ts_task {
 	uint32_t root_tid;		/* not spawned: the future a thread runs in block_on */
 	uint64_t owner_id;		/* tokio: which runtime owns it (OwnedTasks id), 0 unknown */
 	/*
+	 * Who spawned it (ts_task__parent): the task polled on the spawning
+	 * thread when its Id was taken (stock tokio) or the parent the
+	 * runtime named (USDT). parent_known false: not seen being spawned
+	 * (before attach, or outside sampled mode's bursts).
+	 */
+	bool parent_known;
+	uint64_t parent_id;		/* 0: spawned outside any task (see spawn_tid) */
+	uint64_t parent_header;		/* stock tokio: the parent's header, 0 none */
+	uint32_t spawn_tid;		/* the spawning thread */
+	/*
 	 * Strings are interned (intern.h), never NULL ("" unknown): a million
 	 * tasks share a few hundred names. Set them with ts_intern().
 	 */
