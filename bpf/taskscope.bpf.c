@@ -75,6 +75,13 @@ struct {
 } resources SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, TS_MAX_SPAWNS);
+	__type(key, struct ts_spawn_key);
+	__type(value, struct ts_spawn);
+} spawns SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, TS_CNT_MAX);
 	__type(key, u32);
@@ -392,6 +399,75 @@ SEC("uprobe")
 int BPF_KPROBE(task_wake, void *header)
 {
 	wake((u64)header, bpf_get_attach_cookie(ctx));
+	return 0;
+}
+
+/*
+ * x86-64 register number (ModRM.reg with REX.R) -> its value in regs,
+ * read at an offset as usdt_arg does: the verifier refuses a ctx
+ * pointer moved by a variable amount.
+ */
+static __always_inline u64 reg_value(struct pt_regs *regs, u32 reg)
+{
+	u64 v = 0, off;
+
+	switch (reg & 15) {
+	case 0: off = offsetof(struct pt_regs, ax); break;
+	case 1: off = offsetof(struct pt_regs, cx); break;
+	case 2: off = offsetof(struct pt_regs, dx); break;
+	case 3: off = offsetof(struct pt_regs, bx); break;
+	case 4: off = offsetof(struct pt_regs, sp); break;
+	case 5: off = offsetof(struct pt_regs, bp); break;
+	case 6: off = offsetof(struct pt_regs, si); break;
+	case 7: off = offsetof(struct pt_regs, di); break;
+	case 8: off = offsetof(struct pt_regs, r8); break;
+	case 9: off = offsetof(struct pt_regs, r9); break;
+	case 10: off = offsetof(struct pt_regs, r10); break;
+	case 11: off = offsetof(struct pt_regs, r11); break;
+	case 12: off = offsetof(struct pt_regs, r12); break;
+	case 13: off = offsetof(struct pt_regs, r13); break;
+	case 14: off = offsetof(struct pt_regs, r14); break;
+	default: off = offsetof(struct pt_regs, r15); break;
+	}
+	if (bpf_probe_read_kernel(&v, sizeof(v), (void *)regs + off))
+		return 0;
+	return v;
+}
+
+/*
+ * A task Id was just taken (the instruction after Id::next's fetch_add):
+ * the task polled on this thread spawns it. A poll whose end was not
+ * seen yet (no uretprobe) is over when the task's RUNNING bit is clear:
+ * then code outside any task (a block_on root, a plain thread) spawns.
+ */
+SEC("uprobe")
+int task_spawn(struct pt_regs *ctx)
+{
+	u64 cookie = bpf_get_attach_cookie(ctx), pid_tgid = bpf_get_current_pid_tgid();
+	u32 tid = (u32)pid_tgid, tgid = pid_tgid >> 32;
+	struct ts_spawn_key key = { .tgid = tgid, .task_id = reg_value(ctx, TS_COOKIE_IDX(cookie)) };
+	struct ts_spawn sp = { .tid = tid, .ns = bpf_ktime_get_ns() };
+	struct ts_worker_state *w = bpf_map_lookup_elem(&workers, &tid);
+
+	count(TS_CNT_SPAWNS);
+	if (!key.task_id)
+		return 0;
+	if (w && w->depth && w->tgid == tgid) {
+		const volatile struct ts_runtime_layout *l = runtime_layout(w->runtime_desc);
+		struct ts_task_key tk = { .tgid = tgid, .header = w->header };
+		struct ts_task_stats *t;
+		u64 state_word = 0;
+
+		if (l && !bpf_probe_read_user(&state_word, sizeof(state_word),
+					      (void *)(w->header + l->hdr_state_off)) &&
+		    (state_word & l->state_running)) {
+			sp.parent_header = w->header;
+			t = bpf_map_lookup_elem(&tasks, &tk);
+			if (t)
+				sp.parent_id = t->task_id;
+		}
+	}
+	bpf_map_update_elem(&spawns, &key, &sp, BPF_ANY);
 	return 0;
 }
 

@@ -117,6 +117,28 @@ struct ts_resource {
 #define TS_COOKIE_FLAGS(c)	((uint32_t)((c) >> 32) & ~0xffffu)
 #define TS_COOKIE_IDX(c)	((uint32_t)(c))
 
+/*
+ * Who spawned a tokio task: at the instruction after an inlined
+ * `NEXT_ID.fetch_add(1)` (Id::next, a `lock xadd` into the counter), the
+ * register named by the cookie's index holds the new task's Id, and the
+ * task polled on this thread (if any) is its parent.
+ */
+#define TS_MAX_SPAWNS		32768
+
+struct ts_spawn_key {
+	uint32_t tgid;
+	uint32_t pad;
+	uint64_t task_id;		/* the child's */
+};
+
+struct ts_spawn {
+	uint64_t parent_header;		/* 0: no task was being polled on the thread */
+	uint64_t parent_id;		/* its Id, 0 when not read */
+	uint32_t tid;			/* spawning thread */
+	uint32_t pad;
+	uint64_t ns;
+};
+
 /* Global event counters, a per-CPU array indexed by these. */
 enum ts_counter {
 	TS_CNT_POLLS = 0,
@@ -127,6 +149,7 @@ enum ts_counter {
 	TS_CNT_TASK_INSERT_FAIL,
 	TS_CNT_WORKER_INSERT_FAIL,
 	TS_CNT_INFERRED_END,	/* poll ends inferred (no uretprobe) */
+	TS_CNT_SPAWNS,		/* task Ids taken (spawn probes) */
 	TS_CNT_MAX,
 };
 

@@ -10,6 +10,7 @@
 #include "array.h"
 #include "await_chain.h"
 #include "dwarf_index.h"
+#include "intern.h"
 #include "dwarf_types.h"
 #include "dwarf_walk.h"
 
@@ -453,6 +454,7 @@ static void own_location(const struct dw_type *t, struct ts_await_frame *f)
 			 (int)sizeof(note) - 32, f->file, f->line);
 		memcpy(f->note, note, sizeof(f->note));
 		memcpy(f->file, own, sizeof(f->file));
+		f->path = ts_intern(u->file);
 		f->line = u->line;
 		f->external = false;
 		return;
@@ -495,8 +497,10 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 			f = w->frames_full ? NULL : push_frame(w, addr);
 			if (f) {
 				readable_type(w->dw, t, f->func, sizeof(f->func));
-				if (v->file)
+				if (v->file) {
 					ts_await_short_path(v->file, f->file, sizeof(f->file), &f->external);
+					f->path = ts_intern(v->file);
+				}
 				f->line = v->line;
 				if (f->external)
 					own_location(t, f);

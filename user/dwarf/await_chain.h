@@ -58,6 +58,7 @@ struct ts_await_var {
 struct ts_await_frame {
 	char func[192];		/* readable: "await_nested::db_query" */
 	char file[128];		/* "src/main.rs"; "tokio-1.24.2/src/sync/mutex.rs" */
+	const char *path;	/* as DWARF names it (interned), NULL unknown: to read the line */
 	uint32_t line;		/* of the current .await; 0 for wrappers (Timeout...). An
 				   await inside a macro (join!) has the macro's line in
 				   DWARF: then the fn's own line, the macro's in note */

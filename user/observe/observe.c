@@ -471,6 +471,8 @@ static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		t->name = ts_intern(info.name);
 		t->location = ts_intern(info.location);
 		t->task_id = t->header;
+		t->parent_known = true;
+		t->parent_id = info.parent_id;
 	}
 	fd = ts_bpf__map_fd(bpf, "resources");
 	while (bpf_map_get_next_key(fd, prev, &rnext) == 0) {
@@ -487,6 +489,41 @@ static int read_usdt_maps(struct observed_proc *op, struct ts_bpf *bpf, struct t
 		nv->r = r;
 	}
 	return 0;
+}
+
+/*
+ * Who spawned each task (bpf: task_spawn), joined by task Id: the task
+ * polled on the spawning thread, else the thread itself (its block_on
+ * root when it has one). Tasks spawned before attach, or outside sampled
+ * mode's bursts, keep parent_known false.
+ */
+static void read_spawns(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p)
+{
+	int fd = ts_bpf__map_fd(bpf, "spawns");
+	struct ts_spawn_key key = { .tgid = (uint32_t)op->pid };
+	struct ts_spawn sp;
+	size_t i, k;
+
+	if (fd < 0 || !op->tb.nspawn_sites)
+		return;
+	for (i = 0; i < p->ntasks; i++) {
+		struct ts_task *t = &p->tasks[i];
+
+		if (!t->task_id || t->root_tid || (t->parent_known && op->tb.nusdt))
+			continue;
+		key.task_id = t->task_id;
+		if (bpf_map_lookup_elem(fd, &key, &sp))
+			continue;
+		t->parent_known = true;
+		t->parent_header = sp.parent_header;
+		t->parent_id = sp.parent_id;
+		t->spawn_tid = sp.tid;
+		/* the parent's Id when its polls were not seen reading it */
+		for (k = 0; !t->parent_id && sp.parent_header && k < p->ntasks; k++)
+			if (p->tasks[k].header == sp.parent_header && p->tasks[k].task_id &&
+			    p->tasks[k].task_id < t->task_id)
+				t->parent_id = p->tasks[k].task_id;
+	}
 }
 
 static int read_lost_wakes(struct observed_proc *op, struct ts_bpf *bpf, struct ts_process *p)
@@ -676,6 +713,7 @@ int observed_proc__snapshot_tasks(struct observed_proc *op, bool scan_memory,
 	}
 	if (err)
 		return err;
+	read_spawns(op, bpf, p);
 	count_worker_threads(op, p, op->worker_launch_tasks);
 	layout_into(op, p);
 	return 0;

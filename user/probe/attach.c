@@ -95,7 +95,7 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 
 int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
 {
-	struct bpf_program *uprobes[5];
+	struct bpf_program *uprobes[6];
 	size_t i;
 	int err;
 
@@ -111,7 +111,8 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
 	uprobes[2] = b->skel->progs.task_wake;
 	uprobes[3] = b->skel->progs.task_dealloc;
 	uprobes[4] = b->skel->progs.usdt_event;
-	for (i = 0; i < 5; i++) {
+	uprobes[5] = b->skel->progs.task_spawn;
+	for (i = 0; i < ARRAY_SIZE(uprobes); i++) {
 		/* uprobe_multi links need it at load (see uprobe_multi_link) */
 		bpf_program__set_expected_attach_type(uprobes[i],
 			(enum bpf_attach_type)TS_BPF_TRACE_UPROBE_MULTI);
@@ -237,6 +238,8 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 		n = tb->ndeallocs;
 	if (tb->nwakes > n)
 		n = tb->nwakes;
+	if (tb->nspawn_sites > n)
+		n = tb->nspawn_sites;
 	offs = calloc(n ? n : 1, sizeof(*offs));
 	cookies = calloc(n ? n : 1, sizeof(*cookies));
 	if (!offs || !cookies) {
@@ -299,6 +302,19 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_dealloc),
 							pid, path, offs, NULL, cookies,
 							tb->ndeallocs, false), tb->ndeallocs);
+		if (err)
+			goto cleanup;
+	}
+
+	/* who spawns whom: one trap per spawn, none per poll */
+	for (i = 0; i < tb->nspawn_sites; i++) {
+		offs[i] = tb->spawn_sites[i].file_off;
+		cookies[i] = TS_COOKIE(desc, tb->spawn_sites[i].reg);
+	}
+	if (tb->nspawn_sites) {
+		err = add_link(links, uprobe_multi_link(bpf_program__fd(b->skel->progs.task_spawn),
+							pid, path, offs, NULL, cookies,
+							tb->nspawn_sites, false), tb->nspawn_sites);
 		if (err)
 			goto cleanup;
 	}

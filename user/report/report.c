@@ -524,6 +524,14 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 		jw_kv_u64(jw, "root_thread", t->root_tid);
 		jw_kv_string(jw, "executor", t->location);
 	}
+	/* who spawned it: null when not seen being spawned, 0 outside any task */
+	jw_key(jw, "parent_id");
+	if (t->parent_known)
+		jw_u64(jw, t->parent_id);
+	else
+		jw_null(jw);
+	if (t->parent_known && t->spawn_tid)
+		jw_kv_u64(jw, "spawned_on_thread", t->spawn_tid);
 	jw_kv_bool(jw, "name_ambiguous", t->name_ambiguous);
 	jw_kv_string(jw, "future_type", t->future_type);
 	jw_kv_hex(jw, "poll_fn", t->poll_fn_vaddr);

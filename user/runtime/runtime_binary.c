@@ -876,6 +876,145 @@ static void text_range(const struct elf_ctx *ec, uint64_t *lo, uint64_t *hi)
 		}
 }
 
+#define SPAWN_SCAN_CHUNK	(1u << 20)
+#define SPAWN_SCAN_SLACK	48	/* bytes past a chunk: an instruction pair spans it */
+#define XADD_RIP_LEN		8	/* f0 REX.W 0f c1 ModRM(rip) disp32 */
+#define XADD_REG_LEN		5	/* f0 REX.W 0f c1 ModRM([reg]) */
+#define GOT_LOAD_LEN		7	/* REX.W 8b ModRM(rip) disp32 */
+#define GOT_TO_XADD_MAX		24	/* the xadd follows its GOT load within this */
+#define TS_MAX_SPAWN_SITES	256
+
+static bool is_got_slot(const uint64_t *slots, size_t n, uint64_t vaddr)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (slots[i] == vaddr)
+			return true;
+	return false;
+}
+
+static int add_spawn_site(const struct elf_ctx *ec, struct runtime_binary *tb, size_t *cap,
+			  uint64_t after, uint32_t reg)
+{
+	struct spawn_site *ss;
+	size_t i;
+
+	for (i = 0; i < tb->nspawn_sites; i++)
+		if (tb->spawn_sites[i].vaddr == after)
+			return 0;
+	if (tb->nspawn_sites >= TS_MAX_SPAWN_SITES)
+		return 0;
+	ss = ts_array_add(&tb->spawn_sites, &tb->nspawn_sites, cap);
+	if (!ss)
+		return -ENOMEM;
+	ss->vaddr = after;
+	ss->reg = reg;
+	if (vaddr_to_off(ec, after, &ss->file_off, NULL))
+		tb->nspawn_sites--;
+	return 0;
+}
+
+/*
+ * The `lock xadd` that takes a task Id in code at vaddr base (len bytes
+ * in buf, i the candidate): into [rip + disp32] naming the counter, or
+ * into [reg] right after `mov reg, [rip + GOT slot of the counter]` (a
+ * PIE reaches an exported static through the GOT). Adds the site after it.
+ */
+static int match_spawn(const struct elf_ctx *ec, struct runtime_binary *tb, size_t *cap,
+		       const unsigned char *buf, size_t len, size_t i, uint64_t base,
+		       const uint64_t *slots, size_t nslots)
+{
+	unsigned char rex = buf[i], modrm;
+	uint32_t loaded;
+	int32_t disp;
+	size_t j;
+
+	/* direct: f0 REX.W 0f c1 ModRM(mod 00, rm 101) disp32 */
+	if (buf[i] == 0xf0 && i + XADD_RIP_LEN <= len && (buf[i + 1] & 0xfb) == 0x48 &&
+	    buf[i + 2] == 0x0f && buf[i + 3] == 0xc1 && (buf[i + 4] & 0xc7) == 0x05) {
+		memcpy(&disp, buf + i + 5, sizeof(disp));
+		if (base + i + XADD_RIP_LEN + (int64_t)disp == tb->next_task_id_vaddr)
+			return add_spawn_site(ec, tb, cap, base + i + XADD_RIP_LEN,
+					      (uint32_t)(((buf[i + 1] & 4) << 1) |
+							 ((buf[i + 4] >> 3) & 7)));
+		return 0;
+	}
+	/* through the GOT: REX.W 8b ModRM(mod 00, rm 101) disp32, then the xadd */
+	if (!nslots || (rex & 0xfb) != 0x48 || i + GOT_LOAD_LEN > len || buf[i + 1] != 0x8b ||
+	    (buf[i + 2] & 0xc7) != 0x05)
+		return 0;
+	memcpy(&disp, buf + i + 3, sizeof(disp));
+	if (!is_got_slot(slots, nslots, base + i + GOT_LOAD_LEN + (int64_t)disp))
+		return 0;
+	loaded = (uint32_t)(((rex & 4) << 1) | ((buf[i + 2] >> 3) & 7));
+	for (j = i + GOT_LOAD_LEN; j + XADD_REG_LEN <= len && j < i + GOT_LOAD_LEN + GOT_TO_XADD_MAX;
+	     j++) {
+		unsigned char xr = buf[j + 1];
+
+		modrm = buf[j + 4];
+		/* mod 00 with a plain base register: rm 100 needs a SIB, 101 is rip */
+		if (buf[j] != 0xf0 || (xr & 0xf8) != 0x48 || !(xr & 8) || buf[j + 2] != 0x0f ||
+		    buf[j + 3] != 0xc1 || (modrm >> 6) || (modrm & 7) == 4 || (modrm & 7) == 5 ||
+		    (uint32_t)(((xr & 1) << 3) | (modrm & 7)) != loaded)
+			continue;
+		return add_spawn_site(ec, tb, cap, base + j + XADD_REG_LEN,
+				      (uint32_t)(((xr & 4) << 1) | ((modrm >> 3) & 7)));
+	}
+	return 0;
+}
+
+/*
+ * tokio's Id::next is `NEXT_ID.fetch_add(1, Relaxed)`, inlined at every
+ * spawn in an optimised build as a `lock xadd` into the counter. A byte
+ * scan of the executable segment finds them (match_spawn): only an
+ * instruction whose operand lands exactly on NEXT_ID, directly or through
+ * its GOT slot, counts, which stray bytes inside other instructions
+ * practically never do. Why not a disassembler: two fixed encodings are
+ * all there is to match. A debug build (opt-level 0) calls fetch_add out
+ * of line and has no such site: no parents there.
+ */
+static int find_spawn_sites(const struct elf_ctx *ec, int fd, struct runtime_binary *tb)
+{
+	uint64_t lo, hi, at, *slots = NULL;
+	size_t cap = 0, nslots = 0, i, slots_cap = 0;
+	unsigned char *buf;
+	int err = 0;
+
+	if (!tb->next_task_id_vaddr)
+		return 0;
+	for (i = 0; i < ec->nrelocs; i++) {
+		uint64_t *s;
+
+		if (ec->relocs[i].target != tb->next_task_id_vaddr)
+			continue;
+		s = ts_array_add(&slots, &nslots, &slots_cap);
+		if (!s) {
+			free(slots);
+			return -ENOMEM;
+		}
+		*s = ec->relocs[i].where;
+	}
+	text_range(ec, &lo, &hi);
+	buf = malloc(SPAWN_SCAN_CHUNK + SPAWN_SCAN_SLACK);
+	if (!buf) {
+		free(slots);
+		return -ENOMEM;
+	}
+	for (at = lo; at < hi && !err; at += SPAWN_SCAN_CHUNK) {
+		size_t len = hi - at < SPAWN_SCAN_CHUNK + SPAWN_SCAN_SLACK ? hi - at :
+			     SPAWN_SCAN_CHUNK + SPAWN_SCAN_SLACK;
+
+		while (len >= XADD_RIP_LEN && read_vaddr(ec, fd, at, buf, len))
+			len /= 2;
+		for (i = 0; !err && i + XADD_REG_LEN <= len && i < SPAWN_SCAN_CHUNK; i++)
+			err = match_spawn(ec, tb, &cap, buf, len, i, at, slots, nslots);
+	}
+	free(buf);
+	free(slots);
+	return err;
+}
+
 /*
  * A stripped tokio binary (the version string survives strip): find the
  * task vtables by shape and take poll and dealloc from their slots. The
@@ -1049,6 +1188,8 @@ int runtime_binary__load(struct runtime_binary *tb, const char *path)
 		goto cleanup;
 	}
 	err = find_vtables(&ec, fd, tb);
+	if (!err && tb->runtime == TS_RT_TOKIO)
+		err = find_spawn_sites(&ec, fd, tb);
 cleanup:
 	free(ec.syms);
 	free(ec.relocs);
@@ -1068,6 +1209,9 @@ void runtime_binary__free(struct runtime_binary *tb)
 	free(tb->wakes);
 	free(tb->vtables);
 	free(tb->usdt);
+	free(tb->spawn_sites);
+	tb->spawn_sites = NULL;
+	tb->nspawn_sites = 0;
 	tb->usdt = NULL;
 	tb->nusdt = 0;
 	tb->polls = NULL;

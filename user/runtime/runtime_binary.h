@@ -80,6 +80,16 @@ struct runtime_binary {
 	 * during the window.
 	 */
 	uint64_t next_task_id_vaddr;
+	/*
+	 * Where a task Id is taken: the instruction after each inlined
+	 * `lock xadd` into NEXT_ID, and the register holding the new Id there
+	 * (x86-64 number). Probed, they tell who spawned each task.
+	 */
+	struct spawn_site {
+		uint64_t vaddr, file_off;
+		uint32_t reg;
+	} *spawn_sites;
+	size_t nspawn_sites;
 	struct usdt_site *usdt;	/* usdt/taskscope.h probe sites */
 	size_t nusdt;
 };

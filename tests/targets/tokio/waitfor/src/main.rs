@@ -7,8 +7,10 @@
 //! * `chan_cycle`: a channel whose receiver waits on its sender.
 //!   `fill_and_send` sends into a full channel (capacity 1) whose receiver
 //!   `join_then_drain` awaits `fill_and_send`'s JoinHandle before reading.
-//! * `tree`: a healthy parent with 50 children, each ticking on a timer;
-//!   the parent awaits them one by one (none ever ends). Nothing is stuck.
+//! * `tree`: a healthy parent with 50 children: each child ticks on a
+//!   timer for a few hundred ms and ends, and the parent spawns another in
+//!   its place, so within a second of attaching every live child was
+//!   spawned while taskscope watched. Nothing is stuck.
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
@@ -68,23 +70,21 @@ async fn chan_cycle() {
 }
 
 async fn child(n: u64) {
-    let mut ticks = 0u64;
-    loop {
+    for _ in 0..10 + n % 10 {
         tokio::time::sleep(Duration::from_millis(20 + n % 7)).await;
-        ticks += 1;
-        if ticks == u64::MAX {
-            break;
-        }
     }
 }
 
 async fn parent() {
-    let mut children = Vec::new();
-    for n in 0..50 {
-        children.push(tokio::spawn(child(n)));
+    let mut children = tokio::task::JoinSet::new();
+    let mut n = 0u64;
+    while n < 50 {
+        children.spawn(child(n));
+        n += 1;
     }
-    for c in children {
-        c.await.unwrap();
+    while children.join_next().await.is_some() {
+        children.spawn(child(n));
+        n += 1;
     }
 }
 
