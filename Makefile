@@ -56,7 +56,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
 	librust-smol-dev python3-pytest libclang-rt-dev gdb \
 	librust-hyper-dev wrk strace \
-	libmicrohttpd-dev xxd prometheus chromium
+	libmicrohttpd-dev xxd prometheus chromium graphviz
 
 ifeq ($(V),1)
 	Q =

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -17,7 +18,7 @@
 #include "stall_rules.h"
 
 /* long options without a short one */
-enum { OPT_SAMPLE_HZ = 1000, OPT_BURST, OPT_CORE, OPT_EXE };
+enum { OPT_SAMPLE_HZ = 1000, OPT_BURST, OPT_CORE, OPT_EXE, OPT_GRAPH };
 
 struct report_env {
 	int pid;
@@ -34,6 +35,8 @@ struct report_env {
 	long burst_ms;		/* --burst MS, sampled mode; -1: default */
 	const char *core;	/* --core FILE: post-mortem */
 	const char *exe;	/* --exe FILE: the core's binary */
+	const char *graph;	/* --graph dot|svg: the wait-for graph instead of the report */
+	const char *graph_file;	/* svg: where */
 };
 
 static void usage(FILE *out)
@@ -41,7 +44,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: taskscope report -p PID [-d SECONDS] [--json] [--stall-ms N] [--long-poll-ms N]\n"
 		"                        [--mode M] [--all] [--task ID] [--debuginfo FILE]\n"
-		"                        [--sample-hz N] [--burst MS]\n"
+		"                        [--sample-hz N] [--burst MS] [--graph dot | --graph svg FILE]\n"
 		"       taskscope report --core FILE [--exe BINARY] [--json] [--all] [--task ID]\n"
 		"                        [--debuginfo FILE]\n\n"
 		"Attaches to a running tokio, async-std or smol process, observes it,\n"
@@ -76,6 +79,10 @@ static void usage(FILE *out)
 		"                       holds and deadlocks, no counts and no times\n"
 		"      --exe BINARY     the core's executable, when it is not at the path\n"
 		"                       the core names (another machine, a container)\n"
+		"      --graph dot      print the wait-for graph as Graphviz DOT instead of the\n"
+		"                       report: tasks -> what they await -> who can free it,\n"
+		"                       deadlock cycles in red, stuck tasks coloured by wait\n"
+		"      --graph svg FILE render it to FILE with Graphviz's dot\n"
 		"  -v, --verbose        libbpf debug output\n"
 		"  -h, --help           this text\n\n"
 		"Exit status: 0 nothing flagged, 1 a stall was flagged, 2 error.\n\n"
@@ -103,6 +110,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "burst", required_argument, NULL, OPT_BURST },
 		{ "core", required_argument, NULL, OPT_CORE },
 		{ "exe", required_argument, NULL, OPT_EXE },
+		{ "graph", required_argument, NULL, OPT_GRAPH },
 		{},
 	};
 	char *end;
@@ -138,6 +146,20 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			if (ts_check_readable("--exe", optarg))
 				return -1;
 			env->exe = optarg;
+			break;
+		case OPT_GRAPH:
+			if (strcmp(optarg, "dot") && strcmp(optarg, "svg")) {
+				ts_err("invalid --graph '%s' (dot, or svg FILE)", optarg);
+				return -1;
+			}
+			env->graph = optarg;
+			if (!strcmp(optarg, "svg")) {
+				if (optind >= argc || argv[optind][0] == '-') {
+					ts_err("--graph svg needs the FILE to write");
+					return -1;
+				}
+				env->graph_file = argv[optind++];
+			}
 			break;
 		case 'p':
 			env->pid = ts_parse_pid(optarg);
@@ -197,6 +219,10 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		ts_err("report takes -p PID or --core FILE, not both");
 		return -1;
 	}
+	if (env->graph && env->json) {
+		ts_err("--graph and --json are two outputs: pick one");
+		return -1;
+	}
 	if (env->exe && !env->core) {
 		ts_err("--exe goes with --core (a live process names its own binary)");
 		return -1;
@@ -216,6 +242,70 @@ static bool has_task(const struct ts_process *p, uint64_t id)
 		if (p->tasks[i].task_id == id)
 			return true;
 	return false;
+}
+
+/*
+ * --graph: DOT on stdout, or piped to Graphviz's dot for an SVG. dot is
+ * run with execvp (no shell), the DOT written to its stdin.
+ */
+static int write_graph(const struct ts_process *p, const struct report_env *env,
+		       uint64_t stall_ns)
+{
+	struct ts_wait_graph g;
+	int fds[2], status = 0, err = -1;
+	pid_t child;
+	FILE *to;
+
+	if (ts_wait_graph__build(&g, p)) {
+		ts_err("out of memory");
+		return -1;
+	}
+	if (!strcmp(env->graph, "dot")) {
+		ts_wait_graph__write_dot(&g, stdout, stall_ns);
+		fflush(stdout);
+		ts_wait_graph__free(&g);
+		return 0;
+	}
+	if (pipe(fds)) {
+		ts_err("pipe: %s", strerror(errno));
+		goto out;
+	}
+	child = fork();
+	if (child < 0) {
+		ts_err("fork: %s", strerror(errno));
+		close(fds[0]);
+		close(fds[1]);
+		goto out;
+	}
+	if (!child) {
+		char *args[] = { "dot", "-Tsvg", "-o", (char *)env->graph_file, NULL };
+
+		dup2(fds[0], STDIN_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execvp("dot", args);
+		_exit(127);
+	}
+	close(fds[0]);
+	to = fdopen(fds[1], "w");
+	if (to) {
+		ts_wait_graph__write_dot(&g, to, stall_ns);
+		fclose(to);
+	} else {
+		close(fds[1]);
+	}
+	waitpid(child, &status, 0);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
+		ts_err("Graphviz's dot not found: install graphviz, or use --graph dot");
+	else if (!WIFEXITED(status) || WEXITSTATUS(status))
+		ts_err("dot failed to write %s", env->graph_file);
+	else {
+		fprintf(stderr, "wrote %s\n", env->graph_file);
+		err = 0;
+	}
+out:
+	ts_wait_graph__free(&g);
+	return err;
 }
 
 /* Sleeps for the window, watching for Ctrl-C and for the target's exit. */
@@ -394,6 +484,12 @@ observed:
 	nf = ts_rules__evaluate(&proc, &cfg, &findings);
 	if (nf < 0) {
 		ts_err("out of memory");
+		goto cleanup;
+	}
+	if (env.graph) {
+		if (write_graph(&proc, &env, cfg.stall_ns))
+			goto cleanup;
+		ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;
 		goto cleanup;
 	}
 	ropts.json = env.json;

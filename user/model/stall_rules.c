@@ -492,13 +492,13 @@ static const char *cycle_remedy(const struct ts_wait_graph *g, const struct ts_w
 		chan |= wk == TS_WAIT_SEND || wk == TS_WAIT_RECV;
 		join |= wk == TS_WAIT_JOIN;
 	}
+	if (join)
+		return "a task awaits a JoinHandle while holding what that task needs (a guard, a "
+		       "channel half): release it (end its scope, drop it) before awaiting the task";
 	if (chan)
 		return "a channel's sender and receiver wait on each other: drain the receiver "
 		       "while awaiting (select!), use try_send or a larger capacity, or drop the "
 		       "Sender/guard before awaiting the other task";
-	if (join)
-		return "a task awaits a JoinHandle while holding what that task needs: release the "
-		       "guard (end its scope) before awaiting, or pass the value instead of locking";
 	if (lock)
 		return "acquire the locks in one consistent order, use try_lock or "
 		       "tokio::time::timeout around lock(), or shrink each guard's scope";

@@ -435,7 +435,10 @@ void ts_wres__label(const struct ts_wres *r, char *buf, size_t len)
 {
 	char fill[48] = "";
 
-	if (r->has_len && r->capacity)
+	if (r->usdt && r->has_len)
+		snprintf(fill, sizeof(fill), " (%" PRIu64 " of %" PRIu64 " queued)", r->len,
+			 r->capacity);
+	else if (r->has_len && r->capacity)
 		snprintf(fill, sizeof(fill), " (%" PRIu64 "/%" PRIu64 "%s)", r->len, r->capacity,
 			 r->len >= r->capacity ? " full" : "");
 	else if (r->has_len)

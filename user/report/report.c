@@ -93,14 +93,76 @@ static int cmp_finding_group(const void *a, const void *b, void *ctx)
 	return c ? c : (x > y) - (x < y);
 }
 
-static void write_findings_text(FILE *out, const struct ts_finding *f, size_t nf)
+static const struct ts_task *task_with_id(const struct ts_process *p, uint64_t id)
+{
+	size_t i;
+
+	for (i = 0; id && i < p->ntasks; i++)
+		if (p->tasks[i].task_id == id && !p->tasks[i].root_tid)
+			return &p->tasks[i];
+	return NULL;
+}
+
+static const struct ts_task *root_on_thread(const struct ts_process *p, uint32_t tid)
+{
+	size_t i;
+
+	for (i = 0; tid && i < p->ntasks; i++)
+		if (p->tasks[i].root_tid == tid)
+			return &p->tasks[i];
+	return NULL;
+}
+
+/*
+ * "spawned by task 3 app::server <- task 1 app::main <- block_on main
+ * (thread 4711)": who spawned a stuck task, as far as taskscope saw.
+ */
+static void write_ancestry(FILE *out, const struct ts_process *p, const struct ts_task *t)
+{
+	const struct ts_task *cur = t, *up;
+	int depth;
+
+	if (!t || t->root_tid || !t->parent_known)
+		return;
+	fprintf(out, "%8sspawned by ", "");
+	for (depth = 0; cur && cur->parent_known && depth < 8; depth++, cur = up) {
+		up = cur->parent_id ? task_with_id(p, cur->parent_id) :
+				      root_on_thread(p, cur->spawn_tid);
+		if (depth)
+			fprintf(out, " \u2190 ");
+		if (cur->parent_id)
+			fprintf(out, "task %llu %s", (unsigned long long)cur->parent_id,
+				up ? up->name : "(ended)");
+		else if (up)
+			fprintf(out, "block_on %s (thread %u)", up->name, up->root_tid);
+		else
+			fprintf(out, "thread %u (outside any task)", cur->spawn_tid);
+		if (!up || up->root_tid)
+			break;
+	}
+	if (cur && !cur->root_tid && !cur->parent_known && depth)
+		fprintf(out, " \u2190 (not seen being spawned)");
+	fputc('\n', out);
+}
+
+static void write_finding_text(FILE *out, const struct ts_process *p, const struct ts_finding *f)
+{
+	fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f->kind), f->message);
+	if (f->remedy)
+		fprintf(out, "%8sfix: %s\n", "", f->remedy);
+	if (f->kind != TS_FIND_DEADLOCK && f->task < p->ntasks)
+		write_ancestry(out, p, &p->tasks[f->task]);
+}
+
+static void write_findings_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
+				size_t nf)
 {
 	size_t *idx = calloc(nf, sizeof(*idx)), *rank = calloc(nf, sizeof(*rank));
 	size_t *group = calloc(nf, sizeof(*group)), i, start;
 
 	if (!idx || !rank || !group) {
 		for (i = 0; i < nf; i++)
-			fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f[i].kind), f[i].message);
+			write_finding_text(out, p, &f[i]);
 		goto out;
 	}
 	for (i = 0; i < nf; i++)
@@ -115,7 +177,7 @@ static void write_findings_text(FILE *out, const struct ts_finding *f, size_t nf
 	}
 	for (i = 0; i < nf; i++) {
 		if (rank[i] < TS_FINDINGS_PER_TYPE)
-			fprintf(out, "  [%s] %s\n", ts_finding_kind_name(f[i].kind), f[i].message);
+			write_finding_text(out, p, &f[i]);
 		else if (rank[i] == TS_FINDINGS_PER_TYPE)
 			fprintf(out, "  [%s] ... and %zu more tasks of %s\n",
 				ts_finding_kind_name(f[i].kind), group[i] - TS_FINDINGS_PER_TYPE,
@@ -368,8 +430,101 @@ static void write_group_row(FILE *out, const struct ts_process *p, const struct 
 	(void)o;
 }
 
+/* Up to max task Ids of r's links in role, "3, 5" ("-" none). */
+static void link_ids(const struct ts_process *p, const struct ts_wait_graph *g,
+		     const struct ts_wres *r, enum ts_res_role role, char *buf, size_t len)
+{
+	size_t k, o = 0, n = 0;
+
+	buf[0] = '\0';
+	for (k = r->first; k < (size_t)r->first + r->nlinks && o < len; k++) {
+		const struct ts_task *t = &p->tasks[g->links[k].task];
+
+		if (g->links[k].role != role)
+			continue;
+		if (n++ == 4) {
+			o += (size_t)snprintf(buf + o, len - o, ", ...");
+			break;
+		}
+		if (t->root_tid)
+			o += (size_t)snprintf(buf + o, len - o, "%sT%u", n > 1 ? ", " : "", t->root_tid);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%llu", n > 1 ? ", " : "",
+					      (unsigned long long)t->task_id);
+	}
+	if (!n)
+		snprintf(buf, len, "-");
+}
+
+/*
+ * Every lock and channel an await chain or a probe names: what it is, who
+ * holds it, who waits, the other half's holders. USDT runtimes' resources
+ * come from their probes, with or without a link to a task.
+ */
+static void write_resources_text(FILE *out, const struct ts_process *p,
+				 const struct ts_wait_graph *g)
+{
+	size_t i;
+	bool header = false;
+
+	for (i = 0; i < g->nres + p->nresources; i++) {
+		const struct ts_wres *r = i < g->nres ? &g->res[i] : NULL;
+		struct ts_wres usdt_only = {};
+		char what[112], lencap[32], holders[64], waiters[64], senders[64], receivers[64];
+
+		if (!r) {	/* a USDT resource no task is linked to */
+			const struct ts_res_info *u = &p->resources[i - g->nres];
+
+			if (ts_wait_graph__find(g, u->id))
+				continue;
+			usdt_only.usdt = true;
+			usdt_only.object = u->id;
+			usdt_only.kind = u->r.kind == 4 ? "channel" : u->r.kind == 1 ? "mutex" :
+					 u->r.kind == 2 ? "rwlock" : u->r.kind == 3 ? "semaphore" :
+					 "resource";
+			snprintf(usdt_only.name, sizeof(usdt_only.name), "%s", u->r.name);
+			usdt_only.has_len = u->r.kind == 4;
+			usdt_only.capacity = u->r.capacity;
+			usdt_only.len = u->r.len;
+			r = &usdt_only;
+		}
+		if (!header)
+			fprintf(out, "\nRESOURCES\n%-14s %-34s %-16s %9s %-10s %-10s %s\n", "KIND",
+				"TYPE / NAME", "ADDRESS / ID", "LEN/CAP", "HOLDERS", "WAITERS",
+				"OTHER HALF");
+		header = true;
+		if (r->usdt)
+			snprintf(what, sizeof(what), "\"%s\"", r->name);
+		else
+			snprintf(what, sizeof(what), "%s", r->type[0] ? r->type : "?");
+		if (r->has_len && r->capacity)
+			snprintf(lencap, sizeof(lencap), "%llu/%llu", (unsigned long long)r->len,
+				 (unsigned long long)r->capacity);
+		else if (r->has_len)
+			snprintf(lencap, sizeof(lencap), "%llu/-", (unsigned long long)r->len);
+		else
+			snprintf(lencap, sizeof(lencap), "-");
+		link_ids(p, g, r, TS_ROLE_HOLDS, holders, sizeof(holders));
+		link_ids(p, g, r, TS_ROLE_WAITS, waiters, sizeof(waiters));
+		link_ids(p, g, r, TS_ROLE_SENDER, senders, sizeof(senders));
+		link_ids(p, g, r, TS_ROLE_RECEIVER, receivers, sizeof(receivers));
+		if (r->usdt && !r->first && !r->nlinks) {
+			const struct ts_res_info *u = ts_process__find_resource(p, r->object);
+
+			if (u && u->r.holder)
+				snprintf(holders, sizeof(holders), "%llu",
+					 (unsigned long long)u->r.holder);
+		}
+		fprintf(out, "%-14s %-34.34s %s%-16llx %9s %-10s %-10s", r->kind, what,
+			r->usdt ? "#" : "0x", (unsigned long long)r->object, lencap, holders, waiters);
+		if (senders[0] != '-' || receivers[0] != '-')
+			fprintf(out, " senders %s, receiver %s", senders, receivers);
+		fputc('\n', out);
+	}
+}
+
 static void write_text(FILE *out, const struct ts_process *p, const struct ts_finding *f,
-		       size_t nf, const struct ts_report_opts *o)
+		       size_t nf, const struct ts_report_opts *o, const struct ts_wait_graph *g)
 {
 	struct task_group *groups = NULL;
 	size_t *group_of = NULL;
@@ -477,21 +632,7 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 			write_chain_text(out, t->chain, o->only_task != 0);
 	}
 
-	if (p->nresources) {
-		fprintf(out, "\n%-20s %-9s %8s %8s %8s %8s\n", "RESOURCE", "KIND", "CAPACITY", "LEN",
-			"HOLDER", "WAITERS");
-		for (i = 0; i < p->nresources; i++) {
-			const struct ts_resource *r = &p->resources[i].r;
-			char holder[24] = "-";
-
-			if (r->holder)
-				snprintf(holder, sizeof(holder), "%llu", (unsigned long long)r->holder);
-			fprintf(out, "%-20.20s %-9s %8llu %8llu %8s %8u\n",
-				r->name[0] ? r->name : "(unnamed)", res_kind_label(r->kind),
-				(unsigned long long)r->capacity, (unsigned long long)r->len, holder,
-				r->waiters);
-		}
-	}
+	write_resources_text(out, p, g);
 	if (counts[TS_TASK_DONE] && !o->all_tasks)
 		fprintf(out, "%6s (%zu finished tasks not shown; --all lists them)\n", "",
 			counts[TS_TASK_DONE]);
@@ -502,7 +643,7 @@ static void write_text(FILE *out, const struct ts_process *p, const struct ts_fi
 	} else {
 		fprintf(out, "STALLS (%zu, waits >= %.0f ms, polls >= %.0f ms)\n", nf,
 			(double)o->stall_ns / 1e6, (double)o->long_poll_ns / 1e6);
-		write_findings_text(out, f, nf);
+		write_findings_text(out, p, f, nf);
 	}
 	free(order);
 	free(group_of);
@@ -571,9 +712,94 @@ static void json_task(struct json_writer *jw, const struct ts_process *p, size_t
 	jw_object_end(jw);
 }
 
+static void json_links(struct json_writer *jw, const struct ts_process *p,
+		       const struct ts_wait_graph *g, const struct ts_wres *r, enum ts_res_role role,
+		       const char *key)
+{
+	size_t k;
+
+	jw_key(jw, key);
+	jw_array_begin(jw);
+	for (k = r ? r->first : 0; r && k < (size_t)r->first + r->nlinks; k++) {
+		if (g->links[k].role != role)
+			continue;
+		jw_u64(jw, p->tasks[g->links[k].task].task_id);
+	}
+	jw_array_end(jw);
+}
+
+/*
+ * resources[]: one schema for USDT runtimes (from their probes) and stock
+ * tokio (from await chains): id, kind, name, type, address, capacity and
+ * len (channels), holder (first holder's task Id, 0 none) and the count of
+ * waiters, then the task Ids: holders, waiting, senders, receivers.
+ */
+static void write_resources_json(struct json_writer *jw, const struct ts_process *p,
+				 const struct ts_wait_graph *g)
+{
+	size_t i;
+
+	jw_key(jw, "resources");
+	jw_array_begin(jw);
+	for (i = 0; i < p->nresources; i++) {
+		const struct ts_resource *u = &p->resources[i].r;
+		const struct ts_wres *r = ts_wait_graph__find(g, p->resources[i].id);
+
+		jw_object_begin(jw);
+		jw_kv_u64(jw, "id", p->resources[i].id);
+		jw_kv_string(jw, "kind", res_kind_label(u->kind));
+		jw_kv_string(jw, "name", u->name);
+		jw_kv_string(jw, "type", "");
+		jw_kv_hex(jw, "address", 0);
+		jw_kv_u64(jw, "capacity", u->capacity);
+		jw_kv_u64(jw, "len", u->len);
+		jw_kv_u64(jw, "holder", u->holder);
+		jw_kv_u64(jw, "waiters", u->waiters);
+		json_links(jw, p, g, r, TS_ROLE_HOLDS, "holders");
+		json_links(jw, p, g, r, TS_ROLE_WAITS, "waiting");
+		json_links(jw, p, g, r, TS_ROLE_SENDER, "senders");
+		json_links(jw, p, g, r, TS_ROLE_RECEIVER, "receivers");
+		jw_object_end(jw);
+	}
+	for (i = 0; i < g->nres; i++) {
+		const struct ts_wres *r = &g->res[i];
+		size_t k;
+		uint64_t holder = 0;
+
+		if (r->usdt || ts_process__find_resource(p, r->object))
+			continue;
+		for (k = r->first; k < (size_t)r->first + r->nlinks && !holder; k++)
+			if (g->links[k].role == TS_ROLE_HOLDS)
+				holder = p->tasks[g->links[k].task].task_id;
+		jw_object_begin(jw);
+		jw_kv_u64(jw, "id", r->object);
+		jw_kv_string(jw, "kind", r->kind);
+		jw_kv_string(jw, "name", "");
+		jw_kv_string(jw, "type", r->type);
+		jw_kv_hex(jw, "address", r->object);
+		jw_kv_u64(jw, "capacity", r->capacity);
+		if (r->has_len) {
+			jw_kv_u64(jw, "len", r->len);
+		} else {
+			jw_key(jw, "len");
+			jw_null(jw);
+		}
+		if (r->has_senders)
+			jw_kv_u64(jw, "live_senders", r->senders);
+		jw_kv_u64(jw, "holder", holder);
+		jw_kv_u64(jw, "waiters", r->nwaiters);
+		json_links(jw, p, g, r, TS_ROLE_HOLDS, "holders");
+		json_links(jw, p, g, r, TS_ROLE_WAITS, "waiting");
+		json_links(jw, p, g, r, TS_ROLE_SENDER, "senders");
+		json_links(jw, p, g, r, TS_ROLE_RECEIVER, "receivers");
+		jw_object_end(jw);
+	}
+	jw_array_end(jw);
+}
+
 /* Streams: a task at a time, nothing of the document held in memory. */
 static void write_json(FILE *out, const struct ts_process *p, const struct ts_finding *f,
-		       size_t nf, const struct ts_report_opts *o)
+		       size_t nf, const struct ts_report_opts *o, const struct ts_wait_graph *g)
 {
 	size_t counts[4], i, *order = ts_report_task_order(p);
 	struct json_writer jw;
@@ -675,22 +901,7 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 		jw_object_end(&jw);
 	}
 	jw_array_end(&jw);
-	jw_key(&jw, "resources");
-	jw_array_begin(&jw);
-	for (i = 0; i < p->nresources; i++) {
-		const struct ts_resource *r = &p->resources[i].r;
-
-		jw_object_begin(&jw);
-		jw_kv_u64(&jw, "id", p->resources[i].id);
-		jw_kv_string(&jw, "kind", res_kind_label(r->kind));
-		jw_kv_string(&jw, "name", r->name);
-		jw_kv_u64(&jw, "capacity", r->capacity);
-		jw_kv_u64(&jw, "len", r->len);
-		jw_kv_u64(&jw, "holder", r->holder);
-		jw_kv_u64(&jw, "waiters", r->waiters);
-		jw_object_end(&jw);
-	}
-	jw_array_end(&jw);
+	write_resources_json(&jw, p, g);
 	jw_key(&jw, "stalls");
 	jw_array_begin(&jw);
 	for (i = 0; i < nf; i++) {
@@ -710,6 +921,30 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 			jw_kv_u64(&jw, "ns_tid", f[i].ns_tid);
 		jw_kv_u64(&jw, "count", f[i].count);
 		jw_kv_string(&jw, "message", f[i].message);
+		if (f[i].kind == TS_FIND_DEADLOCK) {
+			char edge[256];
+			size_t k;
+
+			/* the cycle, in order: each task waits on what the next frees */
+			jw_key(&jw, "cycle");
+			jw_array_begin(&jw);
+			for (k = 0; k < f[i].count && k < ARRAY_SIZE(f[i].members); k++) {
+				const struct ts_task *m = &p->tasks[f[i].members[k]];
+				const struct ts_wres *r = ts_wait_graph__waits_on(g, f[i].members[k]);
+
+				ts_wait_graph__edge_label(g, f[i].members[k], edge, sizeof(edge));
+				jw_object_begin(&jw);
+				jw_kv_u64(&jw, "task_id", m->task_id);
+				jw_kv_string(&jw, "name", m->name);
+				jw_kv_string(&jw, "waits", ts_wait_kind_name(g->waits[f[i].members[k]].kind));
+				jw_kv_string(&jw, "on", edge);
+				jw_kv_hex(&jw, "object", r ? r->object : 0);
+				jw_object_end(&jw);
+			}
+			jw_array_end(&jw);
+		}
+		if (f[i].remedy)
+			jw_kv_string(&jw, "remedy", f[i].remedy);
 		jw_object_end(&jw);
 	}
 	jw_array_end(&jw);
@@ -721,8 +956,15 @@ static void write_json(FILE *out, const struct ts_process *p, const struct ts_fi
 void ts_report_write(FILE *out, const struct ts_process *p, const struct ts_finding *f,
 		     size_t nf, const struct ts_report_opts *opts)
 {
+	struct ts_wait_graph g;
+
+	if (ts_wait_graph__build(&g, p)) {
+		fprintf(stderr, "taskscope: out of memory\n");
+		return;
+	}
 	if (opts->json)
-		write_json(out, p, f, nf, opts);
+		write_json(out, p, f, nf, opts, &g);
 	else
-		write_text(out, p, f, nf, opts);
+		write_text(out, p, f, nf, opts, &g);
+	ts_wait_graph__free(&g);
 }
