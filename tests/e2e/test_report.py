@@ -193,8 +193,10 @@ class TestDeadlock(Scenario):
             f"expected one cycle of two tasks: {messages(observed.data)}"
         m = d[0]["message"]
         # the two lock lines of the target: lock B in lock_ab, lock A in lock_ba
-        assert "deadlock::lock_ab at src/main.rs:12 waits for mutex" in m and \
-            "deadlock::lock_ba at src/main.rs:20 waits for mutex" in m, \
+        # written as the cycle: each task at its .await, then the mutex it waits for
+        assert re.search(r"deadlock::lock_ab at src/main\.rs:12 \u2192 Mutex<u64> 0x[0-9a-f]+ "
+                         r"\u2192 task \d+ deadlock::lock_ba at src/main\.rs:20 \u2192 "
+                         r"Mutex<u64> 0x[0-9a-f]+ \u2192 task \d+ deadlock::lock_ab", m), \
             f"expected both await lines (main.rs:12, main.rs:20) in the cycle, got {m!r}"
 
     def test_future_type_is_the_tasks_own(self, observed):

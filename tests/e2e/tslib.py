@@ -140,9 +140,13 @@ def deadlock(*names):
 
 def finding_key(stall):
     if stall["kind"] == "deadlock":
-        # "... waits for X held by B; ... held by A": the members of the cycle
-        members = re.findall(r"held by (.+?)(?:;|$)", stall["message"])
-        return deadlock(*members)
+        # the members of the cycle (JSON cycle[]); in text, from the message
+        # "N tasks wait for each other: task 3 A at f:12 → X → task 4 B ... → task 3 A"
+        if "cycle" in stall:
+            return deadlock(*[m["name"] for m in stall["cycle"]])
+        hops = stall["message"].split(": ", 1)[-1].split(" \u2192 ")
+        names = [re.match(r"(?:task \S+|block_on) (\S+)", h) for h in hops[0:-1:2]]
+        return deadlock(*[m.group(1) for m in names if m])
     return (stall["kind"], stall["name"])
 
 
@@ -203,7 +207,8 @@ class Observed:
 
 # ---- BPF programs left in the kernel.
 
-PROG_NAMES = ("task_poll", "task_poll_ret", "task_wake", "task_dealloc", "sched_switch")
+PROG_NAMES = ("task_poll", "task_poll_ret", "task_wake", "task_dealloc", "task_spawn",
+              "sched_switch")
 
 
 def attached_links(settle=3.0):

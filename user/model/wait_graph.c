@@ -137,14 +137,25 @@ static void describe(struct ts_wres *r, const struct link_src *s, const struct t
 {
 	const struct ts_res_info *u = ts_process__find_resource(p, r->object);
 
-	if (s->obj && (!r->kind || (!r->has_len && s->obj->has_len))) {
-		r->kind = s->obj->kind;
-		snprintf(r->type, sizeof(r->type), "%s", s->obj->type);
-		r->has_len = s->obj->has_len;
-		r->capacity = s->obj->capacity;
-		r->len = s->obj->len;
-		r->has_senders = s->obj->has_senders;
-		r->senders = s->obj->senders;
+	/* each link may know a part: the kind, the type, the channel's fill */
+	if (s->obj) {
+		const struct ts_await_object *o = s->obj;
+
+		if (!r->kind)
+			r->kind = o->kind;
+		if (!r->type[0])
+			snprintf(r->type, sizeof(r->type), "%s", o->type);
+		if (!r->has_len && o->has_len) {
+			r->has_len = true;
+			r->capacity = o->capacity;
+			r->len = o->len;
+		} else if (!r->has_len && o->capacity) {
+			r->capacity = o->capacity;	/* oneshot: 1 */
+		}
+		if (!r->has_senders && o->has_senders) {
+			r->has_senders = true;
+			r->senders = o->senders;
+		}
 	}
 	if (!s->obj && u && !r->kind) {
 		r->usdt = true;
