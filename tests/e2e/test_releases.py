@@ -37,6 +37,8 @@ def short(data):
     for s in data["stalls"]:
         s["name"] = s["name"].split("::", 1)[-1] if "::" in s["name"] else s["name"]
         s["message"] = s["message"].replace(f"{data['comm']}::", "")
+        for c in s.get("cycle", []):
+            c["name"] = c["name"].split("::", 1)[-1]
     return data
 
 
