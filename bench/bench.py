@@ -59,7 +59,8 @@ CFG = {
     "probe_rounds": env_int("PROBE_ROUNDS", 5),
     "probe_slice_s": env_float("PROBE_SLICE", 0.2),
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
-    "parts": os.environ.get("PARTS", "probe pingpong cruntime http attach sampled").split(),
+    "parts": os.environ.get("PARTS",
+                            "probe pingpong spawn cruntime http attach sampled").split(),
     # past this many seconds no new round starts (bench/run.sh kills at 600)
     "budget_s": env_float("BUDGET_SECS", 480),
 }
@@ -509,9 +510,9 @@ def part_probe(res):
     res["probe"] = out
 
 
-def pingpong_round(mode, secs, bpf_stats=False, binp=None, want=None):
+def pingpong_round(mode, secs, bpf_stats=False, binp=None, want=None, args=()):
     binp = binp or os.path.join(TARGETS, "bench_pingpong")
-    p, pid = start_target([binp, "%.3f" % secs])
+    p, pid = start_target([binp, "%.3f" % secs, *args])
     if not p:
         err("%s did not start" % os.path.basename(binp))
         return None
@@ -558,14 +559,14 @@ def pingpong_round(mode, secs, bpf_stats=False, binp=None, want=None):
     return row
 
 
-def part_pingpong(res, key="pingpong", binp=None, modes=MODES, want=None):
+def part_pingpong(res, key="pingpong", binp=None, modes=MODES, want=None, args=()):
     secs = CFG["pingpong_s"]
     runs = []
     for r in range(CFG["rounds"]):
         if r >= 2 and over_budget(key):
             break
         for mode in rotated(modes, r):
-            row = pingpong_round(mode, secs, binp=binp, want=want)
+            row = pingpong_round(mode, secs, binp=binp, want=want, args=args)
             if row:
                 row["round"] = r
                 runs.append(row)
@@ -613,6 +614,13 @@ def part_pingpong(res, key="pingpong", binp=None, modes=MODES, want=None):
         out["sampled_vs_default"] = compare_estimates(by["sampled"], by["default"],
                                                       "polls_per_s")
     res[key] = out
+
+
+def part_spawn(res):
+    """The task-tree probe's cost: one trap per spawn (after Id::next's
+    fetch_add), none per poll. bench_pingpong spawn: a task spawning an
+    empty task and awaiting it, again and again; ns per spawn."""
+    part_pingpong(res, "spawn", modes=["none", "default", "sampled"], args=("spawn",))
 
 
 def compare_estimates(sampled, default, program_rate=None):
@@ -1105,6 +1113,14 @@ def table(res):
         L += pingpong_lines(pp, MODES, trap, "jmp uprobe")
         L.append("    counted = (poll entries + wakes + deallocs [+ returns]) / polls,"
                  " from taskscope's JSON")
+    sp = res.get("spawn")
+    if sp:
+        L.append("")
+        L.append("1d. spawn loop (a task spawning an empty task and awaiting it), %.1f s per run;"
+                 " 'poll' = one spawn" % sp["secs"])
+        L += pingpong_lines(sp, sp["modes"], trap, "jmp uprobe")
+        L.append("    default: a trap per spawn (task tree), per poll, per wake and per dealloc;"
+                 " sampled: none outside its bursts")
     bs = res.get("bpf_stats")
     if bs:
         L.append("")
@@ -1441,7 +1457,7 @@ def run_all(priv):
     t0 = T_START
     res = {"config": CFG, "machine": machine(),
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
-    parts = [("probe", part_probe), ("pingpong", part_pingpong),
+    parts = [("probe", part_probe), ("pingpong", part_pingpong), ("spawn", part_spawn),
              ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
              ("http", part_http), ("attach", part_attach), ("sampled", part_sampled)]
     for name, fn in parts:

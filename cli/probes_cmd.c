@@ -74,6 +74,18 @@ static void write_text(const struct runtime_binary *tb, const char *shown, bool 
 	if (tb->npolls)
 		printf("uprobes: %zu poll, %zu wake, %zu dealloc instances\n", tb->npolls,
 		       tb->nwakes, tb->ndeallocs);
+	if (tb->nspawn_sites) {
+		size_t emulated = 0;
+
+		for (i = 0; i < tb->nspawn_sites; i++)
+			emulated += tb->spawn_sites[i].emulated;
+		printf("spawn sites: %zu (task tree: Id::next's xadd), %zu at an instruction the "
+		       "kernel emulates, %zu single-stepped\n", tb->nspawn_sites, emulated,
+		       tb->nspawn_sites - emulated);
+	} else if (tb->runtime == TS_RT_TOKIO && tb->npolls) {
+		printf("spawn sites: none found (no parents: a debug build, or Id::next not "
+		       "inlined)\n");
+	}
 	if (tb->nvtables) {
 		printf("task vtables: %zu\n", tb->nvtables);
 		for (i = 0; i < tb->nvtables; i++) {
@@ -137,6 +149,16 @@ static void write_json(const struct runtime_binary *tb, const char *shown, bool 
 	jw_kv_u64(&jw, "polls", tb->npolls);
 	jw_kv_u64(&jw, "wakes", tb->nwakes);
 	jw_kv_u64(&jw, "deallocs", tb->ndeallocs);
+	jw_key(&jw, "spawn_sites");
+	jw_array_begin(&jw);
+	for (i = 0; i < tb->nspawn_sites; i++) {
+		jw_object_begin(&jw);
+		jw_kv_hex(&jw, "vaddr", tb->spawn_sites[i].vaddr);
+		jw_kv_u64(&jw, "reg", tb->spawn_sites[i].reg);
+		jw_kv_bool(&jw, "emulated", tb->spawn_sites[i].emulated);
+		jw_object_end(&jw);
+	}
+	jw_array_end(&jw);
 	jw_key(&jw, "tasks_types");
 	jw_array_begin(&jw);
 	for (i = 0; i < tb->nvtables; i++) {

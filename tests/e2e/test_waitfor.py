@@ -7,6 +7,7 @@ lock_then_send holds while it waits for the Mutex. chan_cycle: fill_and_send
 is blocked on a full channel whose receiver join_then_drain awaits
 fill_and_send's JoinHandle. tree: a parent keeping 50 children alive.
 """
+import json
 import os
 import re
 import subprocess
@@ -155,3 +156,39 @@ def test_graph_bad_input(spawn):
         said = (r.stderr + r.stdout).strip()     # with --json the error is JSON on stdout
         assert r.returncode == 2 and want in said and len(said.splitlines()) == 1, \
             (args, r.returncode, said)
+
+
+SPAWN_BINARIES = [os.path.join(TARGETS, n) for n in ("waitfor", "deadlock", "demo")] + \
+    [os.path.join(ROOT, "tests", "targets", "releases", "target", prof, f"app_tokio_{r}")
+     for prof, r in (("release", "1_29"), ("release", "1_38"), ("release", "1_47"),
+                     ("release", "1_53"), ("release-z", "1_53"), ("release-abort", "1_53"))]
+
+
+def test_spawn_sites_on_instruction_boundaries():
+    """A uprobe off an instruction boundary would corrupt the target's code:
+    every spawn site taskscope picks must start an instruction (objdump's
+    decoding), within a few instructions after a `lock xadd`, and the
+    register it reads must be the one that xadd wrote."""
+    regs = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi"] + \
+        [f"r{i}" for i in range(8, 16)]
+    for exe in SPAWN_BINARIES:
+        r = run(["probes", exe, "--json"])
+        assert r.returncode == 0, r.stderr
+        sites = json.loads(r.stdout)["spawn_sites"]
+        assert sites, f"{exe}: no spawn site found (tokio's Id::next inlined everywhere)"
+        for s in sites:
+            at = int(s["vaddr"], 16)
+            dis = subprocess.run(["objdump", "-d", "--no-show-raw-insn",
+                                  f"--start-address={at - 48}", f"--stop-address={at + 16}",
+                                  exe], capture_output=True, text=True).stdout
+            insns = re.findall(r"^\s+([0-9a-f]+):\s+(.*)$", dis, re.M)
+            starts = [int(a, 16) for a, _ in insns]
+            assert at in starts, f"{exe}: spawn site {s} is not an instruction start:\n{dis}"
+            before = [t for a, t in insns if int(a, 16) < at][-7:]
+            xadd = [t for t in before if t.startswith("lock xadd")]
+            assert xadd, f"{exe}: no lock xadd just before spawn site {s}:\n{dis}"
+            assert re.match(rf"lock xadd %{regs[s['reg']]},", xadd[-1]), \
+                f"{exe}: site {s} reads {regs[s['reg']]}, the xadd was {xadd[-1]!r}"
+            if s["emulated"]:
+                kind = next(t for a, t in insns if int(a, 16) == at)
+                assert re.match(r"(j\w+|call|push)\s", kind), (exe, s, kind)

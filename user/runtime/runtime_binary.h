@@ -81,13 +81,15 @@ struct runtime_binary {
 	 */
 	uint64_t next_task_id_vaddr;
 	/*
-	 * Where a task Id is taken: the instruction after each inlined
-	 * `lock xadd` into NEXT_ID, and the register holding the new Id there
-	 * (x86-64 number). Probed, they tell who spawned each task.
+	 * Where a task Id is taken: an instruction boundary after each inlined
+	 * `lock xadd` into NEXT_ID (the first emulated instruction within a few
+	 * plain ones when there is one), and the register holding the new Id
+	 * there (x86-64 number). Probed, they tell who spawned each task.
 	 */
 	struct spawn_site {
 		uint64_t vaddr, file_off;
 		uint32_t reg;
+		bool emulated;	/* a jcc/jmp/call/push there: the kernel emulates it */
 	} *spawn_sites;
 	size_t nspawn_sites;
 	struct usdt_site *usdt;	/* usdt/taskscope.h probe sites */

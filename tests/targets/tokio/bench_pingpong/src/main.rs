@@ -5,7 +5,11 @@
 //! tokio poll + wake + channel hand-off, and any cost added per poll or per
 //! wake shows up in full in the round-trip rate.
 //!
-//!     bench_pingpong SECONDS
+//!     bench_pingpong SECONDS [spawn]
+//!
+//! With `spawn`, one task instead spawns an empty task and awaits its
+//! JoinHandle, again and again: `polls` then counts spawns (the cost of a
+//! spawn, its one poll and the join), for taskscope's per-spawn probe.
 //!
 //! Prints `ready PID`, builds the runtime, then waits for one line on stdin
 //! (so an observer can attach first), runs for SECONDS, and prints
@@ -92,11 +96,30 @@ fn main() {
     println!("ready {}", std::process::id());
     std::io::stdout().flush().unwrap();
 
+    let spawn_mode = std::env::args().nth(2).as_deref() == Some("spawn");
     let stdin = std::io::stdin();
     let mut line = String::new();
     stdin.lock().read_line(&mut line).unwrap();
 
-    let (round_trips, polls, elapsed) = rt.block_on(async move {
+    let (round_trips, polls, elapsed) = if spawn_mode {
+        rt.block_on(async move {
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs_f64(secs);
+            let spawner = tokio::spawn(async move {
+                let mut n = 0u64;
+                loop {
+                    tokio::spawn(async {}).await.unwrap();
+                    n += 1;
+                    if n % 256 == 0 && Instant::now() >= deadline {
+                        return n;
+                    }
+                }
+            });
+            let n = spawner.await.unwrap();
+            (n, n, start.elapsed().as_secs_f64())
+        })
+    } else {
+        rt.block_on(async move {
         let (ping_tx, ping_rx) = mpsc::channel::<u64>(16);
         let (pong_tx, pong_rx) = mpsc::channel::<u64>(16);
         let start = Instant::now();
@@ -106,7 +129,8 @@ fn main() {
         let (rts, pa) = a.await.unwrap();
         let ((), pb) = b.await.unwrap();
         (rts, pa + pb, start.elapsed().as_secs_f64())
-    });
+        })
+    };
     println!(
         "result round_trips={} polls={} secs={:.6} polls_per_s={:.1} ns_per_poll={:.1}",
         round_trips,
