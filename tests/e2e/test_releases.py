@@ -106,6 +106,22 @@ def test_healthy(release):
 
 
 @pytest.mark.parametrize("release", sorted(RELEASES))
+def test_tree(release):
+    """A parent keeping 8 short-lived children alive: every child alive at
+    the end was spawned while taskscope watched, and names its parent
+    (the spawn probe after Id::next's xadd, emulated or not per release)."""
+    code, data = observe(release, "tree", extra=("--mode", "default"))
+    check_runtime(data, release, 2)
+    assert_findings(code, short(data), [])
+    parent = [t for t in data["tasks"] if t["name"].endswith("::tree_parent")]
+    kids = [t for t in data["tasks"] if t["name"].endswith("::tree_child")
+            and t["state"] != "done"]
+    assert len(parent) == 1 and 7 <= len(kids) <= 9, (parent, len(kids))
+    wrong = [(t["id"], t["parent_id"]) for t in kids if t["parent_id"] != parent[0]["id"]]
+    assert not wrong, f"children whose parent_id is not {parent[0]['id']}: {wrong}"
+
+
+@pytest.mark.parametrize("release", sorted(RELEASES))
 def test_parked(release):
     """Tasks parked since before attach, found in memory: each one idle, at
     its leaf (pending, oneshot receive, Notify)."""

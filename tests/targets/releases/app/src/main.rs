@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot, Mutex, Notify};
 
 const SCENARIOS: &[&str] = &[
     "healthy",
+    "tree",
     "blocked",
     "parked",
     "channel_full",
@@ -57,6 +58,7 @@ fn main() {
         "spinner" => multi_thread().block_on(spinner_main()),
         "nested" => multi_thread().block_on(nested_main()),
         "quiet" => multi_thread().block_on(quiet_main()),
+        "tree" => multi_thread().block_on(tree_main()),
         "current_thread" => current_thread().block_on(current_thread_main()),
         "blocking_pool" => multi_thread().block_on(blocking_pool_main()),
         _ => {
@@ -305,6 +307,36 @@ async fn handle_request(request_id: u32) -> u64 {
 
 async fn nested_main() {
     tokio::spawn(handle_request(7));
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    ready();
+    std::future::pending::<()>().await;
+}
+
+// ---- tree: a parent keeping 8 short-lived children alive (each replaced
+// as it ends), so the children alive at any time were spawned moments ago:
+// taskscope sees their spawns and names the parent.
+
+async fn tree_child(n: u64) {
+    for _ in 0..5 + n % 5 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn tree_parent() {
+    let mut children = tokio::task::JoinSet::new();
+    let mut n = 0u64;
+    while n < 8 {
+        children.spawn(tree_child(n));
+        n += 1;
+    }
+    while children.join_next().await.is_some() {
+        children.spawn(tree_child(n));
+        n += 1;
+    }
+}
+
+async fn tree_main() {
+    tokio::spawn(tree_parent());
     tokio::time::sleep(Duration::from_millis(50)).await;
     ready();
     std::future::pending::<()>().await;
