@@ -19,14 +19,16 @@
 #define ID_OFF		40
 #define TRAILER_OFF	128
 #define NTASKS		3
+#define NSTALE		4	/* stale copies of blocking-pool headers (STALE_BLOCKING) */
 
 /* Static, not heap: the scan reads anonymous memory for vtable pointers. */
 static uint64_t vtable_words[10];
-static struct task_vtable vtables[1];
-static struct task_poll_fn polls[1];
+static uint64_t blocking_words[10];	/* a worker launch task's vtable */
+static struct task_vtable vtables[2];
+static struct task_poll_fn polls[2];
 static struct runtime_binary tb;
 
-static uint64_t *cells[NTASKS];
+static uint64_t *cells[NTASKS + NSTALE];
 
 static void build(void)
 {
@@ -45,10 +47,23 @@ static void build(void)
 	tb.runtime = TS_RT_TOKIO;
 	tb.desc = runtime_desc__choose(TS_RT_TOKIO, "1.53.1");
 	tb.layout = tb.desc->layout;
+	memset(blocking_words, 0, sizeof(blocking_words));
+	blocking_words[0] = 0x3000;
+	blocking_words[2] = 0x4000;
+	blocking_words[7] = TRAILER_OFF;
+	blocking_words[8] = 32;
+	blocking_words[9] = ID_OFF;
+	polls[1].fn.vaddr = 0x3000;
+	polls[1].blocking = true;
+	vtables[1] = (struct task_vtable){ .vaddr = (uint64_t)blocking_words, .poll_idx = 1,
+					   .dealloc_vaddr = 0x4000, .trailer_offset = TRAILER_OFF,
+					   .scheduler_offset = 32, .id_offset = ID_OFF };
 	tb.polls = polls;
 	tb.npolls = 1;
 	tb.vtables = vtables;
 	tb.nvtables = 1;
+	for (i = NTASKS; i < NTASKS + NSTALE; i++)
+		memset(cells[i], 0, CELL_SIZE);
 	for (i = 0; i < NTASKS; i++) {
 		uint64_t *c = cells[i];
 
@@ -62,7 +77,8 @@ static void build(void)
 	}
 }
 
-enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, BUDGET, STALE_CELL, NCASES };
+enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, BUDGET, STALE_CELL, STALE_BLOCKING,
+       NCASES };
 
 /* A child holding the cells as they are now, until killed. */
 static pid_t hold(void)
@@ -101,15 +117,15 @@ int main(void)
 	 * mappings in address order, within a budget ASan's terabytes of
 	 * shadow would use up first).
 	 */
-	area = mmap((void *)0x10000000, NTASKS * CELL_SIZE, PROT_READ | PROT_WRITE,
+	area = mmap((void *)0x10000000, (NTASKS + NSTALE) * CELL_SIZE, PROT_READ | PROT_WRITE,
 		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	if (area == MAP_FAILED)
-		area = mmap(NULL, NTASKS * CELL_SIZE, PROT_READ | PROT_WRITE,
+		area = mmap(NULL, (NTASKS + NSTALE) * CELL_SIZE, PROT_READ | PROT_WRITE,
 			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK("cells mapped", area != MAP_FAILED);
 	if (area == MAP_FAILED)
 		UNIT_EXIT();
-	for (i = 0; i < NTASKS; i++)
+	for (i = 0; i < NTASKS + NSTALE; i++)
 		cells[i] = (uint64_t *)((char *)area + i * CELL_SIZE);
 	/* every child forked before any scan runs here */
 	for (i = 0; i < NCASES; i++) {
@@ -124,6 +140,19 @@ int main(void)
 			vtable_words[9] = ID_OFF + 8;	/* memory says another offset than the file */
 		else if (i == NO_TASK)
 			cells[0][2] = cells[1][2] = cells[2][2] = 0;
+		else if (i == STALE_BLOCKING)
+			for (int k = NTASKS; k < NTASKS + NSTALE; k++) {
+				/*
+				 * A worker's stack holding its launch task's header
+				 * words: a blocking-pool vtable, a garbage owner (a
+				 * stack canary), a "link" into static data.
+				 */
+				cells[k][0] = 0xcc;
+				cells[k][2] = (uint64_t)blocking_words;
+				cells[k][3] = 0xcf94b755a8929c00ULL;
+				cells[k][ID_OFF / 8] = 4;
+				cells[k][TRAILER_OFF / 8] = (uint64_t)vtable_words;
+			}
 		child[i] = hold();
 	}
 	build();
@@ -187,6 +216,20 @@ int main(void)
 	      strstr(lc.verdict, "no live task"));
 	CHECK("nothing to check refutes nothing", !lc.refuted);
 
-	munmap(area, NTASKS * CELL_SIZE);
+	tb.npolls = 2;
+	tb.nvtables = 2;
+	if (vtables[1].vaddr < vtables[0].vaddr) {	/* the scan looks vtables up sorted */
+		struct task_vtable t = vtables[0];
+
+		vtables[0] = vtables[1];
+		vtables[1] = t;
+	}
+	lc = check(child[STALE_BLOCKING]);
+	tb.npolls = 1;
+	tb.nvtables = 1;
+	CHECK("stale copies of blocking-pool headers do not refute the layout",
+	      lc.confirmed && !lc.refuted && lc.lists == 1 && lc.lists_broken == 0);
+
+	munmap(area, (NTASKS + NSTALE) * CELL_SIZE);
 	UNIT_EXIT();
 }

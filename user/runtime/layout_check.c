@@ -73,25 +73,44 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Ids non-zero, below the counter when known, and no two tasks sharing one. */
-static size_t ids_plausible(const struct mem_task *tasks, size_t n, uint64_t next_id)
+/*
+ * A blocking-pool task (worker launch, spawn_blocking) by its vtable: a
+ * worker's stack can hold stale copies of its launch task's header words
+ * (a garbage owner, a repeated Id, links into anything), which the scan
+ * finds like any other. The checks weigh the async tasks only.
+ */
+static bool blocking_task(const struct runtime_binary *tb, const struct mem_task *t)
+{
+	return t->vtable_idx >= 0 && (size_t)t->vtable_idx < tb->nvtables &&
+	       tb->polls[tb->vtables[t->vtable_idx].poll_idx].blocking;
+}
+
+/*
+ * Ids non-zero, below the counter when known, and no two tasks sharing
+ * one, among the async tasks (*counted of them).
+ */
+static size_t ids_plausible(const struct runtime_binary *tb, const struct mem_task *tasks,
+			    size_t n, uint64_t next_id, size_t *counted)
 {
 	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
-	size_t i, ok = 0;
+	size_t i, ok = 0, m = 0;
 
+	*counted = 0;
 	if (!ids)
 		return 0;
 	for (i = 0; i < n; i++)
-		ids[i] = tasks[i].task_id;
-	qsort(ids, n, sizeof(*ids), cmp_u64);
-	for (i = 0; i < n; i++) {
+		if (!blocking_task(tb, &tasks[i]))
+			ids[m++] = tasks[i].task_id;
+	qsort(ids, m, sizeof(*ids), cmp_u64);
+	for (i = 0; i < m; i++) {
 		if (!ids[i] || (next_id && ids[i] >= next_id))
 			continue;
-		if ((i && ids[i - 1] == ids[i]) || (i + 1 < n && ids[i + 1] == ids[i]))
+		if ((i && ids[i - 1] == ids[i]) || (i + 1 < m && ids[i + 1] == ids[i]))
 			continue;
 		ok++;
 	}
 	free(ids);
+	*counted = m;
 	return ok;
 }
 
@@ -244,7 +263,9 @@ static void walk_lists(pid_t pid, const struct runtime_binary *tb, uint64_t bias
 		long got = 0;
 		int try;
 
-		if (tasks[i].unowned || seen_has(&seen, tasks[i].header))
+		/* blocking-pool tasks are on no owned list (blocking_task) */
+		if (tasks[i].unowned || seen_has(&seen, tasks[i].header) ||
+		    blocking_task(tb, &tasks[i]))
 			continue;
 		for (try = 0; try < WALK_TRIES && !got; try++) {
 			seen_undo(&seen, mark);
@@ -326,16 +347,18 @@ void layout_check__tasks(pid_t pid, const struct runtime_binary *tb, uint64_t bi
 	if (lc->has_ids) {
 		if (tb->next_task_id_vaddr)
 			proc_read_u64(pid, tb->next_task_id_vaddr + bias, &lc->next_id);
-		lc->ids_ok = ids_plausible(tasks, n, lc->next_id);
+		size_t counted;
+
+		lc->ids_ok = ids_plausible(tb, tasks, n, lc->next_id, &counted);
 		/*
 		 * A cell being freed or reused while the scan reads it can give
 		 * an odd Id; a wrong Id offset makes most of them odd.
 		 */
-		if (lc->ids_ok * 2 < n) {
+		if (lc->ids_ok * 2 < counted) {
 			lc->refuted = true;
 			snprintf(lc->verdict, sizeof(lc->verdict),
 				 "not confirmed: %zu of %zu task Ids read back are zero, repeated "
-				 "or past the Id counter (%llu)", n - lc->ids_ok, n,
+				 "or past the Id counter (%llu)", counted - lc->ids_ok, counted,
 				 (unsigned long long)lc->next_id);
 			return;
 		}
