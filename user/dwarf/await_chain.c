@@ -454,7 +454,8 @@ static void own_location(const struct dw_type *t, struct ts_await_frame *f)
 			 (int)sizeof(note) - 32, f->file, f->line);
 		memcpy(f->note, note, sizeof(f->note));
 		memcpy(f->file, own, sizeof(f->file));
-		f->path = ts_intern(u->file);
+		f->path = u->comp_dir && u->file[0] != '/' ? ts_internf("%s/%s", u->comp_dir, u->file) :
+			  ts_intern(u->file);
 		f->line = u->line;
 		f->external = false;
 		return;
@@ -499,7 +500,9 @@ static void walk_future(struct walk *w, const struct dw_type *t, uint64_t addr)
 				readable_type(w->dw, t, f->func, sizeof(f->func));
 				if (v->file) {
 					ts_await_short_path(v->file, f->file, sizeof(f->file), &f->external);
-					f->path = ts_intern(v->file);
+					f->path = v->comp_dir && v->file[0] != '/' ?
+						  ts_internf("%s/%s", v->comp_dir, v->file) :
+						  ts_intern(v->file);
 				}
 				f->line = v->line;
 				if (f->external)

@@ -198,6 +198,13 @@ static int read_variant_part(struct dw_type *t, Dwarf_Die *part)
 			var.type_name = dwarf_diename(&vt);
 		}
 		var.file = dwarf_decl_file(&m);
+		if (var.file && var.file[0] != '/') {
+			Dwarf_Die cu;
+			Dwarf_Attribute at;
+
+			if (dwarf_diecu(&m, &cu, NULL, NULL))
+				var.comp_dir = dwarf_formstring(dwarf_attr(&cu, DW_AT_comp_dir, &at));
+		}
 		if (dwarf_decl_line(&m, &line) == 0 && line > 0)
 			var.line = (uint32_t)line;
 		err = add_variant(t, &var);

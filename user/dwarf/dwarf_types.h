@@ -48,6 +48,7 @@ struct dw_variant {
 	uint64_t off;
 	Dwarf_Off type;
 	const char *file;	/* decl_file as written, NULL when absent */
+	const char *comp_dir;	/* its unit's DW_AT_comp_dir: a relative file is under it */
 	uint32_t line;
 };
 

@@ -57,6 +57,10 @@ struct top_row {
 	uint64_t warn_ns;		/* the finding's duration */
 	int nwarn;			/* findings on this task */
 	size_t proc, task;		/* indexes into the model */
+	/* the tree view (t): set by top_tree_order, zero in the flat list */
+	char tree[40];			/* glyphs before the name: "│  ├─ " */
+	uint32_t subtree;		/* tasks below it */
+	uint64_t subtree_polls;		/* their polls and its own */
 };
 
 /* Just what rates need from the previous refresh. */

@@ -14,7 +14,8 @@
 
 #define V(view)		(1u << (view))
 #define V_ALL		(V(TOP_VIEW_TASKS) | V(TOP_VIEW_DETAIL) | V(TOP_VIEW_WORKERS) | \
-			 V(TOP_VIEW_PROCS))
+			 V(TOP_VIEW_PROCS) | V(TOP_VIEW_RESOURCES) | V(TOP_VIEW_RESOURCE) | \
+			 V(TOP_VIEW_PROBLEMS))
 
 struct top_key {
 	int codes[4];			/* 0 ends the list */
@@ -33,10 +34,14 @@ void top_ui__init(struct top_ui *ui, bool system_wide, bool ascii)
 	ui->descending = top_columns[TOP_COL_ID].default_desc;
 	ui->filter.done_keep_ns = TOP_DONE_KEEP_NS;
 	ui->page = 10;
+	ui->rsort = TOP_RS_WAITERS;
+	ui->rdesc = true;
 }
 
 void top_ui__free(struct top_ui *ui)
 {
+	top_res_list__free(&ui->res);
+	top_problems__free(&ui->probs);
 	free(ui->order);
 	ui->order = NULL;
 	ui->norder = ui->cap_order = 0;
@@ -62,6 +67,16 @@ int top_ui__update(struct top_ui *ui, struct top_session *s)
 	}
 	top_rows_sort(s->rows, s->nrows, ui->sort, ui->descending);
 	ui->norder = top_rows_filter(s->rows, s->nrows, &ui->filter, ui->order);
+	top_tree_clear(s->rows, s->nrows);
+	if (ui->tree && top_tree_order(s, s->rows, ui->order, ui->norder, ui->ascii,
+				       &ui->tree_unknown))
+		return -ENOMEM;
+	/* indexes into this snapshot: rebuilt with it */
+	if ((ui->view == TOP_VIEW_RESOURCES || ui->view == TOP_VIEW_RESOURCE) &&
+	    top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc))
+		return -ENOMEM;
+	if (ui->view == TOP_VIEW_PROBLEMS && top_problems__build(&ui->probs, s))
+		return -ENOMEM;
 	if (ui->sel_id.set) {
 		for (i = 0; i < ui->norder; i++) {
 			if (ident_is(&ui->sel_id, &s->rows[ui->order[i]])) {
@@ -129,6 +144,17 @@ static void move_in(size_t *sel, size_t n, int key, int page)
 		*sel = n - 1;
 }
 
+/* The resource the one-resource view shows, in the current list. */
+static const struct top_res_row *shown_resource(const struct top_ui *ui)
+{
+	size_t i;
+
+	for (i = 0; i < ui->res.n; i++)
+		if (ui->res.rows[i].pid == ui->res_pid && ui->res.rows[i].object == ui->res_object)
+			return &ui->res.rows[i];
+	return NULL;
+}
+
 static int act_move(struct top_ui *ui, struct top_session *s, int key)
 {
 	size_t scroll;
@@ -159,6 +185,19 @@ static int act_move(struct top_ui *ui, struct top_session *s, int key)
 	case TOP_VIEW_PROCS:
 		move_in(&ui->psel, s->nprocs, key, ui->page);
 		top_scroll_clamp(s->nprocs, ui->psel, ui->page, &ui->pfirst);
+		break;
+	case TOP_VIEW_RESOURCES:
+		move_in(&ui->rsel, ui->res.n, key, ui->page);
+		top_scroll_clamp(ui->res.n, ui->rsel, ui->page, &ui->rfirst);
+		break;
+	case TOP_VIEW_RESOURCE: {
+		const struct top_res_row *r = shown_resource(ui);
+
+		move_in(&ui->lsel, r ? r->nlinks : 0, key, ui->page);
+		break;
+	}
+	case TOP_VIEW_PROBLEMS:
+		move_in(&ui->prsel, ui->probs.n, key, ui->page);
 		break;
 	}
 	return TOP_R_REDRAW;
@@ -213,6 +252,27 @@ static void open_detail(struct top_ui *ui, const struct top_ident *id)
 	ui->view = TOP_VIEW_DETAIL;
 }
 
+static void open_task(struct top_ui *ui, const struct top_proc *tp, size_t task)
+{
+	struct top_ident id = { .set = true };
+
+	if (task >= tp->cur.ntasks)
+		return;
+	id.pid = tp->cur.pid;
+	id.header = tp->cur.tasks[task].header;
+	id.first_seen_ns = tp->cur.tasks[task].st.first_seen_ns;
+	open_detail(ui, &id);
+}
+
+static void open_resource(struct top_ui *ui, pid_t pid, uint64_t object)
+{
+	ui->res_pid = pid;
+	ui->res_object = object;
+	ui->lsel = 0;
+	ui->res_back = ui->view;
+	ui->view = TOP_VIEW_RESOURCE;
+}
+
 static int act_enter(struct top_ui *ui, struct top_session *s, int key)
 {
 	switch (ui->view) {
@@ -257,6 +317,30 @@ static int act_enter(struct top_ui *ui, struct top_session *s, int key)
 			top_ui__update(ui, s);
 		}
 		break;
+	case TOP_VIEW_RESOURCES:
+		if (ui->rsel < ui->res.n)
+			open_resource(ui, ui->res.rows[ui->rsel].pid, ui->res.rows[ui->rsel].object);
+		break;
+	case TOP_VIEW_PROBLEMS:
+		if (ui->prsel < ui->probs.n) {
+			const struct top_problem *e = &ui->probs.v[ui->prsel];
+			const struct top_proc *tp = s->procs[e->proc];
+
+			if (e->object) {
+				open_resource(ui, tp->cur.pid, e->object);
+				top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+			} else if (e->task != SIZE_MAX) {
+				open_task(ui, tp, e->task);
+			}
+		}
+		break;
+	case TOP_VIEW_RESOURCE: {
+		const struct top_res_row *r = shown_resource(ui);
+
+		if (r && ui->lsel < r->nlinks && r->links[ui->lsel].proc < s->nprocs)
+			open_task(ui, s->procs[r->links[ui->lsel].proc], r->links[ui->lsel].task);
+		break;
+	}
 	case TOP_VIEW_DETAIL:
 		break;
 	}
@@ -283,7 +367,101 @@ static int act_procs(struct top_ui *ui, struct top_session *s, int key)
 
 static int act_tasks(struct top_ui *ui, struct top_session *s, int key)
 {
+	if (ui->view == TOP_VIEW_TASKS) {
+		/* t in the task list: the tree, as htop's F5 */
+		ui->tree = !ui->tree;
+		ui->first = 0;
+		top_ui__update(ui, s);
+		return TOP_R_REDRAW;
+	}
 	ui->view = TOP_VIEW_TASKS;
+	return TOP_R_REDRAW;
+}
+
+static int act_resources(struct top_ui *ui, struct top_session *s, int key)
+{
+	if (ui->view == TOP_VIEW_RESOURCES) {
+		ui->view = TOP_VIEW_TASKS;
+		return TOP_R_REDRAW;
+	}
+	ui->view = TOP_VIEW_RESOURCES;
+	top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+	return TOP_R_REDRAW;
+}
+
+static int act_res_sort(struct top_ui *ui, struct top_session *s, int key)
+{
+	if (key == 'i' || key == KEY_F(8)) {
+		ui->rdesc = !ui->rdesc;
+	} else {
+		int step = key == KEY_LEFT || key == '<' || key == ',' ? -1 : 1;
+
+		ui->rsort = (enum top_res_sort)(((int)ui->rsort + step + TOP_RS_MAX) % TOP_RS_MAX);
+		ui->rdesc = ui->rsort == TOP_RS_WAITERS || ui->rsort == TOP_RS_LEN;
+	}
+	top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+	return TOP_R_REDRAW;
+}
+
+static int act_problems(struct top_ui *ui, struct top_session *s, int key)
+{
+	if (ui->view == TOP_VIEW_PROBLEMS) {
+		ui->view = TOP_VIEW_TASKS;
+		return TOP_R_REDRAW;
+	}
+	ui->view = TOP_VIEW_PROBLEMS;
+	ui->pr_scroll = 0;
+	top_problems__build(&ui->probs, s);
+	if (ui->prsel >= ui->probs.n)
+		ui->prsel = 0;
+	return TOP_R_REDRAW;
+}
+
+/*
+ * D: the wait-for graph as DOT, of the process the view is about (the
+ * resource's, the problem's, the selected task's), else the first one
+ * with a deadlock, else the first.
+ */
+static int act_dot(struct top_ui *ui, struct top_session *s, int key)
+{
+	char path[300];
+	size_t i, proc = 0;
+	pid_t pid = 0;
+	int err;
+
+	if (ui->view == TOP_VIEW_RESOURCE)
+		pid = ui->res_pid;
+	else if (ui->view == TOP_VIEW_PROBLEMS && ui->prsel < ui->probs.n)
+		pid = s->procs[ui->probs.v[ui->prsel].proc]->cur.pid;
+	else if (ui->view == TOP_VIEW_TASKS && ui->norder)
+		pid = s->rows[ui->order[ui->sel]].pid;
+	for (i = 0; i < s->nprocs; i++) {
+		if (pid ? s->procs[i]->cur.pid == pid : false) {
+			proc = i;
+			break;
+		}
+		if (!pid) {
+			size_t k;
+
+			for (k = 0; k < s->procs[i]->nfindings; k++)
+				if (s->procs[i]->findings[k].kind == TS_FIND_DEADLOCK)
+					break;
+			if (k < s->procs[i]->nfindings) {
+				proc = i;
+				break;
+			}
+		}
+	}
+	if (!s->nprocs) {
+		snprintf(ui->status, sizeof(ui->status), "no process to draw");
+		return TOP_R_REDRAW;
+	}
+	err = top_write_dot(s, proc, path, sizeof(path));
+	if (err)
+		snprintf(ui->status, sizeof(ui->status), "could not write %s: %s", path,
+			 strerror(-err));
+	else
+		snprintf(ui->status, sizeof(ui->status), "wrote %s (dot -Tsvg -O %s)", path, path);
 	return TOP_R_REDRAW;
 }
 
@@ -307,8 +485,13 @@ static int act_back(struct top_ui *ui, struct top_session *s, int key)
 	case TOP_VIEW_DETAIL:
 		ui->view = ui->back;
 		return TOP_R_REDRAW;
+	case TOP_VIEW_RESOURCE:
+		ui->view = ui->res_back;
+		return TOP_R_REDRAW;
 	case TOP_VIEW_WORKERS:
 	case TOP_VIEW_PROCS:
+	case TOP_VIEW_RESOURCES:
+	case TOP_VIEW_PROBLEMS:
 		ui->view = TOP_VIEW_TASKS;
 		return TOP_R_REDRAW;
 	case TOP_VIEW_TASKS:
@@ -343,13 +526,26 @@ static const struct top_key keymap[] = {
 	{ { 'd' }, V(TOP_VIEW_TASKS), "d",
 	  "done tasks: all of them / only those done in the last 5 s", act_done },
 	{ { ' ' }, V_ALL, "Space", "pause / resume updates", act_pause },
-	{ { '\n', '\r', KEY_ENTER }, V(TOP_VIEW_TASKS) | V(TOP_VIEW_WORKERS) | V(TOP_VIEW_PROCS),
-	  "Enter", "task detail (workers: the task it polls; processes: its tasks)", act_enter },
+	{ { '\n', '\r', KEY_ENTER }, V(TOP_VIEW_TASKS) | V(TOP_VIEW_WORKERS) | V(TOP_VIEW_PROCS) |
+	  V(TOP_VIEW_RESOURCES) | V(TOP_VIEW_RESOURCE) | V(TOP_VIEW_PROBLEMS),
+	  "Enter", "task detail (workers: its task; processes: its tasks; r, P: a resource's tasks)",
+	  act_enter },
+	{ { KEY_RIGHT, '>', '.', KEY_F(6) }, V(TOP_VIEW_RESOURCES), "> <",
+	  "resources: sort by waiters, kind, length, PID", act_res_sort },
+	{ { KEY_LEFT, '<', ',' }, V(TOP_VIEW_RESOURCES), "", "", act_res_sort },
+	{ { 'i', KEY_F(8) }, V(TOP_VIEW_RESOURCES), "", "", act_res_sort },
+	{ { 'r' }, V_ALL, "r", "resources: locks and channels stuck tasks wait on or hold",
+	  act_resources },
+	{ { 'P' }, V_ALL, "P", "problems: each finding's tasks, .await lines, who can free them",
+	  act_problems },
+	{ { 'D' }, V_ALL, "D", "write the wait-for graph as a DOT file (the footer says where)",
+	  act_dot },
 	{ { 'w', KEY_F(5) }, V_ALL, "w F5",
 	  "workers: busy%, polls, the task each thread polls now and for how long", act_workers },
 	{ { 'p', KEY_F(7) }, V_ALL, "p F7", "processes (system-wide); Enter shows one's tasks",
 	  act_procs },
-	{ { 't' }, V_ALL, "t", "back to the task list", act_tasks },
+	{ { 't' }, V_ALL, "t", "tree of who spawned whom (toggle); elsewhere: back to the tasks",
+	  act_tasks },
 	{ { '?', 'h', KEY_F(1) }, V_ALL, "? h F1", "this help", act_help },
 	{ { KEY_CTRL_L, KEY_RESIZE }, V_ALL, "Ctrl-L", "redraw the screen", act_redraw },
 	{ { 'q', KEY_ESC, KEY_F(10) }, V_ALL, "q Esc F10",
@@ -394,6 +590,8 @@ int top_ui__key(struct top_ui *ui, struct top_session *s, int key)
 
 	if (ui->editing)
 		return edit_filter(ui, s, key);
+	if (key != KEY_RESIZE)
+		ui->status[0] = '\0';	/* a message lasts until the next key */
 	if (ui->help) {
 		/* scroll it; anything else closes it */
 		if (key == KEY_UP || key == KEY_DOWN || key == 'j' || key == 'k' ||
@@ -453,7 +651,8 @@ int top_ui__help(struct top_text *out, bool system_wide, int width)
 
 	top_text__add(out, TOP_A_TITLE, "Keys");
 	for (i = 0; i < ARRAY_SIZE(keymap); i++)
-		help_item(out, keymap[i].keys, keymap[i].what, width);
+		if (keymap[i].keys[0])
+			help_item(out, keymap[i].keys, keymap[i].what, width);
 	top_text__add(out, TOP_A_TITLE, "Task columns (rows with a stall are highlighted)");
 	for (c = 0; c < TOP_COL_MAX; c++) {
 		if (c == TOP_COL_PID && !system_wide)
@@ -471,6 +670,29 @@ int top_ui__help(struct top_text *out, bool system_wide, int width)
 		  "trap + 0.5 us of BPF, measured on the test VM: README, probe cost)", width);
 	help_item(out, "mem scan", "tasks idle since before attach are found in memory, every 5 s "
 		  "and to confirm a stall", width);
+	top_text__add(out, TOP_A_TITLE, "Who waits on whom (r, P, D)");
+	help_item(out, "", "A stuck task waits at an .await on a resource; someone can free it: "
+		  "task -> resource -> holder. A mutex or rwlock: the task holding its guard. A "
+		  "semaphore: its permit holders. A full bounded channel: its receiver. An empty "
+		  "channel: its senders. A JoinHandle: the task it joins. When the holder waits, "
+		  "down the line, on the first task, nobody can: a deadlock cycle (the banner).",
+		  width);
+	help_item(out, "", "Known from the await chains of the tasks waiting longer than "
+		  "--stall-ms (DWARF needed), and from USDT runtimes' probes.", width);
+	top_text__add(out, TOP_A_TITLE, "Findings and their usual remedies");
+	help_item(out, "deadlock", "acquire locks in one consistent order; lock with a timeout "
+		  "(tokio::time::timeout, try_lock); shrink each guard's scope; don't await a "
+		  "JoinHandle or a send while holding what the other task needs", width);
+	help_item(out, "full channel", "a sender idle on a full bounded channel: slow the sender, "
+		  "speed up the receiver, or raise the capacity (or try_send and shed load)", width);
+	help_item(out, "blocked_worker", "a poll that blocks its worker: move the blocking call "
+		  "to spawn_blocking or block_in_place, or make it async", width);
+	help_item(out, "starved", "woken but not polled: other polls hold every worker; find the "
+		  "long polls (MAXPOLL), add workers, or yield in long loops", width);
+	help_item(out, "spinning", "a task waking itself again and again: wait on the real event "
+		  "(a Notify, a channel) instead of yield_now in a loop", width);
+	help_item(out, "idle", "waiting longer than --stall-ms: see what it waits on (P, Enter) "
+		  "and whether whoever can free it is alive and making progress", width);
 	top_text__add(out, TOP_A_TITLE, "Leaving");
 	help_item(out, "", "q, Ctrl-C and SIGTERM detach every probe. With -p PID, the target "
 		  "exiting ends top too (exit status 0, \"PID N exited\").", width);
@@ -511,6 +733,10 @@ static int footer(struct top_ui *ui, int width, struct top_text *out)
 
 	if (ui->paused)
 		snprintf(right, sizeof(right), "PAUSED ");
+	if (ui->status[0] && !ui->editing && !ui->help) {
+		/* a message (D's file) on its own line above the keys */
+		top_text__add(out, TOP_A_WARN, ui->status);
+	}
 	if (ui->editing) {
 		char prompt[160];
 
@@ -551,13 +777,49 @@ static void scrolled(struct top_text *out, const struct top_text *body, int *scr
 	append_slice(out, body, (size_t)*scroll, height > 0 ? (size_t)height : 0);
 }
 
+/*
+ * The path a person follows: a deadlock or starvation found anywhere is
+ * one highlighted line under the header, naming the key that explains it.
+ */
+static void banner(const struct top_ui *ui, const struct top_session *s, struct top_text *out)
+{
+	const char *warn = ui->ascii ? "!!" : "\u26a0";
+
+	if (top_problems__any(s, TS_FIND_DEADLOCK))
+		top_text__addf(out, TOP_A_WARN, " %s deadlock cycle detected %s press P to see it, "
+			       "r for the resources, D for the graph", warn, ui->ascii ? "-" : "\u2014");
+	else if (top_problems__any(s, TS_FIND_STARVED))
+		top_text__addf(out, TOP_A_WARN, " %s starvation detected %s press P to see it", warn,
+			       ui->ascii ? "-" : "\u2014");
+	if (ui->tree && ui->tree_unknown)
+		top_text__addf(out, TOP_A_DIM, " tree: parent unknown for %zu task%s (spawned before "
+			       "attach%s)", ui->tree_unknown, ui->tree_unknown == 1 ? "" : "s",
+			       s->sampled ? ", or outside the probe bursts of sampled mode" : "");
+}
+
+/* Scrolls so that the selected line (TOP_A_SELECTED) is on screen. */
+static void follow_selected(const struct top_text *body, int *scroll, int height)
+{
+	size_t i;
+
+	for (i = 0; i < body->n; i++) {
+		if (body->lines[i].attr != TOP_A_SELECTED)
+			continue;
+		if ((int)i < *scroll + 1)
+			*scroll = (int)i > 1 ? (int)i - 1 : 0;
+		else if ((int)i + 4 >= *scroll + height)
+			*scroll = (int)i + 4 - height + 1;
+		return;
+	}
+}
+
 int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int height,
 		    struct top_text *out)
 {
 	struct top_panel_opts o;
 	struct top_text body = {};
 	struct top_table_opts to;
-	int body_h, err = 0;
+	int body_h, err = 0, reserve;
 
 	if (width < 40 || height < 8) {
 		top_text__addf(out, TOP_A_NORMAL, "terminal too small (%dx%d): taskscope top needs "
@@ -573,6 +835,8 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 		scrolled(out, &body, &ui->help_scroll, height - 2);
 	} else if (ui->view == TOP_VIEW_TASKS) {
 		err = top_panel_header(out, s, &o);
+		if (!err)
+			banner(ui, s, out);
 		body_h = height - (int)out->n - 2;
 		ui->page = body_h > 1 ? body_h : 1;
 		top_scroll_clamp(ui->norder, ui->sel, ui->page, &ui->first);
@@ -598,6 +862,32 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 		if (ui->view == TOP_VIEW_DETAIL) {
 			err = top_panel_detail(&body, s, &ui->detail, &o);
 			scrolled(out, &body, &ui->detail_scroll, body_h);
+		} else if (ui->view == TOP_VIEW_RESOURCES) {
+			if (ui->rsel >= ui->res.n)
+				ui->rsel = ui->res.n ? ui->res.n - 1 : 0;
+			ui->page = body_h - 2 > 1 ? body_h - 2 : 1;
+			top_scroll_clamp(ui->res.n, ui->rsel, ui->page, &ui->rfirst);
+			err = top_panel_resources(out, &ui->res, width, ui->rsel, ui->rfirst, ui->page,
+						  ui->system_wide, ui->rsort);
+		} else if (ui->view == TOP_VIEW_RESOURCE) {
+			const struct top_res_row *r = shown_resource(ui);
+
+			if (r) {
+				if (ui->lsel >= r->nlinks)
+					ui->lsel = r->nlinks ? r->nlinks - 1 : 0;
+				err = top_panel_resource(out, s, r, ui->lsel);
+			} else {
+				top_text__add(out, TOP_A_DIM, "  (that resource is gone: no task waits "
+					      "on or holds it any more; Esc: back)");
+			}
+		} else if (ui->view == TOP_VIEW_PROBLEMS) {
+			if (ui->prsel >= ui->probs.n)
+				ui->prsel = ui->probs.n ? ui->probs.n - 1 : 0;
+			err = top_panel_problems(&body, s, &ui->probs, ui->prsel, width, ui->ascii);
+			/* keep the selected entry on screen */
+			if (!err)
+				follow_selected(&body, &ui->pr_scroll, body_h);
+			scrolled(out, &body, &ui->pr_scroll, body_h);
 		} else if (ui->view == TOP_VIEW_WORKERS) {
 			size_t n = count_workers(s);
 
@@ -613,9 +903,11 @@ int top_ui__compose(struct top_ui *ui, struct top_session *s, int width, int hei
 		}
 	}
 	top_text__free(&body);
-	while (!err && out->n < (size_t)height - 1)
+	/* the footer's lines: the keys, and a message when there is one */
+	reserve = ui->status[0] && !ui->editing && !ui->help ? 2 : 1;
+	while (!err && out->n < (size_t)(height - reserve))
 		top_text__add(out, TOP_A_NORMAL, "");
-	while (out->n > (size_t)height - 1) {
+	while (out->n > (size_t)(height - reserve)) {
 		free(out->lines[out->n - 1].text);
 		out->n--;
 	}

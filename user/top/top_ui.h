@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "top_graph.h"
 #include "top_panels.h"
 #include "top_session.h"
 #include "top_view.h"
@@ -21,6 +22,9 @@ enum top_view_kind {
 	TOP_VIEW_DETAIL,
 	TOP_VIEW_WORKERS,
 	TOP_VIEW_PROCS,
+	TOP_VIEW_RESOURCES,	/* r: locks and channels of the wait-for graphs */
+	TOP_VIEW_RESOURCE,	/* Enter there: one resource's tasks */
+	TOP_VIEW_PROBLEMS,	/* P: each finding, its tasks, .await lines, what frees them */
 };
 
 /* Reactions to a key. */
@@ -54,6 +58,22 @@ struct top_ui {
 	int detail_scroll;
 	/* workers and processes views */
 	size_t wsel, wfirst, psel, pfirst;
+	/* the task tree (t) */
+	bool tree;
+	size_t tree_unknown;		/* visible tasks whose parent is not known */
+	/* resources (r), one resource (Enter), problems (P) */
+	struct top_res_list res;
+	size_t rsel, rfirst;
+	enum top_res_sort rsort;
+	bool rdesc;
+	pid_t res_pid;			/* the resource shown: its process and object */
+	uint64_t res_object;
+	size_t lsel;			/* its task selected */
+	enum top_view_kind res_back;
+	struct top_problems probs;
+	size_t prsel;
+	int pr_scroll;
+	char status[256];		/* one line for the footer: "wrote taskscope-waits-..." */
 };
 
 void top_ui__init(struct top_ui *ui, bool system_wide, bool ascii);

@@ -605,9 +605,17 @@ void top_fmt_cell(const struct top_row *r, enum top_col col, bool ascii, char *b
 	case TOP_COL_WARN:
 		top_fmt_warn(r, ascii, buf, len);
 		return;
-	case TOP_COL_NAME:
-		snprintf(buf, len, "%s", r->name && r->name[0] ? r->name : "(unnamed)");
+	case TOP_COL_NAME: {
+		char below[48] = "", polls[16];
+
+		if (r->subtree) {
+			top_fmt_count(r->subtree_polls, polls, sizeof(polls));
+			snprintf(below, sizeof(below), "  [%u below, %s polls]", r->subtree, polls);
+		}
+		snprintf(buf, len, "%s%s%s", r->tree, r->name && r->name[0] ? r->name : "(unnamed)",
+			 below);
 		return;
+	}
 	case TOP_COL_MAX:
 		break;
 	}
