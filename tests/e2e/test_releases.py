@@ -165,9 +165,9 @@ def test_await_chain(release):
     chain = t[0]["await_chain"]
     frames = [(f["func"].split("::")[-1], f"{f['file']}:{f['line']}")
               for f in chain["frames"] if not f.get("external")]
-    assert frames == [("handle_request", "src/main.rs:302"),
-                      ("fetch_user_data", "src/main.rs:296"),
-                      ("db_query", "src/main.rs:290")], \
+    assert frames == [("handle_request", "src/main.rs:304"),
+                      ("fetch_user_data", "src/main.rs:298"),
+                      ("db_query", "src/main.rs:292")], \
         f"expected the three user frames at their .await lines on tokio {RELEASES[release]}, " \
         f"got {frames}"
     assert chain["leaf"]["kind"] == "timer" and "unreadable" not in chain["leaf"]["detail"], \
@@ -221,7 +221,7 @@ def test_profile_deadlock(profile):
                                         ("idle", "lock_ab"), ("idle", "lock_ba")])
     lines = sorted(s["message"].split(" at ", 1)[1].split(",", 1)[0]
                    for s in data["stalls"] if s["kind"] == "idle")
-    assert lines == ["src/main.rs:236", "src/main.rs:244"], \
+    assert lines == ["src/main.rs:238", "src/main.rs:246"], \
         f"expected the .await lines of lock_ab and lock_ba, got {lines}"
 
 

@@ -100,9 +100,20 @@ class TestMutexHang:
         roots = [t for t in data["tasks"] if "root_thread" in t]
         assert [t["name"] for t in roots] == ["reconciles_ledger_after_audit"], \
             f"expected one block_on root, the hung test; got {[t['name'] for t in roots]}"
-        assert len(got) == 2 and all(k == "idle" for k, _ in got), \
-            f"expected two idle findings (the test, the task holding the lock), got {got}"
-        assert not any(s["kind"] in ("deadlock", "blocked_worker", "spinning", "starved")
+        # the test keeps the audit channel's only Sender while it waits for the
+        # lock; the task holding the lock waits on that channel: a deadlock
+        # through a channel (the cycle), and both tasks idle
+        assert [k for k, _ in got] == ["deadlock", "idle", "idle"], \
+            f"expected the cycle and two idle findings (the test, the lock's holder), got {got}"
+        d = [s for s in data["stalls"] if s["kind"] == "deadlock"][0]
+        m = d["message"]
+        assert re.search(r"block_on reconciles_ledger_after_audit \(thread \d+\) at "
+                         r"\S*tests/ledger\.rs:28 \u2192 Mutex<u64> 0x[0-9a-f]+ \u2192 task \d+ "
+                         r"ledger::reconciles_ledger_after_audit::\{async block\}", m), m
+        assert re.search(r"ledger::reconciles_ledger_after_audit::\{async block\} at "
+                         r"\S*tests/ledger\.rs:24 \u2192 recv on mpsc::channel<\(\)> "
+                         r"0x[0-9a-f]+ \(0/1\) \u2192 block_on reconciles_ledger_after_audit", m), m
+        assert not any(s["kind"] in ("blocked_worker", "spinning", "starved")
                        for s in data["stalls"]), f"nothing else may be claimed: {got}"
 
     def test_killed(self, result):

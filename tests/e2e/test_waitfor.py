@@ -12,7 +12,7 @@ import os
 import re
 import subprocess
 
-from tslib import (ROOT, TARGETS, Scenario, deadlock, messages, run, stalls,
+from tslib import (ROOT, TARGETS, Scenario, deadlock, messages, report, run, stalls,
                    tasks_named)
 
 SOURCE = os.path.join(ROOT, "tests", "targets", "tokio", "waitfor", "src", "main.rs")
@@ -192,3 +192,25 @@ def test_spawn_sites_on_instruction_boundaries():
             if s["emulated"]:
                 kind = next(t for a, t in insns if int(a, 16) == at)
                 assert re.match(r"(j\w+|call|push)\s", kind), (exe, s, kind)
+
+
+def test_ancestry_of_a_stuck_task(spawn):
+    """late_stall spawns wait_for_reply from main's block_on 2 s in, after
+    the attach: its idle finding says who spawned it, and its JSON names
+    the spawning thread with parent_id 0 (outside any task)."""
+    t = spawn("late_stall", args=("2000",), settle=0)
+    r = run(["report", "-p", t.pid, "-d", "4", "--mode", "default"], timeout=60)
+    assert r.returncode == 1, r.stderr
+    m = re.search(r"\[idle\] task \d+ late_stall::wait_for_reply: .*\n\s+spawned by "
+                  rf"block_on main \(thread {t.pid}\)\n", r.stdout)
+    assert m, r.stdout
+    # the same in JSON, on a second target (a report attached later would
+    # not see the spawn: parent_id null)
+    t2 = spawn("late_stall", args=("2000",), settle=0)
+    code, data, _ = report(t2.pid, 4, ("--mode", "default"))
+    w = [x for x in data["tasks"] if x["name"] == "late_stall::wait_for_reply"]
+    assert code == 1 and len(w) == 1, w
+    assert w[0]["parent_id"] == 0 and w[0]["spawned_on_thread"] == int(t2.pid), w
+    late = report(t.pid, 1, ("--mode", "default"))[1]
+    w = [x for x in late["tasks"] if x["name"] == "late_stall::wait_for_reply"]
+    assert len(w) == 1 and w[0]["parent_id"] is None, w

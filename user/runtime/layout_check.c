@@ -87,30 +87,34 @@ static bool blocking_task(const struct runtime_binary *tb, const struct mem_task
 
 /*
  * Ids non-zero, below the counter when known, and no two tasks sharing
- * one, among the async tasks (*counted of them).
+ * one: how many of all the tasks have such an Id (the figure shown), and
+ * of the async tasks (*async_ok of *async_n, the figure weighed).
  */
 static size_t ids_plausible(const struct runtime_binary *tb, const struct mem_task *tasks,
-			    size_t n, uint64_t next_id, size_t *counted)
+			    size_t n, uint64_t next_id, size_t *async_ok, size_t *async_n)
 {
-	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
-	size_t i, ok = 0, m = 0;
+	struct id_of { uint64_t id; bool blocking; } *ids = calloc(n ? n : 1, sizeof(*ids));
+	size_t i, ok = 0;
 
-	*counted = 0;
+	*async_ok = *async_n = 0;
 	if (!ids)
 		return 0;
-	for (i = 0; i < n; i++)
-		if (!blocking_task(tb, &tasks[i]))
-			ids[m++] = tasks[i].task_id;
-	qsort(ids, m, sizeof(*ids), cmp_u64);
-	for (i = 0; i < m; i++) {
-		if (!ids[i] || (next_id && ids[i] >= next_id))
+	for (i = 0; i < n; i++) {
+		ids[i].id = tasks[i].task_id;
+		ids[i].blocking = blocking_task(tb, &tasks[i]);
+		*async_n += !ids[i].blocking;
+	}
+	/* the Id first in each entry: sorting entries sorts Ids */
+	qsort(ids, n, sizeof(*ids), cmp_u64);
+	for (i = 0; i < n; i++) {
+		if (!ids[i].id || (next_id && ids[i].id >= next_id))
 			continue;
-		if ((i && ids[i - 1] == ids[i]) || (i + 1 < m && ids[i + 1] == ids[i]))
+		if ((i && ids[i - 1].id == ids[i].id) || (i + 1 < n && ids[i + 1].id == ids[i].id))
 			continue;
 		ok++;
+		*async_ok += !ids[i].blocking;
 	}
 	free(ids);
-	*counted = m;
 	return ok;
 }
 
@@ -347,18 +351,18 @@ void layout_check__tasks(pid_t pid, const struct runtime_binary *tb, uint64_t bi
 	if (lc->has_ids) {
 		if (tb->next_task_id_vaddr)
 			proc_read_u64(pid, tb->next_task_id_vaddr + bias, &lc->next_id);
-		size_t counted;
+		size_t async_ok, counted;
 
-		lc->ids_ok = ids_plausible(tb, tasks, n, lc->next_id, &counted);
+		lc->ids_ok = ids_plausible(tb, tasks, n, lc->next_id, &async_ok, &counted);
 		/*
 		 * A cell being freed or reused while the scan reads it can give
 		 * an odd Id; a wrong Id offset makes most of them odd.
 		 */
-		if (lc->ids_ok * 2 < counted) {
+		if (async_ok * 2 < counted) {
 			lc->refuted = true;
 			snprintf(lc->verdict, sizeof(lc->verdict),
 				 "not confirmed: %zu of %zu task Ids read back are zero, repeated "
-				 "or past the Id counter (%llu)", counted - lc->ids_ok, counted,
+				 "or past the Id counter (%llu)", counted - async_ok, counted,
 				 (unsigned long long)lc->next_id);
 			return;
 		}

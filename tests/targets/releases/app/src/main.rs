@@ -143,7 +143,7 @@ async fn message_counter(mut rx: mpsc::Receiver<u64>) {
 async fn blocking_handler() {
     loop {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        std::thread::sleep(Duration::from_millis(1200)); // line 144
+        std::thread::sleep(Duration::from_millis(1200)); // line 146
     }
 }
 
@@ -167,18 +167,18 @@ async fn blocked_main() {
 
 /// Parks forever on a future that is never ready.
 async fn wait_forever(id: u32) {
-    std::future::pending::<()>().await; // line 168
+    std::future::pending::<()>().await; // line 170
     std::hint::black_box(id);
 }
 
 /// Parks forever on a oneshot that is never sent.
 async fn wait_for_signal(rx: oneshot::Receiver<()>) {
-    let _ = rx.await; // line 174
+    let _ = rx.await; // line 176
 }
 
 /// Parks forever on a Notify that is never notified.
 async fn wait_notified(n: Arc<Notify>) {
-    n.notified().await; // line 179
+    n.notified().await; // line 181
 }
 
 async fn parked_main() {
@@ -205,7 +205,7 @@ async fn parked_main() {
 async fn producer(tx: mpsc::Sender<u64>) {
     let mut n = 0u64;
     loop {
-        tx.send(n).await.unwrap(); // line 206
+        tx.send(n).await.unwrap(); // line 208
         n += 1;
     }
 }
@@ -215,7 +215,7 @@ async fn consumer(mut rx: mpsc::Receiver<u64>) {
     for _ in 0..8 {
         rx.recv().await.unwrap();
     }
-    std::future::pending::<()>().await; // line 216
+    std::future::pending::<()>().await; // line 218
     drop(rx);
 }
 
@@ -235,7 +235,7 @@ async fn channel_full_main() {
 async fn lock_ab(a: Arc<Mutex<u64>>, b: Arc<Mutex<u64>>) {
     let mut ga = a.lock().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let gb = b.lock().await; // line 236: waits forever
+    let gb = b.lock().await; // line 238: waits forever
     *ga += *gb;
 }
 
@@ -243,7 +243,7 @@ async fn lock_ab(a: Arc<Mutex<u64>>, b: Arc<Mutex<u64>>) {
 async fn lock_ba(a: Arc<Mutex<u64>>, b: Arc<Mutex<u64>>) {
     let mut gb = b.lock().await;
     tokio::time::sleep(Duration::from_millis(50)).await;
-    let ga = a.lock().await; // line 244: waits forever
+    let ga = a.lock().await; // line 246: waits forever
     *gb += *ga;
 }
 
@@ -265,7 +265,7 @@ async fn spin_loop() {
     let mut counter = 0u64;
     loop {
         counter = counter.wrapping_add(1);
-        tokio::task::yield_now().await; // line 266
+        tokio::task::yield_now().await; // line 268
     }
 }
 
@@ -289,19 +289,19 @@ async fn spinner_main() {
 
 async fn db_query(user_id: u64, table: &'static str) -> u64 {
     let attempt: u32 = std::hint::black_box(7);
-    tokio::time::sleep(Duration::from_secs(3600)).await; // line 290: nested: leaf
+    tokio::time::sleep(Duration::from_secs(3600)).await; // line 292: nested: leaf
     user_id + attempt as u64 + table.len() as u64
 }
 
 async fn fetch_user_data(user_id: u64) -> u64 {
     let owner = String::from("alice");
-    let rows = db_query(user_id, "users").await; // line 296: nested: middle
+    let rows = db_query(user_id, "users").await; // line 298: nested: middle
     rows + owner.len() as u64
 }
 
 async fn handle_request(request_id: u32) -> u64 {
     let route: &str = std::hint::black_box("/api/users/42");
-    let n = fetch_user_data(42).await; // line 302: nested: root
+    let n = fetch_user_data(42).await; // line 304: nested: root
     n + route.len() as u64 + request_id as u64
 }
 
@@ -347,7 +347,7 @@ async fn tree_main() {
 
 /// Waits forever; the only task of the quiet scenario.
 async fn idle_task() {
-    std::future::pending::<()>().await; // line 318
+    std::future::pending::<()>().await; // line 350
 }
 
 async fn quiet_main() {
@@ -388,7 +388,7 @@ async fn ct_receiver(mut rx: mpsc::Receiver<u64>) {
 
 /// Parks forever on a oneshot that is never sent.
 async fn ct_parked(rx: oneshot::Receiver<()>) {
-    let _ = rx.await; // line 359
+    let _ = rx.await; // line 391
 }
 
 async fn current_thread_main() {
@@ -428,7 +428,7 @@ async fn run_blocking_batch() -> u64 {
 
 /// Waits forever after the batch.
 async fn idle_after_blocking(id: u32) {
-    std::future::pending::<()>().await; // line 399
+    std::future::pending::<()>().await; // line 431
     std::hint::black_box(id);
 }
 
