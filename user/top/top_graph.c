@@ -54,6 +54,7 @@ void top_tree_clear(struct top_row *rows, size_t n)
 		rows[i].tree[0] = '\0';
 		rows[i].subtree = 0;
 		rows[i].subtree_polls = 0;
+		rows[i].subtree_busy_ns = 0;
 	}
 }
 
@@ -71,6 +72,9 @@ static void tree_glyphs(char *buf, size_t len, const bool *last, int depth, bool
 			g = last[d] ? "   " : ascii ? "|  " : "\u2502  ";
 		else
 			g = last[d] ? (ascii ? "`- " : "\u2514\u2500 ") : (ascii ? "|- " : "\u251c\u2500 ");
+		/* whole glyphs only: a cut one would be invalid UTF-8 */
+		if (o + strlen(g) >= len)
+			break;
 		o += (size_t)snprintf(buf + o, len - o, "%s", g);
 	}
 }
@@ -168,6 +172,7 @@ int top_tree_order(const struct top_session *s, struct top_row *rows, size_t *or
 		tree_glyphs(r->tree, sizeof(r->tree), last, depth[v], ascii);
 		r->subtree = 0;
 		r->subtree_polls = r->polls;
+		r->subtree_busy_ns = r->busy_ns;
 	}
 	/* subtree sums, children before parents (reverse of depth first) */
 	for (k = nout; k-- > 0;) {
@@ -178,6 +183,7 @@ int top_tree_order(const struct top_session *s, struct top_row *rows, size_t *or
 
 			pr->subtree += 1 + r->subtree;
 			pr->subtree_polls += r->subtree_polls;
+			pr->subtree_busy_ns += r->subtree_busy_ns;
 		}
 	}
 	for (k = 0; k < nout; k++)
@@ -292,8 +298,9 @@ static void ids_of(const struct ts_process *p, const struct ts_wait_graph *g,
 		snprintf(buf, len, "-");
 }
 
+/* The sort key first, in the direction asked; ties by (pid, object) ascending, as the tasks. */
 static int cmp_res(const struct top_res_row *x, const struct top_res_row *y,
-		   enum top_res_sort sort)
+		   enum top_res_sort sort, bool descending)
 {
 	int c = 0;
 
@@ -303,26 +310,30 @@ static int cmp_res(const struct top_res_row *x, const struct top_res_row *y,
 		break;
 	case TOP_RS_KIND:
 		c = strcmp(x->kind, y->kind);
+		c = SPACESHIP(c, 0);
 		break;
 	case TOP_RS_LEN:
 		c = SPACESHIP(x->has_len ? x->len : 0, y->has_len ? y->len : 0);
 		break;
-	default:
+	case TOP_RS_PID:
+	case TOP_RS_MAX:
 		break;
 	}
-	if (!c)
-		c = SPACESHIP(x->pid, y->pid);
+	if (c)
+		return descending ? -c : c;
+	c = SPACESHIP(x->pid, y->pid);
+	if (c && sort == TOP_RS_PID)
+		return descending ? -c : c;
 	return c ? c : SPACESHIP(x->object, y->object);
 }
 
+/* qsort has no context argument: the list is built on the UI thread only */
 static enum top_res_sort sort_key;
 static bool sort_desc;
 
 static int cmp_res_q(const void *a, const void *b)
 {
-	int c = cmp_res(a, b, sort_key);
-
-	return sort_desc ? -c : c;
+	return cmp_res(a, b, sort_key, sort_desc);
 }
 
 void top_res_list__free(struct top_res_list *l)
@@ -340,6 +351,55 @@ const char *top_res_sort_name(enum top_res_sort k)
 	static const char *const names[] = { "WAITERS", "KIND", "LEN", "PID" };
 
 	return (size_t)k < ARRAY_SIZE(names) ? names[k] : "?";
+}
+
+static bool has_task(const uint32_t *v, size_t n, uint32_t task)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (v[i] == task)
+			return true;
+	return false;
+}
+
+/*
+ * Marks the links of the tasks that can free what r's waiters wait for
+ * (the graph decides: a lock's holders, a full channel's receiver, an
+ * empty one's senders) and moves them first, the rest keeping their
+ * order: the first lines a person reads after "who waits" is "who can
+ * end it".
+ */
+static void mark_freers(const struct ts_wait_graph *g, const struct ts_wres *r,
+			struct top_res_row *row)
+{
+	uint32_t freers[16];
+	size_t k, j, n, nf = 0;
+
+	for (k = 0; k < row->nlinks; k++) {
+		const struct ts_task_wait *w = &g->waits[row->links[k].task];
+
+		if (row->links[k].role != TS_ROLE_WAITS)
+			continue;
+		n = ts_wait_graph__freers(g, r, (enum ts_wait_kind)w->kind, freers + nf,
+					  ARRAY_SIZE(freers) - nf);
+		nf += n < ARRAY_SIZE(freers) - nf ? n : ARRAY_SIZE(freers) - nf;
+	}
+	for (k = 0; k < row->nlinks; k++)
+		row->links[k].frees = row->links[k].role != TS_ROLE_WAITS &&
+				      has_task(freers, nf, (uint32_t)row->links[k].task);
+	/* a stable partition: n links at most, a handful in practice */
+	for (k = 0, j = 0; k < row->nlinks; k++) {
+		struct top_res_link l = row->links[k];
+		size_t m;
+
+		if (!l.frees)
+			continue;
+		for (m = k; m > j; m--)
+			row->links[m] = row->links[m - 1];
+		row->links[j++] = l;
+	}
+	row->nfreers = j;
 }
 
 static int add_res(struct top_res_list *l, const struct top_session *s, size_t pi,
@@ -385,6 +445,7 @@ static int add_res(struct top_res_list *l, const struct top_session *s, size_t p
 		row->links[k].role = (enum ts_res_role)g->links[r->first + k].role;
 	}
 	row->nlinks = r->nlinks;
+	mark_freers(g, r, row);
 	return 0;
 }
 
@@ -403,8 +464,8 @@ int top_res_list__build(struct top_res_list *l, const struct top_session *s,
 		err = ts_wait_graph__build(&g, &s->procs[pi]->cur);
 		for (r = 0; !err && r < g.nres; r++)
 			err = add_res(l, s, pi, &g, &g.res[r]);
-		if (!err || err != -ENOMEM)
-			ts_wait_graph__free(&g);
+		/* build leaves g empty when it fails: freeing is always safe */
+		ts_wait_graph__free(&g);
 	}
 	sort_key = sort;
 	sort_desc = descending;
@@ -427,15 +488,19 @@ int top_panel_resources(struct top_text *out, const struct top_res_list *l, int 
 			size_t selected, size_t first, int height, bool show_pid,
 			enum top_res_sort sort)
 {
-	char line[512], lc[32], addr[24];
+	char line[640], lc[32], addr[24];
+	/* TYPE takes what the fixed columns and ~20 of OTHER HALF leave: generic types are long */
+	int tw = width - 85 - (show_pid ? 8 : 0);
 	size_t i;
+
+	tw = tw < 30 ? 30 : tw > 96 ? 96 : tw;
 
 	top_text__addf(out, TOP_A_TITLE, "Resources: %zu (locks and channels the stuck tasks' "
 		       "await chains name; sorted by %s; < > sort, i invert, Enter: its tasks)",
 		       l->n, top_res_sort_name(sort));
-	snprintf(line, sizeof(line), "%s%-15s %-30s %-16s %9s %-12s %7s %s",
-		 show_pid ? "    PID " : "", "KIND", "TYPE / NAME", "ADDRESS", "LEN/CAP", "HOLDERS",
-		 "WAITERS", "OTHER HALF");
+	snprintf(line, sizeof(line), "%s%-15s %-*s %-16s %9s %-12s %7s %s",
+		 show_pid ? "    PID " : "", "KIND", tw, "TYPE / NAME", "ADDRESS", "LEN/CAP",
+		 "HOLDERS", "WAITERS", "OTHER HALF");
 	top_text__add(out, TOP_A_COLHEAD, line);
 	if (!l->n)
 		top_text__add(out, TOP_A_DIM, "  (no lock or channel in a stuck task's await chain)");
@@ -450,12 +515,11 @@ int top_panel_resources(struct top_text *out, const struct top_res_list *l, int 
 			snprintf(addr, sizeof(addr), "0x%" PRIx64, r->object);
 		if (show_pid)
 			snprintf(pid, sizeof(pid), "%7d ", r->pid);
-		snprintf(line, sizeof(line), "%s%-15s %-30.30s %-16s %9s %-12.12s %7u %s", pid,
-			 r->kind, r->what, addr, lc, r->holders, r->nwaiters, r->halves);
+		snprintf(line, sizeof(line), "%s%-15s %-*.*s %-16s %9s %-12.12s %7u %s", pid,
+			 r->kind, tw, tw, r->what, addr, lc, r->holders, r->nwaiters, r->halves);
 		top_text__add(out, i == selected ? TOP_A_SELECTED :
 			      r->nwaiters ? TOP_A_NORMAL : TOP_A_DIM, line);
 	}
-	(void)width;
 	return 0;
 }
 
@@ -466,6 +530,11 @@ static const char *frees_it(const struct top_res_row *r)
 		return "its guard's holder, when the guard is dropped";
 	if (!strcmp(r->kind, "semaphore"))
 		return "any permit holder, when the permit is dropped";
+	/* a channel's fill says which side its waiters wait for */
+	if (!strncmp(r->kind, "mpsc", 4) && r->has_len && r->capacity && r->len >= r->capacity)
+		return "its receiver, by taking a message: the channel is full";
+	if (!strncmp(r->kind, "mpsc", 4) && r->has_len && !r->len)
+		return "a sender, by sending (or every Sender being dropped): the channel is empty";
 	if (!strncmp(r->kind, "mpsc", 4) || !strcmp(r->kind, "broadcast"))
 		return "senders wait for the receiver to take a message; the receiver waits for "
 		       "a sender to send (or every Sender to be dropped)";
@@ -488,9 +557,15 @@ int top_panel_resource(struct top_text *out, const struct top_session *s,
 	top_text__addf(out, TOP_A_TITLE, "%s %s %s0x%" PRIx64 "  LEN/CAP %s  in PID %d", r->kind,
 		       r->what, r->usdt ? "id " : "", r->object, lc, r->pid);
 	top_text__addf(out, TOP_A_DIM, "  freed by: %s", frees_it(r));
+	if (r->nwaiters && r->nfreers)
+		top_text__addf(out, TOP_A_NORMAL, "  %zu task%s can free it for its waiters: "
+			       "marked \"frees\" below", r->nfreers, r->nfreers == 1 ? "" : "s");
+	else if (r->nwaiters)
+		top_text__add(out, TOP_A_WARN, "  no task seen can free it: whoever can is "
+			      "outside the tasks' frames (a thread, a static, a dropped task)");
 	top_text__add(out, TOP_A_NORMAL, "");
-	top_text__addf(out, TOP_A_COLHEAD, "  %-9s %-48s %-18s %s", "ROLE", "TASK", "STATE",
-		       "AT");
+	top_text__addf(out, TOP_A_COLHEAD, "  %-9s %-6s %-48s %-18s %s", "ROLE", "FREES", "TASK",
+		       "STATE", "AT");
 	for (k = 0; k < r->nlinks; k++) {
 		const struct top_proc *tp = r->links[k].proc < s->nprocs ?
 					    s->procs[r->links[k].proc] : NULL;
@@ -505,10 +580,11 @@ int top_panel_resource(struct top_text *out, const struct top_session *s,
 		if (f)
 			snprintf(at, sizeof(at), "%s:%u", f->file, f->line);
 		task_state(t, st, sizeof(st));
-		snprintf(line, sizeof(line), "  %-9s %-48.48s %-18s %s",
+		snprintf(line, sizeof(line), "  %-9s %-6s %-48.48s %-18s %s",
 			 r->links[k].role == TS_ROLE_WAITS ? "waits" :
 			 r->links[k].role == TS_ROLE_HOLDS ? "holds" :
 			 r->links[k].role == TS_ROLE_SENDER ? "sender" : "receiver",
+			 r->links[k].frees ? "frees" : "",
 			 task_label(t, label, sizeof(label)), st, at);
 		top_text__add(out, k == selected ? TOP_A_SELECTED : TOP_A_NORMAL, line);
 	}
@@ -576,17 +652,28 @@ static int add_problem(struct top_problems *pl, size_t proc, size_t finding, siz
 
 int top_problems__build(struct top_problems *pl, const struct top_session *s)
 {
+	struct ts_wait_graph *g = calloc(s->nprocs ? s->nprocs : 1, sizeof(*g));
+	bool *built = calloc(s->nprocs ? s->nprocs : 1, sizeof(*built));
 	int rank, err = 0;
 	size_t i, k, m;
 
 	top_problems__free(pl);
+	if (!g || !built) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+	/* deadlocks first across every process, then the next kind: one graph each */
 	for (rank = 0; rank <= 5 && !err; rank++) {
 		for (i = 0; i < s->nprocs && !err; i++) {
 			const struct top_proc *tp = s->procs[i];
-			struct ts_wait_graph g;
 
-			if (!tp->nfindings || ts_wait_graph__build(&g, &tp->cur))
+			if (!tp->nfindings)
 				continue;
+			if (!built[i]) {
+				if (ts_wait_graph__build(&g[i], &tp->cur))
+					continue;
+				built[i] = true;
+			}
 			for (k = 0; k < tp->nfindings && !err; k++) {
 				const struct ts_finding *f = &tp->findings[k];
 
@@ -594,23 +681,118 @@ int top_problems__build(struct top_problems *pl, const struct top_session *s)
 					continue;
 				if (f->kind == TS_FIND_DEADLOCK) {
 					for (m = 0; m < f->count && m < ARRAY_SIZE(f->members) && !err; m++)
-						err = add_problem(pl, i, k, f->members[m], &g, !m);
+						err = add_problem(pl, i, k, f->members[m], &g[i], !m);
 				} else {
 					err = add_problem(pl, i, k, f->task < tp->cur.ntasks ? f->task :
-							  SIZE_MAX, &g, true);
+							  SIZE_MAX, &g[i], true);
 				}
 			}
-			ts_wait_graph__free(&g);
 		}
 	}
+cleanup:
+	for (i = 0; g && built && i < s->nprocs; i++)
+		if (built[i])
+			ts_wait_graph__free(&g[i]);
+	free(g);
+	free(built);
 	return err;
+}
+
+/*
+ * "prefix text" wrapped at width columns, continuation lines indented by
+ * indent spaces; cut at spaces, never inside a UTF-8 glyph. A finding's
+ * message names a task, its .await and what it waits on, and the end of
+ * it is the part that says who.
+ */
+static void add_wrapped(struct top_text *out, enum top_attr attr, const char *prefix,
+			const char *text, int indent, int width)
+{
+	int avail = width - top_str_width(prefix);
+	bool first = true;
+
+	while (*text) {
+		const char *p = text, *cut = NULL;
+		int cols = 0;
+
+		if (avail < 20)
+			avail = 20;
+		/* the byte after avail columns, and the last space before it */
+		while (*p && cols < avail) {
+			if (*p == ' ')
+				cut = p;
+			p++;
+			while ((*p & 0xc0) == 0x80)
+				p++;
+			cols++;
+		}
+		if (!*p || !cut)
+			cut = p;
+		top_text__addf(out, attr, "%*s%s%.*s", first ? 0 : indent, "", first ? prefix : "",
+			       (int)(cut - text), text);
+		if (first)
+			avail = width - indent;
+		first = false;
+		text = cut;
+		while (*text == ' ')
+			text++;
+	}
+}
+
+/*
+ * One task of a finding: its state, the .await it is stuck at with that
+ * source line (as gdb's `list` would show it), what it waits on and who
+ * can free it.
+ */
+static void problem_task(struct top_text *out, const struct ts_process *p,
+			 const struct ts_wait_graph *g, const struct top_problem *e, bool selected,
+			 bool ascii)
+{
+	const struct ts_task *t = &p->tasks[e->task];
+	const struct ts_await_frame *fr = own_frame(t);
+	const char *arrow = ascii ? "->" : "\u2192";
+	char label[320], st[64], src[256], what[256];
+	const struct ts_task_wait *w;
+	const struct ts_wres *r;
+	uint32_t freers[2];
+	size_t nf;
+
+	task_state(t, st, sizeof(st));
+	top_text__addf(out, selected ? TOP_A_SELECTED : TOP_A_NORMAL, "  %s %s  %s",
+		       ascii ? ">" : "\u25b8", task_label(t, label, sizeof(label)), st);
+	if (fr) {
+		int err = top_source_line(fr->path, fr->line, src, sizeof(src));
+		const char *code = src;
+
+		while (*code == ' ' || *code == '\t')
+			code++;
+		top_text__addf(out, TOP_A_NORMAL, "      %s:%u   %s", fr->file, fr->line,
+			       err ? "(source not on this machine)" : code);
+	}
+	if (!g || (!e->object && !(t->chain && t->chain->leaf.kind == TS_LEAF_JOIN)))
+		return;
+	w = &g->waits[e->task];
+	ts_wait_graph__edge_label(g, e->task, what, sizeof(what));
+	if (w->target != TS_WG_NONE) {
+		top_text__addf(out, TOP_A_NORMAL, "      waits on %s %s %s", what, arrow,
+			       task_label(&p->tasks[w->target], label, sizeof(label)));
+		return;
+	}
+	r = ts_wait_graph__waits_on(g, e->task);
+	nf = r ? ts_wait_graph__freers(g, r, (enum ts_wait_kind)w->kind, freers,
+				       ARRAY_SIZE(freers)) : 0;
+	if (nf)
+		top_text__addf(out, TOP_A_NORMAL, "      waits on %s %s %zu tasks can free it "
+			       "(Enter)", what, arrow, nf);
+	else
+		top_text__addf(out, TOP_A_NORMAL, "      waits on %s %s no task seen can free it",
+			       what, arrow);
 }
 
 int top_panel_problems(struct top_text *out, const struct top_session *s,
 		       const struct top_problems *pl, size_t selected, int width, bool ascii)
 {
-	char label[320], st[64], src[256], what[256];
-	size_t i, nf = 0;
+	struct ts_wait_graph g = {};
+	size_t i, nf = 0, gproc = SIZE_MAX;
 
 	for (i = 0; i < s->nprocs; i++)
 		nf += s->procs[i]->nfindings;
@@ -623,54 +805,34 @@ int top_panel_problems(struct top_text *out, const struct top_session *s,
 		const struct top_problem *e = &pl->v[i];
 		const struct top_proc *tp = s->procs[e->proc];
 		const struct ts_finding *f = &tp->findings[e->finding];
-		const struct ts_task *t = e->task != SIZE_MAX ? &tp->cur.tasks[e->task] : NULL;
-		const struct ts_await_frame *fr = t ? own_frame(t) : NULL;
 
 		if (e->first) {
 			top_text__add(out, TOP_A_NORMAL, "");
-			if (f->kind == TS_FIND_DEADLOCK)
+			if (f->kind == TS_FIND_DEADLOCK) {
 				top_text__addf(out, TOP_A_WARN, "[deadlock] PID %d: %llu tasks wait "
 					       "for each other, in a cycle:", tp->cur.pid,
 					       (unsigned long long)f->count);
-			else
-				top_text__addf(out, TOP_A_WARN, "[%s] PID %d: %.*s",
-					       ts_finding_kind_name(f->kind), tp->cur.pid,
-					       width > 30 ? width - 24 : 200, f->message);
-		}
-		if (!t)
-			continue;
-		task_state(t, st, sizeof(st));
-		top_text__addf(out, i == selected ? TOP_A_SELECTED : TOP_A_NORMAL, "  %s %s  %s",
-			       ascii ? ">" : "\u25b8", task_label(t, label, sizeof(label)), st);
-		if (fr) {
-			int err = top_source_line(fr->path, fr->line, src, sizeof(src));
-			const char *code = src;
+			} else {
+				char head[64];
 
-			while (*code == ' ' || *code == '\t')
-				code++;
-			top_text__addf(out, TOP_A_NORMAL, "      %s:%u   %s", fr->file, fr->line,
-				       err ? "(source not on this machine)" : code);
-		}
-		if (e->object || (t->chain && t->chain->leaf.kind == TS_LEAF_JOIN)) {
-			struct ts_wait_graph g;
-
-			if (!ts_wait_graph__build(&g, &tp->cur)) {
-				const struct ts_task_wait *w = &g.waits[e->task];
-
-				ts_wait_graph__edge_label(&g, e->task, what, sizeof(what));
-				if (w->target != TS_WG_NONE)
-					top_text__addf(out, TOP_A_NORMAL, "      waits on %s %s %s", what,
-						       ascii ? "->" : "\u2192",
-						       task_label(&tp->cur.tasks[w->target], label,
-								  sizeof(label)));
-				else
-					top_text__addf(out, TOP_A_NORMAL, "      waits on %s", what);
-				ts_wait_graph__free(&g);
+				snprintf(head, sizeof(head), "[%s] PID %d: ",
+					 ts_finding_kind_name(f->kind), tp->cur.pid);
+				add_wrapped(out, TOP_A_WARN, head, f->message, 4, width);
 			}
 		}
+		if (e->task != SIZE_MAX) {
+			/* one graph per process, not per entry: a million tasks are one walk */
+			if (gproc != e->proc) {
+				ts_wait_graph__free(&g);
+				gproc = ts_wait_graph__build(&g, &tp->cur) ? SIZE_MAX : e->proc;
+			}
+			problem_task(out, &tp->cur, gproc == e->proc ? &g : NULL, e, i == selected,
+				     ascii);
+		}
 		if (f->remedy && (i + 1 == pl->n || pl->v[i + 1].first))
-			top_text__addf(out, TOP_A_DIM, "    fix: %s", f->remedy);
+			add_wrapped(out, TOP_A_DIM, "    fix: ", f->remedy, 9, width);
 	}
+	ts_wait_graph__free(&g);
 	return 0;
 }
 

@@ -31,6 +31,7 @@ void top_tree_clear(struct top_row *rows, size_t n);
 struct top_res_link {
 	size_t proc, task;	/* into s->procs[proc]->cur.tasks */
 	enum ts_res_role role;
+	bool frees;		/* it can free what the resource's waiters wait for */
 };
 
 /* One row of the resources view: a resource of one process's wait-for graph. */
@@ -44,8 +45,8 @@ struct top_res_row {
 	uint64_t len, capacity;
 	uint32_t nholders, nwaiters, nsenders, nreceivers;
 	char holders[40], halves[64];	/* task Ids */
-	struct top_res_link *links;
-	size_t nlinks;
+	struct top_res_link *links;	/* the tasks that can free it first, then by role */
+	size_t nlinks, nfreers;
 };
 
 enum top_res_sort { TOP_RS_WAITERS, TOP_RS_KIND, TOP_RS_LEN, TOP_RS_PID, TOP_RS_MAX };
@@ -66,7 +67,8 @@ int top_panel_resources(struct top_text *out, const struct top_res_list *l, int 
 			enum top_res_sort sort);
 /*
  * One resource and the tasks linked to it: who holds it, who waits, who
- * holds each half; what can free it first. selected: the link row.
+ * holds each half; those that can free it for its waiters first (the
+ * guard's holder, the receiver of a full channel). selected: the link row.
  */
 int top_panel_resource(struct top_text *out, const struct top_session *s,
 		       const struct top_res_row *r, size_t selected);

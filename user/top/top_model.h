@@ -58,9 +58,10 @@ struct top_row {
 	int nwarn;			/* findings on this task */
 	size_t proc, task;		/* indexes into the model */
 	/* the tree view (t): set by top_tree_order, zero in the flat list */
-	char tree[40];			/* glyphs before the name: "│  ├─ " */
+	char tree[48];			/* glyphs before the name: "│  ├─ " (8 levels fit) */
 	uint32_t subtree;		/* tasks below it */
 	uint64_t subtree_polls;		/* their polls and its own */
+	uint64_t subtree_busy_ns;	/* their busy time and its own */
 };
 
 /* Just what rates need from the previous refresh. */

@@ -53,6 +53,28 @@ static bool ident_is(const struct top_ident *id, const struct top_row *r)
 	       (id->first_seen_ns == r->first_seen_ns || !id->first_seen_ns);
 }
 
+/*
+ * Rebuilds the resources list from this snapshot with the selection on
+ * the resource it was on: a new waiter re-sorts the list under the cursor.
+ */
+static int res_build(struct top_ui *ui, const struct top_session *s)
+{
+	bool had = ui->rsel < ui->res.n;
+	pid_t pid = had ? ui->res.rows[ui->rsel].pid : 0;
+	uint64_t object = had ? ui->res.rows[ui->rsel].object : 0;
+	size_t i;
+	int err;
+
+	err = top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+	for (i = 0; had && i < ui->res.n; i++) {
+		if (ui->res.rows[i].pid == pid && ui->res.rows[i].object == object) {
+			ui->rsel = i;
+			break;
+		}
+	}
+	return err;
+}
+
 int top_ui__update(struct top_ui *ui, struct top_session *s)
 {
 	size_t i;
@@ -73,7 +95,7 @@ int top_ui__update(struct top_ui *ui, struct top_session *s)
 		return -ENOMEM;
 	/* indexes into this snapshot: rebuilt with it */
 	if ((ui->view == TOP_VIEW_RESOURCES || ui->view == TOP_VIEW_RESOURCE) &&
-	    top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc))
+	    res_build(ui, s))
 		return -ENOMEM;
 	if (ui->view == TOP_VIEW_PROBLEMS && top_problems__build(&ui->probs, s))
 		return -ENOMEM;
@@ -328,7 +350,7 @@ static int act_enter(struct top_ui *ui, struct top_session *s, int key)
 
 			if (e->object) {
 				open_resource(ui, tp->cur.pid, e->object);
-				top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+				res_build(ui, s);
 			} else if (e->task != SIZE_MAX) {
 				open_task(ui, tp, e->task);
 			}
@@ -385,7 +407,7 @@ static int act_resources(struct top_ui *ui, struct top_session *s, int key)
 		return TOP_R_REDRAW;
 	}
 	ui->view = TOP_VIEW_RESOURCES;
-	top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+	res_build(ui, s);
 	return TOP_R_REDRAW;
 }
 
@@ -399,7 +421,7 @@ static int act_res_sort(struct top_ui *ui, struct top_session *s, int key)
 		ui->rsort = (enum top_res_sort)(((int)ui->rsort + step + TOP_RS_MAX) % TOP_RS_MAX);
 		ui->rdesc = ui->rsort == TOP_RS_WAITERS || ui->rsort == TOP_RS_LEN;
 	}
-	top_res_list__build(&ui->res, s, ui->rsort, ui->rdesc);
+	res_build(ui, s);
 	return TOP_R_REDRAW;
 }
 
@@ -431,6 +453,10 @@ static int act_dot(struct top_ui *ui, struct top_session *s, int key)
 
 	if (ui->view == TOP_VIEW_RESOURCE)
 		pid = ui->res_pid;
+	else if (ui->view == TOP_VIEW_RESOURCES && ui->rsel < ui->res.n)
+		pid = ui->res.rows[ui->rsel].pid;
+	else if (ui->view == TOP_VIEW_DETAIL && ui->detail.set)
+		pid = ui->detail.pid;
 	else if (ui->view == TOP_VIEW_PROBLEMS && ui->prsel < ui->probs.n)
 		pid = s->procs[ui->probs.v[ui->prsel].proc]->cur.pid;
 	else if (ui->view == TOP_VIEW_TASKS && ui->norder)
@@ -627,6 +653,12 @@ static void help_item(struct top_text *out, const char *key, const char *text, i
 	int avail = width - 15 > 20 ? width - 15 : 20;
 	bool first = true;
 
+	/* a long key ("blocked_worker") on a line of its own, the text under it */
+	if (strlen(key) > 12) {
+		top_text__addf(out, TOP_A_NORMAL, "  %s", key);
+		key = "";
+	}
+
 	while (*text) {
 		int n = (int)strlen(text), cut = n;
 
@@ -671,12 +703,12 @@ int top_ui__help(struct top_text *out, bool system_wide, int width)
 	help_item(out, "mem scan", "tasks idle since before attach are found in memory, every 5 s "
 		  "and to confirm a stall", width);
 	top_text__add(out, TOP_A_TITLE, "Who waits on whom (r, P, D)");
-	help_item(out, "", "A stuck task waits at an .await on a resource; someone can free it: "
-		  "task -> resource -> holder. A mutex or rwlock: the task holding its guard. A "
-		  "semaphore: its permit holders. A full bounded channel: its receiver. An empty "
-		  "channel: its senders. A JoinHandle: the task it joins. When the holder waits, "
-		  "down the line, on the first task, nobody can: a deadlock cycle (the banner).",
-		  width);
+	help_item(out, "", "task -> resource -> holder: a stuck task waits at an .await on a "
+		  "resource, and whoever holds it can free it. A mutex or rwlock: the task "
+		  "holding its guard. A semaphore: its permit holders. A full bounded channel: its "
+		  "receiver. An empty channel: its senders. A JoinHandle: the task it joins. When "
+		  "the holder waits, down the line, on the first task, nobody can: a deadlock "
+		  "cycle (the banner).", width);
 	help_item(out, "", "Known from the await chains of the tasks waiting longer than "
 		  "--stall-ms (DWARF needed), and from USDT runtimes' probes.", width);
 	top_text__add(out, TOP_A_TITLE, "Findings and their usual remedies");
@@ -689,6 +721,8 @@ int top_ui__help(struct top_text *out, bool system_wide, int width)
 		  "to spawn_blocking or block_in_place, or make it async", width);
 	help_item(out, "starved", "woken but not polled: other polls hold every worker; find the "
 		  "long polls (MAXPOLL), add workers, or yield in long loops", width);
+	help_item(out, "lost_wake", "woken, then dropped without a poll: the waker went to a "
+		  "runtime that shut down, or the task was aborted mid-wake", width);
 	help_item(out, "spinning", "a task waking itself again and again: wait on the real event "
 		  "(a Notify, a channel) instead of yield_now in a loop", width);
 	help_item(out, "idle", "waiting longer than --stall-ms: see what it waits on (P, Enter) "
@@ -791,10 +825,17 @@ static void banner(const struct top_ui *ui, const struct top_session *s, struct 
 	else if (top_problems__any(s, TS_FIND_STARVED))
 		top_text__addf(out, TOP_A_WARN, " %s starvation detected %s press P to see it", warn,
 			       ui->ascii ? "-" : "\u2014");
+	/*
+	 * Parents come from the spawn probe: a task spawned before the attach
+	 * has none, and sampled mode probes only in bursts.
+	 */
 	if (ui->tree && ui->tree_unknown)
-		top_text__addf(out, TOP_A_DIM, " tree: parent unknown for %zu task%s (spawned before "
-			       "attach%s)", ui->tree_unknown, ui->tree_unknown == 1 ? "" : "s",
-			       s->sampled ? ", or outside the probe bursts of sampled mode" : "");
+		top_text__addf(out, TOP_A_DIM, " tree: parent unknown for %zu task%s (spawned %s)",
+			       ui->tree_unknown, ui->tree_unknown == 1 ? "" : "s",
+			       s->sampled ? "outside probe bursts, or before attach" :
+			       "before attach");
+	else if (ui->tree)
+		top_text__add(out, TOP_A_DIM, " tree: every task's parent is known");
 }
 
 /* Scrolls so that the selected line (TOP_A_SELECTED) is on screen. */

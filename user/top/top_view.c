@@ -561,6 +561,28 @@ static const char *state_short(enum ts_task_state s)
 	return "?";
 }
 
+/*
+ * A tree parent's subtree after its name, from the fullest form to the
+ * shortest: "  [50 below, 1516 polls, busy 4.2ms]", " [+50: 1516 polls 4.2ms]",
+ * " [+50]"; form 3 and rows without children: "".
+ */
+static void subtree_counts(const struct top_row *r, int form, char *buf, size_t len)
+{
+	char polls[16], busy[16];
+
+	buf[0] = '\0';
+	if (!r->subtree)
+		return;
+	top_fmt_count(r->subtree_polls, polls, sizeof(polls));
+	top_fmt_duration(r->subtree_busy_ns, false, busy, sizeof(busy));
+	if (form == 0)
+		snprintf(buf, len, "  [%u below, %s polls, busy %s]", r->subtree, polls, busy);
+	else if (form == 1)
+		snprintf(buf, len, " [+%u: %s polls %s]", r->subtree, polls, busy);
+	else if (form == 2)
+		snprintf(buf, len, " [+%u]", r->subtree);
+}
+
 void top_fmt_cell(const struct top_row *r, enum top_col col, bool ascii, char *buf, size_t len)
 {
 	switch (col) {
@@ -606,12 +628,9 @@ void top_fmt_cell(const struct top_row *r, enum top_col col, bool ascii, char *b
 		top_fmt_warn(r, ascii, buf, len);
 		return;
 	case TOP_COL_NAME: {
-		char below[48] = "", polls[16];
+		char below[64];
 
-		if (r->subtree) {
-			top_fmt_count(r->subtree_polls, polls, sizeof(polls));
-			snprintf(below, sizeof(below), "  [%u below, %s polls]", r->subtree, polls);
-		}
+		subtree_counts(r, 0, below, sizeof(below));
 		snprintf(buf, len, "%s%s%s", r->tree, r->name && r->name[0] ? r->name : "(unnamed)",
 			 below);
 		return;
@@ -665,6 +684,42 @@ void top_scroll_clamp(size_t n, size_t selected, int height, size_t *first)
 		*first = selected - h + 1;
 	if (*first + h > n)
 		*first = n - h;
+}
+
+/*
+ * The NAME cell in the tree: the glyphs and the subtree counts stay and
+ * the name gives way (keeping its tail), so a narrow terminal still shows
+ * the shape; the counts get shorter first, so the name keeps 12 columns.
+ */
+static void tree_name_cell(char *line, size_t len, const struct top_row *r, int width,
+			   bool ascii)
+{
+	const char *name = r->name && r->name[0] ? r->name : "(unnamed)";
+	int wt = top_str_width(r->tree), wn = top_str_width(name), wb = 0, form;
+	char below[64] = "";
+
+	if (width - wt < 6) {
+		top_cell(line, len, name, width, false, true, ascii);
+		return;
+	}
+	for (form = 0; form < 3 && r->subtree; form++) {
+		subtree_counts(r, form, below, sizeof(below));
+		wb = top_str_width(below);
+		if (width - wt - wb >= (wn < 12 ? wn : 12))
+			break;
+	}
+	if (form == 3 || !r->subtree) {
+		below[0] = '\0';
+		wb = 0;
+	}
+	append(line, len, r->tree, strlen(r->tree));
+	if (wn <= width - wt - wb) {
+		append(line, len, name, strlen(name));
+		top_cell(line, len, below, width - wt - wn, false, false, ascii);
+		return;
+	}
+	top_cell(line, len, name, width - wt - wb, false, true, ascii);
+	append(line, len, below, strlen(below));
 }
 
 int top_table_render(struct top_text *out, const struct top_row *rows, const size_t *order,
@@ -723,6 +778,11 @@ int top_table_render(struct top_text *out, const struct top_row *rows, const siz
 			}
 			if (c == TOP_COL_WARN)
 				warn_col = col;
+			if (c == TOP_COL_NAME && (r->tree[0] || r->subtree)) {
+				tree_name_cell(line, len, r, widths[c], o->ascii);
+				col += widths[c];
+				continue;
+			}
 			top_fmt_cell(r, (enum top_col)c, o->ascii, cell, sizeof(cell));
 			top_cell(line, len, cell, widths[c], top_columns[c].right,
 				 c == TOP_COL_NAME, o->ascii);
