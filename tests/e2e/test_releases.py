@@ -116,7 +116,9 @@ def test_tree(release):
     parent = [t for t in data["tasks"] if t["name"].endswith("::tree_parent")]
     kids = [t for t in data["tasks"] if t["name"].endswith("::tree_child")
             and t["state"] != "done"]
-    assert len(parent) == 1 and 7 <= len(kids) <= 9, (parent, len(kids))
+    # 8 alive, and children that ended moments ago whose end no probe saw yet
+    assert len(parent) == 1 and len(kids) >= 7, (parent, len(kids))
+    assert len({t["id"] for t in kids}) == len(kids), [t["id"] for t in kids]
     wrong = [(t["id"], t["parent_id"]) for t in kids if t["parent_id"] != parent[0]["id"]]
     assert not wrong, f"children whose parent_id is not {parent[0]['id']}: {wrong}"
 

@@ -133,6 +133,10 @@ def test_channel_hang_through_cargo(ledger):
     assert len(hung) == 1 and "waits_for_settlement_reply" in hung[0] and \
         "tests/ledger.rs:37" in hung[0] and "channel_recv" in hung[0], \
         f"expected the channel test at ledger.rs:37, got {hung}"
+    # the test keeps the reply channel's only Sender while it waits on it
+    assert re.search(r"\[idle\] block_on waits_for_settlement_reply \(thread \d+\): .*"
+                     r"ledger\.rs:37, waiting on channel 0x[0-9a-f]+ \(recv\) whose only sender "
+                     r"it holds itself: nothing else can wake it", r.stderr), r.stderr[-1500:]
     assert "reconciles_ledger_after_audit" not in r.stderr, \
         "a test that did not run was named"
     assert not processes_running(ledger), "the hung test binary was not killed"

@@ -135,8 +135,9 @@ class TestTree(Scenario):
     def test_children_parent_id(self, observed):
         parent = one(observed.data, "waitfor::parent")
         kids = [t for t in tasks_named(observed.data, "waitfor::child") if t["state"] != "done"]
-        # 50 alive; one may be ending (its last poll) while its replacement starts
-        assert 49 <= len(kids) <= 51, f"expected the parent's 50 children, got {len(kids)}"
+        # 50 alive, and children that ended moments ago whose end no probe saw yet
+        assert len(kids) >= 49, f"expected the parent's 50 children, got {len(kids)}"
+        assert len({t["id"] for t in kids}) == len(kids), [t["id"] for t in kids]
         wrong = [(t["id"], t["parent_id"]) for t in kids if t["parent_id"] != parent["id"]]
         assert not wrong, f"children whose parent_id is not {parent['id']}: {wrong}"
         # spawned before the attach: not seen being spawned

@@ -78,7 +78,7 @@ static void build(void)
 }
 
 enum { OK, BROKEN_LINK, SAME_ID, VTABLE_DIFFERS, NO_TASK, BUDGET, STALE_CELL, STALE_BLOCKING,
-       NCASES };
+       CHURN, NCASES };
 
 /* A child holding the cells as they are now, until killed. */
 static pid_t hold(void)
@@ -140,6 +140,15 @@ int main(void)
 			vtable_words[9] = ID_OFF + 8;	/* memory says another offset than the file */
 		else if (i == NO_TASK)
 			cells[0][2] = cells[1][2] = cells[2][2] = 0;
+		else if (i == CHURN)
+			for (int k = NTASKS; k < NTASKS + NSTALE; k++) {
+				/* freed cells of a busy service: more of them than lists */
+				cells[k][0] = 1ULL << 6;
+				cells[k][2] = (uint64_t)vtable_words;
+				cells[k][3] = 1;
+				cells[k][ID_OFF / 8] = 200 + k;
+				cells[k][TRAILER_OFF / 8] = (uint64_t)cells[0];
+			}
 		else if (i == STALE_BLOCKING)
 			for (int k = NTASKS; k < NTASKS + NSTALE; k++) {
 				/*
@@ -215,6 +224,11 @@ int main(void)
 	CHECK("no task in memory is not confirmed", !lc.confirmed && lc.tasks == 0 &&
 	      strstr(lc.verdict, "no live task"));
 	CHECK("nothing to check refutes nothing", !lc.refuted);
+
+	lc = check(child[CHURN]);
+	CHECK("freed cells outnumbering the lists do not refute a list linked both ways",
+	      lc.confirmed && !lc.refuted && lc.lists == 1 && lc.lists_broken == NSTALE &&
+	      lc.longest_list == NTASKS);
 
 	tb.npolls = 2;
 	tb.nvtables = 2;

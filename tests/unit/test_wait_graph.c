@@ -153,5 +153,36 @@ int main(void)
 	      !ts_wait_graph__build(&g, &p) && g.waits[0].definite && g.waits[0].target == 1);
 	ts_wait_graph__free(&g);
 	ts_process__free(&p);
+
+	/* a receiver keeping the channel's only Sender: never woken, said so */
+	memset(&p, 0, sizeof(p));
+	a = task(&p, 7, "app::waits_for_reply");
+	waits(a, TS_LEAF_CHAN_RECV, 0xe0, "mpsc");
+	holds(a, TS_HOLD_RECEIVER, 0xe0, "mpsc");
+	h = holds(a, TS_HOLD_SENDER, 0xe0, "mpsc");
+	h->obj.has_senders = true;
+	h->obj.senders = 1;
+	CHECK("graph: its own sender marks the wait", !ts_wait_graph__build(&g, &p) &&
+	      g.waits[0].self_freer && !g.waits[0].definite);
+	ts_wait_graph__free(&g);
+	{
+		struct ts_rules_config cfg;
+		int n, i, found = 0;
+
+		ts_rules_config__default(&cfg);
+		n = ts_rules__evaluate(&p, &cfg, &f);
+		for (i = 0; i < n; i++)
+			found += f[i].kind == TS_FIND_IDLE &&
+				 strstr(f[i].message, "whose only sender it holds itself") != NULL;
+		free(f);
+		CHECK("idle: the message says it holds its only sender", found == 1);
+		CHECK("no deadlock of one task", deadlocks(&p, &f) == 0);
+		free(f);
+	}
+	h->obj.senders = 2;
+	CHECK("a second live Sender elsewhere: not marked", !ts_wait_graph__build(&g, &p) &&
+	      !g.waits[0].self_freer);
+	ts_wait_graph__free(&g);
+	ts_process__free(&p);
 	UNIT_EXIT();
 }

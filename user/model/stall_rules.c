@@ -467,6 +467,12 @@ static void what_frees_it(const struct ts_process *p, const struct ts_wait_graph
 			 task_label(&p->tasks[w->target], label, sizeof(label)));
 		return;
 	}
+	if (w->self_freer) {
+		snprintf(buf, len, ", waiting on %s whose only %s it holds itself: nothing else can "
+			 "wake it", what, w->kind == TS_WAIT_RECV ? "sender" :
+			 w->kind == TS_WAIT_SEND ? "receiver" : "guard");
+		return;
+	}
 	if (w->target == TS_WG_NONE) {
 		snprintf(buf, len, ", waiting on %s", what);
 		return;

@@ -329,9 +329,14 @@ static void task_wait(struct ts_wait_graph *g, size_t i)
 		return;
 	w->res = (uint32_t)(r - g->res);
 	n = ts_wait_graph__freers(g, r, k, freers, 2);
-	/* a task holding what it waits for frees nothing by waiting */
-	if (n == 1 && freers[0] == i)
+	/*
+	 * A task holding what it waits for frees nothing by waiting: a
+	 * receiver keeping the channel's only Sender is never woken.
+	 */
+	if (n == 1 && freers[0] == i) {
+		w->self_freer = definite(r, k, 1);
 		n = 0;
+	}
 	w->nfreers = n > UINT16_MAX ? UINT16_MAX : (uint16_t)n;
 	if (n == 1)
 		w->target = freers[0];

@@ -68,6 +68,7 @@ struct ts_wres {
 struct ts_task_wait {
 	uint8_t kind;		/* enum ts_wait_kind */
 	bool definite;		/* exactly one task can free it: target */
+	bool self_freer;	/* the only one that could is the waiter itself: never woken */
 	uint16_t nfreers;
 	uint32_t res;		/* index into res, TS_WG_NONE (JOIN, or none) */
 	uint32_t target;	/* JOIN: the awaited task; else the one freer; TS_WG_NONE */

@@ -30,6 +30,7 @@ struct layout_check {
 	bool has_list;
 	size_t lists;		/* lists walked */
 	size_t list_tasks;	/* headers on them */
+	size_t longest_list;	/* tasks on the longest list walked end to end */
 	bool list_closed;	/* every list: both ends null, every back link consistent */
 	size_t lists_broken;	/* walks that broke (a freed cell's stale links, or the layout) */
 	bool list_budget_out;	/* stopped at the links budget, every link consistent */
