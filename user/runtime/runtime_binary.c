@@ -883,6 +883,19 @@ static void text_range(const struct elf_ctx *ec, uint64_t *lo, uint64_t *hi)
 #define GOT_LOAD_LEN		7	/* REX.W 8b ModRM(rip) disp32 */
 #define GOT_TO_XADD_MAX		24	/* the xadd follows its GOT load within this */
 #define TS_MAX_SPAWN_SITES	256
+#define SPAWN_SCAN_MAX		(512ULL << 20)	/* executable bytes scanned at most */
+
+/* Where the file's bytes of the executable segment starting at lo end. */
+static uint64_t text_file_end(const struct elf_ctx *ec, uint64_t lo)
+{
+	size_t i;
+
+	for (i = 0; i < ec->nphdrs; i++)
+		if (ec->phdrs[i].p_type == PT_LOAD && (ec->phdrs[i].p_flags & PF_X) &&
+		    ec->phdrs[i].p_vaddr == lo)
+			return lo + ec->phdrs[i].p_filesz;
+	return lo;
+}
 
 static bool is_got_slot(const uint64_t *slots, size_t n, uint64_t vaddr)
 {
@@ -1141,6 +1154,11 @@ static int find_spawn_sites(const struct elf_ctx *ec, int fd, struct runtime_bin
 		*s = ec->relocs[i].where;
 	}
 	text_range(ec, &lo, &hi);
+	/* the bytes the file holds, at most SPAWN_SCAN_MAX: a header can claim 2^64 */
+	if (text_file_end(ec, lo) < hi)
+		hi = text_file_end(ec, lo);
+	if (hi - lo > SPAWN_SCAN_MAX)
+		hi = lo + SPAWN_SCAN_MAX;
 	buf = malloc(SPAWN_SCAN_CHUNK + SPAWN_SCAN_SLACK);
 	if (!buf) {
 		free(slots);
@@ -1152,6 +1170,8 @@ static int find_spawn_sites(const struct elf_ctx *ec, int fd, struct runtime_bin
 
 		while (len >= XADD_RIP_LEN && read_vaddr(ec, fd, at, buf, len))
 			len /= 2;
+		if (len < XADD_RIP_LEN)
+			break;	/* nothing readable here: nothing further either */
 		for (i = 0; !err && i + XADD_REG_LEN <= len && i < SPAWN_SCAN_CHUNK; i++)
 			err = match_spawn(ec, tb, &cap, buf, len, i, at, slots, nslots);
 	}
