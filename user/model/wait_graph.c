@@ -466,6 +466,31 @@ void ts_wres__label(const struct ts_wres *r, char *buf, size_t len)
 			 fill);
 }
 
+void ts_wres__task_ids(const struct ts_wait_graph *g, const struct ts_wres *r,
+		       enum ts_res_role role, size_t max, const char *sep, char *buf, size_t len)
+{
+	size_t k, o = 0, n = 0;
+
+	buf[0] = '\0';
+	for (k = r->first; k < (size_t)r->first + r->nlinks && o < len; k++) {
+		const struct ts_task *t = &g->p->tasks[g->links[k].task];
+
+		if (g->links[k].role != role)
+			continue;
+		if (n++ == max) {
+			o += (size_t)snprintf(buf + o, len - o, "%s...", sep);
+			break;
+		}
+		if (t->root_tid)
+			o += (size_t)snprintf(buf + o, len - o, "%sT%u", n > 1 ? sep : "", t->root_tid);
+		else
+			o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64, n > 1 ? sep : "",
+					      t->task_id);
+	}
+	if (!n)
+		snprintf(buf, len, "-");
+}
+
 static const char *task_name(const struct ts_task *t)
 {
 	return t->name[0] ? t->name : "(unnamed)";

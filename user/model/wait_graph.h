@@ -105,6 +105,12 @@ const struct ts_wres *ts_wait_graph__find(const struct ts_wait_graph *g, uint64_
  */
 size_t ts_wait_graph__freers(const struct ts_wait_graph *g, const struct ts_wres *r,
 			     enum ts_wait_kind k, uint32_t *out, size_t max);
+/*
+ * The Ids of the tasks linked to r in role, at most max of them, joined by
+ * sep ("3, 5, ..."; a block_on root as T<tid>); "-" when none.
+ */
+void ts_wres__task_ids(const struct ts_wait_graph *g, const struct ts_wres *r,
+		       enum ts_res_role role, size_t max, const char *sep, char *buf, size_t len);
 /* "Mutex<u64> 0x55d0c0", "mutex \"account_a\"", "mpsc::channel<u64> 0x.. (4/4 full)". */
 void ts_wres__label(const struct ts_wres *r, char *buf, size_t len);
 /* What task i waits on, as an edge label: "Mutex<u64> 0x..", "JoinHandle of task 7". */

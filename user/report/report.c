@@ -430,32 +430,6 @@ static void write_group_row(FILE *out, const struct ts_process *p, const struct 
 	(void)o;
 }
 
-/* Up to max task Ids of r's links in role, "3, 5" ("-" none). */
-static void link_ids(const struct ts_process *p, const struct ts_wait_graph *g,
-		     const struct ts_wres *r, enum ts_res_role role, char *buf, size_t len)
-{
-	size_t k, o = 0, n = 0;
-
-	buf[0] = '\0';
-	for (k = r->first; k < (size_t)r->first + r->nlinks && o < len; k++) {
-		const struct ts_task *t = &p->tasks[g->links[k].task];
-
-		if (g->links[k].role != role)
-			continue;
-		if (n++ == 4) {
-			o += (size_t)snprintf(buf + o, len - o, ", ...");
-			break;
-		}
-		if (t->root_tid)
-			o += (size_t)snprintf(buf + o, len - o, "%sT%u", n > 1 ? ", " : "", t->root_tid);
-		else
-			o += (size_t)snprintf(buf + o, len - o, "%s%llu", n > 1 ? ", " : "",
-					      (unsigned long long)t->task_id);
-	}
-	if (!n)
-		snprintf(buf, len, "-");
-}
-
 /*
  * Every lock and channel an await chain or a probe names: what it is, who
  * holds it, who waits, the other half's holders. USDT runtimes' resources
@@ -504,10 +478,10 @@ static void write_resources_text(FILE *out, const struct ts_process *p,
 			snprintf(lencap, sizeof(lencap), "%llu/-", (unsigned long long)r->len);
 		else
 			snprintf(lencap, sizeof(lencap), "-");
-		link_ids(p, g, r, TS_ROLE_HOLDS, holders, sizeof(holders));
-		link_ids(p, g, r, TS_ROLE_WAITS, waiters, sizeof(waiters));
-		link_ids(p, g, r, TS_ROLE_SENDER, senders, sizeof(senders));
-		link_ids(p, g, r, TS_ROLE_RECEIVER, receivers, sizeof(receivers));
+		ts_wres__task_ids(g, r, TS_ROLE_HOLDS, 4, ", ", holders, sizeof(holders));
+		ts_wres__task_ids(g, r, TS_ROLE_WAITS, 4, ", ", waiters, sizeof(waiters));
+		ts_wres__task_ids(g, r, TS_ROLE_SENDER, 4, ", ", senders, sizeof(senders));
+		ts_wres__task_ids(g, r, TS_ROLE_RECEIVER, 4, ", ", receivers, sizeof(receivers));
 		if (r->usdt && !r->first && !r->nlinks) {
 			const struct ts_res_info *u = ts_process__find_resource(p, r->object);
 

@@ -273,31 +273,6 @@ int top_source_line(const char *path, uint32_t line, char *buf, size_t len)
 
 /* ---- resources --------------------------------------------------------- */
 
-static void ids_of(const struct ts_process *p, const struct ts_wait_graph *g,
-		   const struct ts_wres *r, enum ts_res_role role, char *buf, size_t len)
-{
-	size_t k, o = 0, n = 0;
-
-	buf[0] = '\0';
-	for (k = r->first; k < (size_t)r->first + r->nlinks && o < len; k++) {
-		const struct ts_task *t = &p->tasks[g->links[k].task];
-
-		if (g->links[k].role != role)
-			continue;
-		if (n++ == 3) {
-			o += (size_t)snprintf(buf + o, len - o, ",...");
-			break;
-		}
-		if (t->root_tid)
-			o += (size_t)snprintf(buf + o, len - o, "%sT%u", n > 1 ? "," : "", t->root_tid);
-		else
-			o += (size_t)snprintf(buf + o, len - o, "%s%" PRIu64, n > 1 ? "," : "",
-					      t->task_id);
-	}
-	if (!n)
-		snprintf(buf, len, "-");
-}
-
 /* The sort key first, in the direction asked; ties by (pid, object) ascending, as the tasks. */
 static int cmp_res(const struct top_res_row *x, const struct top_res_row *y,
 		   enum top_res_sort sort, bool descending)
@@ -429,9 +404,9 @@ static int add_res(struct top_res_list *l, const struct top_session *s, size_t p
 	row->nwaiters = r->nwaiters;
 	row->nsenders = r->nsenders;
 	row->nreceivers = r->nreceivers;
-	ids_of(p, g, r, TS_ROLE_HOLDS, row->holders, sizeof(row->holders));
-	ids_of(p, g, r, TS_ROLE_SENDER, senders, sizeof(senders));
-	ids_of(p, g, r, TS_ROLE_RECEIVER, receivers, sizeof(receivers));
+	ts_wres__task_ids(g, r, TS_ROLE_HOLDS, 3, ",", row->holders, sizeof(row->holders));
+	ts_wres__task_ids(g, r, TS_ROLE_SENDER, 3, ",", senders, sizeof(senders));
+	ts_wres__task_ids(g, r, TS_ROLE_RECEIVER, 3, ",", receivers, sizeof(receivers));
 	if (r->nsenders || r->nreceivers)
 		snprintf(row->halves, sizeof(row->halves), "tx %s rx %s", senders, receivers);
 	else
