@@ -8,7 +8,7 @@ bench.py, more rounds, to see a cost of a few percent.
 Each COND is `none`, `top` (`taskscope top --batch` in its default mode,
 sampled, refreshing every second through the window; started before it and
 given its first refresh, as a top left running all day is past its
-start-up), or comma-separated
+start-up; `top,--sample-hz,99` adds options to it), or comma-separated
 `taskscope report` options added to `--mode sampled` (e.g. `--burst,0`,
 `--sample-hz,1000`). One server
 (bench_hyper, else bench_http) serves every round; the conditions alternate
@@ -95,9 +95,9 @@ def run(rounds, conns, names, port, pid):
         k = r % len(names)
         for n in names[k:] + names[:k]:
             obs = None
-            if n == "top":
+            if n == "top" or n.startswith("top,"):
                 obs = subprocess.Popen([TASKSCOPE, "top", "--batch", "-p", str(pid), "-i", "1",
-                                        "-n", str(secs + 4)],
+                                        "-n", str(secs + 4)] + n.split(",")[1:],
                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                 if not sampling(obs):
                     print("taskscope top did not start", file=sys.stderr)

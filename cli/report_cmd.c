@@ -69,7 +69,8 @@ static void usage(FILE *out)
 		"                       samples, polls and wakes estimated from short bursts\n"
 		"      --sample-hz N    sampled mode: samples per second per CPU (default 199)\n"
 		"      --burst MS       sampled mode: precise probes attached MS per second\n"
-		"                       (default 10; 0: none, no polls or wakes then)\n"
+		"                       (default: 10 to 80, sized so their traps take at most\n"
+		"                       0.3%% of a CPU; 0: none, no polls or wakes then)\n"
 		"  -a, --all            list finished tasks too (JSON always has them)\n"
 		"  -t, --task ID        that task in full: await chain with captured variables\n"
 		"  -g, --debuginfo FILE DWARF for the binary, when it is not in the binary,\n"
@@ -360,8 +361,10 @@ static int observe_sampled(struct sampled_session *ss, struct observed_proc *op,
 	sampled_opts__default(&o);
 	if (env->sample_hz)
 		o.sample_hz = env->sample_hz;
-	if (env->burst_ms >= 0)
+	if (env->burst_ms >= 0) {
 		o.burst_ns = (uint64_t)env->burst_ms * 1000 * 1000;
+		o.burst_sized = false;
+	}
 	o.verbose = env->verbose;
 	o.full_scan_each_snapshot = true;	/* one snapshot, at the end */
 	err = sampled_session__start(ss, op, bpf, &o, why, sizeof(why));

@@ -72,10 +72,11 @@ static void usage(FILE *out)
 		"      --token-file F      the token from the first line of F (not in ps)\n"
 		"  -m, --mode MODE         sampled (default): nothing on the hot path; tasks\n"
 		"                          and states from memory, busy time from CPU samples,\n"
-		"                          polls and wakes estimated from 10 ms/s probe bursts;\n"
+		"                          polls and wakes estimated from probe bursts (10-80 ms/s);\n"
 		"                          default: a trap per poll and per wake, exact counts\n"
 		"      --sample-hz N       sampled mode: samples per second per CPU (199)\n"
-		"      --burst MS          sampled mode: probes attached MS per second (10)\n"
+		"      --burst MS          sampled mode: probes attached MS per second\n"
+		"                          (default: 10-80, sized to 0.3%% of a CPU in traps)\n"
 		"  -i, --interval SECS     refresh period (default 1, 0.2 to 60)\n"
 		"  -d, --duration SECS     stop after SECS (default: until SIGINT/SIGTERM)\n"
 		"  -s, --stall-ms N        how long a wait must last to be a stall (default 1000)\n"
@@ -386,8 +387,10 @@ int cmd_serve(int argc, char **argv)
 		sampled_opts__default(&so);
 		if (env.sample_hz)
 			so.sample_hz = env.sample_hz;
-		if (env.burst_ms >= 0)
+		if (env.burst_ms >= 0) {
 			so.burst_ns = (uint64_t)env.burst_ms * 1000 * 1000;
+			so.burst_sized = false;
+		}
 		/* a memory snapshot per refresh */
 		so.snapshot_every_ns = (uint64_t)(env.interval_s * 1e9);
 		so.verbose = env.verbose;

@@ -64,7 +64,8 @@ static void usage(FILE *out)
 		"                         on every poll and wake (exact counts, a trap per\n"
 		"                         poll: costs a busy service 40%% of its throughput)\n"
 		"      --sample-hz N      sampled mode: samples per second per CPU (199)\n"
-		"      --burst MS         sampled mode: probes attached MS per second (10)\n"
+		"      --burst MS         sampled mode: probes attached MS per second\n"
+		"                         (default: 10-80, sized to 0.3%% of a CPU in traps)\n"
 		"  -g, --debuginfo FILE   DWARF for the -p process's binary when it is not in\n"
 		"                         the binary (names, await chains in the detail)\n"
 		"      --log FILE         append libbpf's and top's messages to FILE (they are\n"
@@ -369,8 +370,10 @@ int cmd_top(int argc, char **argv)
 		sampled_opts__default(&s.sampled_opts);
 		if (env.sample_hz)
 			s.sampled_opts.sample_hz = env.sample_hz;
-		if (env.burst_ms >= 0)
+		if (env.burst_ms >= 0) {
 			s.sampled_opts.burst_ns = (uint64_t)env.burst_ms * 1000 * 1000;
+			s.sampled_opts.burst_sized = false;
+		}
 		/* a memory snapshot per refresh */
 		s.sampled_opts.snapshot_every_ns = (uint64_t)(env.interval_s * 1e9);
 		/*

@@ -117,7 +117,8 @@ static void usage(FILE *out)
 		"                        written); taskscope report --core reads it\n"
 		"  -m, --mode MODE       sampled (default), default or light (traps per poll)\n"
 		"      --sample-hz N     sampled mode: samples per second per CPU (default 199)\n"
-		"      --burst MS        sampled mode: precise probes MS per second (default 10)\n"
+		"      --burst MS        sampled mode: precise probes MS per second (default:\n"
+		"                        10-80, sized to 0.3%% of a CPU in traps)\n"
 		"  -g, --debuginfo FILE  DWARF for the binary (with one -p)\n"
 		"  -v, --verbose         libbpf debug output\n"
 		"  -h, --help            this text\n\n"
@@ -334,8 +335,10 @@ static struct watched *watched__start(struct watch_state *st, pid_t pid, char *w
 		sampled_opts__default(&so);
 		if (env->sample_hz)
 			so.sample_hz = env->sample_hz;
-		if (env->burst_ms >= 0)
+		if (env->burst_ms >= 0) {
 			so.burst_ns = (uint64_t)env->burst_ms * 1000 * 1000;
+			so.burst_sized = false;
+		}
 		so.snapshot_every_ns = (uint64_t)(env->interval_s * 1e9);
 		so.verbose = env->verbose;
 		err = sampled_session__start(&w->ss, &w->op, &w->op.own_bpf, &so, why, whylen);

@@ -78,7 +78,8 @@ struct ts_sampled_info {
 	const char *tls_source;		/* "DWARF", "tokio 1.24 layout", "calibrated", "" */
 	char tls_field[64];		/* where in CONTEXT: "+0x20 tag 8 B (None 0), id +0x28" */
 	char note[256];			/* what sampling could not do, "" */
-	uint64_t burst_ns;		/* per burst */
+	uint64_t burst_ns;		/* per burst (on average when sized) */
+	bool burst_sized;		/* each sized to the last one's trap rate */
 	uint64_t burst_every_ns;
 	unsigned int bursts;
 	uint64_t burst_total_ns;	/* precise probes attached, in all */

@@ -21,6 +21,7 @@ void sampled_opts__default(struct sampled_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->sample_hz = TS_SAMPLE_HZ_DEFAULT;
 	o->burst_ns = TS_BURST_MS_DEFAULT * MS;
+	o->burst_sized = true;
 	o->burst_every_ns = TS_BURST_EVERY_MS_DEFAULT * MS;
 	o->snapshot_every_ns = 1000 * MS;
 	o->force_calibration = getenv("TASKSCOPE_SAMPLED_CALIBRATE") &&
@@ -231,6 +232,7 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	ss->opts = *opts;
 	ss->info.sample_hz = opts->sample_hz;
 	ss->info.burst_ns = opts->burst_ns;
+	ss->info.burst_sized = opts->burst_sized;
 	ss->info.burst_every_ns = opts->burst_every_ns;
 	ss->info.snapshot_every_ns = opts->snapshot_every_ns;
 	ss->info.tls_source = "";
@@ -263,6 +265,7 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 	op->mode = TS_MODE_SAMPLED;
 	observed_proc__mark_roots(op);
 	ss->next_burst_ns = ss->start_ns;
+	ss->burst_len_ns = opts->burst_ns;
 	ss->next_snapshot_ns = ss->start_ns + opts->snapshot_every_ns;
 	return 0;
 }
@@ -276,7 +279,7 @@ uint64_t sampled_session__tick(struct sampled_session *ss, uint64_t now)
 		ss->next_calib_ns = now + 4 * CALIB_STEP_NS;
 	}
 	if (ss->opts.burst_ns && !ss->continuous && now >= ss->next_burst_ns) {
-		sampled_burst__run(ss, ss->opts.burst_ns);
+		sampled_burst__run(ss, ss->burst_len_ns ? ss->burst_len_ns : ss->opts.burst_ns);
 		ss->info.burst_cpu_ns += sampled__thread_cpu_ns() - c0;
 		c0 = sampled__thread_cpu_ns();
 		ss->next_burst_ns += ss->opts.burst_every_ns;

@@ -31,10 +31,26 @@
  */
 #define TS_BURST_MS_DEFAULT		10
 #define TS_BURST_EVERY_MS_DEFAULT	1000
+/*
+ * Unless --burst fixes the length, a burst is sized to what its traps cost
+ * at the rate the last burst measured: at most TS_BURST_BUDGET_PPM of one
+ * CPU (0.3 %), each trapped poll or wake taken as TS_TRAP_NS (an emulated
+ * uprobe here, bench/README.md 1a), never shorter than TS_BURST_MS_DEFAULT,
+ * never longer than TS_BURST_MAX_MS. The budget is set so that hyper at
+ * saturation (~60 k trapped events/s, where a 10 ms burst was measured at
+ * 0.8 % of its CPU per request: attach, detach and cache effects add to the
+ * traps) keeps 10 ms bursts; a quiet process (the healthy target, ~1,300
+ * events/s) gets 80 ms, 8 x more polls seen for its estimates, for ~0.06 %
+ * of a CPU.
+ */
+#define TS_BURST_MAX_MS			80
+#define TS_BURST_BUDGET_PPM		3000
+#define TS_TRAP_NS			5300
 
 struct sampled_opts {
 	unsigned int sample_hz;		/* --sample-hz */
 	uint64_t burst_ns;		/* --burst MS; 0: no bursts */
+	bool burst_sized;		/* no --burst: burst_ns is the shortest, see TS_BURST_BUDGET_PPM */
 	uint64_t burst_every_ns;	/* one burst per this */
 	uint64_t snapshot_every_ns;	/* memory snapshots */
 	bool verbose;
@@ -86,6 +102,7 @@ struct sampled_session {
 	bool sampler_open;
 	uint64_t start_ns;
 	uint64_t next_burst_ns, next_snapshot_ns;
+	uint64_t burst_len_ns;		/* of the next burst */
 	struct sampled_task_hist *hist;	/* sorted by header */
 	size_t nhist;
 	uint64_t next_full_scan_ns;
@@ -115,6 +132,14 @@ int sampled_session__start(struct sampled_session *ss, struct observed_proc *op,
 uint64_t sampled_session__tick(struct sampled_session *ss, uint64_t now);
 /* The model as of now: p is freed and refilled. */
 int sampled_session__snapshot(struct sampled_session *ss, struct ts_process *p);
+/*
+ * The next burst's length, from the events (polls and wakes) per second
+ * the last burst trapped: what keeps their cost within TS_BURST_BUDGET_PPM
+ * of a CPU per every_ns, clamped to [min_ns, max_ns]; max_ns when nothing
+ * was trapped. Pure, for the unit tests.
+ */
+uint64_t sampled_burst__sized(uint64_t min_ns, uint64_t max_ns, uint64_t every_ns,
+			      double events_per_s);
 /* Detaches everything (also what a burst may hold). */
 void sampled_session__stop(struct sampled_session *ss);
 

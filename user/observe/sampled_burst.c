@@ -157,6 +157,49 @@ static void burst_activity(struct sampled_session *ss, uint64_t now)
 	free(vals);
 }
 
+/* Polls and wakes the precise probes have trapped so far, every process. */
+static uint64_t trapped_events(struct ts_bpf *bpf)
+{
+	int fd = ts_bpf__map_fd(bpf, "counters"), ncpu = libbpf_num_possible_cpus();
+	uint32_t which[] = { TS_CNT_POLLS, TS_CNT_WAKES };
+	uint64_t *vals, sum = 0;
+	size_t k;
+	int c;
+
+	if (fd < 0 || ncpu <= 0)
+		return 0;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	for (k = 0; k < sizeof(which) / sizeof(which[0]); k++) {
+		if (bpf_map_lookup_elem(fd, &which[k], vals))
+			continue;
+		for (c = 0; c < ncpu; c++)
+			sum += vals[c];
+	}
+	free(vals);
+	return sum;
+}
+
+uint64_t sampled_burst__sized(uint64_t min_ns, uint64_t max_ns, uint64_t every_ns,
+			      double events_per_s)
+{
+	/* share of a CPU the traps take while attached, and what that allows */
+	double busy = events_per_s * TS_TRAP_NS / 1e9;
+	double len;
+
+	if (max_ns < min_ns)
+		max_ns = min_ns;
+	if (!(busy > 0))
+		return max_ns;
+	len = (double)TS_BURST_BUDGET_PPM / 1e6 * (double)every_ns / busy;
+	if (len <= (double)min_ns)
+		return min_ns;
+	if (len >= (double)max_ns)
+		return max_ns;
+	return (uint64_t)len;
+}
+
 static void *close_fd(void *arg)
 {
 	close((int)(intptr_t)arg);
@@ -191,10 +234,11 @@ static void detach_together(struct proc_links *links)
 int sampled_burst__run(struct sampled_session *ss, uint64_t len_ns)
 {
 	struct observed_proc *op = ss->op;
-	uint64_t t0, t1;
+	uint64_t t0, t1, ev0, ev1;
 	int err;
 
 	burst_reset(ss, ts_now_ns());
+	ev0 = trapped_events(ss->bpf);
 	/*
 	 * The precise sched_switch program runs on every context switch of
 	 * the host (~190 ns each): between bursts it has nothing to do.
@@ -211,8 +255,15 @@ int sampled_burst__run(struct sampled_session *ss, uint64_t len_ns)
 	sampled__sleep_ns(len_ns);
 	t1 = ts_now_ns();
 	detach_together(&op->links);
+	ev1 = trapped_events(ss->bpf);
 	ss->info.bursts++;
 	ss->info.burst_total_ns += t1 - t0;
+	ss->info.burst_ns = ss->info.burst_total_ns / ss->info.bursts;
+	/* counted from the first link's attach to the last one's detach: a little long, safe side */
+	if (ss->opts.burst_sized)
+		ss->burst_len_ns = sampled_burst__sized(ss->opts.burst_ns, TS_BURST_MAX_MS * MS,
+							ss->opts.burst_every_ns,
+							(double)(ev1 - ev0) * 1e9 / (double)(t1 - t0));
 out:
 	ts_bpf__detach_sched(ss->bpf);
 	if (!err) {

@@ -27,8 +27,9 @@ void ts_report_sampled_text(FILE *out, const struct ts_process *p)
 	ts_fmt_duration(s->burst_ns, burst, sizeof(burst));
 	ts_fmt_duration(s->burst_total_ns, total, sizeof(total));
 	if (s->bursts)
-		fprintf(out, "bursts: %u of %s (probes attached %s in all): polls, wakes, "
+		fprintf(out, "bursts: %u of %s%s (probes attached %s in all): polls, wakes, "
 			"scheduled and idle times are estimates (~, x%.0f)\n", s->bursts, burst,
+			s->burst_sized ? " on average, each sized to <= 0.3% of a CPU in traps" : "",
 			total, s->scale);
 	else
 		fprintf(out, "bursts: none: no poll or wake counts\n");
@@ -55,6 +56,7 @@ void ts_report_sampled_json(struct json_writer *jw, const struct ts_process *p)
 	jw_kv_bool(jw, "probes_attached", s->probes_attached);
 	jw_kv_u64(jw, "bursts", s->bursts);
 	jw_kv_double(jw, "burst_s", (double)s->burst_ns / 1e9, 6);
+	jw_kv_bool(jw, "burst_sized", s->burst_sized);
 	jw_kv_double(jw, "burst_total_s", (double)s->burst_total_ns / 1e9, 6);
 	jw_kv_double(jw, "scale", s->scale, 3);
 	jw_kv_u64(jw, "snapshots", s->snapshots);
