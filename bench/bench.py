@@ -60,7 +60,8 @@ CFG = {
     "probe_slice_s": env_float("PROBE_SLICE", 0.2),
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
     "parts": os.environ.get("PARTS",
-                            "probe pingpong spawn cruntime http attach sampled").split(),
+                            "probe pingpong spawn cruntime http attach sampled "
+                            "estimates").split(),
     # past this many seconds no new round starts (bench/run.sh kills at 600)
     "budget_s": env_float("BUDGET_SECS", 480),
 }
@@ -430,16 +431,18 @@ def estimates(report):
     obs = report.get("observed_s") or 0
     if not obs:
         return None
-    tasks = {}
+    tasks, tasks_s = {}, {}
     for t in report.get("tasks", []):
         key = t.get("name") or "?"
         if key in tasks:
             key = "%s#%s" % (key, t.get("id"))
         tasks[key] = 100.0 * t.get("busy_s", 0) / obs
+        tasks_s[key] = t.get("busy_s", 0)
     workers = sorted((100.0 * w.get("busy_s", 0) / obs for w in report.get("workers", [])),
                      reverse=True)
     out = {"polls_per_s": report.get("polls_per_s"), "worker_busy_pct": workers,
-           "task_busy_pct": tasks}
+           "task_busy_pct": tasks, "task_busy_s": tasks_s,
+           "polls": sum(t.get("polls", 0) for t in report.get("tasks", []))}
     if report.get("sampled"):
         out["sampled"] = report["sampled"]
     return out
@@ -621,6 +624,93 @@ def part_spawn(res):
     fetch_add), none per poll. bench_pingpong spawn: a task spawning an
     empty task and awaiting it, again and again; ns per spawn."""
     part_pingpong(res, "spawn", modes=["none", "default", "sampled"], args=("spawn",))
+
+
+def estimates_round(mode, secs):
+    """One run of bench_pingpong mixed, observed (if mode) over a window
+    inside its steady state: it starts computing 1 s before the window and
+    stops after it, so rates and shares compare with the program's own."""
+    p, pid = start_target([os.path.join(TARGETS, "bench_pingpong"), "%.3f" % (secs + 3),
+                           "mixed"])
+    if not p:
+        err("bench_pingpong did not start")
+        return None
+    row = {"mode": mode}
+    obs = None
+    try:
+        p.stdin.write(b"go\n")
+        p.stdin.flush()
+        time.sleep(1.0)
+        if mode != "none":
+            obs = Observer(pid, mode, secs)
+            if not obs.ok():
+                err("taskscope %s did not attach to bench_pingpong" % mode)
+                return None
+            obs.window_end()
+            row["observer"] = obs.finish(secs + 60)
+            obs = None
+        line = read_line(p, secs + 30, "result")
+        if not line:
+            err("bench_pingpong gave no result (%s)" % mode)
+            return None
+        for kv in line.split()[1:]:
+            k, _, v = kv.partition("=")
+            row[k] = float(v)
+    finally:
+        if obs:
+            obs.finish(10)
+        try:
+            p.stdin.close()
+        except OSError:
+            pass
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop(p)
+    return row
+
+
+def part_estimates(res):
+    """Sampled mode's estimates where the truth is known: bench_pingpong
+    mixed, three tasks computing 600, 200 and 50 us per poll then sleeping
+    1 ms (polls long next to a trap, ~1,100 polls/s), each measuring its
+    own compute time. Per mode: polls/s against the program's, each task's
+    busy share against the program's (points), and sampled against
+    default as in the ping-pong."""
+    secs = max(CFG["pingpong_s"], 4.0)
+    modes = ["default", "sampled"]
+    runs = []
+    for r in range(CFG["rounds"]):
+        if r >= 2 and over_budget("estimates"):
+            break
+        for mode in rotated(modes, r):
+            row = estimates_round(mode, secs)
+            if row:
+                row["round"] = r
+                runs.append(row)
+                log("  estimates round %d %-7s %7.1f polls/s" % (r, mode, row["polls_per_s"]))
+    out = {"runs": runs, "secs": secs, "modes": modes}
+    by = {m: {x["round"]: x for x in runs if x["mode"] == m} for m in modes}
+    for m in modes:
+        rate, busy = [], []
+        for x in by[m].values():
+            es = (x.get("observer") or {}).get("estimates")
+            if not es or not es.get("polls_per_s") or not x.get("polls_per_s"):
+                continue
+            rate.append(100.0 * (es["polls_per_s"] / x["polls_per_s"] - 1))
+            obs_s = (x["observer"].get("observed_s") or 0)
+            diffs = []
+            for which in ("heavy", "medium", "light"):
+                got = [v for k, v in es["task_busy_s"].items()
+                       if k.endswith("::%s>" % which) or k.endswith("::%s" % which)]
+                if got and obs_s and ("busy_pct_" + which) in x:
+                    diffs.append(abs(100.0 * got[0] / obs_s - x["busy_pct_" + which]))
+            if len(diffs) == 3:
+                busy.append(max(diffs))
+        out[m] = {"polls_per_s_vs_program_pct": summary(rate),
+                  "task_busy_vs_program_max_points": summary(busy)}
+    out["sampled_vs_default"] = compare_estimates(by["sampled"], by["default"])
+    res["estimates"] = out
 
 
 def compare_estimates(sampled, default, program_rate=None):
@@ -1121,6 +1211,23 @@ def table(res):
         L += pingpong_lines(sp, sp["modes"], trap, "jmp uprobe")
         L.append("    default: a trap per spawn (task tree), per poll, per wake and per dealloc;"
                  " sampled: none outside its bursts")
+    es = res.get("estimates")
+    if es:
+        L.append("")
+        L.append("5b. sampled mode's estimates against the truth: bench_pingpong mixed (3 tasks"
+                 " computing 600/200/50 us per poll, sleeping 1 ms), %.1f s windows in its"
+                 " steady state" % es["secs"])
+        for m in ("default", "sampled"):
+            d = es.get(m) or {}
+            L.append("    %-8s polls/s vs the program's %s %%; largest task busy-share"
+                     " error %s points" % (m, fmt_s(d.get("polls_per_s_vs_program_pct"), "+.1f"),
+                                           fmt_s(d.get("task_busy_vs_program_max_points"), ".2f")))
+        c = es.get("sampled_vs_default") or {}
+        L.append("    sampled vs default: polls/s %s %%, worker busy %s points, task busy %s"
+                 " points (largest difference)" % (
+                     fmt_s(c.get("polls_per_s_err_pct"), "+.1f"),
+                     fmt_s(c.get("worker_busy_max_diff_points"), ".1f"),
+                     fmt_s(c.get("task_busy_max_diff_points"), ".1f")))
     bs = res.get("bpf_stats")
     if bs:
         L.append("")
@@ -1459,7 +1566,8 @@ def run_all(priv):
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     parts = [("probe", part_probe), ("pingpong", part_pingpong), ("spawn", part_spawn),
              ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
-             ("http", part_http), ("attach", part_attach), ("sampled", part_sampled)]
+             ("http", part_http), ("attach", part_attach), ("sampled", part_sampled),
+             ("estimates", part_estimates)]
     for name, fn in parts:
         if name not in CFG["parts"]:
             continue

@@ -5,11 +5,17 @@
 //! tokio poll + wake + channel hand-off, and any cost added per poll or per
 //! wake shows up in full in the round-trip rate.
 //!
-//!     bench_pingpong SECONDS [spawn]
+//!     bench_pingpong SECONDS [spawn|mixed]
 //!
 //! With `spawn`, one task instead spawns an empty task and awaits its
 //! JoinHandle, again and again: `polls` then counts spawns (the cost of a
 //! spawn, its one poll and the join), for taskscope's per-spawn probe.
+//!
+//! With `mixed`, three tasks each compute for a fixed time per poll (600,
+//! 200 and 50 us) then sleep 1 ms, again and again: polls long next to a
+//! trap, and busy shares the program measures itself, printed as
+//! `busy_pct_heavy= busy_pct_medium= busy_pct_light=` (% of the run each
+//! task spent computing): the truth sampled mode's estimates are held to.
 //!
 //! Prints `ready PID`, builds the runtime, then waits for one line on stdin
 //! (so an observer can attach first), runs for SECONDS, and prints
@@ -63,6 +69,35 @@ async fn pinger(tx: mpsc::Sender<u64>, mut rx: mpsc::Receiver<u64>, deadline: In
     }
 }
 
+/// Computes for `work` (a busy loop), sleeps 1 ms, until the deadline;
+/// returns the time spent computing.
+async fn spin_sleep(work: Duration, deadline: Instant) -> Duration {
+    let mut busy = Duration::ZERO;
+    loop {
+        let t = Instant::now();
+        while t.elapsed() < work {
+            std::hint::spin_loop();
+        }
+        busy += t.elapsed();
+        if Instant::now() >= deadline {
+            return busy;
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+}
+
+async fn heavy(deadline: Instant) -> Duration {
+    spin_sleep(Duration::from_micros(600), deadline).await
+}
+
+async fn medium(deadline: Instant) -> Duration {
+    spin_sleep(Duration::from_micros(200), deadline).await
+}
+
+async fn light(deadline: Instant) -> Duration {
+    spin_sleep(Duration::from_micros(50), deadline).await
+}
+
 /// Answers every n with n + 1 until the pinger hangs up.
 async fn ponger(mut rx: mpsc::Receiver<u64>, tx: mpsc::Sender<u64>) {
     while let Some(n) = rx.recv().await {
@@ -97,11 +132,32 @@ fn main() {
     std::io::stdout().flush().unwrap();
 
     let spawn_mode = std::env::args().nth(2).as_deref() == Some("spawn");
+    let mixed_mode = std::env::args().nth(2).as_deref() == Some("mixed");
+    let mut busy_pct = String::new();
     let stdin = std::io::stdin();
     let mut line = String::new();
     stdin.lock().read_line(&mut line).unwrap();
 
-    let (round_trips, polls, elapsed) = if spawn_mode {
+    let (round_trips, polls, elapsed) = if mixed_mode {
+        let (polls, elapsed, shares) = rt.block_on(async move {
+            let start = Instant::now();
+            let deadline = start + Duration::from_secs_f64(secs);
+            let h = tokio::spawn(counted(heavy(deadline)));
+            let m = tokio::spawn(counted(medium(deadline)));
+            let l = tokio::spawn(counted(light(deadline)));
+            let (bh, ph) = h.await.unwrap();
+            let (bm, pm) = m.await.unwrap();
+            let (bl, pl) = l.await.unwrap();
+            let elapsed = start.elapsed().as_secs_f64();
+            let pct = |d: Duration| 100.0 * d.as_secs_f64() / elapsed;
+            (ph + pm + pl, elapsed, [pct(bh), pct(bm), pct(bl)])
+        });
+        busy_pct = format!(
+            " busy_pct_heavy={:.2} busy_pct_medium={:.2} busy_pct_light={:.2}",
+            shares[0], shares[1], shares[2]
+        );
+        (polls, polls, elapsed)
+    } else if spawn_mode {
         rt.block_on(async move {
             let start = Instant::now();
             let deadline = start + Duration::from_secs_f64(secs);
@@ -132,12 +188,13 @@ fn main() {
         })
     };
     println!(
-        "result round_trips={} polls={} secs={:.6} polls_per_s={:.1} ns_per_poll={:.1}",
+        "result round_trips={} polls={} secs={:.6} polls_per_s={:.1} ns_per_poll={:.1}{}",
         round_trips,
         polls,
         elapsed,
         polls as f64 / elapsed,
-        elapsed * 1e9 / polls as f64
+        elapsed * 1e9 / polls as f64,
+        busy_pct
     );
     std::io::stdout().flush().unwrap();
 
