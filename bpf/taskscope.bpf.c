@@ -129,6 +129,9 @@ static __always_inline void count_lost_wake(u32 tgid, struct ts_task_stats *t)
 	struct ts_type_key k = { .tgid = tgid, .poll_idx = TS_COOKIE_IDX(t->poll_fn) };
 	u64 zero = 0, *c;
 
+	if (k.poll_idx == TS_POLL_UNKNOWN)
+		k.vtable = t->vtable;
+
 	t->lost_wakes++;
 	c = bpf_map_lookup_or_try_init(&lost_wakes, &k, &zero);
 	if (c)
@@ -372,6 +375,14 @@ static __always_inline void wake(u64 header, u64 cookie)
 		t->self_wakes++;
 	if (t->state == TS_TASK_RUNNING)
 		t->woken_in_poll = 1;
+	/*
+	 * Not seen polled since attach: should it be freed before its next
+	 * poll, its vtable is what names the wake it lost. Read once per task.
+	 */
+	if (l && l->kind != TS_RT_USDT && !t->vtable &&
+	    TS_COOKIE_IDX(t->poll_fn) == TS_POLL_UNKNOWN)
+		bpf_probe_read_user(&t->vtable, sizeof(t->vtable),
+				    (void *)(header + l->hdr_vtable_off));
 	if (t->state == TS_TASK_IDLE) {
 		if (t->polls)
 			t->idle_ns += now - t->last_transition_ns;

@@ -182,13 +182,19 @@ struct ts_task_stats {
 	uint32_t pad2;
 	uint64_t waiting_res;		/* USDT: resource between wait_begin and wait_end */
 	uint64_t wait_begin_ns;
+	uint64_t vtable;		/* woken before any poll was seen: its vtable, to name it */
 	uint32_t hist[TS_HIST_SLOTS];	/* poll durations, log2 microseconds */
 };
 
-/* Lost wakes per future type: (process, poll function instance index). */
+/*
+ * Lost wakes per future type: (process, poll function instance index), or
+ * for a task never seen polled (woken and freed between attach and its
+ * next poll) the runtime address of its vtable, which names its type.
+ */
 struct ts_type_key {
 	uint32_t tgid;
 	uint32_t poll_idx;	/* TS_POLL_UNKNOWN when the task was never polled */
+	uint64_t vtable;	/* then: its vtable (runtime address), 0 unknown */
 };
 
 #define TS_POLL_UNKNOWN		0xffffffffu

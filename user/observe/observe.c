@@ -540,8 +540,18 @@ static int read_lost_wakes(struct observed_proc *op, struct ts_bpf *bpf, struct 
 		prev = &key;
 		if (key.tgid != (uint32_t)op->pid || bpf_map_lookup_elem(fd, &key, &n))
 			continue;
-		if (key.poll_idx < op->tb.npolls)
+		if (key.poll_idx < op->tb.npolls) {
 			name = op->tb.polls[key.poll_idx].name;
+		} else if (key.vtable) {
+			/* never seen polled: its vtable names it (vtables are sorted by vaddr) */
+			size_t lo = TS_LOWER_BOUND(op->tb.vtables, op->tb.nvtables, vaddr,
+						   key.vtable - op->bias);
+
+			if (lo < op->tb.nvtables && op->tb.vtables[lo].vaddr + op->bias == key.vtable &&
+			    op->tb.vtables[lo].poll_idx >= 0 &&
+			    (size_t)op->tb.vtables[lo].poll_idx < op->tb.npolls)
+				name = op->tb.polls[op->tb.vtables[lo].poll_idx].name;
+		}
 		err = ts_process__add_lost_wakes(p, name, n);
 		if (err)
 			return err;
