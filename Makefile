@@ -35,7 +35,7 @@ TS_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c user/*/*.h)))
 INCLUDES := -I$(OUTPUT) -Ibpf -Icli -Iusdt $(patsubst %/,-I%,$(USER_DIRS))
 ALL_CFLAGS = $(TS_CFLAGS) $(CFLAGS) $(INCLUDES)
-LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm \
+LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm -ljson-c -lpthread \
 	$(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -56,7 +56,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
 	librust-smol-dev python3-pytest libclang-rt-dev gdb \
 	librust-hyper-dev wrk strace \
-	libmicrohttpd-dev xxd prometheus chromium graphviz
+	libmicrohttpd-dev xxd prometheus chromium graphviz libjson-c-dev
 
 ifeq ($(V),1)
 	Q =
