@@ -237,6 +237,9 @@ static int poll_start(struct rec_trace *tr, const struct ts_rec_event *e)
 	s = slot_get(tr, e->header);
 	if (!s)
 		return -ENOMEM;
+	/* another task in a freed cell: the await its predecessor was parked at is not its own */
+	if (e->task_id && s->task_id && e->task_id != s->task_id)
+		s->await_at = NULL;
 	if (e->task_id)
 		s->task_id = e->task_id;
 	/* a freed header reused by another future type is another task */
