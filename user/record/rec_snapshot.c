@@ -669,3 +669,44 @@ nomem:
 	snprintf(why, whylen, "out of memory");
 	return -ENOMEM;
 }
+
+/* A copy of n elements of size each; NULL for none (and on failure, with *err set). */
+static void *dup_array(const void *src, size_t n, size_t size, int *err)
+{
+	void *dst;
+
+	if (!n || !src)
+		return NULL;
+	dst = malloc(n * size);
+	if (!dst) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(dst, src, n * size);
+	return dst;
+}
+
+int rec_snapshot__copy(struct ts_process *dst, const struct ts_process *src)
+{
+	size_t i;
+	int err = 0;
+
+	*dst = *src;
+	dst->tasks = dup_array(src->tasks, src->ntasks, sizeof(*src->tasks), &err);
+	dst->tasks_cap = dst->tasks ? src->ntasks : 0;
+	dst->ntasks = dst->tasks_cap;
+	dst->workers = dup_array(src->workers, src->nworkers, sizeof(*src->workers), &err);
+	dst->workers_cap = dst->nworkers = dst->workers ? src->nworkers : 0;
+	dst->lost = dup_array(src->lost, src->nlost, sizeof(*src->lost), &err);
+	dst->lost_cap = dst->nlost = dst->lost ? src->nlost : 0;
+	dst->resources = dup_array(src->resources, src->nresources, sizeof(*src->resources), &err);
+	dst->resources_cap = dst->nresources = dst->resources ? src->nresources : 0;
+	for (i = 0; i < dst->ntasks; i++) {
+		const struct ts_await_chain *c = src->tasks[i].chain;
+
+		dst->tasks[i].chain = c ? dup_array(c, 1, sizeof(*c), &err) : NULL;
+	}
+	if (err)
+		ts_process__free(dst);
+	return err;
+}

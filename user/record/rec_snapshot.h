@@ -38,4 +38,7 @@ void rec_snapshot__write(struct json_writer *jw, const struct ts_process *p);
 int rec_snapshot__parse(const struct json_object *o, struct ts_process *p,
 			struct ts_sampled_info *sampled, char *why, size_t whylen);
 
+/* A deep copy of src (tasks, chains, workers, lost wakes, resources) into dst. 0 or -ENOMEM. */
+int rec_snapshot__copy(struct ts_process *dst, const struct ts_process *src);
+
 #endif
