@@ -193,8 +193,11 @@ static char *write_snapshot(const struct ts_process *p)
 /* Equal with the pointers to what each owns set aside (compared on their own). */
 static bool process_fields_equal(const struct ts_process *a, const struct ts_process *b)
 {
-	struct ts_process x = *a, y = *b;
+	struct ts_process x, y;
 
+	/* memcpy, not assignment: padding bytes are copied too, and compared */
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
 	x.tasks = y.tasks = NULL;
 	x.workers = y.workers = NULL;
 	x.lost = y.lost = NULL;
@@ -207,8 +210,10 @@ static bool process_fields_equal(const struct ts_process *a, const struct ts_pro
 
 static bool task_equal(const struct ts_task *a, const struct ts_task *b)
 {
-	struct ts_task x = *a, y = *b;
+	struct ts_task x, y;
 
+	memcpy(&x, a, sizeof(x));
+	memcpy(&y, b, sizeof(y));
 	if (!a->chain != !b->chain)
 		return false;
 	if (a->chain && memcmp(a->chain, b->chain, sizeof(*a->chain)))
