@@ -133,6 +133,21 @@ static __always_inline struct ts_rec_event *rec_reserve(u32 kind, u32 tgid, u64 
 	return e;
 }
 
+/*
+ * Submits without waking the consumer, which drains the ring on a short
+ * timer anyway: a wake-up per event (the default when the consumer has
+ * caught up) costs the traced thread an irq_work each time. Past a quarter
+ * full, it is woken at once, so that a small ring (--ring-kb) is drained
+ * before it overflows.
+ */
+static __always_inline void rec_submit(struct ts_rec_event *e)
+{
+	u64 avail = bpf_ringbuf_query(&rec_events, BPF_RB_AVAIL_DATA);
+	u64 size = bpf_ringbuf_query(&rec_events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(e, avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
 static __always_inline void rec_poll_start(u32 tgid, u64 header, u64 task_id, u64 cookie,
 					   u64 now)
 {
@@ -146,7 +161,7 @@ static __always_inline void rec_poll_start(u32 tgid, u64 header, u64 task_id, u6
 	e->task_id = task_id;
 	/* names a task spawned since user space's last snapshot */
 	e->poll_idx = TS_COOKIE_IDX(cookie);
-	bpf_ringbuf_submit(e, 0);
+	rec_submit(e);
 }
 
 static __always_inline void rec_wake(u32 tgid, u64 header, u64 task_id,
@@ -163,7 +178,7 @@ static __always_inline void rec_wake(u32 tgid, u64 header, u64 task_id,
 	/* the flow's start: the poll open on the waking thread, if any */
 	if (waker && waker->depth && waker->tgid == tgid)
 		e->waker_header = waker->header;
-	bpf_ringbuf_submit(e, 0);
+	rec_submit(e);
 }
 
 /* Histogram slot of a poll duration: log2 of microseconds, the last open-ended. */
@@ -245,7 +260,7 @@ static __always_inline void rec_poll_end(const struct ts_worker_state *w, u32 tg
 					   (void *)(w->header + l->hdr_state_off)) &&
 		 (state_word & l->state_complete))
 		e->ready = TS_REC_READY;
-	bpf_ringbuf_submit(e, 0);
+	rec_submit(e);
 }
 
 /*
