@@ -317,3 +317,42 @@ def test_record_of_a_missing_process_writes_nothing(tmp_path):
     r = run(["record", "-p", "4194303", "-d", "1", "-o", str(path)])
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
     assert not path.exists(), "a failed record left a file behind"
+
+
+# ---- the replay's time cursor, in the real TUI under tmux ------------------------
+
+from test_top import tmux  # noqa: E402,F401  (the fixture)
+
+
+def test_top_replay_time_cursor(deadlocked, tmux):  # noqa: F811
+    n = len(deadlocked.doc["taskscope"]["snapshots"])
+    assert n >= 3
+    tm = tmux(["top", "--replay", deadlocked.path, "-i", "60"], 150, 40)
+    title = r"replay deadlock\.json  \+([\d.]+) s / [\d.]+ s  \((\d+)/%d\)" % n
+
+    def at(s):
+        m = re.search(title, s)
+        return int(m.group(2)) if m else None
+
+    def step(key, want):
+        if key:
+            tm.send(key)
+        s = tm.wait_for(lambda s: at(s) == want)
+        assert at(s) == want, f"after {key!r}: expected snapshot {want}, screen {s[:400]!r}"
+        return s
+
+    s = step(None, 1)
+    assert "PAUSED" not in s.splitlines()[0], s.splitlines()[0]
+    tm.send(" ")
+    s = tm.wait_for(lambda s: "PAUSED" in s.splitlines()[0])
+    assert "PAUSED" in s.splitlines()[0], s.splitlines()[0]
+    step(".", 2)
+    s = step("G", n)
+    assert re.search(r"Stalls +\d+ flagged: 1 deadlock", s), s
+    step(",", n - 1)
+    step("[", 1)
+    step("]", n)
+    step("g", 1)
+    # paused: nothing moves by itself
+    time.sleep(1.0)
+    assert at(tm.screen()) == 1
