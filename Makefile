@@ -196,9 +196,10 @@ FUZZ_CC ?= clang
 RUSTC ?= rustc
 FUZZ_SECONDS ?= 300
 FUZZ_DIR := $(OUTPUT)/fuzz
-FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core
+FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core fuzz_recording
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
-FUZZ_LIB_SRCS := $(wildcard user/common/*.c user/runtime/*.c user/dwarf/*.c user/target/*.c)
+FUZZ_LIB_SRCS := $(wildcard user/common/*.c user/runtime/*.c user/dwarf/*.c user/target/*.c) \
+	user/model/task_model.c user/record/rec_snapshot.c user/record/recording.c
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/user/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_CFLAGS = $(TS_CFLAGS) -Wno-unknown-warning-option -g -O1 $(INCLUDES) $(SAN_FLAGS)
 FUZZ_SEEDS := $(FUZZ_DIR)/seeds/mini_tokio $(FUZZ_DIR)/seeds/mini_async_task
