@@ -63,6 +63,16 @@ int top_replay__show(struct top_replay *r, struct top_session *s, size_t index)
 	err = rec_snapshot__copy(&tp->cur, &r->rec.snaps[index]);
 	if (err)
 		return err;
+	/* the probes' hits since the snapshot shown before, as top's header has them live */
+	s->events_per_s = -1;
+	if (r->shown && r->at < index &&
+	    tp->cur.snapshot_ns > r->rec.snaps[r->at].snapshot_ns) {
+		const uint64_t *a = r->rec.snaps[r->at].counters, *b = tp->cur.counters;
+
+		s->events_per_s = top_rate(b[TS_CNT_POLLS] + b[TS_CNT_WAKES] + b[TS_CNT_DEALLOCS],
+					   a[TS_CNT_POLLS] + a[TS_CNT_WAKES] + a[TS_CNT_DEALLOCS],
+					   tp->cur.snapshot_ns - r->rec.snaps[r->at].snapshot_ns);
+	}
 	r->at = index;
 	r->shown = true;
 	/* the rules of a live top, on the snapshot as recorded */
