@@ -14,7 +14,7 @@ from collections import defaultdict
 
 import pytest
 
-from tslib import (TARGETS, Target, deadlock, finding_key, report, run)
+from tslib import (TARGETS, TASKSCOPE, Target, deadlock, finding_key, report, run)
 
 
 def ns(us):
@@ -356,3 +356,26 @@ def test_top_replay_time_cursor(deadlocked, tmux):  # noqa: F811
     # paused: nothing moves by itself
     time.sleep(1.0)
     assert at(tm.screen()) == 1
+
+
+def test_target_exiting_ends_the_recording(tmp_path):
+    """The target dies mid-recording: what was recorded is kept and replays."""
+    path = str(tmp_path / "exit.json")
+    t = Target("healthy")
+    try:
+        p = subprocess.Popen([TASKSCOPE, "record", "-p", str(t.pid), "-d", "20", "-o", path],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.5)
+        t.kill()
+        _, err = p.communicate(timeout=30)
+    finally:
+        t.kill()
+    assert p.returncode == 0, f"exit {p.returncode}: {err!r}"
+    m = re.search(r"recorded PID \d+ for ([\d.]+) s \(it exited\)", err)
+    assert m and float(m.group(1)) < 10, f"expected the recording to end with the target: {err!r}"
+    with open(path) as f:
+        doc = json.load(f)
+    assert len(doc["taskscope"]["snapshots"]) >= 1 and events(doc, "X"), \
+        "nothing kept of what was recorded"
+    code, data = report_from(path)
+    assert code == 0 and {"healthy::pinger", "healthy::ponger"} <= {t["name"] for t in data["tasks"]}
