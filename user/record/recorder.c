@@ -320,7 +320,8 @@ int recorder__run(pid_t pid, FILE *out, const struct recorder_opts *o,
 		err = take_snapshot(&r, o, true);
 		if (err && observed_proc__alive(&r.op))
 			goto snapshot_failed;
-		res->snapshots++;
+		if (!err)
+			res->snapshots++;	/* else it exited meanwhile: the next check ends it */
 		next += (uint64_t)(o->interval_s * 1e9);
 	}
 	if (!*stop && !res->target_gone)
