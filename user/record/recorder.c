@@ -165,17 +165,15 @@ static int write_snapshot(struct recorder *r, const struct ts_process *p,
 }
 
 /* A snapshot as report takes one: maps merged with a memory scan, then where tasks wait. */
-static int take_snapshot(struct recorder *r, const struct recorder_opts *o, bool attached)
+static int take_snapshot(struct recorder *r, const struct recorder_opts *o)
 {
 	struct ts_process p = {};
 	struct ts_finding *f = NULL;
 	int err, nf;
 
-	if (attached) {
-		err = observed_proc__snapshot(&r->op, true, &p);
-		if (err)
-			goto cleanup;
-	}
+	err = observed_proc__snapshot(&r->op, true, &p);
+	if (err)
+		goto cleanup;
 	observed_proc__await_chains(&r->op, &p, 0, 0);
 	nf = ts_rules__evaluate(&p, &o->rules, &f);
 	if (nf < 0) {
@@ -317,7 +315,7 @@ int recorder__run(pid_t pid, FILE *out, const struct recorder_opts *o,
 			res->target_gone = true;
 			break;
 		}
-		err = take_snapshot(&r, o, true);
+		err = take_snapshot(&r, o);
 		if (err && observed_proc__alive(&r.op))
 			goto snapshot_failed;
 		if (!err)
@@ -328,7 +326,7 @@ int recorder__run(pid_t pid, FILE *out, const struct recorder_opts *o,
 		sleep_until(end, stop);
 	if (!res->target_gone && observed_proc__alive(&r.op)) {
 		/* the last one at the end, as report's */
-		err = take_snapshot(&r, o, true);
+		err = take_snapshot(&r, o);
 		if (err && observed_proc__alive(&r.op))
 			goto snapshot_failed;
 		if (!err)
