@@ -44,6 +44,7 @@ struct recorder {
 	FILE *snap_file;		/* the snapshots array, copied in at the end */
 	struct json_writer snap_jw;
 	int err;			/* the consumer's, -ENOMEM */
+	uint64_t scan_cost_ns;		/* the last memory scan's */
 	struct finding_key *marked;
 	size_t nmarked;
 };
@@ -165,15 +166,25 @@ static int write_snapshot(struct recorder *r, const struct ts_process *p,
 }
 
 /* A snapshot as report takes one: maps merged with a memory scan, then where tasks wait. */
-static int take_snapshot(struct recorder *r, const struct recorder_opts *o)
+static int take_snapshot(struct recorder *r, const struct recorder_opts *o, bool last)
 {
 	struct ts_process p = {};
 	struct ts_finding *f = NULL;
+	uint64_t t0 = ts_now_ns();
+	bool scan;
 	int err, nf;
 
-	err = observed_proc__snapshot(&r->op, true, &p);
+	/*
+	 * A memory scan at most a twentieth of the time, as top does (a
+	 * million tasks take seconds to scan): in between, the last scan's
+	 * word is carried. The last snapshot always scans, as report's one.
+	 */
+	scan = last || !r->scan_cost_ns || r->scan_cost_ns * 20 <= (uint64_t)(o->interval_s * 1e9);
+	err = observed_proc__snapshot(&r->op, scan, &p);
 	if (err)
 		goto cleanup;
+	if (scan)
+		r->scan_cost_ns = ts_now_ns() - t0 + 1;	/* 0 means none yet */
 	observed_proc__await_chains(&r->op, &p, 0, 0);
 	nf = ts_rules__evaluate(&p, &o->rules, &f);
 	if (nf < 0) {
@@ -264,6 +275,7 @@ int recorder__run(pid_t pid, FILE *out, const struct recorder_opts *o,
 	r.op_open = true;
 	observed_proc__load_dwarf(&r.op, o->debuginfo);
 	r.op.find_roots = true;	/* each thread's block_on future, as report has them */
+	r.op.carry_scans = true;	/* snapshots between scans (take_snapshot) */
 	err = ts_bpf__open_load_record(&r.op.own_bpf, o->verbose, pid, o->ring_bytes);
 	if (err) {
 		snprintf(why, whylen, "loading BPF programs failed: %s (run with -v for libbpf's log)",
@@ -315,7 +327,7 @@ int recorder__run(pid_t pid, FILE *out, const struct recorder_opts *o,
 			res->target_gone = true;
 			break;
 		}
-		err = take_snapshot(&r, o);
+		err = take_snapshot(&r, o, false);
 		if (err && observed_proc__alive(&r.op))
 			goto snapshot_failed;
 		if (!err)
@@ -326,7 +338,7 @@ int recorder__run(pid_t pid, FILE *out, const struct recorder_opts *o,
 		sleep_until(end, stop);
 	if (!res->target_gone && observed_proc__alive(&r.op)) {
 		/* the last one at the end, as report's */
-		err = take_snapshot(&r, o);
+		err = take_snapshot(&r, o, true);
 		if (err && observed_proc__alive(&r.op))
 			goto snapshot_failed;
 		if (!err)
