@@ -35,7 +35,7 @@ TS_CFLAGS := -Wall -Wextra -Wno-unused-parameter -Wno-format-truncation -Werror 
 USER_DIRS := $(sort $(dir $(wildcard user/*/*.c user/*/*.h)))
 INCLUDES := -I$(OUTPUT) -Ibpf -Icli -Iusdt $(patsubst %/,-I%,$(USER_DIRS))
 ALL_CFLAGS = $(TS_CFLAGS) $(CFLAGS) $(INCLUDES)
-LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm \
+LDLIBS := -lbpf -lelf -ldw -lz -liberty -lncursesw -ltinfo -lm -ljson-c -lpthread \
 	$(shell pkg-config --libs libmicrohttpd 2>/dev/null || echo -lmicrohttpd)
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
@@ -56,7 +56,7 @@ DEB_PKGS := clang llvm libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev \
 	librust-tokio-dev librust-async-std-dev librust-futures-dev \
 	librust-smol-dev python3-pytest libclang-rt-dev gdb \
 	librust-hyper-dev wrk strace \
-	libmicrohttpd-dev xxd prometheus chromium graphviz
+	libmicrohttpd-dev xxd prometheus chromium graphviz libjson-c-dev
 
 ifeq ($(V),1)
 	Q =
@@ -196,9 +196,10 @@ FUZZ_CC ?= clang
 RUSTC ?= rustc
 FUZZ_SECONDS ?= 300
 FUZZ_DIR := $(OUTPUT)/fuzz
-FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core
+FUZZ_NAMES := fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core fuzz_recording
 FUZZ_BINS := $(addprefix $(FUZZ_DIR)/,$(FUZZ_NAMES))
-FUZZ_LIB_SRCS := $(wildcard user/common/*.c user/runtime/*.c user/dwarf/*.c user/target/*.c)
+FUZZ_LIB_SRCS := $(wildcard user/common/*.c user/runtime/*.c user/dwarf/*.c user/target/*.c) \
+	user/model/task_model.c user/record/rec_snapshot.c user/record/recording.c
 FUZZ_LIB_OBJS := $(patsubst user/%.c,$(FUZZ_DIR)/obj/user/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_CFLAGS = $(TS_CFLAGS) -Wno-unknown-warning-option -g -O1 $(INCLUDES) $(SAN_FLAGS)
 FUZZ_SEEDS := $(FUZZ_DIR)/seeds/mini_tokio $(FUZZ_DIR)/seeds/mini_async_task

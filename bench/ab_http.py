@@ -8,7 +8,9 @@ bench.py, more rounds, to see a cost of a few percent.
 Each COND is `none`, `top` (`taskscope top --batch` in its default mode,
 sampled, refreshing every second through the window; started before it and
 given its first refresh, as a top left running all day is past its
-start-up; `top,--sample-hz,99` adds options to it), or comma-separated
+start-up; `top,--sample-hz,99` adds options to it), `record` (`taskscope
+record` through the window, the file thrown away after its polls and drops
+are printed), or comma-separated
 `taskscope report` options added to `--mode sampled` (e.g. `--burst,0`,
 `--sample-hz,1000`). One server
 (bench_hyper, else bench_http) serves every round; the conditions alternate
@@ -87,6 +89,23 @@ def sampling(proc, timeout=10):
     return False
 
 
+def attached(proc, timeout=20):
+    """Waits until taskscope holds its BPF links (record: it is recording)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and proc.poll() is None:
+        links = 0
+        for fd in os.listdir("/proc/%d/fd" % proc.pid):
+            try:
+                links += os.readlink("/proc/%d/fd/%s" % (proc.pid, fd)) == "anon_inode:bpf_link"
+            except OSError:
+                pass
+        if links >= 3:
+            time.sleep(0.2)
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def run(rounds, conns, names, port, pid):
     secs = 4
     wrk(port, conns, 1)  # warm-up
@@ -104,6 +123,15 @@ def run(rounds, conns, names, port, pid):
                     obs.wait()
                     return 1
                 time.sleep(1.2)  # past its first refresh (the full memory scan)
+            elif n == "record":
+                path = "/tmp/ab_http_record.json"
+                obs = subprocess.Popen([TASKSCOPE, "record", "-p", str(pid), "-d", str(secs + 1),
+                                        "-o", path], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.PIPE, text=True)
+                if not attached(obs):
+                    print("taskscope record did not start", file=sys.stderr)
+                    obs.wait()
+                    return 1
             elif n != "none":
                 obs = subprocess.Popen([TASKSCOPE, "report", "-p", str(pid), "-d", str(secs + 1),
                                         "--mode", "sampled", "--json"] + n.split(","),
@@ -119,7 +147,11 @@ def run(rounds, conns, names, port, pid):
             c1 = cpu_ns(pid)
             own = 100 * (proc_cpu_s(obs.pid) - o0) / (time.monotonic() - t0) if obs else 0
             if obs:
-                obs.wait(timeout=60)
+                _, rec_err = obs.communicate(timeout=60)
+                if n == "record":
+                    # "recorded PID ... N polls ...", "dropped N events"
+                    print(" ".join(rec_err.split()), file=sys.stderr)
+                    os.unlink(path)
             res[n].append((rps, (c1 - c0) / nreq / 1e3, own))
     base = res[names[0]]
     for n in names:

@@ -61,9 +61,9 @@ CFG = {
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
     "parts": os.environ.get("PARTS",
                             "probe pingpong spawn cruntime http attach sampled "
-                            "estimates").split(),
-    # past this many seconds no new round starts (bench/run.sh kills at 600)
-    "budget_s": env_float("BUDGET_SECS", 480),
+                            "estimates record").split(),
+    # past this many seconds no new round starts (bench/run.sh kills at 1200)
+    "budget_s": env_float("BUDGET_SECS", 960),
 }
 T_START = time.monotonic()
 truncated = []
@@ -1347,6 +1347,7 @@ def table(res):
                          fmt(usdt, ".0f"), fmt(hits, ".2f"), fmt(usdt * hits, ".0f"),
                          fmt(bpf, ".0f"), fmt(usdt * hits + (bpf or 0), ".0f"), fmt(a, ".0f")))
     L += sampled_lines(res)
+    L += record_lines(res)
     v = res.get("verdict")
     if v:
         L.append("")
@@ -1487,6 +1488,250 @@ def bpf_ns_per_poll(res, key):
     return sum(v["per_poll"] * v["ns_per_run"] for v in d["progs"].values())
 
 
+# ---- taskscope record (issue 14): what a recording costs, and what it holds ----
+
+def record_start(pid, secs, ring_kb=None):
+    """taskscope record on pid for secs, attached: (proc, path, stderr file) or None."""
+    fd, path = tempfile.mkstemp(prefix="ts-record-", suffix=".json")
+    os.close(fd)
+    errf = tempfile.TemporaryFile()
+    argv = [TASKSCOPE, "record", "-p", str(pid), "-d", "%.3f" % secs, "-o", path]
+    if ring_kb:
+        argv += ["--ring-kb", str(ring_kb)]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errf)
+    if wait_attached(proc, "default") is None:
+        stop(proc)
+        os.unlink(path)
+        return None
+    return proc, path, errf, proc_cpu_s(proc.pid), time.monotonic()
+
+
+def record_finish(rec, timeout):
+    """What the recording holds: polls (slices), wake arrows, drops, bytes."""
+    proc, path, errf, cpu0, t0 = rec
+    out = {}
+    try:
+        out["window_cpu_pct"] = 100.0 * (proc_cpu_s(proc.pid) - cpu0) / \
+            max(time.monotonic() - t0, 1e-3)
+        proc.wait(timeout=timeout)
+        errf.seek(0)
+        out["stderr"] = errf.read().decode(errors="replace")[-400:]
+        if proc.returncode:
+            err("taskscope record exited %d: %s" % (proc.returncode, out["stderr"]))
+            return None
+        with open(path) as f:
+            sec = json.load(f)["taskscope"]
+        out.update({k: sec.get(k) for k in ("events", "slices", "flows", "dropped", "stalls")})
+        out["snapshots"] = len(sec.get("snapshots", []))
+        out["seconds"] = (sec["end_ns"] - sec["start_ns"]) / 1e9
+        out["bytes"] = os.path.getsize(path)
+        if out.get("slices"):
+            out["bytes_per_poll"] = out["bytes"] / out["slices"]
+    except (subprocess.TimeoutExpired, OSError, ValueError, KeyError) as e:
+        err("taskscope record: %s: %s" % (type(e).__name__, e))
+        stop(proc)
+        return None
+    finally:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return out
+
+
+def part_record(res):
+    """taskscope record on the ping-pong (every poll on the critical path)
+    and on the HTTP server under wrk, against the same workload unobserved:
+    the target's CPU per poll or per request, the polls recorded per second,
+    the events dropped, the bytes per poll in the file."""
+    out = {"pingpong": [], "http": []}
+    secs = CFG["pingpong_s"]
+    binp = os.path.join(TARGETS, "bench_pingpong")
+    for r in range(CFG["rounds"]):
+        if r >= 2 and over_budget("record"):
+            break
+        for mode in rotated(["none", "default", "record"], r):
+            if mode == "default":
+                # the same probes without the ring: what recording adds to them
+                row = pingpong_round("default", secs)
+                if row:
+                    row["round"] = r
+                    out["pingpong"].append(row)
+                    log("  record pingpong round %d %-7s %8.0f CPU ns/poll" % (
+                        r, mode, row.get("cpu_ns_per_poll", 0)))
+                continue
+            p, pid = start_target([binp, "%.3f" % secs])
+            if not p:
+                err("bench_pingpong did not start")
+                continue
+            rec = None
+            try:
+                if mode == "record":
+                    rec = record_start(pid, secs + SLACK_S + 0.5)
+                    if not rec:
+                        err("taskscope record did not attach to bench_pingpong")
+                        continue
+                cpu0 = proc_cpu_ns(pid)
+                p.stdin.write(b"go\n")
+                p.stdin.flush()
+                line = read_line(p, secs + 30, "result")
+                cpu1 = proc_cpu_ns(pid)
+                if not line:
+                    err("bench_pingpong gave no result (%s)" % mode)
+                    continue
+                row = {"mode": mode, "round": r}
+                for kv in line.split()[1:]:
+                    k, _, v = kv.partition("=")
+                    row[k] = float(v)
+                if cpu0 is not None and cpu1 is not None and row.get("polls"):
+                    row["cpu_ns_per_poll"] = (cpu1 - cpu0) / row["polls"]
+                if rec:
+                    o = record_finish(rec, secs + 60)
+                    rec = None
+                    if not o:
+                        continue
+                    row["record"] = o
+                    # polls in the file per second of the ping-pong's window
+                    row["recorded_polls_per_s"] = o["slices"] / row["secs"]
+                    row["recorded_share"] = o["slices"] / row["polls"] if row["polls"] else None
+                out["pingpong"].append(row)
+                log("  record pingpong round %d %-6s %8.0f CPU ns/poll%s" % (
+                    r, mode, row.get("cpu_ns_per_poll", 0),
+                    " %.0f polls/s recorded, %d dropped, %.0f B/poll" % (
+                        row["recorded_polls_per_s"], row["record"]["dropped"],
+                        row["record"].get("bytes_per_poll", 0)) if "record" in row else ""))
+            finally:
+                if rec:
+                    stop(rec[0])
+                    try:
+                        os.unlink(rec[1])
+                    except OSError:
+                        pass
+                try:
+                    p.stdin.close()
+                except OSError:
+                    pass
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    stop(p)
+
+    name, hbin = http_server()
+    hsecs, conns = CFG["http_s"], CFG["http_conns"][0]
+    hp = subprocess.Popen([hbin, "0", "900"], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+    try:
+        line = read_line(hp, 20, "listening")
+        ready = read_line(hp, 20, "ready") if line else None
+        if not ready:
+            err("HTTP server %s did not start" % hbin)
+        else:
+            port = int(line.split()[1].rsplit(":", 1)[1])
+            pid = int(ready.split()[1])
+            run_wrk(port, conns, 1)  # warm-up
+            for r in range(CFG["rounds"]):
+                if r >= 1 and over_budget("record"):
+                    break
+                for mode in rotated(["none", "default", "record"], r):
+                    rec = obs = None
+                    if mode == "default":
+                        obs = Observer(pid, "default", hsecs + SLACK_S)
+                        if not obs.ok():
+                            err("taskscope report did not attach to the HTTP server")
+                            obs.finish(10)
+                            continue
+                    if mode == "record":
+                        rec = record_start(pid, hsecs + SLACK_S + 0.5)
+                        if not rec:
+                            err("taskscope record did not attach to the HTTP server")
+                            continue
+                    cpu0 = proc_cpu_ns(pid)
+                    w = run_wrk(port, conns, hsecs)
+                    cpu1 = proc_cpu_ns(pid)
+                    o = record_finish(rec, hsecs + 60) if rec else None
+                    if obs:
+                        obs.window_end()
+                        obs.finish(hsecs + 60)
+                    if not w or (rec and not o):
+                        continue
+                    row = dict(w, mode=mode, round=r, conns=conns)
+                    if cpu0 is not None and cpu1 is not None and w.get("requests"):
+                        row["server_cpu_us_per_request"] = (cpu1 - cpu0) / 1e3 / w["requests"]
+                    if o:
+                        row["record"] = o
+                        row["recorded_polls_per_s"] = o["slices"] / hsecs
+                    out["http"].append(row)
+                    log("  record http round %d %-6s %9.0f req/s%s" % (
+                        r, mode, w["rps"], " %.0f polls/s recorded, %d dropped, %.0f B/poll" % (
+                            row["recorded_polls_per_s"], o["dropped"],
+                            o.get("bytes_per_poll", 0)) if o else ""))
+    finally:
+        stop(hp)
+    out["server"] = name
+    modes = ("none", "default", "record")
+    for key, metric in (("pingpong", "cpu_ns_per_poll"), ("http", "server_cpu_us_per_request")):
+        runs = out[key]
+        by = {m: {x["round"]: x for x in runs if x["mode"] == m} for m in modes}
+        s = {m: {metric: summary([x.get(metric) for x in by[m].values()])} for m in modes}
+        for m in modes[1:]:
+            pairs = [(by[m][k].get(metric), by["none"][k].get(metric))
+                     for k in by[m] if k in by["none"]]
+            pairs = [(a, b) for a, b in pairs if a and b]
+            s[m]["added_pct"] = summary([100.0 * (a / b - 1) for a, b in pairs])
+        # recording against the same probes without it
+        pairs = [(by["record"][k].get(metric), by["default"][k].get(metric))
+                 for k in by["record"] if k in by["default"]]
+        pairs = [(a, b) for a, b in pairs if a and b]
+        s["record"]["vs_default_pct"] = summary([100.0 * (a / b - 1) for a, b in pairs])
+        if key == "http":
+            for m in modes:
+                s[m]["rps"] = summary([x.get("rps") for x in by[m].values()])
+            for m in modes[1:]:
+                s[m]["rps_loss_pct"] = summary(
+                    [100.0 * (1 - by[m][k]["rps"] / by["none"][k]["rps"])
+                     for k in by[m] if k in by["none"]])
+        recs = [x for x in by["record"].values() if "record" in x]
+        s["record"]["recorded_polls_per_s"] = summary([x["recorded_polls_per_s"] for x in recs])
+        s["record"]["dropped"] = summary([x["record"]["dropped"] for x in recs])
+        s["record"]["bytes_per_poll"] = summary([x["record"].get("bytes_per_poll")
+                                                 for x in recs])
+        s["record"]["taskscope_cpu_pct"] = summary([x["record"].get("window_cpu_pct")
+                                                    for x in recs])
+        out[key + "_summary"] = s
+    res["record"] = out
+
+
+def record_lines(res):
+    d = res.get("record")
+    if not d:
+        return []
+    L = ["", "1h. taskscope record (Chrome trace + snapshots; default ring 4 MiB)"]
+    pp = d.get("pingpong_summary")
+    if pp:
+        r = pp["record"]
+        L.append("    ping-pong: CPU ns/poll none %s, report (default mode) %s, recording %s"
+                 " (%s %% vs report); %s polls/s recorded,"
+                 " dropped %s, %s bytes/poll, taskscope %s %% CPU" % (
+                     fmt_s(pp["none"]["cpu_ns_per_poll"], ".0f"),
+                     fmt_s(pp["default"]["cpu_ns_per_poll"], ".0f"),
+                     fmt_s(r["cpu_ns_per_poll"], ".0f"), fmt_s(r["vs_default_pct"], "+.0f"),
+                     fmt_s(r["recorded_polls_per_s"], ".0f"), fmt_s(r["dropped"], ".0f"),
+                     fmt_s(r["bytes_per_poll"], ".0f"), fmt_s(r["taskscope_cpu_pct"], ".1f")))
+    h = d.get("http_summary")
+    if h:
+        r = h["record"]
+        L.append("    HTTP (%s): req/s none %s, report (default mode) %s (loss %s %%), recording"
+                 " %s (loss %s %%), server CPU/request %s %% vs report;"
+                 " %s polls/s recorded, dropped %s, %s bytes/poll, taskscope %s %% CPU" % (
+                     d.get("server", "?"), fmt_s(h["none"]["rps"], ".0f"),
+                     fmt_s(h["default"]["rps"], ".0f"), fmt_s(h["default"]["rps_loss_pct"], ".1f"),
+                     fmt_s(r["rps"], ".0f"),
+                     fmt_s(r["rps_loss_pct"], ".1f"), fmt_s(r["vs_default_pct"], "+.0f"),
+                     fmt_s(r["recorded_polls_per_s"], ".0f"), fmt_s(r["dropped"], ".0f"),
+                     fmt_s(r["bytes_per_poll"], ".0f"), fmt_s(r["taskscope_cpu_pct"], ".1f")))
+    return L
+
+
 def verdict(res):
     out = []
     pp = res.get("pingpong")
@@ -1590,7 +1835,7 @@ def run_all(priv):
     parts = [("probe", part_probe), ("pingpong", part_pingpong), ("spawn", part_spawn),
              ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
              ("http", part_http), ("attach", part_attach), ("sampled", part_sampled),
-             ("estimates", part_estimates)]
+             ("estimates", part_estimates), ("record", part_record)]
     for name, fn in parts:
         if name not in CFG["parts"]:
             continue

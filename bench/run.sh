@@ -9,7 +9,7 @@
 # HTTP_CONNS ("16 64"), HTTP_THREADS (2, wrk threads), PROBE_ROUNDS (5),
 # PROBE_SLICE (0.2), ATTACH_ROUNDS (3), PARTS ("probe pingpong http attach"),
 # HTTP_SERVER (auto: hyper when it builds, else the hand-written server;
-# "handwritten" forces the latter), BUDGET_SECS (480: no new round after).
+# "handwritten" forces the latter), BUDGET_SECS (960: no new round after).
 #
 # Prints a table, writes bench/results/bench-DATE.json. Timing never fails
 # the run: the exit status is non-zero only when something could not be
@@ -69,5 +69,5 @@ if [ "${HTTP_SERVER:-auto}" != handwritten ] &&
 		echo "bench: hyper server did not build; using the hand-written server"
 fi
 
-# Hard bound: bench.py stops starting rounds after BUDGET_SECS (480 s).
-exec timeout -k 10 600 python3 bench/bench.py
+# Hard bound: bench.py stops starting rounds after BUDGET_SECS (960 s).
+exec timeout -k 10 1200 python3 bench/bench.py

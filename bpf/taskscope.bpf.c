@@ -96,6 +96,91 @@ static __always_inline void count(u32 which)
 		*c += 1;
 }
 
+/* ---- record: events of one process through a ring buffer (taskscope.h) ---- */
+
+/* user space sizes it before load: one page unless recording (--ring-kb) */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, TS_REC_RING_BYTES);
+} rec_events SEC(".maps");
+
+/*
+ * The process recorded, 0 none: set before load by taskscope record, which
+ * loads its own object. Read-only data, so that in every other object the
+ * verifier sees 0 and drops the record code: they pay nothing for it.
+ */
+const volatile __u32 rec_tgid = 0;
+
+static __always_inline struct ts_rec_event *rec_reserve(u32 kind, u32 tgid, u64 header, u64 now)
+{
+	struct ts_rec_event *e;
+
+	e = bpf_ringbuf_reserve(&rec_events, sizeof(*e), 0);
+	if (!e) {
+		count(TS_CNT_REC_DROPPED);
+		return NULL;
+	}
+	e->ns = now;
+	e->header = header;
+	e->task_id = 0;
+	e->waker_header = 0;
+	e->kind = kind;
+	e->tgid = tgid;
+	e->tid = (u32)bpf_get_current_pid_tgid();
+	e->cpu = bpf_get_smp_processor_id();
+	e->ready = TS_REC_PENDING;
+	e->poll_idx = TS_POLL_UNKNOWN;
+	return e;
+}
+
+/*
+ * Submits without waking the consumer, which drains the ring on a short
+ * timer anyway: a wake-up per event (the default when the consumer has
+ * caught up) costs the traced thread an irq_work each time. Past a quarter
+ * full, it is woken at once, so that a small ring (--ring-kb) is drained
+ * before it overflows.
+ */
+static __always_inline void rec_submit(struct ts_rec_event *e)
+{
+	u64 avail = bpf_ringbuf_query(&rec_events, BPF_RB_AVAIL_DATA);
+	u64 size = bpf_ringbuf_query(&rec_events, BPF_RB_RING_SIZE);
+
+	bpf_ringbuf_submit(e, avail > size / 4 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline void rec_poll_start(u32 tgid, u64 header, u64 task_id, u64 cookie,
+					   u64 now)
+{
+	struct ts_rec_event *e;
+
+	if (rec_tgid != tgid)
+		return;
+	e = rec_reserve(TS_REC_POLL_START, tgid, header, now);
+	if (!e)
+		return;
+	e->task_id = task_id;
+	/* names a task spawned since user space's last snapshot */
+	e->poll_idx = TS_COOKIE_IDX(cookie);
+	rec_submit(e);
+}
+
+static __always_inline void rec_wake(u32 tgid, u64 header, u64 task_id,
+				     const struct ts_worker_state *waker, u64 now)
+{
+	struct ts_rec_event *e;
+
+	if (rec_tgid != tgid)
+		return;
+	e = rec_reserve(TS_REC_WAKE, tgid, header, now);
+	if (!e)
+		return;
+	e->task_id = task_id;
+	/* the flow's start: the poll open on the waking thread, if any */
+	if (waker && waker->depth && waker->tgid == tgid)
+		e->waker_header = waker->header;
+	rec_submit(e);
+}
+
 /* Histogram slot of a poll duration: log2 of microseconds, the last open-ended. */
 static __always_inline u32 poll_hist_slot(u64 dur_ns)
 {
@@ -153,6 +238,33 @@ static __always_inline void task_reincarnate(u32 tgid, struct ts_task_stats *t, 
 
 static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64 now,
 					int usdt_ready);
+
+/*
+ * How the poll open on w ended, for the record: the USDT runtime says it,
+ * else the state word's COMPLETE bit (read again here so that
+ * poll_finish stays as it is; only a recording pays the read).
+ */
+static __always_inline void rec_poll_end(const struct ts_worker_state *w, u32 tgid, u64 now,
+					 int usdt_ready)
+{
+	const volatile struct ts_runtime_layout *l;
+	struct ts_rec_event *e;
+	u64 state_word = 0;
+
+	if (rec_tgid != tgid)
+		return;
+	e = rec_reserve(TS_REC_POLL_END, tgid, w->header, now);
+	if (!e)
+		return;
+	l = runtime_layout(w->runtime_desc);
+	if (usdt_ready >= 0)
+		e->ready = usdt_ready ? TS_REC_READY : TS_REC_PENDING;
+	else if (l && !bpf_probe_read_user(&state_word, sizeof(state_word),
+					   (void *)(w->header + l->hdr_state_off)) &&
+		 (state_word & l->state_complete))
+		e->ready = TS_REC_READY;
+	rec_submit(e);
+}
 
 /*
  * The task Id (tokio): header -> vtable -> id_offset -> Id; 0 when there
@@ -256,6 +368,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t->last_transition_ns = now;
 	t->last_worker_tid = tid;
 	t->poll_fn = cookie;
+	rec_poll_start(tgid, header, id, cookie, now);
 }
 
 
@@ -273,6 +386,7 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	struct ts_task_stats *t;
 	u64 dur = now - w->poll_start_ns, state_word = 0;
 
+	rec_poll_end(w, tgid, now, usdt_ready);
 	w->depth = 0;
 	w->last_header = key.header;
 	w->last_end_ns = now;
@@ -390,6 +504,7 @@ static __always_inline void wake(u64 header, u64 cookie)
 		t->wake_ns = now;
 		t->last_transition_ns = now;
 	}
+	rec_wake(key.tgid, header, t->task_id, w, now);
 }
 
 SEC("uprobe")

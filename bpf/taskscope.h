@@ -150,6 +150,7 @@ enum ts_counter {
 	TS_CNT_WORKER_INSERT_FAIL,
 	TS_CNT_INFERRED_END,	/* poll ends inferred (no uretprobe) */
 	TS_CNT_SPAWNS,		/* task Ids taken (spawn probes) */
+	TS_CNT_REC_DROPPED,	/* record: events the ring buffer had no room for */
 	TS_CNT_MAX,
 };
 
@@ -306,6 +307,38 @@ struct ts_calib_sample {
 	uint32_t tid;
 	uint32_t pad;
 	uint64_t words[TS_CALIB_WORDS];
+};
+
+/* ---- record (taskscope record) -----------------------------------------
+ * While rec_tgid (the BPF object's .bss) names a process, the precise
+ * probes also stream one event per poll start, poll end and wake of that
+ * process through the rec_events ring buffer; a full ring counts
+ * TS_CNT_REC_DROPPED. Every other mode pays one load and a branch.
+ */
+#define TS_REC_RING_BYTES	(4u << 20)
+
+enum ts_rec_kind {
+	TS_REC_POLL_START = 1,
+	TS_REC_POLL_END = 2,
+	TS_REC_WAKE = 3,
+};
+
+enum ts_rec_ready {
+	TS_REC_PENDING = 0,
+	TS_REC_READY = 1,	/* completed */
+};
+
+struct ts_rec_event {
+	uint64_t ns;			/* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
+	uint64_t header;		/* the task polled, or woken */
+	uint64_t task_id;		/* 0 unknown (poll end: see the start) */
+	uint64_t waker_header;		/* wake: task polled on the waker's thread, 0 none */
+	uint32_t kind;			/* enum ts_rec_kind */
+	uint32_t tgid;
+	uint32_t tid;			/* the polling thread, or the waking one */
+	uint32_t cpu;
+	uint32_t ready;			/* poll end: enum ts_rec_ready */
+	uint32_t poll_idx;		/* poll start: its poll function instance, or TS_POLL_UNKNOWN */
 };
 
 #endif /* TASKSCOPE_H */

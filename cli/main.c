@@ -19,6 +19,7 @@ static const struct cmd {
 	{ "top", cmd_top, "live view of the tasks of one process or of all (htop-like)" },
 	{ "probes", cmd_probes, "what taskscope can observe in a process or binary (no attach)" },
 	{ "watch", cmd_watch, "stay on, write a report the moment a stall begins" },
+	{ "record", cmd_record, "record a timeline (Perfetto) and snapshots to replay later" },
 	{ "run", cmd_run, "run a command (cargo test), report and kill what hangs in it" },
 	{ "serve", cmd_serve, "Prometheus metrics and a web dashboard over HTTP" },
 	{ "help", cmd_help, "this text" },

@@ -13,12 +13,13 @@
 #include "cli.h"
 #include "observe.h"
 #include "parse.h"
+#include "recording.h"
 #include "report.h"
 #include "sampled.h"
 #include "stall_rules.h"
 
 /* long options without a short one */
-enum { OPT_SAMPLE_HZ = 1000, OPT_BURST, OPT_CORE, OPT_EXE, OPT_GRAPH };
+enum { OPT_SAMPLE_HZ = 1000, OPT_BURST, OPT_CORE, OPT_EXE, OPT_GRAPH, OPT_FROM, OPT_AT };
 
 struct report_env {
 	int pid;
@@ -37,6 +38,8 @@ struct report_env {
 	const char *exe;	/* --exe FILE: the core's binary */
 	const char *graph;	/* --graph dot|svg: the wait-for graph instead of the report */
 	const char *graph_file;	/* svg: where */
+	const char *from;	/* --from FILE: a recording (taskscope record) */
+	double at_s;		/* --at SECONDS into it; < 0: its last snapshot */
 };
 
 static void usage(FILE *out)
@@ -46,7 +49,9 @@ static void usage(FILE *out)
 		"                        [--mode M] [--all] [--task ID] [--debuginfo FILE]\n"
 		"                        [--sample-hz N] [--burst MS] [--graph dot | --graph svg FILE]\n"
 		"       taskscope report --core FILE [--exe BINARY] [--json] [--all] [--task ID]\n"
-		"                        [--debuginfo FILE]\n\n"
+		"                        [--debuginfo FILE]\n"
+		"       taskscope report --from FILE [--at SECONDS] [--json] [--all] [--task ID]\n"
+		"                        [--graph ...]\n\n"
 		"Attaches to a running tokio, async-std or smol process, observes it,\n"
 		"detaches, and prints its tasks (state, polls, busy/scheduled/idle time,\n"
 		"wakes) and the stalls found:\n"
@@ -80,6 +85,11 @@ static void usage(FILE *out)
 		"                       holds and deadlocks, no counts and no times\n"
 		"      --exe BINARY     the core's executable, when it is not at the path\n"
 		"                       the core names (another machine, a container)\n"
+		"      --from FILE      a recording of taskscope record: the report of its last\n"
+		"                       snapshot (or the one --at picks), same rules and output\n"
+		"                       as live; no root needed\n"
+		"      --at SECONDS     with --from: the snapshot taken at or before SECONDS\n"
+		"                       after the recording began\n"
 		"      --graph dot      print the wait-for graph as Graphviz DOT instead of the\n"
 		"                       report: tasks -> what they await -> who can free it,\n"
 		"                       deadlock cycles in red, stuck tasks coloured by wait\n"
@@ -90,7 +100,8 @@ static void usage(FILE *out)
 		"Examples:\n"
 		"  sudo taskscope report -p 4242\n"
 		"  sudo taskscope report -p 4242 -d 5 --json | jq '.stalls'\n"
-		"  gcore -o /tmp/core 4242 && taskscope report --core /tmp/core.4242\n");
+		"  gcore -o /tmp/core 4242 && taskscope report --core /tmp/core.4242\n"
+		"  taskscope report --from trace.json --at 3\n");
 }
 
 static int parse_args(int argc, char **argv, struct report_env *env)
@@ -112,6 +123,8 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		{ "core", required_argument, NULL, OPT_CORE },
 		{ "exe", required_argument, NULL, OPT_EXE },
 		{ "graph", required_argument, NULL, OPT_GRAPH },
+		{ "from", required_argument, NULL, OPT_FROM },
+		{ "at", required_argument, NULL, OPT_AT },
 		{},
 	};
 	char *end;
@@ -121,6 +134,7 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 	env->stall_ms = 1000;
 	env->long_poll_ms = 100;
 	env->burst_ms = -1;
+	env->at_s = -1;
 	ts_err_as_json_if_asked(argc, argv);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, ":p:d:js:l:vm:at:g:h", longopts, NULL)) != -1) {
@@ -142,6 +156,16 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 			if (ts_check_readable("--core", optarg))
 				return -1;
 			env->core = optarg;
+			break;
+		case OPT_FROM:
+			env->from = optarg;
+			break;
+		case OPT_AT:
+			if (ts_parse_seconds(optarg, &env->at_s) || env->at_s < 0 ||
+			    env->at_s > 1e9) {
+				ts_err("invalid --at '%s' (seconds into the recording, >= 0)", optarg);
+				return -1;
+			}
 			break;
 		case OPT_EXE:
 			if (ts_check_readable("--exe", optarg))
@@ -216,6 +240,18 @@ static int parse_args(int argc, char **argv, struct report_env *env)
 		ts_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
+	if (env->from && (env->pid || env->core || env->exe || env->debuginfo || env->mode ||
+			  env->sample_hz || env->burst_ms >= 0)) {
+		ts_err("--from reads a recording: -p, --core, --exe, --debuginfo, --mode, "
+		       "--sample-hz and --burst don't apply");
+		return -1;
+	}
+	if (env->at_s >= 0 && !env->from) {
+		ts_err("--at goes with --from FILE (a time in a recording)");
+		return -1;
+	}
+	if (env->from)
+		return 0;
 	if (env->core && env->pid) {
 		ts_err("report takes -p PID or --core FILE, not both");
 		return -1;
@@ -407,18 +443,29 @@ int cmd_report(int argc, char **argv)
 {
 	struct report_env env = {};
 	struct observed_proc op = {};
-	struct ts_process proc = {};
+	struct ts_process proc = {}, *snap = NULL;
 	struct ts_rules_config cfg;
 	struct ts_finding *findings = NULL;
 	struct ts_report_opts ropts = {};
 	struct sampled_session ss = {};
 	struct core_file cf = { .fd = -1 };
+	struct recording rec = {};
 	char why[512];
 	int err, nf, ret = TS_EXIT_ERROR;
 	bool op_open = false;
 
 	if (parse_args(argc, argv, &env))
 		return TS_EXIT_ERROR;
+	if (env.from) {
+		/* a file: the snapshot the recorder took, chains and all */
+		if (recording__load(&rec, env.from, why, sizeof(why))) {
+			ts_err("%s", why);
+			goto cleanup;
+		}
+		snap = &rec.snaps[env.at_s < 0 ? rec.nsnaps - 1 :
+				  recording__index_at(&rec, env.at_s)];
+		goto replayed;
+	}
 	if (env.core) {
 		/* a file: no root needed, nothing attached */
 		if (observe_core(&cf, &op, &env, &proc))
@@ -475,8 +522,10 @@ observed:
 	sampled_session__stop(&ss);
 	observed_proc__detach(&op);
 	observed_proc__await_chains(&op, &proc, env.task_id, 0);
-	if (env.task_id && !has_task(&proc, env.task_id)) {
-		ts_err("PID %d has no task with Id %llu", op.pid,
+	snap = &proc;
+replayed:
+	if (env.task_id && !has_task(snap, env.task_id)) {
+		ts_err("PID %d has no task with Id %llu", snap->pid,
 		       (unsigned long long)env.task_id);
 		goto cleanup;
 	}
@@ -484,13 +533,13 @@ observed:
 	ts_rules_config__default(&cfg);
 	cfg.stall_ns = env.stall_ms * 1000 * 1000;
 	cfg.long_poll_ns = env.long_poll_ms * 1000 * 1000;
-	nf = ts_rules__evaluate(&proc, &cfg, &findings);
+	nf = ts_rules__evaluate(snap, &cfg, &findings);
 	if (nf < 0) {
 		ts_err("out of memory");
 		goto cleanup;
 	}
 	if (env.graph) {
-		if (write_graph(&proc, &env, cfg.stall_ns))
+		if (write_graph(snap, &env, cfg.stall_ns))
 			goto cleanup;
 		ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;
 		goto cleanup;
@@ -500,7 +549,7 @@ observed:
 	ropts.only_task = env.task_id;
 	ropts.stall_ns = cfg.stall_ns;
 	ropts.long_poll_ns = cfg.long_poll_ns;
-	ts_report_write(stdout, &proc, findings, (size_t)nf, &ropts);
+	ts_report_write(stdout, snap, findings, (size_t)nf, &ropts);
 	fflush(stdout);
 	ret = nf ? TS_EXIT_STALL : TS_EXIT_OK;
 cleanup:
@@ -511,5 +560,6 @@ cleanup:
 		observed_proc__close(&op);
 	proc_use_core(NULL);
 	core_file__close(&cf);
+	recording__free(&rec);
 	return ret;
 }

@@ -11,11 +11,13 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include <ncurses.h>
 
 #include "cli.h"
 #include "parse.h"
 #include "top_log.h"
 #include "top_screen.h"
+#include "top_replay.h"
 #include "top_session.h"
 #include "sampled.h"
 #include "top_ui.h"
@@ -36,12 +38,14 @@ struct top_env {
 	bool sampled;			/* --mode sampled */
 	unsigned int sample_hz;		/* --sample-hz, 0: default */
 	long burst_ms;			/* --burst, -1: default */
+	const char *replay;		/* --replay FILE: a recording (taskscope record) */
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: taskscope top [-p PID] [-i SECONDS] [-n N] [--batch] [--ascii] [OPTIONS]\n\n"
+		"Usage: taskscope top [-p PID] [-i SECONDS] [-n N] [--batch] [--ascii] [OPTIONS]\n"
+		"       taskscope top --replay FILE [-i SECONDS] [-n N] [--batch] [OPTIONS]\n\n"
 		"An htop for async tasks: every tokio task of one process (-p) or of every tokio\n"
 		"process on the host (found in /proc and attached as they start), refreshed\n"
 		"every second: state, busy/scheduled/idle time, polls, wakes, longest poll, and\n"
@@ -68,6 +72,10 @@ static void usage(FILE *out)
 		"                         (default: 10-80, sized to 0.3%% of a CPU in traps)\n"
 		"  -g, --debuginfo FILE   DWARF for the -p process's binary when it is not in\n"
 		"                         the binary (names, await chains in the detail)\n"
+		"      --replay FILE      show a recording of taskscope record instead of a live\n"
+		"                         process: one snapshot per refresh from its start, with\n"
+		"                         a time cursor (keys below); --batch prints every\n"
+		"                         snapshot (or -n N of them); no root needed\n"
 		"      --log FILE         append libbpf's and top's messages to FILE (they are\n"
 		"                         printed to stderr after the screen is given back)\n"
 		"  -v, --verbose          libbpf debug messages too\n"
@@ -77,19 +85,23 @@ static void usage(FILE *out)
 		"t task tree (who spawned whom), r resources (locks, channels: who holds,\n"
 		"who waits), P problems (each finding's .await lines, who can free them),\n"
 		"D wait-for graph as DOT, d done tasks, Space pause, ? help, q or Esc\n"
-		"back/quit.\n\n"
+		"back/quit.\n"
+		"Replay keys: Space pause/resume, . , one snapshot forward/back, ] [ (or\n"
+		"Shift-Right Shift-Left) 10 s forward/back, g G start/end (Home End still\n"
+		"move the selection, < > still sort).\n\n"
 		"Exit status: 0 after q, N refreshes, Ctrl-C or SIGTERM, and when the process\n"
 		"watched with -p exits (\"PID N exited\" is printed); 2 on error. Every probe is\n"
 		"detached on the way out.\n\n"
 		"Examples:\n"
 		"  sudo taskscope top -p 4242\n"
 		"  sudo taskscope top\n"
-		"  sudo taskscope top -p 4242 --batch -n 3 > frames.txt\n");
+		"  sudo taskscope top -p 4242 --batch -n 3 > frames.txt\n"
+		"  taskscope top --replay trace.json\n");
 }
 
 static int parse_args(int argc, char **argv, struct top_env *env)
 {
-	enum { OPT_LOG = 0x100, OPT_NO_COLOUR, OPT_SAMPLE_HZ, OPT_BURST };
+	enum { OPT_LOG = 0x100, OPT_NO_COLOUR, OPT_SAMPLE_HZ, OPT_BURST, OPT_REPLAY };
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
 		{ "interval", required_argument, NULL, 'i' },
@@ -106,6 +118,7 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "sample-hz", required_argument, NULL, OPT_SAMPLE_HZ },
 		{ "burst", required_argument, NULL, OPT_BURST },
+		{ "replay", required_argument, NULL, OPT_REPLAY },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{},
@@ -186,6 +199,9 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 		case OPT_LOG:
 			env->log_path = optarg;
 			break;
+		case OPT_REPLAY:
+			env->replay = optarg;
+			break;
 		case 'g':
 			if (ts_check_readable("--debuginfo", optarg))
 				return -1;
@@ -204,6 +220,11 @@ static int parse_args(int argc, char **argv, struct top_env *env)
 	}
 	if (optind < argc) {
 		ts_err("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (env->replay && (env->pid || env->debuginfo || env->sample_hz || env->burst_ms >= 0)) {
+		ts_err("--replay shows a recording: -p, --debuginfo, --sample-hz and --burst "
+		       "don't apply");
 		return -1;
 	}
 	if (env->debuginfo && !env->pid) {
@@ -327,6 +348,177 @@ static int run_tui(struct top_session *s, struct top_ui *ui, const struct top_en
 	return 0;
 }
 
+/* ---- --replay FILE ------------------------------------------------------- */
+
+/* Every snapshot from the start (or -n N of them), one frame each, no waiting. */
+static int replay_batch(struct top_replay *r, struct top_session *s, struct top_ui *ui,
+			const struct top_env *env)
+{
+	int width = batch_width(env), err = 0;
+	long n;
+
+	for (n = 0; !ts_stop_requested && (!env->iterations || n < env->iterations) &&
+		    (size_t)n < r->rec.nsnaps; n++) {
+		struct top_text frame = {};
+
+		err = top_replay__show(r, s, (size_t)n);
+		if (!err)
+			err = top_ui__update(ui, s);
+		if (!err)
+			err = top_ui__compose_batch(ui, s, width, &frame);
+		if (!err) {
+			if (n)
+				fputc('\n', stdout);
+			top_text__write(&frame, stdout);
+			if (fflush(stdout) == EOF)
+				err = -EPIPE;
+		}
+		top_text__free(&frame);
+		if (err)
+			break;
+	}
+	return err;
+}
+
+/*
+ * The time cursor's keys, before top's own: in a replay '.' ',' 'g' 'G'
+ * move in time (the sort and the selection keep < > and Home End); the
+ * arrows stay top's, so seeking is ] [ or Shift-arrows. -1: not one.
+ */
+static long replay_key_target(const struct top_replay *r, int key)
+{
+	switch (key) {
+	case '.':
+		return (long)(r->at + 1 < r->rec.nsnaps ? r->at + 1 : r->at);
+	case ',':
+		return (long)(r->at ? r->at - 1 : 0);
+	case ']':
+	case KEY_SRIGHT:
+		return (long)top_replay__seek_index(r, 10);
+	case '[':
+	case KEY_SLEFT:
+		return (long)top_replay__seek_index(r, -10);
+	case 'g':
+		return 0;
+	case 'G':
+		return (long)r->rec.nsnaps - 1;
+	}
+	return -1;
+}
+
+static int replay_tui(struct top_replay *r, struct top_session *s, struct top_ui *ui,
+		      const struct top_env *env, struct top_screen *sc)
+{
+	uint64_t interval = (uint64_t)(env->interval_s * 1e9), next = 0;
+	long n = 0, target;
+	bool draw = true;
+	int err;
+
+	err = top_replay__show(r, s, 0);
+	if (!err)
+		err = top_ui__update(ui, s);
+	if (err)
+		return err;
+	next = ts_now_ns() + interval;
+	while (!ts_stop_requested) {
+		uint64_t now = ts_now_ns();
+		int key, res, wait_ms;
+
+		if (!ui->paused && now >= next) {
+			/* plays to the end, then holds the last snapshot, paused */
+			if (top_replay__at_end(r)) {
+				ui->paused = true;
+			} else {
+				err = top_replay__show(r, s, r->at + 1);
+				if (!err)
+					err = top_ui__update(ui, s);
+				if (err)
+					return err;
+				n++;
+			}
+			next = now + interval;
+			draw = true;
+		}
+		if (draw) {
+			struct top_text frame = {};
+
+			err = top_ui__compose(ui, s, sc->cols, sc->rows, &frame);
+			if (!err)
+				top_screen__draw(sc, &frame);
+			top_text__free(&frame);
+			if (err)
+				return err;
+			draw = false;
+		}
+		if (env->iterations && n >= env->iterations)
+			break;
+		now = ts_now_ns();
+		wait_ms = ui->paused ? 1000 : next > now ? (int)((next - now) / 1000000) + 1 : 0;
+		key = top_screen__key(sc, wait_ms);
+		if (key < 0)
+			continue;
+		target = ui->editing || ui->help ? -1 : replay_key_target(r, key);
+		if (target >= 0) {
+			err = top_replay__show(r, s, (size_t)target);
+			if (!err)
+				err = top_ui__update(ui, s);
+			if (err)
+				return err;
+			next = ts_now_ns() + interval;
+			draw = true;
+			continue;
+		}
+		res = top_ui__key(ui, s, key);
+		if (res & TOP_R_QUIT)
+			break;
+		if (res & TOP_R_REFRESH)
+			next = 0;
+		if (res & TOP_R_REDRAW)
+			draw = true;
+	}
+	return 0;
+}
+
+static int cmd_top_replay(const struct top_env *env, bool utf8)
+{
+	struct top_replay r;
+	struct top_session s;
+	struct top_screen sc = {};
+	struct top_ui ui;
+	char why[512];
+	int err, ret = TS_EXIT_ERROR;
+
+	err = top_replay__open(&r, &s, env->replay, why, sizeof(why));
+	if (err) {
+		ts_err("%s", why);
+		return TS_EXIT_ERROR;
+	}
+	s.rules.stall_ns = env->stall_ms * 1000 * 1000;
+	s.rules.long_poll_ns = env->long_poll_ms * 1000 * 1000;
+	top_ui__init(&ui, false, env->ascii || !utf8);
+	if (env->batch) {
+		err = replay_batch(&r, &s, &ui, env);
+	} else {
+		err = top_screen__open(&sc, env->no_colour);
+		if (err) {
+			ts_err("can't set up the terminal (TERM=%s); try --batch",
+			       getenv("TERM") ? getenv("TERM") : "");
+			goto cleanup;
+		}
+		err = replay_tui(&r, &s, &ui, env, &sc);
+	}
+	top_screen__close(&sc);
+	if (err == -EPIPE || !err)
+		ret = TS_EXIT_OK;
+	else
+		ts_err("replaying %s failed: %s", env->replay, strerror(-err));
+cleanup:
+	top_screen__close(&sc);
+	top_ui__free(&ui);
+	top_replay__close(&r, &s);
+	return ret;
+}
+
 int cmd_top(int argc, char **argv)
 {
 	struct top_env env = {};
@@ -340,13 +532,18 @@ int cmd_top(int argc, char **argv)
 
 	if (parse_args(argc, argv, &env))
 		return TS_EXIT_ERROR;
-	if (!ts_require_root())
+	if (!env.replay && !ts_require_root())
 		return TS_EXIT_ERROR;
 	setlocale(LC_ALL, "");
 	utf8 = !strcmp(nl_langinfo(CODESET), "UTF-8");
 	if (!env.batch && (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))) {
 		ts_err("top needs a terminal (use --batch for plain text)");
 		return TS_EXIT_ERROR;
+	}
+	if (env.replay) {
+		ts_catch_stop_signals(true);
+		signal(SIGPIPE, SIG_IGN);
+		return cmd_top_replay(&env, utf8);
 	}
 	if (env.log_path && top_log__set_file(env.log_path)) {
 		ts_err("can't open log file %s: %s", env.log_path, strerror(errno));

@@ -16,7 +16,7 @@ seconds=${1:?usage: tests/fuzz/fuzz.sh SECONDS [HARNESS...]}
 shift
 out=build/fuzz
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(fuzz_elf fuzz_usdt_notes fuzz_dwarf fuzz_core fuzz_recording)
 
 # Seeds: small ELF files of every kind the readers meet. The mini runtimes
 # (tests/fuzz/seeds/mini_tokio.rs, ~20 KB) stand in for the 9 MB targets;
@@ -50,6 +50,10 @@ seed_corpus() {	# harness, corpus dir
 		done
 		rm -f "$out/seeds/objcopy.tmp"
 		printf '8@%%rdi -4@%%esi 8@%%r15 1@%%al' > "$dir/seed-args"
+		;;
+	fuzz_recording)
+		# a recording of the demo service cut to two snapshots (taskscope record)
+		cp -f tests/fuzz/seeds/recording.json "$dir/seed-recording.json"
 		;;
 	fuzz_core)
 		# a real core of a small process (~0.6 MB: sleep and its libc)

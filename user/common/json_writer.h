@@ -52,6 +52,13 @@ void jw_null(struct json_writer *jw);
 /* An address, as the schema has them: the string "0x7f3a...". */
 void jw_hex(struct json_writer *jw, uint64_t v);
 
+/*
+ * One complete JSON value another writer wrote to src (from its start), as
+ * the next value here: taskscope record streams its snapshots to a
+ * temporary file while the trace events stream to the output.
+ */
+void jw_value_copy(struct json_writer *jw, FILE *src);
+
 /* key: value, the common case */
 static inline void jw_kv_string(struct json_writer *jw, const char *k, const char *v)
 {

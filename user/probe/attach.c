@@ -95,6 +95,11 @@ static int verbose_print(enum libbpf_print_level level, const char *fmt, va_list
 
 int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
 {
+	return ts_bpf__open_load_record(b, verbose, 0, 0);
+}
+
+int ts_bpf__open_load_record(struct ts_bpf *b, bool verbose, pid_t rec_tgid, uint32_t ring_bytes)
+{
 	struct bpf_program *uprobes[6];
 	size_t i;
 	int err;
@@ -104,6 +109,12 @@ int ts_bpf__open_load(struct ts_bpf *b, bool verbose)
 	b->skel = taskscope_bpf__open();
 	if (!b->skel)
 		return -errno ? -errno : -EINVAL;
+	/* a ring is at least a page; an object that records nothing keeps just that */
+	b->skel->rodata->rec_tgid = (uint32_t)rec_tgid;
+	err = bpf_map__set_max_entries(b->skel->maps.rec_events,
+				       rec_tgid ? ring_bytes : (uint32_t)getpagesize());
+	if (err)
+		goto cleanup;
 	/* every runtime's layout: one BPF object serves every attached process */
 	runtime_desc__bpf_layouts(b->skel->rodata->runtime_layouts, TS_MAX_RUNTIME_DESCS);
 	uprobes[0] = b->skel->progs.task_poll;

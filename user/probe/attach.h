@@ -31,6 +31,12 @@ struct ts_bpf {
  * (read-only data), loads it and attaches the sched tracepoint.
  */
 int ts_bpf__open_load(struct ts_bpf *b, bool verbose);
+/*
+ * The same for taskscope record: the probes also stream the events of
+ * process rec_tgid through the rec_events ring buffer of ring_bytes (a
+ * power of two, at least a page).
+ */
+int ts_bpf__open_load_record(struct ts_bpf *b, bool verbose, pid_t rec_tgid, uint32_t ring_bytes);
 void ts_bpf__destroy(struct ts_bpf *b);
 /*
  * Detaches the sched tracepoint program: it runs on every context switch

@@ -36,7 +36,7 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 	size_t i;
 
 	now_hms(hms, sizeof(hms));
-	top_fmt_duration(ts_now_ns() - s->start_ns, false, up, sizeof(up));
+	top_fmt_duration(top_session__now(s) - s->start_ns, false, up, sizeof(up));
 	if (!s->system_wide && s->nprocs) {
 		const struct top_proc *tp = s->procs[0];
 
@@ -73,6 +73,10 @@ int top_panel_title(struct top_text *out, const struct top_session *s,
 				 o->filter->pid, tp ? tp->op.comm : "(exited)");
 		}
 	}
+	if (s->replay_title[0])
+		return top_text__addf(out, TOP_A_TITLE, "taskscope top - %s - %s%s",
+				      s->replay_title, what, o->paused ? " - PAUSED" : "") ?
+			0 : -ENOMEM;
 	return top_text__addf(out, TOP_A_TITLE, "taskscope top - %s - %s - up %s%s", hms, what, up,
 			      o->paused ? " - PAUSED" : "") ? 0 : -ENOMEM;
 }
@@ -228,7 +232,7 @@ int top_panel_header(struct top_text *out, const struct top_session *s,
 {
 	size_t counts[4], total, i, nf = 0, by_kind[TS_FIND_IDLE + 1] = {}, probes = 0;
 	double pps = 0, cpu = top_session__probe_cpu_pct(s);
-	uint64_t scan_cost = 0, scan_age = UINT64_MAX, now = ts_now_ns();
+	uint64_t scan_cost = 0, scan_age = UINT64_MAX, now = top_session__now(s);
 	bool pps_known = false;
 	char buf[512], a[64], b[64];
 	struct top_line *l;

@@ -181,6 +181,11 @@ static void update_counters(struct top_session *s)
 	s->events_per_s = top_rate(hits, prev_hits, now - s->prev_counters_ns);
 }
 
+uint64_t top_session__now(const struct top_session *s)
+{
+	return s->replay_title[0] ? s->replay_now_ns : ts_now_ns();
+}
+
 double top_session__probe_cpu_pct(const struct top_session *s)
 {
 	if (s->events_per_s < 0)

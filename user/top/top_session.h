@@ -58,6 +58,13 @@ struct top_session {
 	uint64_t refreshes;
 	/* the task shown in full: its snapshot holds its await chain */
 	struct top_ident shown;
+	/*
+	 * --replay FILE: snapshots of a recording instead of live ones
+	 * (top_replay.h); the header says where the cursor is, and times
+	 * shown as ages count from the snapshot, not from now.
+	 */
+	char replay_title[320];		/* "" live */
+	uint64_t replay_now_ns;		/* the snapshot's clock */
 	/* rows of every process, rebuilt after each refresh */
 	struct top_row *rows;
 	size_t nrows, cap_rows;
@@ -86,6 +93,8 @@ bool top_ident__find(const struct top_session *s, const struct top_ident *id,
 void top_ident__from_row(struct top_ident *id, const struct top_row *r);
 /* The process with this pid, or NULL. */
 struct top_proc *top_session__proc(const struct top_session *s, pid_t pid);
+/* Now, for ages on screen: the replayed snapshot's time in a replay. */
+uint64_t top_session__now(const struct top_session *s);
 /* Estimated CPU share of the probes in percent of one CPU, < 0 unknown. */
 double top_session__probe_cpu_pct(const struct top_session *s);
 void top_session__close(struct top_session *s);
