@@ -126,6 +126,7 @@ static void fill_process(struct ts_process *p, struct ts_sampled_info *si)
 	t->st.last_worker_tid = 4244;
 	t->st.poll_fn = TS_POLL_UNKNOWN;
 	t->st.waiting_res = 0x99;
+	t->st.vtable = 0x55aa00001000ULL;
 	for (k = 0; k < TS_HIST_SLOTS; k++)
 		t->st.hist[k] = (uint32_t)k * 3;
 	t->cpu_samples = 11;

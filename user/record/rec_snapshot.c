@@ -71,6 +71,7 @@ static const struct field task_stats_fields[] = {
 	FU(struct ts_task_stats, woken_in_poll),
 	FU(struct ts_task_stats, waiting_res),
 	FU(struct ts_task_stats, wait_begin_ns),
+	FU(struct ts_task_stats, vtable),
 	FA(struct ts_task_stats, hist),
 };
 
