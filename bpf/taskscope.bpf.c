@@ -11,6 +11,7 @@
 #include "taskscope.h"
 #include "bits.bpf.h"
 #include "maps.bpf.h"
+#include "profile.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -253,6 +254,8 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t->last_transition_ns = now;
 	t->last_worker_tid = tid;
 	t->poll_fn = cookie;
+	if (l->kind == TS_RT_TOKIO)
+		profile_poll_begin(tgid, header, cookie, now);
 }
 
 
@@ -325,6 +328,7 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	} else {
 		t->state = TS_TASK_IDLE;
 	}
+	profile_poll_end(tgid, key.header, now, dur, t->state == TS_TASK_DONE);
 }
 
 static __always_inline void poll_end(void)

@@ -20,6 +20,7 @@ static const struct cmd {
 	{ "probes", cmd_probes, "what taskscope can observe in a process or binary (no attach)" },
 	{ "watch", cmd_watch, "stay on, write a report the moment a stall begins" },
 	{ "run", cmd_run, "run a command (cargo test), report and kill what hangs in it" },
+	{ "profile", cmd_profile, "where tasks' time goes, per await point (flame graphs)" },
 	{ "serve", cmd_serve, "Prometheus metrics and a web dashboard over HTTP" },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },
