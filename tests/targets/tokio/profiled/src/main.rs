@@ -1,8 +1,8 @@
 //! A target for `taskscope profile` (issue 14): where the time goes.
 //!
 //! * 4 `client` tasks loop over "requests"; each request awaits one slow
-//!   step (`slow_backend`: a oneshot answered by a `backend` task after
-//!   50 ms) and one fast step (`fast_cache`: a 1 ms sleep).
+//!   step (`slow_backend`: a 50 ms sleep) and one fast step (`fast_cache`:
+//!   a oneshot the `cache` task answers at once).
 //! * 3 `locker` tasks contend for one tokio Mutex, each holding it across
 //!   a 20 ms sleep: at any moment one holds it and two wait.
 //!
@@ -13,32 +13,29 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-/// Answers each request 50 ms after it arrives.
-async fn backend(mut rx: mpsc::Receiver<oneshot::Sender<u64>>) {
-    while let Some(reply) = rx.recv().await {
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let _ = reply.send(7);
-        });
+/// Answers each request at once.
+async fn cache(mut rx: mpsc::Receiver<oneshot::Sender<u64>>) {
+    while let Some(reply) = rx.recv().await { // profile: cache recv
+        let _ = reply.send(7);
     }
 }
 
-async fn slow_backend(tx: &mpsc::Sender<oneshot::Sender<u64>>) -> u64 {
-    let (reply_tx, reply_rx) = oneshot::channel();
-    tx.send(reply_tx).await.unwrap();
-    reply_rx.await.unwrap() // profile: slow
+async fn slow_backend(n: u64) -> u64 {
+    tokio::time::sleep(Duration::from_millis(50)).await; // profile: slow
+    n + 1
 }
 
-async fn fast_cache(n: u64) -> u64 {
-    tokio::time::sleep(Duration::from_millis(1)).await; // profile: fast
-    n + 1
+async fn fast_cache(tx: &mpsc::Sender<oneshot::Sender<u64>>) -> u64 {
+    let (reply_tx, reply_rx) = oneshot::channel();
+    tx.send(reply_tx).await.unwrap();
+    reply_rx.await.unwrap() // profile: fast
 }
 
 async fn client(tx: mpsc::Sender<oneshot::Sender<u64>>) {
     let mut total = 0u64;
     loop {
-        let v = slow_backend(&tx).await;
-        total = total.wrapping_add(fast_cache(v).await);
+        let v = slow_backend(total).await;
+        total = total.wrapping_add(fast_cache(&tx).await + v);
     }
 }
 
@@ -53,7 +50,7 @@ async fn locker(m: Arc<Mutex<u64>>) {
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let (tx, rx) = mpsc::channel(64);
-    tokio::spawn(backend(rx));
+    tokio::spawn(cache(rx));
     for _ in 0..4 {
         tokio::spawn(client(tx.clone()));
     }
