@@ -60,7 +60,8 @@ CFG = {
     "probe_slice_s": env_float("PROBE_SLICE", 0.2),
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
     "parts": os.environ.get("PARTS",
-                            "probe pingpong spawn cruntime http attach sampled").split(),
+                            "probe pingpong spawn cruntime http attach sampled profile"
+                            ).split(),
     # past this many seconds no new round starts (bench/run.sh kills at 600)
     "budget_s": env_float("BUDGET_SECS", 480),
 }
@@ -328,6 +329,8 @@ def taskscope_argv(pid, mode, seconds):
         # a frame at start, then one per second: the window plus one
         n = int(seconds) + 2
         return [TASKSCOPE, "top", "-p", str(pid), "--batch", "-n", str(n), "-i", "1"]
+    if mode == "profile":
+        return [TASKSCOPE, "profile", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
     argv = [TASKSCOPE, "report", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
     if mode in ("full", "light", "sampled"):
         argv += ["--mode", mode]
@@ -410,6 +413,11 @@ class Observer:
                 err("taskscope %s: unreadable JSON" % self.mode)
         else:
             err("taskscope %s exited %s: %s" % (self.mode, rc, errtxt[-300:]))
+        if report and self.mode == "profile":
+            # another schema: polls the kernel attributed, await points found
+            s["profiled_polls"] = report.get("polls")
+            s["await_points"] = len(report.get("await_points", []))
+            return s
         if report:
             tasks = report.get("tasks", [])
             s["polls"] = sum(t.get("polls", 0) for t in tasks)
@@ -753,7 +761,9 @@ def run_wrk(port, conns, secs):
     return out
 
 
-def part_http(res):
+def part_http(res, key="http", modes=None, conns_list=None, with_top=True):
+    modes = modes or MODES
+    conns_list = conns_list or CFG["http_conns"]
     if not shutil.which("wrk"):
         err("wrk not found: HTTP part skipped")
         return
@@ -769,17 +779,17 @@ def part_http(res):
             return
         port = int(line.split()[1].rsplit(":", 1)[1])
         pid = int(ready.split()[1])
-        run_wrk(port, max(CFG["http_conns"]), 1)  # warm-up, not counted
+        run_wrk(port, max(conns_list), 1)  # warm-up, not counted
         runs = []
         # `taskscope top --batch` (refreshing every second) as a fourth
         # observer, at the first connection count only (time budget)
-        top_conns = CFG["http_conns"][0] if have_top() else None
+        top_conns = conns_list[0] if with_top and have_top() else None
         for r in range(CFG["rounds"]):
-            if r >= 1 and over_budget("http"):
+            if r >= 1 and over_budget(key):
                 break
-            for conns in CFG["http_conns"]:
-                modes = MODES + (["top"] if conns == top_conns else [])
-                for mode in rotated(modes, r):
+            for conns in conns_list:
+                cmodes = modes + (["top"] if conns == top_conns else [])
+                for mode in rotated(cmodes, r):
                     obs = None
                     if mode != "none":
                         obs = Observer(pid, mode, secs + SLACK_S)
@@ -801,20 +811,20 @@ def part_http(res):
                     if obs:
                         row["observer"] = o
                     runs.append(row)
-                    log("  http round %d c=%-3d %-7s %9.0f req/s p50 %s ms p99 %s ms" %
+                    log("  " + key + " round %d c=%-3d %-7s %9.0f req/s p50 %s ms p99 %s ms" %
                         (r, conns, mode, w["rps"], fmt(w.get("p50_ms"), ".3f"),
                          fmt(w.get("p99_ms"), ".2f")))
         out = {"server": name, "binary": binp, "secs": secs, "runs": runs, "by_conns": {},
                "top_conns": top_conns}
-        for conns in CFG["http_conns"]:
-            modes = MODES + (["top"] if conns == top_conns else [])
+        for conns in conns_list:
+            cmodes = modes + (["top"] if conns == top_conns else [])
             by = {m: {x["round"]: x for x in runs if x["mode"] == m and x["conns"] == conns}
-                  for m in modes}
+                  for m in cmodes}
             c = {}
-            for m in modes:
+            for m in cmodes:
                 c[m] = {k: summary([x.get(k) for x in by[m].values()])
                         for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us_per_request")}
-            for m in modes[1:]:
+            for m in cmodes[1:]:
                 c[m]["rps_loss_pct"] = summary(
                     [100.0 * (1 - by[m][k]["rps"] / by["none"][k]["rps"])
                      for k in by[m] if k in by["none"]])
@@ -851,9 +861,22 @@ def part_http(res):
                         (o["top_estimate_per_hit"] for o in obs if "top_estimate_per_hit" in o),
                         None)
             out["by_conns"][str(conns)] = c
-        res["http"] = out
+        res[key] = out
     finally:
         stop(p)
+
+
+PROFILE_MODES = ["none", "default", "profile"]
+
+
+def part_profile(res):
+    """taskscope profile (issue 14) next to report's default mode: the same
+    probes plus, per poll, a walk of the task's state machines (DWARF tables
+    in maps) and a statistics update in the kernel; and its memory snapshots
+    for contention every 0.5 s. Ping-pong CPU per poll, HTTP requests/s."""
+    part_pingpong(res, "profile_pingpong", modes=PROFILE_MODES)
+    part_http(res, "profile_http", modes=PROFILE_MODES, conns_list=CFG["http_conns"][:1],
+              with_top=False)
 
 
 def part_sampled(res):
@@ -1230,6 +1253,7 @@ def table(res):
                          fmt(usdt, ".0f"), fmt(hits, ".2f"), fmt(usdt * hits, ".0f"),
                          fmt(bpf, ".0f"), fmt(usdt * hits + (bpf or 0), ".0f"), fmt(a, ".0f")))
     L += sampled_lines(res)
+    L += profile_lines(res)
     v = res.get("verdict")
     if v:
         L.append("")
@@ -1357,6 +1381,44 @@ def bpf_ns_per_poll(res, key):
     return sum(v["per_poll"] * v["ns_per_run"] for v in d["progs"].values())
 
 
+def profile_lines(res):
+    """taskscope profile next to report --mode default, side by side."""
+    L = []
+    pp, ph = res.get("profile_pingpong"), res.get("profile_http")
+    if not pp and not ph:
+        return L
+    L.append("")
+    L.append("5. taskscope profile (issue 14) vs report (default mode): same probes,"
+             " + a state-machine walk per poll")
+    if pp:
+        L.append("    ping-pong       %-26s %-26s %s" % ("CPU ns/poll", "added CPU ns/poll",
+                                                       "ratio to none"))
+        none = med(pp["none"]["cpu_ns_per_poll"])
+        for m in PROFILE_MODES:
+            d = pp.get(m, {})
+            c = med(d.get("cpu_ns_per_poll"))
+            L.append("    %-15s %-26s %-26s %s" % (
+                m, fmt_s(d.get("cpu_ns_per_poll"), ".0f"),
+                fmt_s(d.get("added_cpu_ns_per_poll"), ".0f") if m != "none" else "–",
+                fmt(c / none if c and none else None, ".1f", "×")))
+        a_def = med(pp.get("default", {}).get("added_cpu_ns_per_poll"))
+        a_prof = med(pp.get("profile", {}).get("added_cpu_ns_per_poll"))
+        if a_def is not None and a_prof is not None:
+            L.append("    profile's own share: %s CPU ns per poll over default (%s)" % (
+                fmt(a_prof - a_def, ".0f"), fmt(a_prof / a_def if a_def else None, ".2f", "×")))
+    if ph:
+        for conns, c in ph["by_conns"].items():
+            L.append("    HTTP (%s, %s conns)  %-22s %-18s %s" % (
+                ph["server"], conns, "requests/s", "loss %", "server CPU us/req"))
+            for m in PROFILE_MODES:
+                d = c.get(m, {})
+                L.append("    %-26s %-22s %-18s %s" % (
+                    m, fmt_s(d.get("rps"), ".0f"),
+                    fmt_s(d.get("rps_loss_pct"), ".1f") if m != "none" else "–",
+                    fmt_s(d.get("server_cpu_us_per_request"), ".1f")))
+    return L
+
+
 def verdict(res):
     out = []
     pp = res.get("pingpong")
@@ -1459,7 +1521,8 @@ def run_all(priv):
            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     parts = [("probe", part_probe), ("pingpong", part_pingpong), ("spawn", part_spawn),
              ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
-             ("http", part_http), ("attach", part_attach), ("sampled", part_sampled)]
+             ("http", part_http), ("attach", part_attach), ("sampled", part_sampled),
+             ("profile", part_profile)]
     for name, fn in parts:
         if name not in CFG["parts"]:
             continue

@@ -297,7 +297,8 @@ int cmd_profile(int argc, char **argv)
 			 op.dwarf_note[0] ? op.dwarf_note : "no DWARF for the binary");
 	else if (!tables.polls_described)
 		snprintf(prof.note, sizeof(prof.note),
-			 "DWARF describes no task future as an async state machine");
+			 "no task future is an async fn or block (hand-written futures, as hyper's, "
+			 "await nothing)");
 	err = ts_prof_tables__load(&tables, &op.own_bpf);
 	if (err) {
 		ts_err("filling the profile maps failed: %s", strerror(-err));

@@ -524,6 +524,9 @@ enum ts_leaf_kind ts_leaf_kind_of_type(const char *qn, const char *outer)
 		       TS_LEAF_CHAN_RECV : TS_LEAF_NOTIFY;
 	if (strstr(qn, "scheduled_io::Readiness"))
 		return TS_LEAF_IO;
+	/* AsyncReadExt/AsyncWriteExt futures: poll_read/poll_write, readiness inside */
+	if (starts(qn, "tokio::io::util::"))
+		return TS_LEAF_IO;
 	if (starts(qn, "tokio::sync::oneshot::Receiver<") || starts(qn, "tokio::sync::broadcast::Recv<"))
 		return TS_LEAF_CHAN_RECV;
 	if (starts(outer, "tokio::sync::mpsc::") && strstr(outer, "::recv"))
