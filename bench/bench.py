@@ -717,9 +717,10 @@ def part_bpf_stats(res):
     res["bpf_stats"] = out
 
 
-def http_server():
+def http_server(prefer=None):
     hyper = os.path.join(TARGETS, "bench_hyper")
-    if os.environ.get("HTTP_SERVER", "auto") != "handwritten" and os.access(hyper, os.X_OK):
+    prefer = prefer or os.environ.get("HTTP_SERVER", "auto")
+    if prefer != "handwritten" and os.access(hyper, os.X_OK):
         return "hyper 0.14", hyper
     return "hand-written (bench_http)", os.path.join(TARGETS, "bench_http")
 
@@ -761,13 +762,13 @@ def run_wrk(port, conns, secs):
     return out
 
 
-def part_http(res, key="http", modes=None, conns_list=None, with_top=True):
+def part_http(res, key="http", modes=None, conns_list=None, with_top=True, server=None):
     modes = modes or MODES
     conns_list = conns_list or CFG["http_conns"]
     if not shutil.which("wrk"):
         err("wrk not found: HTTP part skipped")
         return
-    name, binp = http_server()
+    name, binp = http_server(server)
     secs = CFG["http_s"]
     p = subprocess.Popen([binp, "0", "900"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
@@ -873,10 +874,15 @@ def part_profile(res):
     """taskscope profile (issue 14) next to report's default mode: the same
     probes plus, per poll, a walk of the task's state machines (DWARF tables
     in maps) and a statistics update in the kernel; and its memory snapshots
-    for contention every 0.5 s. Ping-pong CPU per poll, HTTP requests/s."""
+    for contention every 0.5 s. Ping-pong CPU per poll, HTTP requests/s on
+    both servers: hyper's tasks are hand-written futures (no await point,
+    no walk: per future type), the hand-written server's are async fns
+    (a walk of two state machines per poll)."""
     part_pingpong(res, "profile_pingpong", modes=PROFILE_MODES)
     part_http(res, "profile_http", modes=PROFILE_MODES, conns_list=CFG["http_conns"][:1],
               with_top=False)
+    part_http(res, "profile_http_async", modes=PROFILE_MODES,
+              conns_list=CFG["http_conns"][:1], with_top=False, server="handwritten")
 
 
 def part_sampled(res):
@@ -1384,8 +1390,9 @@ def bpf_ns_per_poll(res, key):
 def profile_lines(res):
     """taskscope profile next to report --mode default, side by side."""
     L = []
-    pp, ph = res.get("profile_pingpong"), res.get("profile_http")
-    if not pp and not ph:
+    pp = res.get("profile_pingpong")
+    hs = [res[k] for k in ("profile_http", "profile_http_async") if res.get(k)]
+    if not pp and not hs:
         return L
     L.append("")
     L.append("5. taskscope profile (issue 14) vs report (default mode): same probes,"
@@ -1406,7 +1413,7 @@ def profile_lines(res):
         if a_def is not None and a_prof is not None:
             L.append("    profile's own share: %s CPU ns per poll over default (%s)" % (
                 fmt(a_prof - a_def, ".0f"), fmt(a_prof / a_def if a_def else None, ".2f", "×")))
-    if ph:
+    for ph in hs:
         for conns, c in ph["by_conns"].items():
             L.append("    HTTP (%s, %s conns)  %-22s %-18s %s" % (
                 ph["server"], conns, "requests/s", "loss %", "server CPU us/req"))

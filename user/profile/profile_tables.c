@@ -113,6 +113,39 @@ static int sm_index(struct ts_prof_tables *t, struct ts_dwarf *dw, const struct 
 	return (int)smi;
 }
 
+/*
+ * A wrapper around the task's state machine at a fixed offset: a plain
+ * struct (no variants, no pointers followed) with exactly one state
+ * machine among its fields, a few levels down: a poll counter, tracing's
+ * Instrumented<F> { inner, span }. BPF then starts at that offset.
+ */
+static const struct dw_type *inner_coroutine(struct ts_dwarf *dw, const struct dw_type *t,
+					     int depth, uint64_t *off)
+{
+	const struct dw_type *found = NULL, *mt, *c;
+	uint64_t found_off = 0, o;
+	size_t i;
+
+	if (!t || t->kind != DW_K_STRUCT || t->has_variants || depth > 3)
+		return NULL;
+	for (i = 0; i < t->nmembers; i++) {
+		mt = dw_type__get(dw, t->members[i].type);
+		if (!mt)
+			continue;
+		o = 0;
+		c = mt->coroutine ? mt : inner_coroutine(dw, mt, depth + 1, &o);
+		if (!c)
+			continue;
+		if (found)
+			return NULL;	/* two futures (join!, select!): which one runs is memory's call */
+		found = c;
+		found_off = t->members[i].off + o;
+	}
+	if (found)
+		*off = found_off;
+	return found;
+}
+
 int ts_prof_tables__build(struct ts_prof_tables *t, struct ts_dwarf *dw,
 			  const struct runtime_binary *tb)
 {
@@ -140,7 +173,13 @@ int ts_prof_tables__build(struct ts_prof_tables *t, struct ts_dwarf *dw,
 		if (ts_dwarf__poll_future(dw, pf->fn.vaddr, &off, &type_off))
 			continue;
 		ft = dw_type__get(dw, type_off);
-		if (!ft || !ft->coroutine)
+		if (ft && !ft->coroutine) {
+			uint64_t inner = 0;
+
+			ft = inner_coroutine(dw, ft, 0, &inner);
+			off += inner;
+		}
+		if (!ft)
 			continue;	/* a combinator or a hand-written future: per type only */
 		smi = sm_index(t, dw, ft);
 		if (smi == -ENOMEM)
