@@ -674,10 +674,10 @@ def part_cruntime(res):
     res["cruntime"] = "measured (cruntime_pingpong)"
 
 
-def part_bpf_stats(res):
-    """One extra observed ping-pong run per mode with kernel.bpf_stats_enabled=1:
-    run time and count of each taskscope BPF program (not in the medians,
-    since the stats themselves add two clock reads per program run)."""
+def bpf_stats_runs(runs):
+    """Observed ping-pong runs with kernel.bpf_stats_enabled=1: run time and
+    count of each taskscope BPF program, per run key (None when the sysctl
+    can't be set). runs: [(key, mode, binary or None, links wanted or None)]."""
     path = "/proc/sys/kernel/bpf_stats_enabled"
     try:
         with open(path) as f:
@@ -686,14 +686,9 @@ def part_bpf_stats(res):
             f.write("1")
     except OSError as e:
         log("bench: bpf_stats unavailable (%s), skipped" % e)
-        return
+        return None
     out = {}
     try:
-        runs = [("default", "default", None, None), ("full", "full", None, None),
-                ("sampled", "sampled", None, None)]
-        cp = os.path.join(BENCH_BUILD, "c_pingpong")
-        if "cruntime" in CFG["parts"] and os.access(cp, os.X_OK):
-            runs.append(("cruntime", "default", cp, 2))
         for key, mode, binp, want in runs:
             row = pingpong_round(mode, CFG["pingpong_s"], bpf_stats=True, binp=binp,
                                  want=want)
@@ -714,7 +709,21 @@ def part_bpf_stats(res):
                 f.write(old)
         except OSError:
             pass
-    res["bpf_stats"] = out
+    return out
+
+
+def part_bpf_stats(res):
+    """One extra observed ping-pong run per mode with kernel.bpf_stats_enabled=1
+    (not in the medians, since the stats themselves add two clock reads per
+    program run)."""
+    runs = [("default", "default", None, None), ("full", "full", None, None),
+            ("sampled", "sampled", None, None)]
+    cp = os.path.join(BENCH_BUILD, "c_pingpong")
+    if "cruntime" in CFG["parts"] and os.access(cp, os.X_OK):
+        runs.append(("cruntime", "default", cp, 2))
+    out = bpf_stats_runs(runs)
+    if out is not None:
+        res["bpf_stats"] = out
 
 
 def http_server(prefer=None):
@@ -879,6 +888,11 @@ def part_profile(res):
     no walk: per future type), the hand-written server's are async fns
     (a walk of two state machines per poll)."""
     part_pingpong(res, "profile_pingpong", modes=PROFILE_MODES)
+    # the BPF programs' own time per poll, which CPU sharing does not blur
+    st = bpf_stats_runs([("default", "default", None, None),
+                         ("profile", "profile", None, None)])
+    if st is not None:
+        res["profile_bpf_stats"] = st
     part_http(res, "profile_http", modes=PROFILE_MODES, conns_list=CFG["http_conns"][:1],
               with_top=False)
     part_http(res, "profile_http_async", modes=PROFILE_MODES,
@@ -1413,6 +1427,14 @@ def profile_lines(res):
         if a_def is not None and a_prof is not None:
             L.append("    profile's own share: %s CPU ns per poll over default (%s)" % (
                 fmt(a_prof - a_def, ".0f"), fmt(a_prof / a_def if a_def else None, ".2f", "×")))
+    st = res.get("profile_bpf_stats") or {}
+    for m in ("default", "profile"):
+        d = st.get(m)
+        if d:
+            parts = ["%s %s × %.0f ns" % (n, fmt(v["per_poll"], ".2f"), v["ns_per_run"])
+                     for n, v in sorted(d["progs"].items())]
+            tot = sum(v["per_poll"] * v["ns_per_run"] for v in d["progs"].values())
+            L.append("    BPF (bpf_stats) %-8s %s = %.0f ns/poll" % (m, "; ".join(parts), tot))
     for ph in hs:
         for conns, c in ph["by_conns"].items():
             L.append("    HTTP (%s, %s conns)  %-22s %-18s %s" % (

@@ -121,6 +121,9 @@ def test_contended_mutex(profiled):
     assert m["waiters_max"] == 2 and m["waiters_avg"] >= 1.0, m
     assert re.fullmatch(r"\d+(, \d+)*", m["holders"]), m
     assert re.fullmatch(r"\d+(, \d+)+", m["waiting"]), m
+    # each snapshot: one locker holds, two wait; so the three lockers, no one else
+    everyone = set(m["holders"].split(", ")) | set(m["waiting"].split(", "))
+    assert len(everyone) == 3, m
     assert m["waited_at"] == f"src/main.rs:{LOCK}", m
 
 
