@@ -54,6 +54,8 @@ static struct ts_prof_await_point awaits[] = {
 static void tables(struct ts_prof_tables *t)
 {
 	static const char *names[] = { "app::client", "app::locker", "hyper::Conn" };
+	/* hyper::Conn: a hand-written future, no state machine to walk */
+	static struct ts_prof_poll polls[] = { { .sm = 0 }, { .sm = 1 }, { .sm = TS_PROF_NONE } };
 
 	awaits[0].func = ts_intern("app::client");
 	awaits[1].func = ts_intern("app::slow_backend");
@@ -72,6 +74,7 @@ static void tables(struct ts_prof_tables *t)
 	t->awaits = awaits;
 	t->nawaits = sizeof(awaits) / sizeof(awaits[0]);
 	t->npolls = 3;
+	t->polls = polls;
 	t->poll_names = (const char **)names;
 	for (int i = 0; i < 3; i++)
 		names[i] = ts_intern(names[i]);
@@ -134,12 +137,14 @@ static void test_aggregate(void)
 		path(0, 10, 500 * MS, 30 * US, 2, 0u, 1u),	/* slow, from client... */
 		path(1, 4, 200 * MS, 40 * US, 2, 0u, 1u),	/* ...and another task type */
 		path(0, 0, 0, 5 * US, 0),			/* first polls */
+		path(2, 0, 0, 3 * US, 0),			/* hyper: busy only */
 	};
 	struct ts_profile prof = {};
 
 	tables(&t);
-	CHECK("aggregate", ts_profile__aggregate(&prof, &t, paths, 5) == 0);
-	CHECK("one row per await point, first polls apart", prof.nsites == 4);
+	CHECK("aggregate", ts_profile__aggregate(&prof, &t, paths, 6) == 0);
+	CHECK("one row per await point, first polls and await-less types apart",
+	      prof.nsites == 5);
 	CHECK("slowest first: slow_backend", prof.sites[0].await_id == 1 &&
 	      prof.sites[0].line == 24 && !strcmp(prof.sites[0].func, "app::slow_backend"));
 	CHECK("its paths merged", prof.sites[0].waits == 14 &&
@@ -148,11 +153,15 @@ static void test_aggregate(void)
 	CHECK("then the mutex at the locker's line", prof.sites[1].line == 44 &&
 	      !strcmp(prof.sites[1].kind, "mutex"));
 	CHECK("then the fast line", prof.sites[2].line == 31);
-	CHECK("first polls last, busy only", prof.sites[3].await_id == -1 &&
+	CHECK("first polls after the waits, busy only",
+	      prof.sites[3].await_id == TS_PROF_SITE_FIRST_POLL &&
 	      prof.sites[3].busy_ns == 5 * US && prof.sites[3].waits == 0);
+	CHECK("a future type without state machine is not a first poll",
+	      prof.sites[4].await_id == TS_PROF_SITE_NO_AWAITS &&
+	      !strcmp(prof.sites[4].func, "hyper::Conn") && prof.sites[4].busy_ns == 3 * US);
 	CHECK("p50 from the merged histogram, capped at max",
 	      prof.sites[0].p50_ns == prof.sites[0].max_wait_ns);
-	CHECK("polls summed", prof.polls == 11 + 6 + 11 + 5 + 1);
+	CHECK("polls summed", prof.polls == 11 + 6 + 11 + 5 + 1 + 1);
 	ts_profile__free(&prof);
 }
 

@@ -34,16 +34,25 @@ struct ts_prof_await_point {
 	const char *awaitee;	/* interned readable type of the awaited future */
 };
 
+/* A state machine type: its DIE, and what BPF gets (its index is the map key). */
+struct ts_prof_sm_entry {
+	uint64_t die;
+	struct ts_prof_sm sm;
+};
+
+struct ts_prof_susp_entry {
+	struct ts_prof_suspend_key key;
+	struct ts_prof_suspend val;
+};
+
 /* What BPF gets (taskscope.h profile section) and what its ids mean. */
 struct ts_prof_tables {
 	struct ts_prof_await_point *awaits;	/* by await id */
 	size_t nawaits, cap_awaits;
-	uint64_t *sm_types;			/* DIE offset per state machine index */
-	struct ts_prof_sm *sms;
-	size_t nsms, cap_sm_types, cap_sms;
-	struct ts_prof_suspend_key *susp_keys;
-	struct ts_prof_suspend *susp_vals;
-	size_t nsusp, cap_susp_keys, cap_susp_vals;
+	struct ts_prof_sm_entry *sms;		/* by state machine index */
+	size_t nsms, cap_sms;
+	struct ts_prof_susp_entry *susp;
+	size_t nsusp, cap_susp;
 	struct ts_prof_poll *polls;		/* by poll instance (cookie index) */
 	const char **poll_names;		/* readable future type per poll instance */
 	size_t npolls;
@@ -57,8 +66,11 @@ struct ts_prof_path {
 };
 
 /* A row of the profile: an await point in the user's code (or a fallback). */
+#define TS_PROF_SITE_FIRST_POLL	(-1)	/* a task's first poll: resumed from no await */
+#define TS_PROF_SITE_NO_AWAITS	(-2)	/* a future type DWARF gave no state machine for */
+
 struct ts_prof_site {
-	int32_t await_id;	/* -1: not at an await (first polls) */
+	int32_t await_id;	/* or TS_PROF_SITE_* */
 	const char *func, *file;
 	uint32_t line;
 	bool external;		/* no frame of the path is in the user's crate */

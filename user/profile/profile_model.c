@@ -90,7 +90,7 @@ static struct ts_prof_site *site_for(struct ts_profile *prof, int32_t await_id,
 
 	for (i = 0; i < prof->nsites; i++) {
 		s = &prof->sites[i];
-		/* first polls are told apart by future type; await points by themselves */
+		/* rows without an await point are told apart by future type */
 		if (s->await_id == await_id && (await_id >= 0 || s->future == future))
 			return s;
 	}
@@ -123,10 +123,13 @@ int ts_profile__aggregate(struct ts_profile *prof, const struct ts_prof_tables *
 		struct ts_prof_site *site;
 		bool external;
 		int at = ts_prof_path_site(t, &p->key, &external);
-		int32_t id = at >= 0 ? (int32_t)p->key.ids[at] : -1;
+		int32_t id = at >= 0 ? (int32_t)p->key.ids[at] : TS_PROF_SITE_FIRST_POLL;
 
 		if (id >= (int32_t)t->nawaits)
 			continue;	/* tables and map out of step: not ours */
+		if (id < 0 && p->key.poll_idx < t->npolls && t->polls &&
+		    t->polls[p->key.poll_idx].sm == TS_PROF_NONE)
+			id = TS_PROF_SITE_NO_AWAITS;
 		site = site_for(prof, id, future);
 		if (!site)
 			return -ENOMEM;

@@ -30,7 +30,10 @@ static void write_sites(FILE *out, const struct ts_profile *prof, size_t max_row
 		cell(s->p99_ns, p99, sizeof(p99));
 		cell(s->max_wait_ns, max, sizeof(max));
 		cell(s->busy_ns, busy, sizeof(busy));
-		if (s->await_id < 0)
+		if (s->await_id == TS_PROF_SITE_NO_AWAITS)
+			snprintf(where, sizeof(where), "%s [no await points: not an async fn]",
+				 s->func);
+		else if (s->await_id < 0)
 			snprintf(where, sizeof(where), "%s [first poll]", s->func);
 		else
 			snprintf(where, sizeof(where), "%s:%u %s%s", s->file, s->line, s->func,
@@ -126,7 +129,8 @@ void ts_profile__write_json(FILE *out, const struct ts_profile *prof)
 		jw_kv_string(&jw, "function", s->func);
 		jw_kv_string(&jw, "file", s->file);
 		jw_kv_u64(&jw, "line", s->line);
-		jw_kv_bool(&jw, "first_poll", s->await_id < 0);
+		jw_kv_bool(&jw, "first_poll", s->await_id == TS_PROF_SITE_FIRST_POLL);
+		jw_kv_bool(&jw, "no_await_points", s->await_id == TS_PROF_SITE_NO_AWAITS);
 		jw_kv_bool(&jw, "external", s->external);
 		jw_kv_string(&jw, "awaits", s->await_id < 0 ? "" : s->kind);
 		jw_kv_string(&jw, "future", s->future ? s->future : "");

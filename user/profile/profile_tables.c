@@ -28,8 +28,7 @@ static int add_suspend(struct ts_prof_tables *t, struct ts_dwarf *dw, uint32_t s
 	const struct dw_type *vt = dw_type__get(dw, v->type), *at;
 	const struct dw_member *m = vt ? dw_type__member(vt, "__awaitee") : NULL;
 	struct ts_prof_await_point *a;
-	struct ts_prof_suspend_key *k;
-	struct ts_prof_suspend *s;
+	struct ts_prof_susp_entry *e;
 	char name[256], file[128];
 	uint32_t await_id;
 	int next;
@@ -60,47 +59,39 @@ static int add_suspend(struct ts_prof_tables *t, struct ts_dwarf *dw, uint32_t s
 	}
 	if (t->nsusp >= TS_PROF_MAX_SUSPENDS)
 		return 0;
-	k = ts_array_add(&t->susp_keys, &t->nsusp, &t->cap_susp_keys);
-	if (!k)
+	e = ts_array_add(&t->susp, &t->nsusp, &t->cap_susp);
+	if (!e)
 		return -ENOMEM;
-	t->nsusp--;
-	s = ts_array_add(&t->susp_vals, &t->nsusp, &t->cap_susp_vals);
-	if (!s)
-		return -ENOMEM;
-	k->sm = smi;
-	k->discr = (uint32_t)v->discr;
-	s->await_id = await_id;
-	s->next_sm = next < 0 ? TS_PROF_NONE : (uint32_t)next;
-	s->awaitee_off = v->off + m->off;
+	e->key.sm = smi;
+	e->key.discr = (uint32_t)v->discr;
+	e->val.await_id = await_id;
+	e->val.next_sm = next < 0 ? TS_PROF_NONE : (uint32_t)next;
+	e->val.awaitee_off = v->off + m->off;
 	return 0;
 }
 
 /* The index of state machine type sm, described with its suspension points on first sight. */
 static int sm_index(struct ts_prof_tables *t, struct ts_dwarf *dw, const struct dw_type *sm)
 {
-	struct ts_prof_sm *d;
-	uint64_t *ty;
+	struct ts_prof_sm_entry *d;
 	size_t i, smi;
 	int err;
 
+	/* a few thousand types in a big service: a linear search, once each */
 	for (i = 0; i < t->nsms; i++)
-		if (t->sm_types[i] == sm->off)
+		if (t->sms[i].die == sm->off)
 			return (int)i;
 	if (!sm->has_discr || t->nsms >= TS_PROF_MAX_SMS ||
 	    (sm->discr_size != 1 && sm->discr_size != 2 && sm->discr_size != 4 &&
 	     sm->discr_size != 8))
 		return -ENOENT;
 	smi = t->nsms;
-	ty = ts_array_add(&t->sm_types, &t->nsms, &t->cap_sm_types);
-	if (!ty)
-		return -ENOMEM;
-	t->nsms--;
 	d = ts_array_add(&t->sms, &t->nsms, &t->cap_sms);
 	if (!d)
 		return -ENOMEM;
-	*ty = sm->off;
-	d->discr_off = (uint32_t)sm->discr_off;
-	d->discr_size = (uint32_t)sm->discr_size;
+	d->die = sm->off;
+	d->sm.discr_off = (uint32_t)sm->discr_off;
+	d->sm.discr_size = (uint32_t)sm->discr_size;
 	for (i = 0; i < sm->nvariants; i++) {
 		const struct dw_variant *v = &sm->variants[i];
 
@@ -196,10 +187,8 @@ int ts_prof_tables__build(struct ts_prof_tables *t, struct ts_dwarf *dw,
 void ts_prof_tables__free(struct ts_prof_tables *t)
 {
 	free(t->awaits);
-	free(t->sm_types);
 	free(t->sms);
-	free(t->susp_keys);
-	free(t->susp_vals);
+	free(t->susp);
 	free(t->polls);
 	free(t->poll_names);
 	memset(t, 0, sizeof(*t));
@@ -216,10 +205,10 @@ int ts_prof_tables__load(const struct ts_prof_tables *t, struct ts_bpf *b)
 		if (bpf_map_update_elem(polls_fd, &i, &t->polls[i], BPF_ANY))
 			return -errno;
 	for (i = 0; i < t->nsms; i++)
-		if (bpf_map_update_elem(sms_fd, &i, &t->sms[i], BPF_ANY))
+		if (bpf_map_update_elem(sms_fd, &i, &t->sms[i].sm, BPF_ANY))
 			return -errno;
 	for (i = 0; i < t->nsusp; i++)
-		if (bpf_map_update_elem(susp_fd, &t->susp_keys[i], &t->susp_vals[i], BPF_ANY))
+		if (bpf_map_update_elem(susp_fd, &t->susp[i].key, &t->susp[i].val, BPF_ANY))
 			return -errno;
 	b->skel->bss->profile_on = 1;
 	return 0;
