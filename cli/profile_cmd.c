@@ -346,6 +346,7 @@ int cmd_profile(int argc, char **argv)
 		ts_err("out of memory");
 		goto cleanup;
 	}
+	ts_profile__contention_waits(&prof);
 	if (env.svg) {
 		err = write_svg(env.svg, &tables, paths, npaths, &prof);
 		if (err) {

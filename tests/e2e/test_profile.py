@@ -125,6 +125,8 @@ def test_contended_mutex(profiled):
     everyone = set(m["holders"].split(", ")) | set(m["waiting"].split(", "))
     assert len(everyone) == 3, m
     assert m["waited_at"] == f"src/main.rs:{LOCK}", m
+    # a locker waits for the other two to hold it 20 ms each
+    assert 30_000 <= m["longest_wait_us"] <= 200_000, m
 
 
 def test_folded(profiled):

@@ -257,6 +257,23 @@ static void test_leaf_names(void)
 	CHECK("leaf: unknown", ts_leaf_kind_of_type("app::MyFuture", "app::f") == TS_LEAF_UNKNOWN);
 }
 
+static void test_contention_waits(void)
+{
+	struct ts_prof_site sites[2] = {
+		{ .await_id = 3, .file = "src/main.rs", .line = 44, .kind = "mutex",
+		  .max_wait_ns = 45 * MS },
+		{ .await_id = 4, .file = "src/main.rs", .line = 4, .kind = "mutex",
+		  .max_wait_ns = 900 * MS },	/* "src/main.rs:4" is no item of ":44" */
+	};
+	struct ts_prof_contention cont = { .kind = "mutex", .longest_wait_ns = 30 * MS };
+	struct ts_profile prof = { .sites = sites, .nsites = 2, .cont = &cont, .ncont = 1 };
+
+	snprintf(cont.wait_lines, sizeof(cont.wait_lines), "src/main.rs:44");
+	ts_profile__contention_waits(&prof);
+	CHECK("longest wait: the kernel's max at the lock's wait line",
+	      cont.longest_wait_ns == 45 * MS);
+}
+
 int main(void)
 {
 	test_quantiles();
@@ -265,5 +282,6 @@ int main(void)
 	test_folded();
 	test_flame();
 	test_leaf_names();
+	test_contention_waits();
 	UNIT_EXIT();
 }

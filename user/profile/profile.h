@@ -91,7 +91,7 @@ struct ts_prof_contention {
 	unsigned int snapshots;		/* in which it was seen */
 	unsigned int min_waiters, max_waiters;
 	uint64_t sum_waiters;		/* over the window's snapshots */
-	uint64_t longest_wait_ns;	/* a waiter seen waiting this long */
+	uint64_t longest_wait_ns;	/* seen in a snapshot, or measured at its wait lines */
 	char holders[96];		/* task Ids that held it, last snapshot with one */
 	char waiters[96];		/* task Ids seen waiting */
 	char wait_lines[128];		/* where waiters await it: "src/main.rs:49" */
@@ -159,6 +159,12 @@ struct ts_process;
 int ts_profile__add_snapshot(struct ts_profile *prof, const struct ts_process *p);
 /* After the last snapshot: a resource missing from some had no waiter there. */
 void ts_profile__finish_contention(struct ts_profile *prof);
+/*
+ * After aggregation: a lock's longest wait is also the longest the kernel
+ * measured at the await points its waiters were seen at (snapshots only
+ * see waits in progress).
+ */
+void ts_profile__contention_waits(struct ts_profile *prof);
 
 /* profile_render.c */
 void ts_profile__write_text(FILE *out, const struct ts_profile *prof, size_t max_rows);

@@ -128,3 +128,37 @@ void ts_profile__finish_contention(struct ts_profile *prof)
 		if (prof->cont[i].snapshots < prof->snapshots)
 			prof->cont[i].min_waiters = 0;
 }
+
+/* Is item one of the ", "-separated entries of list? */
+static bool has_item(const char *list, const char *item)
+{
+	size_t k = strlen(item);
+	const char *at = list;
+
+	while (k && (at = strstr(at, item)) != NULL) {
+		if ((at == list || at[-1] == ' ') && (at[k] == ',' || at[k] == '\0'))
+			return true;
+		at += k;
+	}
+	return false;
+}
+
+void ts_profile__contention_waits(struct ts_profile *prof)
+{
+	char where[160];
+	size_t i, k;
+
+	for (i = 0; i < prof->ncont; i++) {
+		struct ts_prof_contention *c = &prof->cont[i];
+
+		for (k = 0; k < prof->nsites; k++) {
+			const struct ts_prof_site *s = &prof->sites[k];
+
+			if (s->await_id < 0 || !is_lock(s->kind))
+				continue;
+			snprintf(where, sizeof(where), "%s:%u", s->file, s->line);
+			if (has_item(c->wait_lines, where) && s->max_wait_ns > c->longest_wait_ns)
+				c->longest_wait_ns = s->max_wait_ns;
+		}
+	}
+}
