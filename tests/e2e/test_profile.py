@@ -116,17 +116,17 @@ def test_contended_mutex(profiled):
     c = profiled.data["contention"]
     assert len(c) == 1, f"expected the one contended Mutex, got {c}"
     m = c[0]
-    assert (m["kind"], m["type"]) == ("mutex", "Mutex<u64>"), m
-    assert profiled.data["snapshots"] >= 3 and m["seen_in"] >= 3, m
-    assert m["waiters_max"] == 2 and m["waiters_avg"] >= 1.0, m
-    assert re.fullmatch(r"\d+(, \d+)*", m["holders"]), m
-    assert re.fullmatch(r"\d+(, \d+)+", m["waiting"]), m
+    assert (m["kind"], m["type"]) == ("mutex", "Mutex<u64>"), f"kind/type: {m}"
+    assert profiled.data["snapshots"] >= 3 and m["seen_in"] >= 3, f"snapshots: {m}"
+    assert m["waiters_max"] == 2 and m["waiters_avg"] >= 1.0, f"waiters: {m}"
+    assert re.fullmatch(r"\d+(, \d+)*", m["holders"]), f"holders: {m}"
+    assert re.fullmatch(r"\d+(, \d+)+", m["waiting"]), f"waiting: {m}"
     # each snapshot: one locker holds, two wait; so the three lockers, no one else
     everyone = set(m["holders"].split(", ")) | set(m["waiting"].split(", "))
-    assert len(everyone) == 3, m
-    assert m["waited_at"] == f"src/main.rs:{LOCK}", m
-    # a locker waits for the other two to hold it 20 ms each
-    assert 30_000 <= m["longest_wait_us"] <= 200_000, m
+    assert len(everyone) == 3, f"expected the 3 lockers holding or waiting: {m}"
+    assert m["waited_at"] == f"src/main.rs:{LOCK}", f"waited at: {m}"
+    # a locker waits for the other two to hold it 20 ms each (the CPUs may be shared)
+    assert 30_000 <= m["longest_wait_us"] <= 500_000, f"longest wait: {m}"
 
 
 def test_folded(profiled):
