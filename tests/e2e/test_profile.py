@@ -166,6 +166,7 @@ def test_svg(profiled):
     (["-p", "1", "-d", "0"], "duration"),
     (["-p", "1", "--bogus"], "bogus"),
     (["-p", "1", "--rows", "x"], "rows"),
+    (["-p", "1", "--mode", "sampled"], "sampled"),
 ])
 def test_bad_input(args, says):
     r = run(["profile", *args])
