@@ -178,7 +178,7 @@ static void xml_text(FILE *out, const char *s, size_t len)
 	}
 }
 
-/* Waits blue, busy time red, code frames warm, by a hash of the name (stable colours). */
+/* Waits blue, busy time red, code frames yellow to orange by a hash of the name (stable). */
 static void frame_colour(const char *name, size_t len, char *buf, size_t buflen)
 {
 	uint32_t h = 2166136261u;
@@ -191,7 +191,7 @@ static void frame_colour(const char *name, size_t len, char *buf, size_t buflen)
 	else if (len > 6 && name[0] == '[' && !memcmp(name + len - 6, " wait]", 6))
 		snprintf(buf, buflen, "rgb(%u,%u,%u)", 80 + h % 40, 140 + h % 50, 220 + h % 35);
 	else
-		snprintf(buf, buflen, "rgb(%u,%u,%u)", 225 + h % 30, 110 + (h >> 8) % 110,
+		snprintf(buf, buflen, "rgb(%u,%u,%u)", 225 + h % 30, 150 + (h >> 8) % 70,
 			 40 + (h >> 16) % 50);
 }
 
