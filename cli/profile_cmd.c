@@ -202,7 +202,7 @@ static int profile_window(struct observed_proc *op, const struct profile_env *en
 		nanosleep(&tick, NULL);
 		if (!observed_proc__alive(op))
 			return -ESRCH;
-		if (ts_now_ns() >= next && ts_now_ns() < end) {
+		if (prof->chains && ts_now_ns() >= next && ts_now_ns() < end) {
 			contention_snapshot(op, prof);
 			next = next_snapshot(every, &seed);
 		}
@@ -315,6 +315,7 @@ int cmd_profile(int argc, char **argv)
 		goto cleanup;
 	}
 	prof.dwarf = op.dw && tables.polls_described;
+	prof.chains = op.dw != NULL;
 	if (!op.dw)
 		snprintf(prof.note, sizeof(prof.note), "%s",
 			 op.dwarf_note[0] ? op.dwarf_note : "no DWARF for the binary");

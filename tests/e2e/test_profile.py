@@ -188,9 +188,11 @@ def test_without_dwarf_per_future_type(tmp_path, spawn):
     r = run(["profile", "-p", t.pid, "-d", 1])
     assert r.returncode == 0, r.stderr
     assert re.search(r"^no await points: .+; per future type instead$", r.stdout, re.M), r.stdout
+    assert re.search(r"^Contention: not read \(.*need DWARF\)$", r.stdout, re.M), r.stdout
     r = run(["profile", "-p", t.pid, "-d", 1, "--json"])
     d = json.loads(r.stdout)
     assert d["dwarf"] is False and d["note"] and d["await_points"] == [], d
+    assert d["contention_read"] is False and d["snapshots"] == 0, d
     polls = {f["future"]: f["polls"] for f in d["future_types"]}
     assert sum(polls.values()) > 50 and len(polls) >= 3, polls
 

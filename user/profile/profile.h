@@ -113,6 +113,7 @@ struct ts_profile {
 	size_t nsites, cap_sites;
 	struct ts_prof_contention *cont;
 	size_t ncont, cap_cont;
+	bool chains;			/* await chains readable (DWARF): contention possible */
 	unsigned int snapshots;		/* memory snapshots taken for contention */
 	struct ts_prof_type_row *types;
 	size_t ntypes, cap_types;

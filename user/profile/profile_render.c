@@ -52,6 +52,10 @@ static void write_contention(FILE *out, const struct ts_profile *prof)
 	char longest[16], avg[16];
 	size_t i;
 
+	if (!prof->chains) {
+		fprintf(out, "\nContention: not read (the await chains it comes from need DWARF)\n");
+		return;
+	}
 	fprintf(out, "\nContention (%u memory snapshots):\n", prof->snapshots);
 	if (!prof->ncont) {
 		fprintf(out, "  no mutex or semaphore had a waiter in any snapshot\n");
@@ -161,6 +165,7 @@ void ts_profile__write_json(FILE *out, const struct ts_profile *prof)
 		jw_object_end(&jw);
 	}
 	jw_array_end(&jw);
+	jw_kv_bool(&jw, "contention_read", prof->chains);
 	jw_kv_u64(&jw, "snapshots", prof->snapshots);
 	jw_key(&jw, "contention");
 	jw_array_begin(&jw);
