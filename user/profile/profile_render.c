@@ -56,7 +56,8 @@ static void write_contention(FILE *out, const struct ts_profile *prof)
 		fprintf(out, "\nContention: not read (the await chains it comes from need DWARF)\n");
 		return;
 	}
-	fprintf(out, "\nContention (%u memory snapshots):\n", prof->snapshots);
+	fprintf(out, "\nContention (%u memory snapshot%s):\n", prof->snapshots,
+		prof->snapshots == 1 ? "" : "s");
 	if (!prof->ncont) {
 		fprintf(out, "  no mutex or semaphore had a waiter in any snapshot\n");
 		return;
@@ -107,6 +108,10 @@ void ts_profile__write_text(FILE *out, const struct ts_profile *prof, size_t max
 		fprintf(out, "Await points, by total wait (suspended -> polled again; P50/P99 are "
 			"log2 bucket bounds):\n\n");
 		write_sites(out, prof, max_rows);
+		/* a wait is counted when it ends: tasks stuck all along never show here */
+		if (!prof->polls)
+			fprintf(out, "(no task was polled in the window, so no wait ended: tasks "
+				"waiting all along are in taskscope report)\n");
 	}
 	write_contention(out, prof);
 }
