@@ -199,3 +199,20 @@ def test_without_dwarf_per_future_type(tmp_path, spawn):
 
 def test_nothing_left_attached(profiled):
     assert_nothing_left("taskscope profile")
+
+
+def test_deadlock_no_wait_ends(spawn):
+    """Two tasks each hold the Mutex the other awaits: no poll in the window,
+    so no wait ends and no await point has one; contention still shows each
+    Mutex with its one waiter and its holder, the other task."""
+    t = spawn("deadlock")
+    r = run(["profile", "-p", t.pid, "-d", 1, "--json"])
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["polls"] == 0 and d["await_points"] == [], d
+    c = sorted(d["contention"], key=lambda m: m["waited_at"])
+    assert [m["kind"] for m in c] == ["mutex", "mutex"], c
+    assert all(m["waiters_min"] == m["waiters_max"] == 1 for m in c), c
+    assert c[0]["holders"] == c[1]["waiting"] and c[1]["holders"] == c[0]["waiting"], c
+    r = run(["profile", "-p", t.pid, "-d", 0.5])
+    assert "no task was polled in the window" in r.stdout, r.stdout
