@@ -139,9 +139,12 @@ static __always_inline struct ts_prof_stats *prof_stats_of(const struct ts_prof_
 /*
  * A poll of a task starts: where it resumes from, and how long it waited
  * there since its last poll ended (suspension -> this poll, run-queue
- * delay included: what the .await cost the task).
+ * delay included: what the .await cost the task). wake_ns: the task's
+ * last wake (tasks map); after the suspension, the wait's tail from it is
+ * run-queue time.
  */
-static __always_inline void profile_poll_begin(u32 tgid, u64 header, u64 cookie, u64 now)
+static __always_inline void profile_poll_begin(u32 tgid, u64 header, u64 cookie, u64 now,
+					       u64 wake_ns)
 {
 	struct ts_task_key tk = { .tgid = tgid, .header = header };
 	struct ts_prof_task *pt;
@@ -173,6 +176,9 @@ static __always_inline void profile_poll_begin(u32 tgid, u64 header, u64 cookie,
 	waited = now - suspended_at;
 	__sync_fetch_and_add(&st->waits, 1);
 	__sync_fetch_and_add(&st->wait_ns, waited);
+	/* a wake before the suspension is an older one (light mode has none) */
+	if (wake_ns >= suspended_at && wake_ns <= now)
+		__sync_fetch_and_add(&st->queued_ns, now - wake_ns);
 	if (waited > st->max_wait_ns)
 		st->max_wait_ns = waited;
 	slot = log2_u64(waited / 1000);

@@ -255,7 +255,7 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t->last_worker_tid = tid;
 	t->poll_fn = cookie;
 	if (l->kind == TS_RT_TOKIO)
-		profile_poll_begin(tgid, header, cookie, now);
+		profile_poll_begin(tgid, header, cookie, now, t->wake_ns);
 }
 
 

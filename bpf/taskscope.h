@@ -366,6 +366,7 @@ struct ts_prof_stats {
 	uint64_t polls;			/* polls that resumed from this path */
 	uint64_t busy_ns;		/* their durations */
 	uint64_t max_busy_ns;
+	uint64_t queued_ns;		/* of wait_ns: woken -> polled (run queue), when the wake was seen */
 	uint32_t hist[TS_PROF_HIST_SLOTS];	/* waits, log2 microseconds */
 };
 

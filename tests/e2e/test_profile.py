@@ -78,6 +78,8 @@ def test_slow_line_ranked_first_with_its_mean(profiled):
     assert 49_000 <= top["wait_mean_us"] <= 60_000, f"mean {top['wait_mean_us']} us: {top}"
     assert top["wait_p50_us"] >= 32_768 and top["wait_p99_us"] <= top["wait_max_us"], top
     assert top["busy_us"] > 0 and top["polls"] >= top["waits"], top
+    # the timer fires, then the task waits in the run queue: a small part of 50 ms
+    assert 0 < top["queued_mean_us"] < top["wait_mean_us"] / 2, top
 
 
 def test_fast_line_small_mean(profiled):
@@ -85,6 +87,7 @@ def test_fast_line_small_mean(profiled):
     assert fast["function"] == "profiled::fast_cache" and fast["awaits"] == "oneshot", fast
     assert fast["waits"] >= 4 * DURATION * 10, fast
     assert fast["wait_mean_us"] < 5_000, f"the fast await waited {fast['wait_mean_us']} us"
+    assert fast["queued_mean_us"] <= fast["wait_mean_us"], fast
     ranks = [p["line"] for p in profiled.data["await_points"]]
     assert ranks.index(SLOW) < ranks.index(FAST), ranks
 

@@ -95,6 +95,7 @@ static struct ts_prof_path path(uint32_t poll, uint64_t waits, uint64_t wait_ns,
 	va_end(ap);
 	p.st.waits = waits;
 	p.st.wait_ns = wait_ns;
+	p.st.queued_ns = wait_ns / 10;
 	p.st.max_wait_ns = waits ? wait_ns / waits + 1 * MS : 0;
 	p.st.hist[15] = (uint32_t)waits;
 	p.st.polls = waits + 1;
@@ -148,7 +149,8 @@ static void test_aggregate(void)
 	CHECK("slowest first: slow_backend", prof.sites[0].await_id == 1 &&
 	      prof.sites[0].line == 24 && !strcmp(prof.sites[0].func, "app::slow_backend"));
 	CHECK("its paths merged", prof.sites[0].waits == 14 &&
-	      prof.sites[0].wait_ns == 700 * MS && prof.sites[0].busy_ns == 70 * US);
+	      prof.sites[0].wait_ns == 700 * MS && prof.sites[0].busy_ns == 70 * US &&
+	      prof.sites[0].queued_ns == 70 * MS);
 	CHECK("future of the most waited path", !strcmp(prof.sites[0].future, "app::client"));
 	CHECK("then the mutex at the locker's line", prof.sites[1].line == 44 &&
 	      !strcmp(prof.sites[1].kind, "mutex"));

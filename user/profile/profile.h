@@ -77,6 +77,7 @@ struct ts_prof_site {
 	const char *kind;	/* what is awaited: "timer", "mutex", ...; of the most waited path */
 	const char *future;	/* the task future of that path */
 	uint64_t waits, wait_ns, max_wait_ns;
+	uint64_t queued_ns;		/* of wait_ns: woken -> polled */
 	uint64_t polls, busy_ns, max_busy_ns;
 	uint32_t hist[TS_PROF_HIST_SLOTS];
 	uint64_t p50_ns, p99_ns;	/* upper bounds of log2 buckets, capped at max */

@@ -149,6 +149,7 @@ int ts_profile__aggregate(struct ts_profile *prof, const struct ts_prof_tables *
 		}
 		site->waits += p->st.waits;
 		site->wait_ns += p->st.wait_ns;
+		site->queued_ns += p->st.queued_ns;
 		if (p->st.max_wait_ns > site->max_wait_ns)
 			site->max_wait_ns = p->st.max_wait_ns;
 		site->polls += p->st.polls;

@@ -14,11 +14,11 @@ static void cell(uint64_t ns, char *buf, size_t len)
 
 static void write_sites(FILE *out, const struct ts_profile *prof, size_t max_rows)
 {
-	char total[16], mean[16], p50[16], p99[16], max[16], busy[16], where[192];
+	char total[16], mean[16], p50[16], p99[16], max[16], busy[16], queue[16], where[192];
 	size_t i, shown = 0;
 
-	fprintf(out, "%-8s %6s %7s %7s %7s %7s %7s %6s  %-12s %s\n", "WAIT", "WAITS", "MEAN",
-		"P50<=", "P99<=", "MAX", "BUSY", "POLLS", "AWAITS", "AWAIT POINT");
+	fprintf(out, "%-8s %6s %7s %7s %7s %7s %7s %7s %6s  %-12s %s\n", "WAIT", "WAITS", "MEAN",
+		"P50<=", "P99<=", "MAX", "QUEUED", "BUSY", "POLLS", "AWAITS", "AWAIT POINT");
 	for (i = 0; i < prof->nsites && shown < max_rows; i++) {
 		const struct ts_prof_site *s = &prof->sites[i];
 
@@ -30,6 +30,7 @@ static void write_sites(FILE *out, const struct ts_profile *prof, size_t max_row
 		cell(s->p99_ns, p99, sizeof(p99));
 		cell(s->max_wait_ns, max, sizeof(max));
 		cell(s->busy_ns, busy, sizeof(busy));
+		cell(s->waits ? s->queued_ns / s->waits : 0, queue, sizeof(queue));
 		if (s->await_id == TS_PROF_SITE_NO_AWAITS)
 			snprintf(where, sizeof(where), "%s [no await points: not an async fn]",
 				 s->func);
@@ -38,8 +39,8 @@ static void write_sites(FILE *out, const struct ts_profile *prof, size_t max_row
 		else
 			snprintf(where, sizeof(where), "%s:%u %s%s", s->file, s->line, s->func,
 				 s->external ? " [in a dependency]" : "");
-		fprintf(out, "%-8s %6llu %7s %7s %7s %7s %7s %6llu  %-12s %s\n", total,
-			(unsigned long long)s->waits, mean, p50, p99, max, busy,
+		fprintf(out, "%-8s %6llu %7s %7s %7s %7s %7s %7s %6llu  %-12s %s\n", total,
+			(unsigned long long)s->waits, mean, p50, p99, max, queue, busy,
 			(unsigned long long)s->polls, s->await_id < 0 ? "-" : s->kind, where);
 		shown++;
 	}
@@ -106,7 +107,8 @@ void ts_profile__write_text(FILE *out, const struct ts_profile *prof, size_t max
 		write_types(out, prof);
 	} else {
 		fprintf(out, "Await points, by total wait (suspended -> polled again; P50/P99 are "
-			"log2 bucket bounds):\n\n");
+			"log2 bucket bounds;\nQUEUED: mean part of a wait from the wake to the "
+			"poll, in the run queue):\n\n");
 		write_sites(out, prof, max_rows);
 		/* a wait is counted when it ends: tasks stuck all along never show here */
 		if (!prof->polls)
@@ -149,6 +151,8 @@ void ts_profile__write_json(FILE *out, const struct ts_profile *prof)
 		jw_kv_u64(&jw, "wait_p50_us", s->p50_ns / 1000);
 		jw_kv_u64(&jw, "wait_p99_us", s->p99_ns / 1000);
 		jw_kv_u64(&jw, "wait_max_us", s->max_wait_ns / 1000);
+		jw_kv_u64(&jw, "queued_total_us", s->queued_ns / 1000);
+		jw_kv_u64(&jw, "queued_mean_us", s->waits ? s->queued_ns / s->waits / 1000 : 0);
 		jw_kv_u64(&jw, "polls", s->polls);
 		jw_kv_u64(&jw, "busy_us", s->busy_ns / 1000);
 		jw_kv_u64(&jw, "busy_max_us", s->max_busy_ns / 1000);
