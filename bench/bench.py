@@ -61,7 +61,7 @@ CFG = {
     "attach_rounds": env_int("ATTACH_ROUNDS", 3),
     "parts": os.environ.get("PARTS",
                             "probe pingpong spawn cruntime http attach sampled "
-                            "estimates record").split(),
+                            "estimates record profile").split(),
     # past this many seconds no new round starts (bench/run.sh kills at 1200)
     "budget_s": env_float("BUDGET_SECS", 960),
 }
@@ -339,6 +339,8 @@ def taskscope_argv(pid, mode, seconds):
         # wait_attached), the window, and one more
         n = int(seconds) + 3
         return [TASKSCOPE, "top", "-p", str(pid), "--batch", "-n", str(n), "-i", "1"]
+    if mode == "profile":
+        return [TASKSCOPE, "profile", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
     argv = [TASKSCOPE, "report", "-p", str(pid), "-d", "%.3f" % seconds, "--json"]
     if mode in ("full", "light", "sampled"):
         argv += ["--mode", mode]
@@ -421,6 +423,11 @@ class Observer:
                 err("taskscope %s: unreadable JSON" % self.mode)
         else:
             err("taskscope %s exited %s: %s" % (self.mode, rc, errtxt[-300:]))
+        if report and self.mode == "profile":
+            # another schema: polls the kernel attributed, await points found
+            s["profiled_polls"] = report.get("polls")
+            s["await_points"] = len(report.get("await_points", []))
+            return s
         if report:
             tasks = report.get("tasks", [])
             s["polls"] = sum(t.get("polls", 0) for t in tasks)
@@ -766,10 +773,10 @@ def part_cruntime(res):
     res["cruntime"] = "measured (cruntime_pingpong)"
 
 
-def part_bpf_stats(res):
-    """One extra observed ping-pong run per mode with kernel.bpf_stats_enabled=1:
-    run time and count of each taskscope BPF program (not in the medians,
-    since the stats themselves add two clock reads per program run)."""
+def bpf_stats_runs(runs):
+    """Observed ping-pong runs with kernel.bpf_stats_enabled=1: run time and
+    count of each taskscope BPF program, per run key (None when the sysctl
+    can't be set). runs: [(key, mode, binary or None, links wanted or None)]."""
     path = "/proc/sys/kernel/bpf_stats_enabled"
     try:
         with open(path) as f:
@@ -778,14 +785,9 @@ def part_bpf_stats(res):
             f.write("1")
     except OSError as e:
         log("bench: bpf_stats unavailable (%s), skipped" % e)
-        return
+        return None
     out = {}
     try:
-        runs = [("default", "default", None, None), ("full", "full", None, None),
-                ("sampled", "sampled", None, None)]
-        cp = os.path.join(BENCH_BUILD, "c_pingpong")
-        if "cruntime" in CFG["parts"] and os.access(cp, os.X_OK):
-            runs.append(("cruntime", "default", cp, 2))
         for key, mode, binp, want in runs:
             row = pingpong_round(mode, CFG["pingpong_s"], bpf_stats=True, binp=binp,
                                  want=want)
@@ -806,12 +808,27 @@ def part_bpf_stats(res):
                 f.write(old)
         except OSError:
             pass
-    res["bpf_stats"] = out
+    return out
 
 
-def http_server():
+def part_bpf_stats(res):
+    """One extra observed ping-pong run per mode with kernel.bpf_stats_enabled=1
+    (not in the medians, since the stats themselves add two clock reads per
+    program run)."""
+    runs = [("default", "default", None, None), ("full", "full", None, None),
+            ("sampled", "sampled", None, None)]
+    cp = os.path.join(BENCH_BUILD, "c_pingpong")
+    if "cruntime" in CFG["parts"] and os.access(cp, os.X_OK):
+        runs.append(("cruntime", "default", cp, 2))
+    out = bpf_stats_runs(runs)
+    if out is not None:
+        res["bpf_stats"] = out
+
+
+def http_server(prefer=None):
     hyper = os.path.join(TARGETS, "bench_hyper")
-    if os.environ.get("HTTP_SERVER", "auto") != "handwritten" and os.access(hyper, os.X_OK):
+    prefer = prefer or os.environ.get("HTTP_SERVER", "auto")
+    if prefer != "handwritten" and os.access(hyper, os.X_OK):
         return "hyper 0.14", hyper
     return "hand-written (bench_http)", os.path.join(TARGETS, "bench_http")
 
@@ -853,11 +870,13 @@ def run_wrk(port, conns, secs):
     return out
 
 
-def part_http(res):
+def part_http(res, key="http", modes=None, conns_list=None, with_top=True, server=None):
+    modes = modes or MODES
+    conns_list = conns_list or CFG["http_conns"]
     if not shutil.which("wrk"):
         err("wrk not found: HTTP part skipped")
         return
-    name, binp = http_server()
+    name, binp = http_server(server)
     secs = CFG["http_s"]
     p = subprocess.Popen([binp, "0", "900"], stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
@@ -869,17 +888,17 @@ def part_http(res):
             return
         port = int(line.split()[1].rsplit(":", 1)[1])
         pid = int(ready.split()[1])
-        run_wrk(port, max(CFG["http_conns"]), 1)  # warm-up, not counted
+        run_wrk(port, max(conns_list), 1)  # warm-up, not counted
         runs = []
         # `taskscope top --batch` (refreshing every second, sampled) as one
         # more observer, at every connection count
-        top_conns = CFG["http_conns"] if have_top() else []
+        top_conns = list(conns_list) if with_top and have_top() else []
         for r in range(CFG["rounds"]):
-            if r >= 1 and over_budget("http"):
+            if r >= 1 and over_budget(key):
                 break
-            for conns in CFG["http_conns"]:
-                modes = MODES + (["top"] if conns in top_conns else [])
-                for mode in rotated(modes, r):
+            for conns in conns_list:
+                cmodes = modes + (["top"] if conns in top_conns else [])
+                for mode in rotated(cmodes, r):
                     obs = None
                     if mode != "none":
                         obs = Observer(pid, mode, secs + SLACK_S)
@@ -901,20 +920,20 @@ def part_http(res):
                     if obs:
                         row["observer"] = o
                     runs.append(row)
-                    log("  http round %d c=%-3d %-7s %9.0f req/s p50 %s ms p99 %s ms" %
+                    log("  " + key + " round %d c=%-3d %-7s %9.0f req/s p50 %s ms p99 %s ms" %
                         (r, conns, mode, w["rps"], fmt(w.get("p50_ms"), ".3f"),
                          fmt(w.get("p99_ms"), ".2f")))
         out = {"server": name, "binary": binp, "secs": secs, "runs": runs, "by_conns": {},
                "top_conns": top_conns}
-        for conns in CFG["http_conns"]:
-            modes = MODES + (["top"] if conns in top_conns else [])
+        for conns in conns_list:
+            cmodes = modes + (["top"] if conns in top_conns else [])
             by = {m: {x["round"]: x for x in runs if x["mode"] == m and x["conns"] == conns}
-                  for m in modes}
+                  for m in cmodes}
             c = {}
-            for m in modes:
+            for m in cmodes:
                 c[m] = {k: summary([x.get(k) for x in by[m].values()])
                         for k in ("rps", "p50_ms", "p99_ms", "server_cpu_us_per_request")}
-            for m in modes[1:]:
+            for m in cmodes[1:]:
                 c[m]["rps_loss_pct"] = summary(
                     [100.0 * (1 - by[m][k]["rps"] / by["none"][k]["rps"])
                      for k in by[m] if k in by["none"]])
@@ -951,9 +970,36 @@ def part_http(res):
                         (o["top_estimate_per_hit"] for o in obs if "top_estimate_per_hit" in o),
                         None)
             out["by_conns"][str(conns)] = c
-        res["http"] = out
+        res[key] = out
     finally:
         stop(p)
+
+
+PROFILE_MODES = ["none", "default", "profile"]
+
+
+def part_profile(res):
+    """taskscope profile (issue 14) next to report's default mode: the same
+    probes plus, per poll, a walk of the task's state machines (DWARF tables
+    in maps) and a statistics update in the kernel; and its memory snapshots
+    for contention every 0.5 s. Ping-pong CPU per poll, HTTP requests/s on
+    both servers: hyper's tasks are hand-written futures (no await point,
+    no walk: per future type), the hand-written server's are async fns
+    (a walk of two state machines per poll)."""
+    # last in `make bench`: each step after the first only within the budget
+    part_pingpong(res, "profile_pingpong", modes=PROFILE_MODES)
+    # the BPF programs' own time per poll, which CPU sharing does not blur
+    if not over_budget("profile_bpf_stats"):
+        st = bpf_stats_runs([("default", "default", None, None),
+                             ("profile", "profile", None, None)])
+        if st is not None:
+            res["profile_bpf_stats"] = st
+    if not over_budget("profile_http"):
+        part_http(res, "profile_http", modes=PROFILE_MODES,
+                  conns_list=CFG["http_conns"][:1], with_top=False)
+    if not over_budget("profile_http_async"):
+        part_http(res, "profile_http_async", modes=PROFILE_MODES,
+                  conns_list=CFG["http_conns"][:1], with_top=False, server="handwritten")
 
 
 def part_sampled(res):
@@ -1348,6 +1394,7 @@ def table(res):
                          fmt(bpf, ".0f"), fmt(usdt * hits + (bpf or 0), ".0f"), fmt(a, ".0f")))
     L += sampled_lines(res)
     L += record_lines(res)
+    L += profile_lines(res)
     v = res.get("verdict")
     if v:
         L.append("")
@@ -1729,6 +1776,50 @@ def record_lines(res):
                      fmt_s(r["rps_loss_pct"], ".1f"), fmt_s(r["vs_default_pct"], "+.0f"),
                      fmt_s(r["recorded_polls_per_s"], ".0f"), fmt_s(r["dropped"], ".0f"),
                      fmt_s(r["bytes_per_poll"], ".0f"), fmt_s(r["taskscope_cpu_pct"], ".1f")))
+def profile_lines(res):
+    """taskscope profile next to report --mode default, side by side."""
+    L = []
+    pp = res.get("profile_pingpong")
+    hs = [res[k] for k in ("profile_http", "profile_http_async") if res.get(k)]
+    if not pp and not hs:
+        return L
+    L.append("")
+    L.append("5. taskscope profile (issue 14) vs report (default mode): same probes,"
+             " + a state-machine walk per poll")
+    if pp:
+        L.append("    ping-pong       %-26s %-26s %s" % ("CPU ns/poll", "added CPU ns/poll",
+                                                       "ratio to none"))
+        none = med(pp["none"]["cpu_ns_per_poll"])
+        for m in PROFILE_MODES:
+            d = pp.get(m, {})
+            c = med(d.get("cpu_ns_per_poll"))
+            L.append("    %-15s %-26s %-26s %s" % (
+                m, fmt_s(d.get("cpu_ns_per_poll"), ".0f"),
+                fmt_s(d.get("added_cpu_ns_per_poll"), ".0f") if m != "none" else "–",
+                fmt(c / none if c and none else None, ".1f", "×")))
+        a_def = med(pp.get("default", {}).get("added_cpu_ns_per_poll"))
+        a_prof = med(pp.get("profile", {}).get("added_cpu_ns_per_poll"))
+        if a_def is not None and a_prof is not None:
+            L.append("    profile's own share: %s CPU ns per poll over default (%s)" % (
+                fmt(a_prof - a_def, ".0f"), fmt(a_prof / a_def if a_def else None, ".2f", "×")))
+    st = res.get("profile_bpf_stats") or {}
+    for m in ("default", "profile"):
+        d = st.get(m)
+        if d:
+            parts = ["%s %s × %.0f ns" % (n, fmt(v["per_poll"], ".2f"), v["ns_per_run"])
+                     for n, v in sorted(d["progs"].items())]
+            tot = sum(v["per_poll"] * v["ns_per_run"] for v in d["progs"].values())
+            L.append("    BPF (bpf_stats) %-8s %s = %.0f ns/poll" % (m, "; ".join(parts), tot))
+    for ph in hs:
+        for conns, c in ph["by_conns"].items():
+            L.append("    HTTP (%s, %s conns)  %-22s %-18s %s" % (
+                ph["server"], conns, "requests/s", "loss %", "server CPU us/req"))
+            for m in PROFILE_MODES:
+                d = c.get(m, {})
+                L.append("    %-26s %-22s %-18s %s" % (
+                    m, fmt_s(d.get("rps"), ".0f"),
+                    fmt_s(d.get("rps_loss_pct"), ".1f") if m != "none" else "–",
+                    fmt_s(d.get("server_cpu_us_per_request"), ".1f")))
     return L
 
 
@@ -1835,7 +1926,8 @@ def run_all(priv):
     parts = [("probe", part_probe), ("pingpong", part_pingpong), ("spawn", part_spawn),
              ("cruntime", part_cruntime), ("pingpong", part_bpf_stats),
              ("http", part_http), ("attach", part_attach), ("sampled", part_sampled),
-             ("estimates", part_estimates), ("record", part_record)]
+             ("estimates", part_estimates), ("record", part_record),
+             ("profile", part_profile)]
     for name, fn in parts:
         if name not in CFG["parts"]:
             continue

@@ -11,6 +11,7 @@
 #include "taskscope.h"
 #include "bits.bpf.h"
 #include "maps.bpf.h"
+#include "profile.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -189,22 +190,42 @@ static __always_inline u32 poll_hist_slot(u64 dur_ns)
 	return slot < TS_HIST_SLOTS - 1 ? slot : TS_HIST_SLOTS - 1;
 }
 
+/*
+ * A new task entry's first value, never written: built on the stack it
+ * would take 280 of poll_begin's 512 bytes, which profile and record
+ * need too.
+ */
+struct ts_task_stats task_stats_zero = {};
+
 static __always_inline struct ts_task_stats *
 task_lookup_or_init(struct ts_task_key *key, u64 now)
 {
-	struct ts_task_stats *t, init;
+	struct ts_task_stats *t;
+	long err;
 
 	/* the hit is the hot path (every poll): build the entry only on a miss */
 	t = bpf_map_lookup_elem(&tasks, key);
 	if (t)
 		return t;
-	__builtin_memset(&init, 0, sizeof(init));
-	init.first_seen_ns = now;
-	init.last_transition_ns = now;
-	init.state = TS_TASK_IDLE;
-	init.poll_fn = TS_POLL_UNKNOWN;
-	t = bpf_map_lookup_or_try_init(&tasks, key, &init);
-	count(t ? TS_CNT_TASK_INSERTS : TS_CNT_TASK_INSERT_FAIL);
+	err = bpf_map_update_elem(&tasks, key, &task_stats_zero, BPF_NOEXIST);
+	t = err && err != -EEXIST ? NULL : bpf_map_lookup_elem(&tasks, key);
+	if (!t) {
+		count(TS_CNT_TASK_INSERT_FAIL);
+		return NULL;
+	}
+	/*
+	 * Ours (not another CPU's, inserted meanwhile): fill it in. A probe
+	 * of the same task on another CPU in between would see zeros for an
+	 * instant (poll_fn 0 instead of unknown), which it only reads to
+	 * skip naming work.
+	 */
+	if (!err) {
+		count(TS_CNT_TASK_INSERTS);
+		t->first_seen_ns = now;
+		t->last_transition_ns = now;
+		t->state = TS_TASK_IDLE;
+		t->poll_fn = TS_POLL_UNKNOWN;
+	}
 	return t;
 }
 
@@ -369,6 +390,8 @@ static __always_inline void poll_begin(u64 header, u64 cookie)
 	t->last_worker_tid = tid;
 	t->poll_fn = cookie;
 	rec_poll_start(tgid, header, id, cookie, now);
+	if (l->kind == TS_RT_TOKIO)
+		profile_poll_begin(tgid, header, cookie, now, t->wake_ns);
 }
 
 
@@ -442,6 +465,7 @@ static __always_inline void poll_finish(struct ts_worker_state *w, u32 tgid, u64
 	} else {
 		t->state = TS_TASK_IDLE;
 	}
+	profile_poll_end(tgid, key.header, now, dur, t->state == TS_TASK_DONE);
 }
 
 static __always_inline void poll_end(void)

@@ -341,4 +341,72 @@ struct ts_rec_event {
 	uint32_t poll_idx;		/* poll start: its poll function instance, or TS_POLL_UNKNOWN */
 };
 
+/* ---- profile (taskscope profile, issue 14) ------------------------------
+ * Where the time of a process's tasks goes, per await point, aggregated in
+ * the kernel. From DWARF, user space describes every task future's state
+ * machine: at a poll's start, BPF reads the discriminant of the task's
+ * future, finds the `.await` it is suspended at (an await point id) and
+ * the future it awaits there, and so down to TS_PROF_MAX_DEPTH levels.
+ * That path is the key of per-process wait and busy statistics. The
+ * programs do this only while profile_on (.bss) is set.
+ */
+#define TS_PROF_MAX_DEPTH	8
+#define TS_PROF_MAX_POLLS	4096		/* = raw::poll instances: the cookie's index */
+#define TS_PROF_MAX_SMS		16384		/* state machine types */
+#define TS_PROF_MAX_SUSPENDS	65536		/* (state machine, Suspend<N> discriminant) */
+#define TS_PROF_MAX_PATHS	16384
+#define TS_PROF_HIST_SLOTS	32		/* log2(wait in us) */
+#define TS_PROF_NONE		0xffffffffu	/* no state machine: a leaf, or no DWARF */
+
+/* Per poll instance (the cookie's index): where the task's future is. */
+struct ts_prof_poll {
+	uint32_t sm;		/* its state machine's index, TS_PROF_NONE: not one / no DWARF */
+	uint32_t pad;
+	uint64_t future_off;	/* from the task header: Cell.core.stage's Running payload */
+};
+
+/* Per state machine type: where its discriminant (`__state`) is. */
+struct ts_prof_sm {
+	uint32_t discr_off;
+	uint32_t discr_size;	/* 1, 2, 4 or 8 */
+};
+
+/* A suspension point: state machine sm with discriminant discr (a Suspend<N>). */
+struct ts_prof_suspend_key {
+	uint32_t sm;
+	uint32_t discr;
+};
+
+struct ts_prof_suspend {
+	uint32_t await_id;	/* index into user space's await point table */
+	uint32_t next_sm;	/* the awaitee's state machine, TS_PROF_NONE: a leaf */
+	uint64_t awaitee_off;	/* of `__awaitee`, from the start of this state machine */
+};
+
+/* Where a task of one process was suspended: the key of prof_stats. */
+struct ts_prof_key {
+	uint32_t tgid;
+	uint32_t poll_idx;	/* the task's future type (poll instance) */
+	uint32_t depth;		/* ids used; 0: not at an await (first poll) */
+	uint32_t pad;
+	uint32_t ids[TS_PROF_MAX_DEPTH];	/* await ids, outermost first */
+};
+
+/* Per task (keyed like tasks): the path it resumed from, when it suspended. */
+struct ts_prof_task {
+	struct ts_prof_key path;	/* read at the current / last poll's start */
+	uint64_t suspend_ns;		/* end of its last poll, 0: none seen */
+};
+
+struct ts_prof_stats {
+	uint64_t waits;			/* suspensions at this path that were resumed */
+	uint64_t wait_ns;		/* suspended (poll end) -> next poll start, summed */
+	uint64_t max_wait_ns;
+	uint64_t polls;			/* polls that resumed from this path */
+	uint64_t busy_ns;		/* their durations */
+	uint64_t max_busy_ns;
+	uint64_t queued_ns;		/* of wait_ns: woken -> polled (run queue), when the wake was seen */
+	uint32_t hist[TS_PROF_HIST_SLOTS];	/* waits, log2 microseconds */
+};
+
 #endif /* TASKSCOPE_H */

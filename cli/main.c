@@ -21,6 +21,7 @@ static const struct cmd {
 	{ "watch", cmd_watch, "stay on, write a report the moment a stall begins" },
 	{ "record", cmd_record, "record a timeline (Perfetto) and snapshots to replay later" },
 	{ "run", cmd_run, "run a command (cargo test), report and kill what hangs in it" },
+	{ "profile", cmd_profile, "where tasks' time goes, per await point (flame graphs)" },
 	{ "serve", cmd_serve, "Prometheus metrics and a web dashboard over HTTP" },
 	{ "help", cmd_help, "this text" },
 	{ "version", cmd_version, "print the version" },

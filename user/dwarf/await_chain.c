@@ -240,6 +240,31 @@ int ts_dwarf__future_name(struct ts_dwarf *dw, uint64_t poll_fn_vaddr, char *buf
 
 /* --- the walk ------------------------------------------------------------- */
 
+int ts_dwarf__poll_future(struct ts_dwarf *dw, uint64_t poll_fn_vaddr, uint64_t *future_off,
+			  uint64_t *type_off)
+{
+	struct poll_info *pi = resolve_poll(dw, poll_fn_vaddr);
+	const struct dw_variant *running = NULL;
+	const struct dw_member *fut;
+	size_t i;
+
+	if (!pi)
+		return -ENOMEM;
+	if (pi->err)
+		return pi->err;
+	for (i = 0; i < pi->stage->nvariants; i++)
+		if (pi->stage->variants[i].name && !strcmp(pi->stage->variants[i].name, "Running"))
+			running = &pi->stage->variants[i];
+	if (!running)
+		return -ENOENT;
+	fut = dw_type__member(dw_type__get(dw, running->type), "__0");
+	if (!fut)
+		return -ENOENT;
+	*future_off = pi->stage_off + running->off + fut->off;
+	*type_off = fut->type;
+	return 0;
+}
+
 static bool seen_before(struct walk *w, uint64_t addr, Dwarf_Off type)
 {
 	int i;

@@ -147,6 +147,13 @@ int ts_dwarf__future_name(struct ts_dwarf *dw, uint64_t poll_fn_vaddr, char *buf
  */
 int ts_dwarf__task_chain(struct ts_dwarf *dw, pid_t pid, uint64_t load_bias, uint64_t poll_fn_vaddr,
 			 uint64_t header_addr, struct ts_await_chain *out);
+/*
+ * Where the future of a task polled by the raw::poll instance at
+ * poll_fn_vaddr is: its offset from the task header (Stage::Running's
+ * payload) and its DWARF type (DIE offset). -ENOENT when DWARF lacks it.
+ */
+int ts_dwarf__poll_future(struct ts_dwarf *dw, uint64_t poll_fn_vaddr, uint64_t *future_off,
+			  uint64_t *type_off);
 /* Offset of member in the structure named struct_name (qualified), e.g.
  * ("tokio::runtime::task::raw::Vtable", "poll"). */
 int ts_dwarf__member_offset(struct ts_dwarf *dw, const char *struct_name, const char *member,
@@ -184,6 +191,14 @@ void ts_await_short_path(const char *path, char *out, size_t len, bool *external
 /* "fires in 27.7 s" / "overdue by 3.0 s" / "fires in 59 min 58 s". */
 void ts_await_format_remaining(int64_t remaining_ns, char *out, size_t len);
 const char *ts_leaf_kind_str(enum ts_leaf_kind kind);
+/*
+ * What a future waits on by its type alone (no memory): the rules of the
+ * chain walk's leaf classification, for tables built ahead of time
+ * (profile). outer_qname: the state machine awaiting it (tells a mutex's
+ * Acquire from a semaphore's, an mpsc recv's PollFn), may be NULL.
+ * TS_LEAF_UNKNOWN when none applies.
+ */
+enum ts_leaf_kind ts_leaf_kind_of_type(const char *qname, const char *outer_qname);
 const char *ts_chain_status_str(enum ts_chain_status status);
 const char *ts_hold_kind_str(enum ts_hold_kind kind);
 

@@ -490,3 +490,46 @@ bool chain_is_leaf_type(const char *qn)
 	       starts(qn, "tokio::sync::notify::Notified") || strstr(qn, "scheduled_io::Readiness") ||
 	       starts(qn, "core::future::pending::Pending<");
 }
+
+/*
+ * chain_classify_leaf's and leaf_acquire's rules on names alone: the
+ * awaiting state machine stands for the frames above (tokio 1.24-1.53).
+ */
+enum ts_leaf_kind ts_leaf_kind_of_type(const char *qn, const char *outer)
+{
+	if (!outer)
+		outer = "";
+	if (!strcmp(qn, "tokio::time::sleep::Sleep"))
+		return TS_LEAF_TIMER;
+	if (!strcmp(qn, "tokio::sync::batch_semaphore::Acquire")) {
+		if (starts(outer, "tokio::sync::mutex::"))
+			return TS_LEAF_MUTEX;
+		if (starts(outer, "tokio::sync::rwlock::"))
+			return TS_LEAF_RWLOCK;
+		/* DWARF names a method by its impl ({impl#N}): no Sender in the path */
+		if (starts(outer, "tokio::sync::mpsc::") &&
+		    (strstr(outer, "Sender") || strstr(outer, "Permit") ||
+		     strstr(outer, "::send") || strstr(outer, "::reserve")))
+			return TS_LEAF_CHAN_SEND;
+		return TS_LEAF_SEMAPHORE;
+	}
+	if (starts(qn, "tokio::runtime::task::join::JoinHandle<"))
+		return TS_LEAF_JOIN;
+	if (strstr(qn, "yield_now") && strstr(qn, "YieldNow"))
+		return TS_LEAF_YIELD;
+	if (starts(qn, "core::future::pending::Pending<"))
+		return TS_LEAF_PENDING;
+	if (starts(qn, "tokio::sync::notify::Notified"))
+		return starts(outer, "tokio::sync::watch::") && strstr(outer, "::changed") ?
+		       TS_LEAF_CHAN_RECV : TS_LEAF_NOTIFY;
+	if (strstr(qn, "scheduled_io::Readiness"))
+		return TS_LEAF_IO;
+	/* AsyncReadExt/AsyncWriteExt futures: poll_read/poll_write, readiness inside */
+	if (starts(qn, "tokio::io::util::"))
+		return TS_LEAF_IO;
+	if (starts(qn, "tokio::sync::oneshot::Receiver<") || starts(qn, "tokio::sync::broadcast::Recv<"))
+		return TS_LEAF_CHAN_RECV;
+	if (starts(outer, "tokio::sync::mpsc::") && strstr(outer, "::recv"))
+		return TS_LEAF_CHAN_RECV;
+	return TS_LEAF_UNKNOWN;
+}
