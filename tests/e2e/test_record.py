@@ -229,22 +229,16 @@ def test_top_replay_deadlock(deadlocked):
 # ---- the ring buffer overflows, and says so ------------------------------------
 
 def test_ring_overflow_is_counted(tmp_path):
-    path = str(tmp_path / "pingpong.json")
-    exe = os.path.join(TARGETS, "bench_pingpong")
-    p = subprocess.Popen([exe, "6"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    # spinner's spin_loop yields forever: with every poll and wake trapped,
+    # some 10^5 events a second (a test target: built by `make targets`)
+    path = str(tmp_path / "spinner.json")
+    t = Target("spinner")
     try:
-        ready, _, _ = select.select([p.stdout], [], [], 30)
-        assert ready and p.stdout.readline().startswith("ready"), "bench_pingpong not ready"
-        p.stdin.write("go\n")
-        p.stdin.flush()
-        time.sleep(0.5)
         # one page of ring for ~10^5 events a second: it must overflow
-        doc, err = record(p.pid, path, seconds=2, extra=["--ring-kb", "4"])
+        doc, err = record(t.pid, path, seconds=2, extra=["--ring-kb", "4"])
+        assert t.alive(), t.ended_by_itself()
     finally:
-        if p.poll() is None:
-            os.killpg(p.pid, signal.SIGKILL)
-        p.wait()
+        t.kill()
     dropped = doc["taskscope"]["dropped"]
     assert dropped > 0, f"nothing dropped with a 4 KiB ring: {doc['taskscope']['events']} events"
     m = re.search(r"^dropped (\d+) events: the ring buffer was full", err, re.M)
