@@ -296,6 +296,19 @@ static int run_batch(struct top_session *s, struct top_ui *ui, const struct top_
 	return 0;
 }
 
+/* One frame of the views, composed for the screen's size and drawn. */
+static int draw_frame(struct top_ui *ui, struct top_session *s, struct top_screen *sc)
+{
+	struct top_text frame = {};
+	int err;
+
+	err = top_ui__compose(ui, s, sc->cols, sc->rows, &frame);
+	if (!err)
+		top_screen__draw(sc, &frame);
+	top_text__free(&frame);
+	return err;
+}
+
 static int run_tui(struct top_session *s, struct top_ui *ui, const struct top_env *env,
 		   struct top_screen *sc, pid_t *gone)
 {
@@ -319,12 +332,7 @@ static int run_tui(struct top_session *s, struct top_ui *ui, const struct top_en
 			draw = true;
 		}
 		if (draw) {
-			struct top_text frame = {};
-
-			err = top_ui__compose(ui, s, sc->cols, sc->rows, &frame);
-			if (!err)
-				top_screen__draw(sc, &frame);
-			top_text__free(&frame);
+			err = draw_frame(ui, s, sc);
 			if (err)
 				return err;
 			draw = false;
@@ -440,12 +448,7 @@ static int replay_tui(struct top_replay *r, struct top_session *s, struct top_ui
 			draw = true;
 		}
 		if (draw) {
-			struct top_text frame = {};
-
-			err = top_ui__compose(ui, s, sc->cols, sc->rows, &frame);
-			if (!err)
-				top_screen__draw(sc, &frame);
-			top_text__free(&frame);
+			err = draw_frame(ui, s, sc);
 			if (err)
 				return err;
 			draw = false;
