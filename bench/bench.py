@@ -530,6 +530,11 @@ def part_probe(res):
     res["probe"] = out
 
 
+def result_fields(line):
+    """bench_pingpong's `result k=v k=v ...` line as {k: float(v)}."""
+    return {k: float(v) for k, _, v in (kv.partition("=") for kv in line.split()[1:])}
+
+
 def pingpong_round(mode, secs, bpf_stats=False, binp=None, want=None, args=()):
     binp = binp or os.path.join(TARGETS, "bench_pingpong")
     p, pid = start_target([binp, "%.3f" % secs, *args])
@@ -555,9 +560,7 @@ def pingpong_round(mode, secs, bpf_stats=False, binp=None, want=None, args=()):
         if not line:
             err("bench_pingpong gave no result (%s)" % mode)
             return None
-        for kv in line.split()[1:]:
-            k, _, v = kv.partition("=")
-            row[k] = float(v)
+        row.update(result_fields(line))
         if cpu0 is not None and cpu1 is not None and row.get("polls"):
             # the target's CPU time per poll: the traps and BPF programs run
             # in its threads, and other load on the machine does not count
@@ -670,9 +673,7 @@ def estimates_round(mode, secs):
         if not line:
             err("bench_pingpong gave no result (%s)" % mode)
             return None
-        for kv in line.split()[1:]:
-            k, _, v = kv.partition("=")
-            row[k] = float(v)
+        row.update(result_fields(line))
     finally:
         if obs:
             obs.finish(10)
@@ -1627,9 +1628,7 @@ def part_record(res):
                     err("bench_pingpong gave no result (%s)" % mode)
                     continue
                 row = {"mode": mode, "round": r}
-                for kv in line.split()[1:]:
-                    k, _, v = kv.partition("=")
-                    row[k] = float(v)
+                row.update(result_fields(line))
                 if cpu0 is not None and cpu1 is not None and row.get("polls"):
                     row["cpu_ns_per_poll"] = (cpu1 - cpu0) / row["polls"]
                 if rec:

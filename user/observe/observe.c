@@ -561,23 +561,10 @@ static int read_lost_wakes(struct observed_proc *op, struct ts_bpf *bpf, struct 
 
 static void read_counters(struct ts_bpf *bpf, struct ts_process *p)
 {
-	int fd = ts_bpf__map_fd(bpf, "counters"), ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
 	uint32_t k;
-	int c;
 
-	if (ncpu <= 0)
-		return;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return;
-	for (k = 0; k < TS_CNT_MAX; k++) {
-		if (bpf_map_lookup_elem(fd, &k, vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			p->counters[k] += vals[c];
-	}
-	free(vals);
+	for (k = 0; k < TS_CNT_MAX; k++)
+		p->counters[k] += ts_bpf__counter(bpf, k);
 }
 
 static bool is_runtime_worker(const struct observed_proc *op, const char *comm)

@@ -160,25 +160,7 @@ static void burst_activity(struct sampled_session *ss, uint64_t now)
 /* Polls and wakes the precise probes have trapped so far, every process. */
 static uint64_t trapped_events(struct ts_bpf *bpf)
 {
-	int fd = ts_bpf__map_fd(bpf, "counters"), ncpu = libbpf_num_possible_cpus();
-	uint32_t which[] = { TS_CNT_POLLS, TS_CNT_WAKES };
-	uint64_t *vals, sum = 0;
-	size_t k;
-	int c;
-
-	if (fd < 0 || ncpu <= 0)
-		return 0;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	for (k = 0; k < sizeof(which) / sizeof(which[0]); k++) {
-		if (bpf_map_lookup_elem(fd, &which[k], vals))
-			continue;
-		for (c = 0; c < ncpu; c++)
-			sum += vals[c];
-	}
-	free(vals);
-	return sum;
+	return ts_bpf__counter(bpf, TS_CNT_POLLS) + ts_bpf__counter(bpf, TS_CNT_WAKES);
 }
 
 uint64_t sampled_burst__sized(uint64_t min_ns, uint64_t max_ns, uint64_t every_ns,

@@ -163,6 +163,23 @@ int ts_bpf__map_fd(const struct ts_bpf *b, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
+uint64_t ts_bpf__counter(const struct ts_bpf *b, uint32_t which)
+{
+	int fd = ts_bpf__map_fd(b, "counters"), ncpu = libbpf_num_possible_cpus(), c;
+	uint64_t *vals, sum = 0;
+
+	if (fd < 0 || ncpu <= 0)
+		return 0;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, &which, vals))
+		for (c = 0; c < ncpu; c++)
+			sum += vals[c];
+	free(vals);
+	return sum;
+}
+
 void proc_links__detach(struct proc_links *links)
 {
 	int i;

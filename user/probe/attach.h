@@ -77,6 +77,8 @@ int ts_bpf__attach_tokio(struct ts_bpf *b, pid_t pid, const struct runtime_binar
 			 enum ts_probe_mode mode, struct proc_links *links);
 void proc_links__detach(struct proc_links *links);
 
+/* A global event counter (enum ts_counter), summed over the CPUs; 0 when unreadable. */
+uint64_t ts_bpf__counter(const struct ts_bpf *b, uint32_t which);
 /* fd of a map by name ("tasks", "workers", "counters") */
 int ts_bpf__map_fd(const struct ts_bpf *b, const char *name);
 

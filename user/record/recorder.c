@@ -202,20 +202,7 @@ cleanup:
 
 static uint64_t dropped_events(struct recorder *r)
 {
-	int fd = ts_bpf__map_fd(&r->op.own_bpf, "counters"), ncpu = libbpf_num_possible_cpus(), c;
-	uint32_t k = TS_CNT_REC_DROPPED;
-	uint64_t *vals, sum = 0;
-
-	if (fd < 0 || ncpu <= 0)
-		return 0;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return 0;
-	if (!bpf_map_lookup_elem(fd, &k, vals))
-		for (c = 0; c < ncpu; c++)
-			sum += vals[c];
-	free(vals);
-	return sum;
+	return ts_bpf__counter(&r->op.own_bpf, TS_CNT_REC_DROPPED);
 }
 
 static void sleep_until(uint64_t deadline, volatile const sig_atomic_t *stop)
